@@ -1,0 +1,46 @@
+"""The win-back application: ``create_app`` wires config, extensions and blueprints."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from config import config_for
+
+
+def create_app(config_name: str | None = None, **overrides) -> Flask:
+    app = Flask(__name__, template_folder="../templates", static_folder="../static")
+    app.config.from_object(config_for(config_name))
+    app.config.update(overrides)
+    if not app.config.get("SECRET_KEY"):
+        raise RuntimeError("SECRET_KEY must be set in the environment")
+
+    from . import cli, errors, i18n, security, ui
+    from .extensions import csrf, db, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"))
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    i18n.init_app(app)
+    security.init_app(app)
+    ui.init_app(app)
+    errors.init_app(app)
+    cli.init_app(app)
+    register_blueprints(app)
+    return app
+
+
+def register_blueprints(app: Flask) -> None:
+    from .admin.routes import bp as admin_bp
+    from .auth.routes import bp as auth_bp
+    from .overview.routes import bp as overview_bp
+    from .public.routes import bp as public_bp
+    from .queue.routes import bp as queue_bp
+    from .reconnect.routes import bp as reconnect_bp
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(queue_bp)
+    app.register_blueprint(reconnect_bp, url_prefix="/reconnect")
+    app.register_blueprint(overview_bp, url_prefix="/overview")
+    app.register_blueprint(admin_bp, url_prefix="/admin")
+    app.register_blueprint(public_bp, url_prefix="/p")

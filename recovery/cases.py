@@ -1,0 +1,275 @@
+"""Runs the analyser on the stored orders and opens, updates or closes cases.
+
+Case lifecycle (also in the README):
+
+* **open** – a customer flagged by a rule (revenue decline: one case per customer;
+  overdue by rhythm: one per customer × product group) and not excluded gets a case
+  with status ``new``. At most one open case per customer and key exists (a unique
+  index guarantees it), so re-running the analysis never duplicates.
+* **update** – every run refreshes the numbers and the reason of open cases.
+* **recovered** – when the customer orders again after the case was opened (any
+  company; for overdue cases an order containing that product group) the case
+  closes as ``recovered`` and that order's net revenue is credited.
+* **closed** – a ``new`` case whose flag cleared without an order closes quietly;
+  cases someone is working (contacted, offer requested, reminder) stay open until
+  the customer orders, says no, or the user closes them.
+* **no interest** – closes the case by hand; the customer stays out of the analysis
+  for ``no_interest_days``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pandas as pd
+from sqlalchemy import select, update
+
+from .analysis import AnalysisSettings, score_customer_groups, score_customers
+from .extensions import db
+from .models import Case, CaseEvent, Company, Customer, Order, OrderLine, ProductGroup, utcnow
+from .settings_store import analysis_settings
+
+
+@dataclass
+class AnalyzeResult:
+    customers: int
+    flagged: int
+    opened: int
+    updated: int
+    closed: int
+    recovered: int
+
+
+def load_lines(as_of: datetime | None = None) -> pd.DataFrame:
+    """One row per order line, as the analyser wants them."""
+    stmt = (
+        select(
+            Order.customer_id,
+            Order.id.label("order_id"),
+            Order.ordered_at,
+            OrderLine.net_amount,
+            OrderLine.gross_amount,
+            ProductGroup.name.label("product_group"),
+            Company.name.label("company"),
+            Order.state,
+            Customer.customer_group,
+        )
+        .join(OrderLine, OrderLine.order_id == Order.id)
+        .join(Customer, Customer.id == Order.customer_id)
+        .outerjoin(ProductGroup, ProductGroup.id == OrderLine.product_group_id)
+        .outerjoin(Company, Company.id == Order.company_id)
+    )
+    if as_of is not None:
+        stmt = stmt.where(Order.ordered_at <= as_of.replace(tzinfo=None))
+    with db.engine.connect() as conn:
+        frame = pd.read_sql(stmt, conn)
+    frame["ordered_at"] = pd.to_datetime(frame["ordered_at"])
+    for column in ("net_amount", "gross_amount"):
+        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
+    return frame
+
+
+def _money(value) -> Decimal | None:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return Decimal(str(round(float(value), 2)))
+
+
+def _float(value) -> float | None:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return float(value)
+
+
+def _time(value) -> datetime | None:
+    if value is None or pd.isna(value):
+        return None
+    ts = pd.Timestamp(value)
+    return (ts.tz_localize(UTC) if ts.tzinfo is None else ts.tz_convert(UTC)).to_pydatetime()
+
+
+def _jsonable(params) -> dict:
+    if not isinstance(params, dict):
+        return {}
+    out = {}
+    for key, value in params.items():
+        if isinstance(value, pd.Timestamp | datetime):
+            out[key] = value.isoformat()
+        elif hasattr(value, "item"):
+            out[key] = value.item()
+        else:
+            out[key] = value
+    return out
+
+
+def _case_values(row, as_of: datetime, companies: dict[str, int]) -> dict:
+    return {
+        "company_id": companies.get(row.get("company") or ""),
+        "reason_key": row.get("reason_key"),
+        "reason_params": _jsonable(row.get("reason_params")),
+        "reason_text": row.get("reason"),
+        "reference_revenue": _money(row.get("reference_revenue")),
+        "current_revenue": _money(row.get("current_revenue")),
+        "decline_pct": _float(row.get("decline_pct")),
+        "revenue_at_risk": _money(row.get("revenue_at_risk")),
+        "p_churn": _float(row.get("p_churn")),
+        "last_order_at": _time(row.get("last_order")),
+        "expected_next_order": _time(row.get("expected_next_order")),
+        "analysed_at": as_of,
+    }
+
+
+def _excluded(as_of: datetime) -> dict[int, str]:
+    rows = db.session.execute(
+        select(Customer.id).where(Customer.no_interest_until > as_of)
+    ).scalars()
+    return {cid: "no_interest" for cid in rows}
+
+
+def _recover(as_of: datetime) -> int:
+    """Close open cases whose customer ordered after the case was opened."""
+    count = 0
+    open_cases = db.session.scalars(select(Case).where(Case.closed_at.is_(None))).all()
+    by_customer: dict[int, list[Case]] = {}
+    for case in open_cases:
+        by_customer.setdefault(case.customer_id, []).append(case)
+    if not by_customer:
+        return 0
+    earliest = min(c.opened_at for c in open_cases)
+    orders = db.session.scalars(
+        select(Order)
+        .where(
+            Order.customer_id.in_(by_customer.keys()),
+            Order.ordered_at > earliest,
+            Order.ordered_at <= as_of,
+            Order.state.in_(("completed", "open")),
+        )
+        .order_by(Order.ordered_at, Order.id)
+    ).all()
+    for order in orders:
+        for case in by_customer.get(order.customer_id, []):
+            if case.closed_at is not None or order.ordered_at <= case.opened_at:
+                continue
+            if case.kind == "overdue" and not any(
+                line.product_group_id == case.product_group_id for line in order.lines
+            ):
+                continue
+            case.status = "recovered"
+            case.closed_at = order.ordered_at
+            case.recovered_at = order.ordered_at
+            case.recovered_order_id = order.id
+            case.recovered_revenue = order.net_total
+            case.claimed_by_id = None
+            db.session.add(
+                CaseEvent(
+                    case=case,
+                    kind="recovered",
+                    data={"order": order.number or order.external_id, "net": str(order.net_total)},
+                )
+            )
+            count += 1
+    return count
+
+
+def _sync_cases(
+    kind: str,
+    flagged: pd.DataFrame,
+    key_of: Callable[[dict], str],
+    group_of: Callable[[dict], int | None],
+    as_of: datetime,
+    companies: dict[str, int],
+) -> tuple[int, int, int]:
+    open_cases = {
+        (c.customer_id, c.key): c
+        for c in db.session.scalars(select(Case).where(Case.kind == kind, Case.closed_at.is_(None)))
+    }
+    opened = updated = 0
+    seen: set[tuple[int, str]] = set()
+    new_rows = []
+    for row in flagged.to_dict("records"):
+        key = key_of(row)
+        ident = (int(row["customer_id"]), key)
+        seen.add(ident)
+        values = _case_values(row, as_of, companies)
+        values["product_group_id"] = group_of(row)
+        case = open_cases.get(ident)
+        if case is None:
+            new_rows.append(
+                {
+                    "customer_id": ident[0],
+                    "key": key,
+                    "kind": kind,
+                    "status": "new",
+                    "opened_at": as_of,
+                    "updated_at": utcnow(),
+                    **values,
+                }
+            )
+            opened += 1
+        else:
+            for name, value in values.items():
+                setattr(case, name, value)
+            updated += 1
+    if new_rows:
+        db.session.execute(Case.__table__.insert(), new_rows)
+    stale = [c.id for ident, c in open_cases.items() if ident not in seen and c.status == "new"]
+    if stale:
+        db.session.execute(
+            update(Case).where(Case.id.in_(stale)).values(status="closed", closed_at=as_of)
+        )
+    return opened, updated, len(stale)
+
+
+def run_analysis(
+    as_of: datetime | None = None,
+    settings: AnalysisSettings | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> AnalyzeResult:
+    """Score all customers as of ``as_of`` and bring the cases up to date."""
+    as_of = as_of or utcnow()
+    settings = settings or analysis_settings()
+    say = progress or (lambda _msg: None)
+    say("reading orders")
+    lines = load_lines(as_of)
+    recovered = _recover(as_of)
+    db.session.flush()
+    excluded = _excluded(as_of)
+    say("scoring customers")
+    scored = score_customers(lines, pd.Timestamp(as_of), settings, excluded=excluded)
+    groups = score_customer_groups(lines, pd.Timestamp(as_of), settings, excluded=excluded)
+    companies = dict(db.session.execute(select(Company.name, Company.id)).tuples())
+    group_ids = dict(db.session.execute(select(ProductGroup.name, ProductGroup.id)).tuples())
+    say("writing cases")
+    ok = scored["excluded_reason"].isna() | (scored["excluded_reason"] == "")
+    decline = scored[ok & scored["flag_decline"].astype(bool)]
+    d_open, d_upd, d_closed = _sync_cases(
+        "decline",
+        decline,
+        lambda row: "decline",
+        lambda row: group_ids.get(row.get("last_product_group") or ""),
+        as_of,
+        companies,
+    )
+    ok_g = groups["excluded_reason"].isna() | (groups["excluded_reason"] == "")
+    overdue = groups[ok_g & groups["flag_overdue"].astype(bool)]
+    o_open, o_upd, o_closed = _sync_cases(
+        "overdue",
+        overdue,
+        lambda row: f"overdue:{group_ids.get(row['product_group'], 0)}",
+        lambda row: group_ids.get(row["product_group"]),
+        as_of,
+        companies,
+    )
+    db.session.commit()
+    return AnalyzeResult(
+        customers=len(scored),
+        flagged=len(decline),
+        opened=d_open + o_open,
+        updated=d_upd + o_upd,
+        closed=d_closed + o_closed,
+        recovered=recovered,
+    )

@@ -1,0 +1,130 @@
+"""``flask recovery …`` commands (S2)."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from sqlalchemy import select
+
+from .extensions import db
+
+group = click.Group("recovery", help="Win-back commands: users, demo, sync, analysis.")
+
+
+def _as_of(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"not a date (YYYY-MM-DD): {value}") from None
+    return datetime.combine(day, time(23, 59, 59), UTC)
+
+
+@group.command("create-admin")
+@click.option("--email", prompt=True)
+@click.option("--name", default="Admin", show_default=True)
+@click.password_option()
+def create_admin(email: str, name: str, password: str) -> None:
+    """Create an admin user."""
+    _create_user(email, name, password, "admin")
+
+
+@group.command("create-user")
+@click.option("--email", prompt=True)
+@click.option("--name", prompt=True)
+@click.option("--role", type=click.Choice(["admin", "sales"]), default="sales", show_default=True)
+@click.password_option()
+def create_user(email: str, name: str, role: str, password: str) -> None:
+    """Create a user with a role."""
+    _create_user(email, name, password, role)
+
+
+def _create_user(email: str, name: str, password: str, role: str) -> None:
+    from .auth.services import create_user as create
+
+    try:
+        user = create(email, name, password, role)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Created {user.role} {user.email}")
+
+
+@group.command("demo")
+@click.option("--reset/--keep", default=True, help="Start from an empty database.")
+@click.option("--seed", default=42, show_default=True)
+@click.option("--customers", default=2400, show_default=True)
+def demo(reset: bool, seed: int, customers: int) -> None:
+    """Load the demo business: generate its WaWi export, import it as CSV, analyse."""
+    from .demo_setup import load_demo
+
+    if reset:
+        db.drop_all()
+        db.create_all()
+    summary = load_demo(seed=seed, customers=customers, echo=click.echo)
+    click.echo("")
+    click.echo(summary)
+
+
+@group.command("analyze")
+@click.option("--as-of", "as_of", help="Analyse as of this date (YYYY-MM-DD); default now.")
+def analyze(as_of: str | None) -> None:
+    """Score all customers and open, update or close cases."""
+    from .cases import run_analysis
+
+    result = run_analysis(_as_of(as_of), progress=lambda m: click.echo(f"… {m}"))
+    click.echo(
+        f"{result.customers} customers scored, {result.flagged} with revenue decline; "
+        f"cases: {result.opened} opened, {result.updated} updated, {result.closed} closed, "
+        f"{result.recovered} recovered"
+    )
+
+
+@group.command("sync")
+@click.option("--connector", "name", help="Only this connector (its name).")
+@click.option("--full", is_flag=True, help="Read everything again, not only changes.")
+def sync(name: str | None, full: bool) -> None:
+    """Read customers and orders from the configured sources."""
+    from .models import ConnectorConfig
+    from .sync import SyncFailed, run_sync
+
+    stmt = select(ConnectorConfig).where(ConnectorConfig.enabled.is_(True))
+    if name:
+        stmt = select(ConnectorConfig).where(ConnectorConfig.name == name)
+    connectors = db.session.scalars(stmt).all()
+    if not connectors:
+        raise click.ClickException(f"no connector named {name!r}" if name else "no connectors")
+    failed = False
+    for cfg in connectors:
+        click.echo(f"{cfg.name} ({cfg.kind}){' – full' if full else ''}")
+        with click.progressbar(length=0, label="  rows", show_pos=True) as bar:
+
+            def progress(stream: str, rows: int, bar=bar) -> None:
+                bar.label = f"  {stream}"
+                bar.pos = rows
+                bar.render_progress()
+
+            try:
+                result = run_sync(cfg, full=full, progress=progress)
+            except SyncFailed as exc:
+                failed = True
+                click.echo(f"\n  failed: {exc}", err=True)
+                continue
+        rows = ", ".join(f"{k}: {v}" for k, v in result.rows.items())
+        click.echo(f"  done – {rows}")
+    if failed:
+        sys.exit(1)
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(group)
+
+
+def instance_path() -> Path:
+    path = Path(current_app.instance_path)
+    path.mkdir(parents=True, exist_ok=True)
+    return path

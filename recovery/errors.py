@@ -1,0 +1,15 @@
+"""Error pages that keep the layout and say what happened."""
+
+from __future__ import annotations
+
+from flask import Flask, render_template
+from flask_wtf.csrf import CSRFError
+
+
+def init_app(app: Flask) -> None:
+    def page(code: int, error=None):
+        return render_template("errors/error.html", code=code, error=error), code
+
+    app.register_error_handler(403, lambda e: page(403))
+    app.register_error_handler(404, lambda e: page(404))
+    app.register_error_handler(CSRFError, lambda e: page(400, e.description))

@@ -1,0 +1,190 @@
+"""Storing messages before they are sent (M7) and the in-app outbox (M8).
+
+A message is always written to the database first. With Mailjet keys the worker
+sends it; without keys (demo, development) it lands in the outbox page instead of
+the internet, after the same consent check a real send gets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from ..extensions import db
+from ..models import Case, Company, Customer, Message, Order, OrderLine, ProductGroup, User, utcnow
+from . import consent
+
+
+class CannotSend(Exception):
+    """The message cannot be created; the text says why, for the user."""
+
+
+@dataclass(frozen=True)
+class CustomerContext:
+    """What the variables need to know about a customer's history."""
+
+    last_order_at: datetime | None
+    last_product_group: str | None
+    company: Company | None
+
+
+def offline() -> bool:
+    """True when no Mailjet keys are set: nothing leaves the app."""
+    cfg = current_app.config
+    return not (cfg.get("MAILJET_API_KEY") and cfg.get("MAILJET_API_SECRET"))
+
+
+def customer_context(customer: Customer) -> CustomerContext:
+    last = db.session.scalars(
+        select(Order)
+        .where(Order.customer_id == customer.id, Order.state.in_(("completed", "open")))
+        .order_by(Order.ordered_at.desc(), Order.id.desc())
+        .limit(1)
+    ).first()
+    if last is None:
+        return CustomerContext(None, None, None)
+    # The product group with the largest share of the last order's net revenue.
+    group = db.session.execute(
+        select(ProductGroup.name, func.sum(OrderLine.net_amount).label("net"))
+        .join(OrderLine.product_group)
+        .where(OrderLine.order_id == last.id)
+        .group_by(ProductGroup.name)
+        .order_by(func.sum(OrderLine.net_amount).desc(), ProductGroup.name)
+        .limit(1)
+    ).first()
+    return CustomerContext(last.ordered_at, group[0] if group else None, last.company)
+
+
+def unsubscribe_url(customer: Customer, channel: str) -> str:
+    from .tokens import make_unsubscribe_token
+
+    token = make_unsubscribe_token(current_app.config["SECRET_KEY"], customer.id, channel)
+    # Built from the URL map, so it works in the worker too, outside any request.
+    path = current_app.url_map.bind("localhost").build("public.unsubscribe", {"token": token})
+    return current_app.config["PUBLIC_BASE_URL"].rstrip("/") + path
+
+
+def variables_for(customer: Customer, ctx: CustomerContext, user: User | None) -> dict[str, str]:
+    from .variables import CustomerVars, build_variables
+
+    return build_variables(
+        CustomerVars(
+            first_name=customer.first_name,
+            last_name=customer.last_name,
+            company_name=customer.company_name,
+            city=customer.city,
+            country=customer.country,
+            email=customer.email,
+            number=customer.number,
+            customer_group=customer.customer_group,
+            last_order_at=ctx.last_order_at,
+            last_product_group=ctx.last_product_group,
+        ),
+        unsubscribe_url=unsubscribe_url(customer, "email"),
+        shop_link=(ctx.company.shop_url if ctx.company else None) or "",
+        sales_person=user.name if user else "",
+        as_of=utcnow(),
+        timezone=current_app.config["BABEL_DEFAULT_TIMEZONE"],
+    )
+
+
+def queue_case_email(case: Case, user: User, template_kind: str) -> Message:
+    """Store the standard or voucher email of the company of the last order."""
+    customer = case.customer
+    reason = consent.blocked_reason(customer, "email")
+    if reason:
+        raise CannotSend(_("No email can be sent: %(reason)s.", reason=reason))
+    ctx = customer_context(customer)
+    company = ctx.company
+    if company is None:
+        raise CannotSend(_("The customer has no order with a company to send from."))
+    template_id = (
+        company.voucher_template_id if template_kind == "voucher" else company.standard_template_id
+    )
+    if not template_id:
+        raise CannotSend(
+            _("%(company)s has no %(kind)s template set.", company=company.name, kind=template_kind)
+        )
+    if not company.sender_email:
+        raise CannotSend(_("%(company)s has no sender address set.", company=company.name))
+    message = Message(
+        customer_id=customer.id,
+        case_id=case.id,
+        company_id=company.id,
+        channel="email",
+        purpose="queue",
+        marketing=True,
+        template_kind=template_kind,
+        template_id=template_id,
+        to_address=customer.email,
+        to_name=customer.display_name,
+        from_address=company.sender_email,
+        from_name=company.sender_name or company.name,
+        variables=variables_for(customer, ctx, user),
+        created_by_id=user.id,
+    )
+    db.session.add(message)
+    db.session.flush()
+    return message
+
+
+def queue_offer_request(case: Case, user: User, note: str) -> Message:
+    """Email the note, customer number and name to whoever prepares offers."""
+    customer = case.customer
+    ctx = customer_context(customer)
+    to = (ctx.company.offer_email if ctx.company else None) or user.email
+    subject = _(
+        "Prepare an offer: %(number)s %(name)s",
+        number=customer.number or "",
+        name=customer.display_name,
+    )
+    body = "\n".join(
+        [
+            _("Customer number: %(number)s", number=customer.number or "–"),
+            _("Customer: %(name)s", name=customer.display_name),
+            _("Requested by: %(user)s", user=user.name),
+            "",
+            note,
+        ]
+    )
+    message = Message(
+        customer_id=customer.id,
+        case_id=case.id,
+        company_id=ctx.company.id if ctx.company else None,
+        channel="email",
+        purpose="offer",
+        marketing=False,
+        to_address=to,
+        to_name=None,
+        from_address=ctx.company.sender_email if ctx.company else None,
+        from_name=ctx.company.sender_name if ctx.company else None,
+        subject=subject,
+        body=body,
+        created_by_id=user.id,
+    )
+    db.session.add(message)
+    db.session.flush()
+    return message
+
+
+def deliver_if_offline(message: Message) -> None:
+    """Without Mailjet keys, put the message into the outbox after the consent check."""
+    if not offline() or message.state != "queued":
+        return
+    customer = message.customer
+    reason = (
+        consent.blocked_reason(customer, message.channel)
+        if message.marketing and customer is not None
+        else None
+    )
+    if reason:
+        message.state = "cancelled"
+        message.last_error = reason
+    else:
+        message.state = "outbox"
+        message.sent_at = utcnow()
+    db.session.commit()

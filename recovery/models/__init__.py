@@ -1,0 +1,40 @@
+"""All models, importable from one place (Alembic and the services use this)."""
+
+from .case import CASE_KINDS, CASE_STATUSES, OPEN_STATUSES, Case, CaseEvent
+from .company import Company
+from .customer import CHANNELS, DNC_REASONS, Customer, DoNotContact
+from .message import MESSAGE_STATES, Message, WebhookEvent
+from .order import ORDER_STATES, Order, OrderLine, Product, ProductGroup
+from .system import ConnectorConfig, JobRun, SavedMapping, Setting, SyncCursor, SyncRun
+from .types import utcnow
+from .user import ROLES, User
+
+__all__ = [
+    "CASE_KINDS",
+    "CASE_STATUSES",
+    "CHANNELS",
+    "DNC_REASONS",
+    "MESSAGE_STATES",
+    "OPEN_STATUSES",
+    "ORDER_STATES",
+    "ROLES",
+    "Case",
+    "CaseEvent",
+    "Company",
+    "ConnectorConfig",
+    "Customer",
+    "DoNotContact",
+    "JobRun",
+    "Message",
+    "Order",
+    "OrderLine",
+    "Product",
+    "ProductGroup",
+    "SavedMapping",
+    "Setting",
+    "SyncCursor",
+    "SyncRun",
+    "User",
+    "WebhookEvent",
+    "utcnow",
+]

@@ -1,0 +1,119 @@
+"""Cases: one customer (or customer × product group) to win back, and its history.
+
+Lifecycle: the analysis opens a case (status ``new``) when a rule flags a customer,
+updates its numbers on every run while it is open, and closes it as ``closed`` when
+the flag clears without an order. Sales actions move it to ``contacted``,
+``offer_requested`` or ``reminder`` (with ``remind_at``); ``no_interest`` closes it.
+Any new order after the case was opened closes it as ``recovered`` and credits the
+order's net revenue. At most one open case exists per customer and key.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .customer import Customer
+from .types import Money, UTCDateTime, utcnow
+
+CASE_KINDS = ("decline", "overdue")
+CASE_STATUSES = (
+    "new",
+    "reminder",
+    "contacted",
+    "offer_requested",
+    "no_interest",
+    "recovered",
+    "closed",
+)
+OPEN_STATUSES = ("new", "reminder", "contacted", "offer_requested")
+
+
+class Case(db.Model):
+    __tablename__ = "recovery_case"
+    __table_args__ = (
+        # One open case per customer and key, enforced by the database.
+        Index(
+            "uq_recovery_case_open",
+            "customer_id",
+            "key",
+            unique=True,
+            sqlite_where=text("closed_at IS NULL"),
+            postgresql_where=text("closed_at IS NULL"),
+        ),
+        Index("ix_recovery_case_status_risk", "status", "revenue_at_risk"),
+        Index("ix_recovery_case_status_remind", "status", "remind_at"),
+        Index("ix_recovery_case_company_status", "company_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"))
+    # "decline" or "overdue:<product_group_id>"
+    key: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(10))
+    product_group_id: Mapped[int | None] = mapped_column(ForeignKey("product_group.id"))
+    company_id: Mapped[int | None] = mapped_column(ForeignKey("company.id"))
+    status: Mapped[str] = mapped_column(String(20), default="new")
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reason_key: Mapped[str | None] = mapped_column(String(50))
+    reason_params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    reason_text: Mapped[str | None] = mapped_column(Text)
+    reference_revenue: Mapped[Decimal | None] = mapped_column(Money)
+    current_revenue: Mapped[Decimal | None] = mapped_column(Money)
+    decline_pct: Mapped[float | None]
+    revenue_at_risk: Mapped[Decimal | None] = mapped_column(Money)
+    p_churn: Mapped[float | None]
+    last_order_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    expected_next_order: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    remind_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    assigned_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    claimed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    recovered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    recovered_revenue: Mapped[Decimal | None] = mapped_column(Money)
+    recovered_order_id: Mapped[int | None] = mapped_column(
+        ForeignKey("customer_order.id", ondelete="SET NULL")
+    )
+    analysed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    customer: Mapped[Customer] = relationship()
+    product_group = relationship("ProductGroup")
+    company = relationship("Company")
+    assigned_user = relationship("User", foreign_keys=[assigned_user_id])
+    claimed_by = relationship("User", foreign_keys=[claimed_by_id])
+    events: Mapped[list[CaseEvent]] = relationship(
+        back_populates="case", cascade="all, delete-orphan", order_by="CaseEvent.created_at"
+    )
+
+    @property
+    def is_open(self) -> bool:
+        return self.closed_at is None
+
+
+class CaseEvent(db.Model):
+    """Who did what and when; ``form_token`` makes a resent form a no-op."""
+
+    __tablename__ = "case_event"
+    __table_args__ = (
+        Index("ix_case_event_case_created", "case_id", "created_at"),
+        Index("ix_case_event_user_created", "user_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("recovery_case.id", ondelete="CASCADE"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    kind: Mapped[str] = mapped_column(String(30))
+    text: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    form_token: Mapped[str | None] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    case: Mapped[Case] = relationship(back_populates="events")
+    user = relationship("User")

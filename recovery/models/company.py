@@ -1,0 +1,30 @@
+"""Companies (Mandanten/shops) of the business, with their sender and templates."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..extensions import db
+from .types import UTCDateTime, utcnow
+
+
+class Company(db.Model):
+    __tablename__ = "company"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The name as the source system spells it; orders are matched to it.
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    sender_email: Mapped[str | None] = mapped_column(String(254))
+    sender_name: Mapped[str | None] = mapped_column(String(200))
+    standard_template_id: Mapped[int | None]
+    voucher_template_id: Mapped[int | None]
+    offer_email: Mapped[str | None] = mapped_column(String(254))
+    sms_sender: Mapped[str | None] = mapped_column(String(11))
+    shop_url: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<Company {self.name}>"

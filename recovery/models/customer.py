@@ -1,0 +1,72 @@
+"""Customers as read from the source systems, and their do-not-contact records."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .types import UTCDateTime, utcnow
+
+CHANNELS = ("email", "sms")
+DNC_REASONS = ("unsubscribed", "hard_bounce", "spam", "manual", "imported")
+
+
+class Customer(db.Model):
+    __tablename__ = "customer"
+    __table_args__ = (
+        UniqueConstraint("source", "external_id"),
+        Index("ix_customer_number", "number"),
+        Index("ix_customer_email", "email"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(50))
+    external_id: Mapped[str] = mapped_column(String(100))
+    number: Mapped[str | None] = mapped_column(String(100))
+    first_name: Mapped[str | None] = mapped_column(String(200))
+    last_name: Mapped[str | None] = mapped_column(String(200))
+    company_name: Mapped[str | None] = mapped_column(String(300))
+    email: Mapped[str | None] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(50))
+    mobile: Mapped[str | None] = mapped_column(String(50))
+    city: Mapped[str | None] = mapped_column(String(200))
+    country: Mapped[str | None] = mapped_column(String(2))
+    customer_group: Mapped[str | None] = mapped_column(String(100))
+    # None: the source does not say; the product treats None as "no consent".
+    marketing_consent: Mapped[bool | None]
+    locale: Mapped[str] = mapped_column(String(5), default="de")
+    # Set by "no interest": the analysis leaves the customer out until then.
+    no_interest_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    do_not_contact: Mapped[list[DoNotContact]] = relationship(
+        back_populates="customer", cascade="all, delete-orphan"
+    )
+
+    @property
+    def display_name(self) -> str:
+        person = " ".join(p for p in (self.first_name, self.last_name) if p)
+        return person or self.company_name or self.number or f"#{self.id}"
+
+    def blocked_channels(self) -> dict[str, str]:
+        return {d.channel: d.reason for d in self.do_not_contact}
+
+
+class DoNotContact(db.Model):
+    """One record per customer and channel; checked right before every send."""
+
+    __tablename__ = "do_not_contact"
+    __table_args__ = (UniqueConstraint("customer_id", "channel"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(10))
+    reason: Mapped[str] = mapped_column(String(20))
+    note: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    customer: Mapped[Customer] = relationship(back_populates="do_not_contact")

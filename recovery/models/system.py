@@ -1,0 +1,111 @@
+"""Settings, job runs and connector state: what the admin and the worker keep."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .types import UTCDateTime, utcnow
+
+
+class Setting(db.Model):
+    """Run-time settings an admin changes (analysis rules, …) as JSON per key."""
+
+    __tablename__ = "setting"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+
+class JobRun(db.Model):
+    """The truth about a background job: state, progress and error."""
+
+    __tablename__ = "job_run"
+    __table_args__ = (Index("ix_job_run_kind_started", "kind", "started_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30))  # sync, analyze, backtest, send
+    state: Mapped[str] = mapped_column(String(10), default="queued")
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    progress_done: Mapped[int] = mapped_column(default=0)
+    progress_total: Mapped[int | None]
+    message: Mapped[str | None] = mapped_column(String(500))
+    result: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ConnectorConfig(db.Model):
+    """A configured source; ``name`` is the ``source`` stored on customers and orders."""
+
+    __tablename__ = "connector"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(50), unique=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    enabled: Mapped[bool] = mapped_column(default=True)
+    # D6: links into the source system, with {id}/{number} placeholders.
+    customer_url: Mapped[str | None] = mapped_column(String(500))
+    order_url: Mapped[str | None] = mapped_column(String(500))
+    product_url: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    cursors: Mapped[list[SyncCursor]] = relationship(
+        back_populates="connector", cascade="all, delete-orphan"
+    )
+
+
+class SyncCursor(db.Model):
+    """Saved in the same transaction as the data it covers."""
+
+    __tablename__ = "sync_cursor"
+
+    connector_id: Mapped[int] = mapped_column(
+        ForeignKey("connector.id", ondelete="CASCADE"), primary_key=True
+    )
+    stream: Mapped[str] = mapped_column(String(30), primary_key=True)
+    value: Mapped[str | None] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    connector: Mapped[ConnectorConfig] = relationship(back_populates="cursors")
+
+
+class SyncRun(db.Model):
+    """The sync log: one row per run with rows per stream and the error."""
+
+    __tablename__ = "sync_run"
+    __table_args__ = (Index("ix_sync_run_connector_started", "connector_id", "started_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    connector_id: Mapped[int] = mapped_column(ForeignKey("connector.id", ondelete="CASCADE"))
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("job_run.id", ondelete="SET NULL"))
+    full: Mapped[bool] = mapped_column(default=False)
+    state: Mapped[str] = mapped_column(String(10), default="running")
+    rows: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
+    error: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    connector: Mapped[ConnectorConfig] = relationship()
+
+
+class SavedMapping(db.Model):
+    """A corrected CSV column mapping, reused for the next file with the same header."""
+
+    __tablename__ = "saved_mapping"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    signature: Mapped[str] = mapped_column(String(64), unique=True)
+    headers: Mapped[list[str]] = mapped_column(JSON, default=list)
+    mapping: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

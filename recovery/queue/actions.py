@@ -1,0 +1,161 @@
+"""The status buttons of the case page (Q4) with claims (Q6) and history (Q7).
+
+Every action runs in one transaction that also inserts a ``CaseEvent`` carrying the
+form's one-time token: a resent form hits the unique token and changes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy.exc import IntegrityError
+
+from ..extensions import db
+from ..messaging import outbox
+from ..models import Case, CaseEvent, User, utcnow
+from ..settings_store import analysis_settings
+
+REMIND_DAYS = (1, 3, 7, 10, 14, 30, 60, 90)
+
+
+class ActionRefused(Exception):
+    """The action cannot be done; the message is shown to the user."""
+
+
+class AlreadyDone(Exception):
+    """The same form was submitted before; nothing was done again."""
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    event: CaseEvent
+    message_id: int | None = None
+
+
+def claim(case: Case, user: User, minutes: int | None = None) -> bool:
+    """Claim the case for ``user`` unless someone else holds it; True when claimed."""
+    now = utcnow()
+    if holder_other_than(case, user, now):
+        return False
+    case.claimed_by_id = user.id
+    case.claimed_until = now + timedelta(minutes=minutes or current_app.config["CLAIM_MINUTES"])
+    db.session.commit()
+    return True
+
+
+def release(case: Case, user: User) -> None:
+    if case.claimed_by_id == user.id:
+        case.claimed_by_id = None
+        case.claimed_until = None
+        db.session.commit()
+
+
+def holder_other_than(case: Case, user: User, now: datetime | None = None) -> User | None:
+    now = now or utcnow()
+    if case.claimed_by_id and case.claimed_by_id != user.id and case.claimed_until > now:
+        return case.claimed_by
+    return None
+
+
+def _record(case: Case, user: User, kind: str, token: str, text=None, **data) -> CaseEvent:
+    if not token:
+        raise ActionRefused(_("The form is missing its one-time token; please reload the page."))
+    holder = holder_other_than(case, user)
+    if holder is not None:
+        raise ActionRefused(_("%(name)s is working on this case right now.", name=holder.name))
+    event = CaseEvent(case=case, user_id=user.id, kind=kind, text=text, data=data, form_token=token)
+    db.session.add(event)
+    return event
+
+
+def _commit(event: CaseEvent) -> CaseEvent:
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise AlreadyDone() from None
+    return event
+
+
+def add_note(case: Case, user: User, token: str, text: str) -> ActionResult:
+    text = (text or "").strip()
+    if not text:
+        raise ActionRefused(_("The note is empty."))
+    return ActionResult(_commit(_record(case, user, "note", token, text=text[:5000])))
+
+
+def no_interest(case: Case, user: User, token: str, text: str = "") -> ActionResult:
+    if not case.is_open:
+        raise ActionRefused(_("This case is closed already."))
+    now = utcnow()
+    days = analysis_settings().no_interest_days
+    event = _record(case, user, "no_interest", token, text=(text or "").strip() or None, days=days)
+    case.status = "no_interest"
+    case.closed_at = now
+    case.claimed_by_id = None
+    case.claimed_until = None
+    case.customer.no_interest_until = now + timedelta(days=days)
+    return ActionResult(_commit(event))
+
+
+def remind(case: Case, user: User, token: str, days: int | None, on: date | None) -> ActionResult:
+    if not case.is_open:
+        raise ActionRefused(_("This case is closed already."))
+    tz = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
+    today = utcnow().astimezone(tz).date()
+    if on is None:
+        if days not in REMIND_DAYS:
+            raise ActionRefused(_("Choose a period or a date for the reminder."))
+        on = today + timedelta(days=days)
+    if on <= today:
+        raise ActionRefused(_("The reminder date must lie in the future."))
+    event = _record(case, user, "remind", token, remind_on=on.isoformat())
+    # Due from the start of that day in the business's time zone.
+    case.remind_at = datetime.combine(on, time.min, tz).astimezone(ZoneInfo("UTC"))
+    case.status = "reminder"
+    case.claimed_by_id = None
+    case.claimed_until = None
+    return ActionResult(_commit(event))
+
+
+def send_email(case: Case, user: User, token: str, template_kind: str) -> ActionResult:
+    if not case.is_open:
+        raise ActionRefused(_("This case is closed already."))
+    event = _record(case, user, "email", token, template_kind=template_kind)
+    try:
+        message = outbox.queue_case_email(case, user, template_kind)
+    except outbox.CannotSend as exc:
+        db.session.rollback()
+        raise ActionRefused(str(exc)) from None
+    event.data = {**event.data, "message_id": message.id, "to": message.to_address}
+    case.status = "contacted"
+    case.claimed_by_id = None
+    case.claimed_until = None
+    _commit(event)
+    outbox.deliver_if_offline(message)
+    return ActionResult(event, message.id)
+
+
+def request_offer(case: Case, user: User, token: str, text: str) -> ActionResult:
+    text = (text or "").strip()
+    if not text:
+        raise ActionRefused(_("Describe the offer to prepare."))
+    if not case.is_open:
+        raise ActionRefused(_("This case is closed already."))
+    event = _record(case, user, "offer", token, text=text[:5000])
+    try:
+        message = outbox.queue_offer_request(case, user, text)
+    except outbox.CannotSend as exc:
+        db.session.rollback()
+        raise ActionRefused(str(exc)) from None
+    event.data = {**event.data, "message_id": message.id, "to": message.to_address}
+    case.status = "offer_requested"
+    case.claimed_by_id = None
+    case.claimed_until = None
+    _commit(event)
+    outbox.deliver_if_offline(message)
+    return ActionResult(event, message.id)

@@ -1,0 +1,142 @@
+"""The recovery queue: tiles, lists, the case page and its buttons (thin routes)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from ..extensions import db
+from ..models import Case
+from . import actions, casepage, lists
+from .forms import EmailForm, NoInterestForm, NoteForm, OfferForm, ReleaseForm, RemindForm
+
+bp = Blueprint("queue", __name__)
+
+
+def _visible_case(case_id: int) -> Case:
+    case = db.session.get(Case, case_id)
+    if case is None:
+        abort(404)
+    if current_user.company_id is not None and case.company_id != current_user.company_id:
+        abort(404)
+    return case
+
+
+def _case_url(case: Case, query: lists.ListQuery, **extra) -> str:
+    return url_for("queue.case_view", case_id=case.id, list=query.tile, **query.args(), **extra)
+
+
+def _list_query() -> lists.ListQuery:
+    return lists.ListQuery.from_args(request.args.get("list", "decline"), request.args)
+
+
+@bp.get("/")
+def home():
+    return render_template("queue/home.html", tiles=lists.tile_counts(current_user))
+
+
+@bp.get("/list/<tile>")
+def case_list(tile: str):
+    if tile not in lists.LISTS:
+        abort(404)
+    query = lists.ListQuery.from_args(tile, request.args)
+    size = current_app.config["PAGE_SIZE"]
+    cases, total = lists.page(query, current_user, size)
+    return render_template(
+        "queue/list.html",
+        query=query,
+        cases=cases,
+        total=total,
+        pages=max((total + size - 1) // size, 1),
+        filters=casepage.filter_choices(current_user),
+    )
+
+
+@bp.get("/case/<int:case_id>")
+def case_view(case_id: int):
+    case = _visible_case(case_id)
+    query = _list_query()
+    claimed = actions.claim(case, current_user)
+    return render_template(
+        "queue/case.html",
+        case=case,
+        query=query,
+        claimed=claimed,
+        holder=None if claimed else actions.holder_other_than(case, current_user),
+        page=casepage.details(case),
+        forms={
+            "note": NoteForm(),
+            "no_interest": NoInterestForm(),
+            "offer": OfferForm(),
+            "email": EmailForm(),
+            "remind": RemindForm(),
+            "release": ReleaseForm(),
+        },
+        done=request.args.get("done"),
+    )
+
+
+@bp.post("/case/<int:case_id>/<action>")
+def case_action(case_id: int, action: str):
+    case = _visible_case(case_id)
+    query = _list_query()
+    forms = {
+        "note": NoteForm,
+        "no-interest": NoInterestForm,
+        "offer": OfferForm,
+        "email": EmailForm,
+        "remind": RemindForm,
+    }
+    if action == "release":
+        if ReleaseForm().validate_on_submit():
+            actions.release(case, current_user)
+        return redirect(url_for("queue.case_list", tile=query.tile, **query.args()))
+    if action not in forms:
+        abort(404)
+    form = forms[action]()
+    if not form.validate_on_submit():
+        for errors in form.errors.values():
+            for error in errors:
+                flash(str(error), "error")
+        return redirect(
+            url_for("queue.case_view", case_id=case.id, list=query.tile, **query.args())
+        )
+    token = form.token.data
+    try:
+        if action == "note":
+            actions.add_note(case, current_user, token, form.text.data)
+            flash(_("Note saved."), "success")
+        elif action == "no-interest":
+            actions.no_interest(case, current_user, token, form.text.data)
+            flash(_("Marked as no interest."), "success")
+        elif action == "offer":
+            actions.request_offer(case, current_user, token, form.text.data)
+            flash(_("Offer request sent."), "success")
+        elif action == "email":
+            actions.send_email(case, current_user, token, form.template_kind.data)
+            flash(_("Email queued."), "success")
+        elif action == "remind":
+            days = int(form.days.data) if form.days.data else None
+            actions.remind(case, current_user, token, days, form.on.data)
+            flash(_("Reminder set."), "success")
+    except actions.AlreadyDone:
+        flash(_("This was done already; nothing was repeated."), "info")
+    except actions.ActionRefused as exc:
+        flash(str(exc), "error")
+        return redirect(
+            url_for("queue.case_view", case_id=case.id, list=query.tile, **query.args())
+        )
+    return redirect(_case_url(case, query, done=action))
+
+
+@bp.get("/case/<int:case_id>/next")
+def next_case(case_id: int):
+    current = _visible_case(case_id)
+    query = _list_query()
+    actions.release(current, current_user)
+    nxt = lists.next_case(query, current_user, current)
+    if nxt is None:
+        flash(_("That was the last customer of this list."), "info")
+        return redirect(url_for("queue.case_list", tile=query.tile, **query.args()))
+    return redirect(_case_url(nxt, query))

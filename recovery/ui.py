@@ -1,0 +1,86 @@
+"""Labels and helpers the templates share (status names, tiles, reasons)."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask_babel import format_date, format_decimal, get_locale
+from flask_babel import lazy_gettext as _l
+
+TILE_LABELS = {
+    "decline": _l("Revenue decline"),
+    "reminders": _l("Reminders due"),
+    "contacted": _l("Contacted"),
+    "offer": _l("Offer requested"),
+    "no_interest": _l("No interest"),
+    "recovered": _l("Recovered"),
+}
+STATUS_LABELS = {
+    "new": _l("New"),
+    "reminder": _l("Reminder"),
+    "contacted": _l("Contacted"),
+    "offer_requested": _l("Offer requested"),
+    "no_interest": _l("No interest"),
+    "recovered": _l("Recovered"),
+    "closed": _l("Closed"),
+}
+ORDER_STATE_LABELS = {
+    "open": _l("open"),
+    "completed": _l("completed"),
+    "cancelled": _l("cancelled"),
+    "returned": _l("returned"),
+}
+EVENT_LABELS = {
+    "note": _l("added a note"),
+    "no_interest": _l("marked no interest"),
+    "email": _l("sent an email"),
+    "offer": _l("requested an offer"),
+    "remind": _l("set a reminder"),
+    "opened": _l("case opened"),
+    "recovered": _l("customer ordered again"),
+    "closed": _l("case closed"),
+}
+
+
+def locale_code() -> str:
+    return str(get_locale() or "de")
+
+
+def case_reason(case) -> str:
+    """The reason in the reader's language, from the numbers stored with the case."""
+    from .analysis import explain
+
+    if case.reason_key:
+        try:
+            return explain(case.reason_key, case.reason_params or {}, locale_code())
+        except (KeyError, ValueError):
+            pass
+    return case.reason_text or ""
+
+
+def event_label(event) -> str:
+    label = str(EVENT_LABELS.get(event.kind, event.kind))
+    if event.kind == "remind" and event.data.get("remind_on"):
+        from datetime import date
+
+        on = date.fromisoformat(event.data["remind_on"])
+        label += " " + format_date(on, "dd.MM.yyyy" if locale_code() == "de" else "medium")
+    if event.kind == "email" and event.data.get("template_kind"):
+        label += f" ({event.data['template_kind']})"
+    return label
+
+
+def init_app(app: Flask) -> None:
+    from .messaging.outbox import offline
+
+    app.jinja_env.globals.update(
+        current_locale=locale_code,
+        mail_offline=offline,
+        tile_labels=lambda: list(TILE_LABELS.items()),
+        tile_label=lambda key: str(TILE_LABELS.get(key, key)),
+        status_label=lambda s: str(STATUS_LABELS.get(s, s)),
+        order_state_label=lambda s: str(ORDER_STATE_LABELS.get(s, s)),
+        event_label=event_label,
+        case_reason=case_reason,
+    )
+    app.jinja_env.filters["number"] = lambda v: "–" if v is None else format_decimal(v)
+    app.jinja_env.filters["month"] = lambda d: format_date(d, "MMM yyyy")

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Re-extract the UI strings and merge them into the German catalogue.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+.venv/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location \
+  --ignore-dirs=".venv tests bench" -o translations/messages.pot . >/dev/null
+.venv/bin/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching >/dev/null

@@ -1,0 +1,36 @@
+"""Framework-free connectors that read customers and orders from WaWi and shop systems."""
+
+from .base import (
+    AuthenticationError,
+    Batch,
+    ConfigurationError,
+    Connector,
+    ConnectorError,
+    DataError,
+    ReadContext,
+    RowError,
+    SettingField,
+    TransientError,
+)
+from .records import CustomerRecord, OrderLineRecord, OrderRecord, ProductRecord
+from .registry import connector_kinds, get_connector_class, register
+
+__all__ = [
+    "AuthenticationError",
+    "Batch",
+    "ConfigurationError",
+    "Connector",
+    "ConnectorError",
+    "CustomerRecord",
+    "DataError",
+    "OrderLineRecord",
+    "OrderRecord",
+    "ProductRecord",
+    "ReadContext",
+    "RowError",
+    "SettingField",
+    "TransientError",
+    "connector_kinds",
+    "get_connector_class",
+    "register",
+]

@@ -1,0 +1,70 @@
+"""Canonical records every connector yields (PRODUCT.md D1).
+
+Connectors translate their source's shape into these frozen dataclasses; the app
+decides how to store them. Money is ``Decimal``, times are timezone-aware UTC.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Literal
+
+OrderState = Literal["open", "completed", "cancelled", "returned"]
+ORDER_STATES: tuple[str, ...] = ("open", "completed", "cancelled", "returned")
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerRecord:
+    external_id: str
+    number: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    company_name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    mobile: str | None = None
+    city: str | None = None
+    country: str | None = None
+    customer_group: str | None = None
+    # None means the source does not say; True/False is the source's own consent flag.
+    marketing_consent: bool | None = None
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ProductRecord:
+    sku: str
+    name: str | None = None
+    product_group: str | None = None
+    external_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OrderLineRecord:
+    line_no: int
+    net_amount: Decimal
+    quantity: Decimal = Decimal("1")
+    sku: str | None = None
+    product_name: str | None = None
+    product_group: str | None = None
+    gross_amount: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRecord:
+    external_id: str
+    customer_external_id: str
+    ordered_at: datetime
+    net_total: Decimal
+    state: OrderState = "completed"
+    number: str | None = None
+    company: str | None = None
+    currency: str = "EUR"
+    gross_total: Decimal | None = None
+    updated_at: datetime | None = None
+    lines: tuple[OrderLineRecord, ...] = field(default_factory=tuple)
+
+
+Record = CustomerRecord | ProductRecord | OrderRecord
