@@ -8,7 +8,8 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
-from sqlalchemy import select
+from flask_migrate import upgrade
+from sqlalchemy import select, text
 
 from .extensions import db
 
@@ -64,7 +65,9 @@ def demo(reset: bool, seed: int, customers: int) -> None:
 
     if reset:
         db.drop_all()
-        db.create_all()
+        with db.engine.begin() as conn:
+            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    upgrade(directory=str(Path(current_app.root_path).parent / "migrations"))
     summary = load_demo(seed=seed, customers=customers, echo=click.echo)
     click.echo("")
     click.echo(summary)

@@ -79,9 +79,14 @@ def db(app):
         yield _db
         _db.session.rollback()
         _db.session.remove()
+        tables = list(reversed(_db.metadata.sorted_tables))
         with _db.engine.begin() as conn:
-            for table in reversed(_db.metadata.sorted_tables):
-                conn.execute(table.delete())
+            if conn.dialect.name == "postgresql":
+                names = ", ".join(f'"{t.name}"' for t in tables)
+                conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            else:
+                for table in tables:
+                    conn.execute(table.delete())
 
 
 @pytest.fixture()

@@ -9,7 +9,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from ..extensions import db
-from ..models import OPEN_STATUSES, Case, utcnow
+from ..models import Case, utcnow
 from ..queue.casepage import MonthBar, _months_back
 
 bp = Blueprint("overview", __name__)

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
-from ..messaging import consent
+from ..messaging import consent, outbox
 from ..models import (
     Case,
     CaseEvent,
@@ -49,6 +49,7 @@ class CaseDetails:
     links: dict[str, str]
     order_links: dict[int, str]
     other_cases: list[Case]
+    variables: dict[str, str]  # what "Send email" would pass to Mailjet, shown before sending
 
 
 def _months_back(today: date, count: int) -> list[date]:
@@ -82,7 +83,7 @@ def _link(pattern: str | None, **values: str | None) -> str | None:
         return None
 
 
-def details(case: Case) -> CaseDetails:
+def details(case: Case, user: User) -> CaseDetails:
     customer: Customer = case.customer
     tz = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
     orders = list(
@@ -133,6 +134,7 @@ def details(case: Case) -> CaseDetails:
         notes=[e for e in events if e.kind == "note"],
         messages=messages,
         channels={ch: consent.blocked_reason(customer, ch) for ch in ("email", "sms")},
+        variables=outbox.variables_for(customer, outbox.customer_context(customer), user),
         links=links,
         order_links=order_links,
         other_cases=[

@@ -64,7 +64,7 @@ def case_view(case_id: int):
         query=query,
         claimed=claimed,
         holder=None if claimed else actions.holder_other_than(case, current_user),
-        page=casepage.details(case),
+        page=casepage.details(case, current_user),
         forms={
             "note": NoteForm(),
             "no_interest": NoInterestForm(),
