@@ -1,0 +1,78 @@
+"""Signed unsubscribe tokens for one-click links that work without login (PRODUCT.md M5).
+
+The token carries the customer id, the channel(s) and optionally the message id. It
+has no expiry: a link in an email from last year must still work. ``secret`` may be
+a list of keys (oldest first) to rotate the secret without breaking old links.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from itsdangerous import BadData, URLSafeSerializer
+
+SALT = "recovery.unsubscribe"
+CHANNELS = ("email", "sms")
+
+Secret = str | bytes | Sequence[str | bytes]
+
+
+class InvalidUnsubscribeToken(ValueError):
+    """The token was altered, signed with another secret, or is not ours."""
+
+
+@dataclass(frozen=True, slots=True)
+class UnsubscribeToken:
+    customer_id: int
+    channels: tuple[str, ...]
+    message_id: int | None = None
+
+
+def make_unsubscribe_token(
+    secret: Secret,
+    customer_id: int,
+    channel: str | Iterable[str],
+    message_id: int | None = None,
+) -> str:
+    channels = _channels((channel,) if isinstance(channel, str) else tuple(channel))
+    payload: list[int | str] = [int(customer_id), ",".join(channels)]
+    if message_id is not None:
+        payload.append(int(message_id))
+    return _serializer(secret).dumps(payload)
+
+
+def read_unsubscribe_token(secret: Secret, token: str) -> UnsubscribeToken:
+    """The token's content; :class:`InvalidUnsubscribeToken` if it is not genuine."""
+    try:
+        payload = _serializer(secret).loads(token)
+    except BadData as exc:
+        raise InvalidUnsubscribeToken("the unsubscribe link is invalid or was altered") from exc
+    if not (isinstance(payload, list) and len(payload) in (2, 3)):
+        raise InvalidUnsubscribeToken("the unsubscribe link has an unknown form")
+    customer_id, channels, *rest = payload
+    message_id = rest[0] if rest else None
+    if not _is_int(customer_id) or not isinstance(channels, str):
+        raise InvalidUnsubscribeToken("the unsubscribe link has an unknown form")
+    if message_id is not None and not _is_int(message_id):
+        raise InvalidUnsubscribeToken("the unsubscribe link has an unknown form")
+    try:
+        parsed = _channels(tuple(channels.split(",")))
+    except ValueError as exc:
+        raise InvalidUnsubscribeToken(str(exc)) from exc
+    return UnsubscribeToken(customer_id, parsed, message_id)
+
+
+def _serializer(secret: Secret) -> URLSafeSerializer:
+    return URLSafeSerializer(secret, salt=SALT)
+
+
+def _channels(channels: tuple[str, ...]) -> tuple[str, ...]:
+    unique = tuple(dict.fromkeys(channels))
+    if not unique or any(c not in CHANNELS for c in unique):
+        raise ValueError(f"channel must be one of {CHANNELS}, got {channels!r}")
+    return unique
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
