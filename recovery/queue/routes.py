@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from zoneinfo import ZoneInfo
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..extensions import db
-from ..models import Case
-from . import actions, casepage, lists
+from ..models import Case, utcnow
+from ..ui import case_reason
+from . import actions, casepage, export, lists
 from .forms import EmailForm, NoInterestForm, NoteForm, OfferForm, ReleaseForm, RemindForm
 
 bp = Blueprint("queue", __name__)
@@ -50,6 +64,23 @@ def case_list(tile: str):
         total=total,
         pages=max((total + size - 1) // size, 1),
         filters=casepage.filter_choices(current_user),
+    )
+
+
+@bp.get("/list/<tile>/export.csv")
+def export_csv(tile: str):
+    if tile not in lists.LISTS:
+        abort(404)
+    query = lists.ListQuery.from_args(tile, request.args)
+    lang = "en" if request.args.get("format") == "en" else "de"
+    tz = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
+    user = current_user._get_current_object()
+    body = export.rows(query, user, lang, tz, case_reason)
+    name = f"{tile}-{utcnow().astimezone(tz):%Y-%m-%d}.csv"
+    return Response(
+        stream_with_context(body),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
 
 
