@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
+from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -89,8 +90,29 @@ def db(app):
                     conn.execute(table.delete())
 
 
+class IsolatedClient(FlaskClient):
+    """Each request gets its own app context, ``g`` and session, as in production.
+
+    Without this, requests would reuse the test's app context: Flask-Login's cached
+    user and Flask-Babel's cached locale would leak from one request (or client) into
+    the next. After each request the test's session forgets what it had loaded, so
+    assertions read what the request committed.
+    """
+
+    def open(self, *args, **kwargs):
+        ctx = self.application.app_context()
+        ctx.push()
+        try:
+            return super().open(*args, **kwargs)
+        finally:
+            _db.session.remove()
+            ctx.pop()
+            _db.session.expire_all()
+
+
 @pytest.fixture()
 def client(app, db):
+    app.test_client_class = IsolatedClient
     return app.test_client()
 
 

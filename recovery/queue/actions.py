@@ -69,6 +69,13 @@ def _record(case: Case, user: User, kind: str, token: str, text=None, **data) ->
         raise ActionRefused(_("%(name)s is working on this case right now.", name=holder.name))
     event = CaseEvent(case=case, user_id=user.id, kind=kind, text=text, data=data, form_token=token)
     db.session.add(event)
+    try:
+        db.session.flush()  # claims the token before any work is done
+    except IntegrityError:
+        db.session.rollback()
+        raise AlreadyDone() from None
+    if case.assigned_user_id is None:
+        case.assigned_user_id = user.id  # whoever acts first looks after the customer
     return event
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import contains_eager
 
 from ..extensions import db
@@ -147,11 +147,11 @@ def ordered(query: ListQuery, user: User, now: datetime | None = None) -> Select
     """The filtered list in its sort order, with customer and company loaded."""
     now = now or utcnow()
     column = SORTS[query.sort.lstrip("-")]
-    direction = column.desc().nulls_last() if query.sort.startswith("-") else column.asc()
+    direction = column.desc() if query.sort.startswith("-") else column.asc()
     return (
         _filtered(query, user, now)
         .options(contains_eager(Case.customer), contains_eager(Case.company))
-        .order_by(direction, Case.id)
+        .order_by(direction.nulls_last(), Case.id)
     )
 
 
@@ -187,7 +187,12 @@ def tile_counts(user: User) -> dict[str, dict[str, object]]:
 
 
 def next_case(query: ListQuery, user: User, after_case: Case | None) -> Case | None:
-    """The first case of the same list, same sort and filters, that nobody else holds."""
+    """The case after ``after_case`` in the same list, sort and filters, that nobody else holds.
+
+    Keyset on (sort value, id): cases already passed stay behind even when they are
+    still in the list (after a note, say); a case that left the list is no anchor
+    problem because its sort value still places it.
+    """
     now = utcnow()
     stmt = ordered(query, user, now).where(
         or_(
@@ -197,5 +202,22 @@ def next_case(query: ListQuery, user: User, after_case: Case | None) -> Case | N
         )
     )
     if after_case is not None:
-        stmt = stmt.where(Case.id != after_case.id)
+        stmt = stmt.where(_after(query, after_case))
     return db.session.scalars(stmt.limit(1)).first()
+
+
+def _after(query: ListQuery, case: Case):
+    """SQL condition: the row comes after ``case`` in the list's order."""
+    column = SORTS[query.sort.lstrip("-")]
+    value = db.session.scalar(
+        select(column)
+        .select_from(Case)
+        .join(Case.customer)
+        .outerjoin(Case.company)
+        .where(Case.id == case.id)
+    )
+    later_id = Case.id > case.id
+    if value is None:  # NULLs sort last in both directions
+        return and_(column.is_(None), later_id)
+    beyond = column < value if query.sort.startswith("-") else column > value
+    return or_(beyond, and_(column == value, later_id), column.is_(None))

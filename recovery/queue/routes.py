@@ -148,8 +148,8 @@ def case_action(case_id: int, action: str):
             actions.send_email(case, current_user, token, form.template_kind.data)
             flash(_("Email queued."), "success")
         elif action == "remind":
-            days = int(form.days.data) if form.days.data else None
-            actions.remind(case, current_user, token, days, form.on.data)
+            on = form.on.data  # a chosen date wins over the period
+            actions.remind(case, current_user, token, None if on else int(form.days.data), on)
             flash(_("Reminder set."), "success")
     except actions.AlreadyDone:
         flash(_("This was done already; nothing was repeated."), "info")

@@ -1,0 +1,259 @@
+"""The queue (Q1–Q7): tiles, lists, export, every button, claims, double submits."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import timedelta
+from decimal import Decimal
+
+import time_machine
+
+from recovery.models import Case, CaseEvent, Message, utcnow
+from tests.conftest import PASSWORD, csrf_from, form_fields, make_user, utc
+
+
+def _company(build, name="Gartenwelt GmbH", **fields):
+    values = {
+        "sender_email": "service@gartenwelt.example",
+        "standard_template_id": 6100001,
+        "voucher_template_id": 6100002,
+        "offer_email": "angebote@gartenwelt.example",
+    }
+    values.update(fields)
+    return build.company(name, **values)
+
+
+def _case(build, company, **customer_fields):
+    customer = build.customer(**customer_fields)
+    build.order(customer, utcnow() - timedelta(days=120), "300.00", "Dünger", company)
+    return build.case(customer, company)
+
+
+def _act(client, case, action, **data):
+    page = client.get(f"/case/{case.id}?list=decline").get_data(as_text=True)
+    fields = form_fields(page, f"/case/{case.id}/{action}")
+    fields.update(data)
+    return client.post(f"/case/{case.id}/{action}?list=decline", data=fields), fields
+
+
+def test_tiles_count_each_list(client, login_as, build, db):
+    login_as("sales")
+    company = _company(build)
+    for status in ("new", "new", "contacted", "offer_requested", "no_interest"):
+        build.case(build.customer(), company, status=status)
+    build.case(
+        build.customer(), company, status="reminder", remind_at=utcnow() - timedelta(hours=1)
+    )
+    build.case(build.customer(), company, status="reminder", remind_at=utcnow() + timedelta(days=3))
+    build.case(
+        build.customer(),
+        company,
+        status="recovered",
+        recovered_revenue=Decimal("1234.50"),
+        closed_at=utcnow(),
+    )
+    html = client.get("/").get_data(as_text=True)
+
+    def count(tile):
+        start = html.index(f'data-tile="{tile}"')
+        return html[start:].split('class="tile-count">')[1].split("<")[0]
+
+    assert [count(t) for t in ("decline", "reminders", "contacted", "offer", "no_interest")] == [
+        "2",
+        "1",
+        "1",
+        "1",
+        "1",
+    ]
+    assert count("recovered") == "1" and "1.234,50\xa0€" in html
+
+
+def test_list_filters_and_sort_live_in_the_url(client, login_as, build):
+    login_as("sales")
+    a, b = _company(build, "Firma A"), _company(build, "Firma B")
+    ca = _case(build, a, last_name="Albrecht", customer_group="Händler", email="albrecht@x.de")
+    cb = _case(build, b, last_name="Zander", customer_group="Endkunde")
+    by_company = client.get(f"/list/decline?company={b.id}").get_data(as_text=True)
+    assert "Zander" in by_company and "Albrecht" not in by_company
+    by_group = client.get("/list/decline?customer_group=H%C3%A4ndler").get_data(as_text=True)
+    assert "Albrecht" in by_group and "Zander" not in by_group
+    by_text = client.get("/list/decline?q=ALBRECHT@x").get_data(as_text=True)
+    assert "Albrecht" in by_text and "Zander" not in by_text
+    by_name = client.get("/list/decline?sort=-name").get_data(as_text=True)
+    assert by_name.index(f"/case/{cb.id}?") < by_name.index(f"/case/{ca.id}?")
+    assert "sort=name" in by_name  # the header link toggles the direction
+
+
+def _csv(client, url):
+    response = client.get(url)
+    assert response.status_code == 200
+    assert response.mimetype == "text/csv"
+    raw = response.get_data()
+    assert raw.startswith("\ufeff".encode())
+    return raw.decode("utf-8-sig")
+
+
+def test_csv_export_german_english_filtered_and_neutralised(client, login_as, build, db):
+    login_as("sales")
+    a, b = _company(build, "Firma A"), _company(build, "Firma B")
+    evil = _case(build, a, last_name='=HYPERLINK("http://x")', number="-42")
+    evil.reference_revenue = Decimal("12345.67")
+    db.session.commit()
+    _case(build, b, last_name="Andere")
+    german = _csv(client, f"/list/decline/export.csv?company={a.id}")
+    rows = list(csv.reader(io.StringIO(german), delimiter=";"))
+    assert rows[0][:3] == ["Kundennummer", "Name", "Firma"]
+    assert len(rows) == 2  # header + the one case of Firma A
+    assert rows[1][0] == "'-42" and rows[1][1].startswith("'Erika =HYPERLINK") is False
+    assert rows[1][1] == 'Erika =HYPERLINK("http://x")'  # starts with a letter: harmless
+    assert rows[1][6] == "12345,67"
+    english = _csv(client, f"/list/decline/export.csv?company={a.id}&format=en")
+    rows_en = list(csv.reader(io.StringIO(english)))
+    assert rows_en[0][0] == "Customer number" and rows_en[1][6] == "12345.67"
+
+
+def test_formula_cells_are_neutralised():
+    from recovery.queue.export import neutralise
+
+    for text in ("=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx"):
+        assert neutralise(text) == "'" + text
+    assert neutralise("Müller") == "Müller"
+
+
+def test_reminder_comes_back_on_its_day(client, login_as, build, db):
+    case = _case(build, _company(build))
+    with time_machine.travel(utc(2026, 3, 2, 9, 0), tick=False):
+        login_as("sales")
+        response, _ = _act(client, case, "remind", days="7")
+        assert response.status_code == 302
+        db.session.expire_all()
+        assert db.session.get(Case, case.id).status == "reminder"
+        assert f"/case/{case.id}?" not in client.get("/list/decline").get_data(as_text=True)
+        assert f"/case/{case.id}?" not in client.get("/list/reminders").get_data(as_text=True)
+    with time_machine.travel(utc(2026, 3, 8, 22, 59), tick=False):  # 8 March, 23:59 Berlin
+        assert f"/case/{case.id}?" not in client.get("/list/reminders").get_data(as_text=True)
+    with time_machine.travel(utc(2026, 3, 8, 23, 0), tick=False):  # 9 March, 00:00 Berlin
+        assert f"/case/{case.id}?" in client.get("/list/reminders").get_data(as_text=True)
+
+
+def test_reminder_on_a_chosen_date(client, login_as, build, db):
+    login_as("sales")
+    case = _case(build, _company(build))
+    on = (utcnow() + timedelta(days=45)).date()
+    _act(client, case, "remind", days="10", on=on.isoformat())  # the date wins
+    db.session.expire_all()
+    assert db.session.get(Case, case.id).remind_at.date() in (on, on - timedelta(days=1))
+
+
+def test_offer_request_goes_to_the_offer_address(client, login_as, build, db):
+    user = login_as("sales", name="Sven Sales")
+    case = _case(build, _company(build), number="K-777", last_name="Angebot")
+    response, _ = _act(client, case, "offer", text="20 Sack Rasendünger, Staffelpreis")
+    assert response.status_code == 302
+    message = db.session.query(Message).one()
+    assert message.to_address == "angebote@gartenwelt.example" and not message.marketing
+    assert "K-777" in message.subject and "Angebot" in message.subject
+    assert "20 Sack Rasendünger" in message.body and "Sven Sales" in message.body
+    case = db.session.get(Case, case.id)
+    assert case.status == "offer_requested" and case.assigned_user_id == user.id
+
+
+def test_offer_request_falls_back_to_the_users_address(client, login_as, build, db):
+    user = login_as("sales")
+    case = _case(build, _company(build, offer_email=None))
+    _act(client, case, "offer", text="Bitte Angebot")
+    assert db.session.query(Message).one().to_address == user.email
+
+
+def test_double_submitted_email_sends_once(client, login_as, build, db):
+    login_as("sales")
+    case = _case(build, _company(build))
+    first, fields = _act(client, case, "email", template_kind="standard")
+    second = client.post(f"/case/{case.id}/email?list=decline", data=fields)
+    assert first.status_code == second.status_code == 302
+    assert db.session.query(Message).count() == 1
+    assert db.session.query(CaseEvent).filter_by(kind="email").count() == 1
+
+
+def test_standard_and_voucher_templates(client, login_as, build, db):
+    login_as("sales")
+    company = _company(build, voucher_template_id=None)
+    case = _case(build, company)
+    _act(client, case, "email", template_kind="voucher")
+    assert db.session.query(Message).count() == 0  # no voucher template for this company
+    _act(client, case, "email", template_kind="standard")
+    assert db.session.query(Message).one().template_id == 6100001
+
+
+def test_two_users_on_one_case(app, client, login_as, build, db):
+    case = _case(build, _company(build))
+    login_as("sales", name="Erste")
+    client.get(f"/case/{case.id}?list=decline")  # claims it
+    other = app.test_client()
+    second = make_user("sales", name="Zweite")
+    token = csrf_from(other.get("/login").get_data(as_text=True))
+    other.post("/login", data={"email": second.email, "password": PASSWORD, "csrf_token": token})
+    html = other.get(f"/case/{case.id}?list=decline").get_data(as_text=True)
+    assert "Erste bearbeitet diesen Fall gerade. Du kannst ihn ansehen" in html
+    fields = form_fields(html, f"/case/{case.id}/note")
+    fields["text"] = "geht nicht"
+    other.post(f"/case/{case.id}/note?list=decline", data=fields)
+    assert db.session.query(CaseEvent).filter_by(kind="note").count() == 0
+    # "next customer" skips a case somebody else holds
+    response = other.get(f"/case/{case.id}/next?list=decline")
+    assert response.headers["Location"].startswith("/list/decline")
+    with time_machine.travel(utcnow() + timedelta(minutes=6)):
+        html = other.get(f"/case/{case.id}?list=decline").get_data(as_text=True)
+        assert "Du kannst ihn ansehen" not in html
+        fields = form_fields(html, f"/case/{case.id}/note")
+        fields["text"] = "jetzt geht es"
+        other.post(f"/case/{case.id}/note?list=decline", data=fields)
+    assert db.session.query(CaseEvent).filter_by(kind="note").count() == 1
+
+
+def test_next_customer_keeps_sort_and_filters(client, login_as, build):
+    login_as("sales")
+    a, b = _company(build, "Firma A"), _company(build, "Firma B")
+    first = _case(build, a, last_name="Anton")
+    second = _case(build, a, last_name="Berta")
+    _case(build, b, last_name="Caesar")
+    url = f"/case/{first.id}/next?list=decline&company={a.id}&sort=name"
+    response = client.get(url)
+    assert response.headers["Location"].startswith(f"/case/{second.id}?")
+    assert f"company={a.id}" in response.headers["Location"]
+    last = client.get(f"/case/{second.id}/next?list=decline&company={a.id}&sort=name")
+    assert last.headers["Location"].startswith("/list/decline")
+    assert "letzte Kunde" in client.get(last.headers["Location"]).get_data(as_text=True)
+
+
+def test_sales_user_of_one_company_sees_nothing_of_another(client, login_as, build):
+    a, b = _company(build, "Firma A"), _company(build, "Firma B")
+    mine = _case(build, a, last_name="Meiner")
+    theirs = _case(build, b, last_name="Fremder")
+    login_as("sales", company_id=a.id)
+    listing = client.get("/list/decline").get_data(as_text=True)
+    assert "Meiner" in listing and "Fremder" not in listing and "Firma B" not in listing
+    assert client.get(f"/case/{theirs.id}").status_code == 404
+    assert client.get(f"/case/{mine.id}").status_code == 200
+    assert "Fremder" not in client.get("/list/decline/export.csv").get_data(as_text=True)
+    home = client.get("/").get_data(as_text=True)
+    assert home.split('data-tile="decline"')[1].split('class="tile-count">')[1].startswith("1<")
+
+
+def test_admin_action_log_filters_by_user(client, login_as, build, db):
+    case = _case(build, _company(build))
+    anna = make_user("sales", name="Anna")
+    bert = make_user("sales", name="Bert")
+    db.session.add_all(
+        [
+            CaseEvent(case_id=case.id, user_id=anna.id, kind="note", text="von Anna"),
+            CaseEvent(case_id=case.id, user_id=bert.id, kind="note", text="von Bert"),
+        ]
+    )
+    db.session.commit()
+    login_as("admin")
+    html = client.get(f"/admin/actions?user={anna.id}").get_data(as_text=True)
+    assert "von Anna" in html and "von Bert" not in html
+    future = (utcnow() + timedelta(days=2)).date().isoformat()
+    assert "von Anna" not in client.get(f"/admin/actions?from={future}").get_data(as_text=True)
