@@ -16,6 +16,8 @@ from urllib.parse import parse_qs
 
 from werkzeug.serving import make_server
 
+from wawi_connectors import Batch, Connector, ProductRecord, ReadContext
+
 
 @dataclass
 class Fault:
@@ -118,7 +120,9 @@ class FakeServer:
         self._server = make_server("127.0.0.1", 0, app, threaded=True)
         self.port = self._server.server_port
         self.url = f"http://127.0.0.1:{self.port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     def start(self) -> FakeServer:
         self._thread.start()
@@ -133,3 +137,34 @@ class FakeServer:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+class Store:
+    """What the app keeps of a sync: records upserted by (type, key) and the last cursor.
+
+    ``sync`` commits batch by batch like the app does, so a test can stop a read
+    half-way (a fault) and resume from the cursor of the last committed batch.
+    """
+
+    def __init__(self) -> None:
+        self.records: dict[tuple[str, str], object] = {}
+        self.cursor: str | None = None
+        self.batches: list[Batch] = []
+
+    def commit(self, batch: Batch) -> None:
+        for record in batch.records:
+            key = record.sku if isinstance(record, ProductRecord) else record.external_id
+            self.records[(type(record).__name__, key)] = record
+        self.cursor = batch.cursor
+        self.batches.append(batch)
+
+    def sync(self, connector: Connector, stream: str, **context) -> list[Batch]:
+        """Read ``stream`` from the stored cursor; return this run's batches."""
+        batches = []
+        for batch in connector.read(stream, ReadContext(cursor=self.cursor, **context)):
+            self.commit(batch)
+            batches.append(batch)
+        return batches
+
+    def of(self, record_type: type) -> dict[str, object]:
+        return {k: r for (name, k), r in self.records.items() if name == record_type.__name__}
