@@ -1,0 +1,419 @@
+"""JTL-Wawi: read-only SQL on the Wawi's SQL Server database (PRODUCT.md D2).
+
+Streams
+- ``customers``: ``dbo.tkunde`` with its default address (``dbo.tAdresse`` with
+  ``nStandard = 1``; when both the billing and the delivery address are defaults, the
+  billing one, ``nTyp = 1``, wins), the customer group name (``dbo.tKundenGruppe``),
+  email, phone, mobile, city and country (the ISO code ``cISO``, else the ``cLand`` name).
+- ``orders``: ``Verkauf.tAuftrag`` rows with ``nType = 1`` (0 are quotes), totals from
+  ``Verkauf.tAuftragEckdaten`` (``fWertNetto``/``fWertBrutto``; without an Eckdaten row the
+  net total is the sum of the lines), the company through ``dbo.tFirmaHistory`` ->
+  ``dbo.tfirma`` (its current name), and the lines from ``Verkauf.tAuftragPosition`` with
+  the product group through ``dbo.tArtikel`` -> ``dbo.tWarengruppe``. A line's net amount
+  is ``fAnzahl * fVkNetto * (1 - fRabatt / 100)`` rounded to cents. Orders without a
+  customer (``kKunde`` NULL) are left out.
+
+Order state: ``nStorno = 1`` -> cancelled; else ``tAuftragEckdaten.nIstKomplettRetourniert
+= 1`` -> returned; else ``nKomplettAusgeliefert = 1`` -> completed; else open.
+
+Incremental reads: SQL Server stamps every row it writes with a database-wide, ever
+increasing 8-byte ``rowversion`` (the ``bRowversion`` columns). A stream's cursor is the
+hex of the largest rowversion read. An order counts as changed when its own row, its
+Eckdaten row or any of its positions carries a rowversion above the cursor (a customer:
+its ``tkunde`` row or any of its ``tAdresse`` rows). The change query is a UNION ALL of
+``(key, bRowversion)`` over those tables, each filtered with ``bRowversion > :cursor``,
+ordered by the rowversion and limited to the batch size; every key on that page is then
+read in full and the page's last rowversion becomes the batch's cursor. Rowversions are
+unique, so paging by ``>`` neither skips nor repeats rows; an order whose rows spread over
+two pages is simply read twice (records are upserted). On SQL Server the change query also
+stops below ``MIN_ACTIVE_ROWVERSION()`` so a row of a still open transaction, which has a
+smaller stamp than rows committed after it, is not stepped over. Not seen by the cursor:
+deleted rows and renamed customer groups, articles, product groups or companies.
+``ReadContext.lookback_since`` is not needed and ignored.
+
+Read-only: see ``sqlsource`` (on SQL Server use a login that is only in db_datareader).
+
+Table and column names were checked against public code, not guessed:
+- gstrainovic/jtl-ebihr, ``JtlDbModels/EazyBusinessContext.cs`` (an Entity Framework
+  scaffold of a JTL-Wawi database): ``ToTable("tAuftrag", "Verkauf")``,
+  ``ToTable("tAuftragPosition", "Verkauf")``, ``ToTable("tkunde")`` (dbo) and the
+  ``HasColumnName`` of kAuftrag, cAuftragsNr, kKunde, dErstellt (datetime), kFirmaHistory,
+  nStorno, nType, nKomplettAusgeliefert, cWaehrung, kAuftragPosition, kArtikel, cArtNr,
+  cName, fAnzahl, fVkNetto, fRabatt, nSort, cKundenNr, and ``bRowversion`` declared
+  ``IsRowVersion()`` on all of these tables.
+- the entity classes of the same scaffold: ``TAuftragEckdaten.cs`` (kAuftrag, fWertNetto,
+  fWertBrutto, nIstKomplettRetourniert, bRowversion), ``TAdresse.cs`` (kAdresse, kKunde,
+  cFirma, cVorname, cName, cTel, cMobil, cMail, cOrt, cLand, cIso, nStandard, nTyp,
+  bRowversion), ``Tkunde.cs`` (kKundenGruppe), ``TKundenGruppe.cs`` (kKundenGruppe,
+  cName), ``TArtikel.cs`` (kArtikel, cArtNr, kWarengruppe), ``TWarengruppe.cs``
+  (kWarengruppe, cName), ``TFirmaHistory.cs`` (kFirmaHistory, kFirma, cName) and
+  ``Tfirma.cs`` (kFirma, cName).
+- the meaning of values (nType 0 = quote / 1 = order, nStorno = 1 cancelled,
+  nKomplettAusgeliefert 0 = not yet delivered / 1 = delivered, tAdresse nStandard = 1
+  default and nTyp 1 = billing / 0 = delivery, fRabatt in percent) comes from several
+  independent public queries against JTL databases found by code search, not from JTL's
+  own documentation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import (
+    Column,
+    Connection,
+    MetaData,
+    Select,
+    Table,
+    func,
+    literal_column,
+    select,
+    union_all,
+)
+
+from . import sqlsource
+from .base import Batch, ConfigurationError, Connector, ReadContext, SettingField
+from .records import CustomerRecord, OrderLineRecord, OrderRecord, Record
+from .registry import register
+
+CENT = Decimal("0.01")
+HUNDRED = Decimal(100)
+ORDER_TYPE_ORDER = 1  # tAuftrag.nType: 0 = quote (Angebot), 1 = order (Auftrag)
+BILLING_ADDRESS = 1  # tAdresse.nTyp: 1 = billing (Rechnung), 0 = delivery (Lieferung)
+
+# Columns are declared without types: values arrive as the driver returns them and are
+# converted in Python, identically on SQL Server, PostgreSQL, MariaDB and SQLite.
+_metadata = MetaData()
+
+
+def _table(name: str, schema: str, columns: str) -> Table:
+    return Table(name, _metadata, *(Column(c) for c in columns.split()), schema=schema)
+
+
+KUNDE = _table("tkunde", "dbo", "kKunde cKundenNr kKundenGruppe bRowversion")
+KUNDENGRUPPE = _table("tKundenGruppe", "dbo", "kKundenGruppe cName")
+ADRESSE = _table(
+    "tAdresse",
+    "dbo",
+    "kAdresse kKunde nStandard nTyp cFirma cVorname cName cMail cTel cMobil cOrt cISO cLand"
+    " bRowversion",
+)
+AUFTRAG = _table(
+    "tAuftrag",
+    "Verkauf",
+    "kAuftrag cAuftragsNr kKunde nType dErstellt nStorno nKomplettAusgeliefert cWaehrung"
+    " kFirmaHistory bRowversion",
+)
+ECKDATEN = _table(
+    "tAuftragEckdaten",
+    "Verkauf",
+    "kAuftrag fWertNetto fWertBrutto nIstKomplettRetourniert bRowversion",
+)
+POSITION = _table(
+    "tAuftragPosition",
+    "Verkauf",
+    "kAuftragPosition kAuftrag kArtikel nSort cArtNr cName fAnzahl fVkNetto fRabatt bRowversion",
+)
+ARTIKEL = _table("tArtikel", "dbo", "kArtikel cArtNr kWarengruppe")
+WARENGRUPPE = _table("tWarengruppe", "dbo", "kWarengruppe cName")
+FIRMA_HISTORY = _table("tFirmaHistory", "dbo", "kFirmaHistory kFirma cName")
+FIRMA = _table("tfirma", "dbo", "kFirma cName")
+
+# Per stream: the tables whose rowversions mark a change, the key they share, a filter.
+_STREAM_SOURCES: dict[str, tuple[tuple[Table, str, Any], ...]] = {
+    "customers": (
+        (KUNDE, "kKunde", None),
+        (ADRESSE, "kKunde", ADRESSE.c.kKunde.is_not(None)),
+    ),
+    "orders": (
+        (AUFTRAG, "kAuftrag", AUFTRAG.c.nType == ORDER_TYPE_ORDER),
+        (ECKDATEN, "kAuftrag", None),
+        (POSITION, "kAuftrag", None),
+    ),
+}
+
+
+def encode_rowversion(value: bytes) -> str:
+    return bytes(value).hex()
+
+
+def decode_rowversion(cursor: str | None) -> bytes | None:
+    if cursor is None:
+        return None
+    try:
+        value = bytes.fromhex(cursor)
+    except ValueError:
+        value = b""
+    if len(value) != 8:
+        raise ConfigurationError(f"Invalid JTL-Wawi cursor {cursor!r}: expected 16 hex digits.")
+    return value
+
+
+def _changes(
+    sources: Sequence[tuple[Table, str, Any]], after: bytes | None, limit: int, dialect: str
+) -> Select:
+    """(key, rowversion) of rows written after ``after``, oldest first, one page."""
+    parts = []
+    for table, key, condition in sources:
+        part = select(table.c[key].label("k"), table.c.bRowversion.label("rv"))
+        if condition is not None:
+            part = part.where(condition)
+        if after is not None:
+            part = part.where(table.c.bRowversion > after)
+        if dialect == "mssql":
+            part = part.where(table.c.bRowversion < literal_column("MIN_ACTIVE_ROWVERSION()"))
+        parts.append(part)
+    page = union_all(*parts).subquery("changes")
+    return select(page.c.k, page.c.rv).order_by(page.c.rv).limit(limit)
+
+
+@register
+class JtlWawiConnector(sqlsource.EngineOwner, Connector):
+    kind = "jtl_wawi"
+    label = "JTL-Wawi (SQL Server)"
+    streams = ("customers", "orders")
+    settings_schema = (
+        SettingField(
+            "url",
+            "Database URL",
+            kind="password",
+            secret=True,
+            help="SQLAlchemy URL of the JTL database, e.g. "
+            "mssql+pyodbc://reader:secret@wawi-dsn (use a login with db_datareader only).",
+        ),
+        SettingField(
+            "batch_size",
+            "Records per batch",
+            kind="int",
+            required=False,
+            default=5000,
+        ),
+        SettingField(
+            "timezone",
+            "Time zone of the Wawi",
+            required=False,
+            default="Europe/Berlin",
+            help="JTL stores local times without a zone; they are read in this zone.",
+        ),
+        SettingField(
+            "schema_map",
+            "Schema names",
+            kind="json",
+            required=False,
+            default=None,
+            help="Only when the tables are not in the schemas dbo and Verkauf, e.g. "
+            '{"dbo": "jtl", "Verkauf": "jtl_verkauf"}.',
+        ),
+    )
+
+    @classmethod
+    def validate_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:
+        values = super().validate_settings(settings)
+        values["batch_size"] = sqlsource.positive_int(values["batch_size"], "Records per batch")
+        values["timezone"] = sqlsource.load_timezone(values["timezone"])
+        schema_map = sqlsource.json_object(values["schema_map"], "Schema names")
+        unknown = set(schema_map) - {"dbo", "Verkauf"}
+        if unknown or not all(isinstance(v, str) and v for v in schema_map.values()):
+            raise ConfigurationError(
+                'Schema names may only map "dbo" and "Verkauf" to schema names.'
+            )
+        values["schema_map"] = schema_map
+        return values
+
+    def _connect(self) -> Any:
+        options = {}
+        if self.settings["schema_map"]:
+            options["schema_translate_map"] = self.settings["schema_map"]
+        return sqlsource.read_only(self.engine, **options)
+
+    def test_connection(self) -> str:
+        with self._connect() as conn:
+            customers = conn.execute(select(func.count()).select_from(KUNDE)).scalar_one()
+            orders = conn.execute(
+                select(func.count()).select_from(AUFTRAG).where(AUFTRAG.c.nType == ORDER_TYPE_ORDER)
+            ).scalar_one()
+        return f"connected, {customers:,} customers, {orders:,} orders"
+
+    def read(self, stream: str, context: ReadContext) -> Iterator[Batch]:
+        if stream not in self.streams:
+            raise ConfigurationError(f"JTL-Wawi has no stream {stream!r}.")
+        after = decode_rowversion(context.cursor)
+        limit = self.settings["batch_size"]
+        while True:
+            with self._connect() as conn:
+                query = _changes(_STREAM_SOURCES[stream], after, limit, conn.dialect.name)
+                changes = conn.execute(query).all()
+                if not changes:
+                    return
+                keys = list(dict.fromkeys(row.k for row in changes))
+                loader = self._customers if stream == "customers" else self._orders
+                records = loader(conn, keys)
+            after = bytes(changes[-1].rv)
+            yield Batch(stream, records, encode_rowversion(after))
+            if len(changes) < limit:
+                return
+
+    # --- customers ---------------------------------------------------------------------
+
+    def _customers(self, conn: Connection, keys: list[Any]) -> list[Record]:
+        records: list[Record] = []
+        for chunk in sqlsource.chunks(keys):
+            customers = conn.execute(
+                select(KUNDE.c.kKunde, KUNDE.c.cKundenNr, KUNDENGRUPPE.c.cName.label("group_name"))
+                .select_from(
+                    KUNDE.outerjoin(
+                        KUNDENGRUPPE, KUNDENGRUPPE.c.kKundenGruppe == KUNDE.c.kKundenGruppe
+                    )
+                )
+                .where(KUNDE.c.kKunde.in_(chunk))
+                .order_by(KUNDE.c.kKunde)
+            ).all()
+            addresses = _default_addresses(conn, chunk)
+            for row in customers:
+                address = addresses.get(row.kKunde, {})
+                records.append(_customer(row, address))
+        return records
+
+    # --- orders ------------------------------------------------------------------------
+
+    def _orders(self, conn: Connection, keys: list[Any]) -> list[Record]:
+        records: list[Record] = []
+        for chunk in sqlsource.chunks(keys):
+            lines = _order_lines(conn, chunk)
+            for row in conn.execute(_order_headers(chunk)).all():
+                if row.kKunde is None:
+                    continue
+                records.append(_order(row, lines.get(row.kAuftrag, ()), self.settings["timezone"]))
+        return records
+
+
+def _default_addresses(conn: Connection, customer_keys: Sequence[Any]) -> dict[Any, Any]:
+    rows = conn.execute(
+        select(ADRESSE).where(ADRESSE.c.kKunde.in_(customer_keys), ADRESSE.c.nStandard == 1)
+    ).all()
+    chosen: dict[Any, Any] = {}
+    for row in sorted(rows, key=lambda r: (r.nTyp != BILLING_ADDRESS, r.kAdresse)):
+        chosen.setdefault(row.kKunde, row._mapping)
+    return chosen
+
+
+def _customer(row: Any, address: Mapping[str, Any]) -> CustomerRecord:
+    text = sqlsource.text_or_none
+    return CustomerRecord(
+        external_id=sqlsource.identifier(row.kKunde),
+        number=text(row.cKundenNr),
+        first_name=text(address.get("cVorname")),
+        last_name=text(address.get("cName")),
+        company_name=text(address.get("cFirma")),
+        email=text(address.get("cMail")),
+        phone=text(address.get("cTel")),
+        mobile=text(address.get("cMobil")),
+        city=text(address.get("cOrt")),
+        country=text(address.get("cISO")) or text(address.get("cLand")),
+        customer_group=text(row.group_name),
+    )
+
+
+def _order_headers(order_keys: Sequence[Any]) -> Select:
+    company = func.coalesce(FIRMA.c.cName, FIRMA_HISTORY.c.cName).label("company")
+    joined = (
+        AUFTRAG.outerjoin(ECKDATEN, ECKDATEN.c.kAuftrag == AUFTRAG.c.kAuftrag)
+        .outerjoin(FIRMA_HISTORY, FIRMA_HISTORY.c.kFirmaHistory == AUFTRAG.c.kFirmaHistory)
+        .outerjoin(FIRMA, FIRMA.c.kFirma == FIRMA_HISTORY.c.kFirma)
+    )
+    return (
+        select(
+            AUFTRAG.c.kAuftrag,
+            AUFTRAG.c.cAuftragsNr,
+            AUFTRAG.c.kKunde,
+            AUFTRAG.c.dErstellt,
+            AUFTRAG.c.nStorno,
+            AUFTRAG.c.nKomplettAusgeliefert,
+            AUFTRAG.c.cWaehrung,
+            ECKDATEN.c.fWertNetto,
+            ECKDATEN.c.fWertBrutto,
+            ECKDATEN.c.nIstKomplettRetourniert,
+            company,
+        )
+        .select_from(joined)
+        .where(AUFTRAG.c.kAuftrag.in_(order_keys), AUFTRAG.c.nType == ORDER_TYPE_ORDER)
+        .order_by(AUFTRAG.c.kAuftrag)
+    )
+
+
+def _order_lines(conn: Connection, order_keys: Sequence[Any]) -> dict[Any, list[OrderLineRecord]]:
+    rows = conn.execute(
+        select(
+            POSITION.c.kAuftrag,
+            POSITION.c.cArtNr,
+            POSITION.c.cName,
+            POSITION.c.fAnzahl,
+            POSITION.c.fVkNetto,
+            POSITION.c.fRabatt,
+            ARTIKEL.c.cArtNr.label("article_number"),
+            WARENGRUPPE.c.cName.label("product_group"),
+        )
+        .select_from(
+            POSITION.outerjoin(ARTIKEL, ARTIKEL.c.kArtikel == POSITION.c.kArtikel).outerjoin(
+                WARENGRUPPE, WARENGRUPPE.c.kWarengruppe == ARTIKEL.c.kWarengruppe
+            )
+        )
+        .where(POSITION.c.kAuftrag.in_(order_keys))
+        .order_by(POSITION.c.kAuftrag, POSITION.c.nSort, POSITION.c.kAuftragPosition)
+    ).all()
+    lines: dict[Any, list[OrderLineRecord]] = {}
+    for row in rows:
+        order_lines = lines.setdefault(row.kAuftrag, [])
+        order_lines.append(_line(row, len(order_lines) + 1))
+    return lines
+
+
+def _line(row: Any, line_no: int) -> OrderLineRecord:
+    quantity = sqlsource.to_decimal(row.fAnzahl) or Decimal(0)
+    price = sqlsource.to_decimal(row.fVkNetto) or Decimal(0)
+    discount = sqlsource.to_decimal(row.fRabatt) or Decimal(0)
+    net = (quantity * price * (1 - discount / HUNDRED)).quantize(CENT, ROUND_HALF_UP)
+    return OrderLineRecord(
+        line_no=line_no,
+        net_amount=net,
+        quantity=quantity,
+        sku=sqlsource.text_or_none(row.cArtNr) or sqlsource.text_or_none(row.article_number),
+        product_name=sqlsource.text_or_none(row.cName),
+        product_group=sqlsource.text_or_none(row.product_group),
+    )
+
+
+def _state(row: Any) -> str:
+    if row.nStorno:
+        return "cancelled"
+    if row.nIstKomplettRetourniert:
+        return "returned"
+    if row.nKomplettAusgeliefert == 1:
+        return "completed"
+    return "open"
+
+
+def _money(value: Any) -> Decimal | None:
+    number = sqlsource.to_decimal(value)
+    return None if number is None else number.quantize(CENT, ROUND_HALF_UP)
+
+
+def _order(row: Any, lines: Sequence[OrderLineRecord], local: ZoneInfo) -> OrderRecord:
+    net = _money(row.fWertNetto)
+    if net is None:
+        net = sum((line.net_amount for line in lines), Decimal("0.00"))
+    return OrderRecord(
+        external_id=sqlsource.identifier(row.kAuftrag),
+        customer_external_id=sqlsource.identifier(row.kKunde),
+        ordered_at=sqlsource.to_utc(row.dErstellt, local),
+        net_total=net,
+        gross_total=_money(row.fWertBrutto),
+        state=_state(row),
+        number=sqlsource.text_or_none(row.cAuftragsNr),
+        company=sqlsource.text_or_none(row.company),
+        currency=sqlsource.text_or_none(row.cWaehrung) or "EUR",
+        lines=tuple(lines),
+    )
