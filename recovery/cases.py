@@ -19,6 +19,7 @@ Case lifecycle (also in the README):
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,9 +29,19 @@ from decimal import Decimal
 import pandas as pd
 from sqlalchemy import select, update
 
-from .analysis import AnalysisSettings, score_customer_groups, score_customers
+from .analysis import AnalysisSettings, backtest, score_customer_groups, score_customers
 from .extensions import db
-from .models import Case, CaseEvent, Company, Customer, Order, OrderLine, ProductGroup, utcnow
+from .models import (
+    Case,
+    CaseEvent,
+    Company,
+    Customer,
+    JobRun,
+    Order,
+    OrderLine,
+    ProductGroup,
+    utcnow,
+)
 from .settings_store import analysis_settings
 
 
@@ -64,7 +75,7 @@ def load_lines(as_of: datetime | None = None) -> pd.DataFrame:
         .outerjoin(Company, Company.id == Order.company_id)
     )
     if as_of is not None:
-        stmt = stmt.where(Order.ordered_at <= as_of.replace(tzinfo=None))
+        stmt = stmt.where(Order.ordered_at <= as_of)
     with db.engine.connect() as conn:
         frame = pd.read_sql(stmt, conn)
     frame["ordered_at"] = pd.to_datetime(frame["ordered_at"])
@@ -224,14 +235,70 @@ def _sync_cases(
     return opened, updated, len(stale)
 
 
+def effective_settings() -> AnalysisSettings:
+    """The stored settings with the admin's default interval per product group."""
+    intervals = dict(
+        db.session.execute(
+            select(ProductGroup.name, ProductGroup.default_interval_days).where(
+                ProductGroup.default_interval_days.is_not(None)
+            )
+        )
+        .tuples()
+        .all()
+    )
+    return dataclasses.replace(analysis_settings(), group_default_intervals=intervals)
+
+
+def _job(kind: str, user_id: int | None, **params) -> JobRun:
+    job = JobRun(kind=kind, state="running", params=params, created_by_id=user_id)
+    job.started_at = utcnow()
+    db.session.add(job)
+    db.session.commit()
+    return job
+
+
+def _finish_job(job: JobRun, state: str, result: dict | None = None, error: str | None = None):
+    job.state = state
+    job.result = result or {}
+    job.error = error
+    job.finished_at = utcnow()
+    db.session.commit()
+
+
 def run_analysis(
     as_of: datetime | None = None,
     settings: AnalysisSettings | None = None,
     progress: Callable[[str], None] | None = None,
+    user_id: int | None = None,
 ) -> AnalyzeResult:
-    """Score all customers as of ``as_of`` and bring the cases up to date."""
-    as_of = as_of or utcnow()
-    settings = settings or analysis_settings()
+    """Score all customers as of ``as_of`` and bring the cases up to date (a job row)."""
+    job = _job("analyze", user_id, as_of=as_of.isoformat() if as_of else None)
+    try:
+        result = _analyse(as_of or utcnow(), settings or effective_settings(), progress)
+    except Exception as exc:
+        db.session.rollback()
+        _finish_job(db.session.merge(job), "failed", error=f"{type(exc).__name__}: {exc}")
+        raise
+    _finish_job(job, "done", dataclasses.asdict(result))
+    return result
+
+
+def run_backtest(as_of: datetime, horizon_days: int | None = None, user_id: int | None = None):
+    """The rules as of a past date against what happened after it (A6); a job row."""
+    job = _job("backtest", user_id, as_of=as_of.isoformat(), horizon=horizon_days)
+    try:
+        result = backtest(load_lines(), as_of, horizon_days, effective_settings())
+    except Exception as exc:
+        db.session.rollback()
+        _finish_job(db.session.merge(job), "failed", error=str(exc))
+        raise
+    _finish_job(job, "done", result.to_dict())
+    return result
+
+
+def _analyse(
+    as_of: datetime, settings: AnalysisSettings, progress: Callable[[str], None] | None
+) -> AnalyzeResult:
     say = progress or (lambda _msg: None)
     say("reading orders")
     lines = load_lines(as_of)
@@ -241,8 +308,8 @@ def run_analysis(
     say("scoring customers")
     scored = score_customers(lines, pd.Timestamp(as_of), settings, excluded=excluded)
     groups = score_customer_groups(lines, pd.Timestamp(as_of), settings, excluded=excluded)
-    companies = dict(db.session.execute(select(Company.name, Company.id)).tuples())
-    group_ids = dict(db.session.execute(select(ProductGroup.name, ProductGroup.id)).tuples())
+    companies = dict(db.session.execute(select(Company.name, Company.id)).tuples().all())
+    group_ids = dict(db.session.execute(select(ProductGroup.name, ProductGroup.id)).tuples().all())
     say("writing cases")
     ok = scored["excluded_reason"].isna() | (scored["excluded_reason"] == "")
     decline = scored[ok & scored["flag_decline"].astype(bool)]

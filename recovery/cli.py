@@ -87,6 +87,32 @@ def analyze(as_of: str | None) -> None:
     )
 
 
+@group.command("backtest")
+@click.option("--as-of", "as_of", required=True, help="The past date to score as of (YYYY-MM-DD).")
+@click.option("--horizon", type=click.IntRange(7, 1095), help="Days to look ahead.")
+def backtest_command(as_of: str, horizon: int | None) -> None:
+    """Score as of a past date and compare with what happened afterwards."""
+    from .cases import run_backtest
+
+    try:
+        r = run_backtest(_as_of(as_of), horizon)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(
+        f"As of {r.as_of}, horizon {r.horizon_days} days (to {r.horizon_end}): "
+        f"{r.churned} of {r.population} active customers did not order again "
+        f"(base rate {r.base_rate:.1%})."
+    )
+    click.echo(f"{'rule':<12}{'flagged':>9}{'precision':>11}{'recall':>9}")
+    for rule in r.rules:
+        click.echo(f"{rule.rule:<12}{rule.flagged:>9}{rule.precision:>11.1%}{rule.recall:>9.1%}")
+    click.echo(
+        f"ROC AUC p_churn {r.auc_p_churn:.3f} vs days since last order "
+        f"{r.auc_days_since_last_order:.3f}; top 20% by revenue at risk hold "
+        f"{r.top_lost_revenue_share:.1%} of the lost revenue"
+    )
+
+
 @group.command("sync")
 @click.option("--connector", "name", help="Only this connector (its name).")
 @click.option("--full", is_flag=True, help="Read everything again, not only changes.")
@@ -125,6 +151,7 @@ def sync(name: str | None, full: bool) -> None:
 
 def init_app(app: Flask) -> None:
     app.cli.add_command(group)
+    from .messaging import cli as _messaging_cli  # noqa: F401  (adds `worker` to the group)
 
 
 def instance_path() -> Path:

@@ -88,7 +88,9 @@ class _Names:
             self.ids.update(
                 db.session.execute(
                     select(self.model.name, self.model.id).where(self.model.name.in_(new))
-                ).tuples()
+                )
+                .tuples()
+                .all()
             )
         return self.ids
 
@@ -149,7 +151,9 @@ class Store:
                 select(Customer.external_id, Customer.id).where(
                     Customer.source == self.source, Customer.external_id.in_(external_ids)
                 )
-            ).tuples()
+            )
+            .tuples()
+            .all()
         )
         missing = external_ids - found.keys()
         if missing:
@@ -188,7 +192,9 @@ class Store:
                     Order.source == self.source,
                     Order.external_id.in_([r.external_id for r in records]),
                 )
-            ).tuples()
+            )
+            .tuples()
+            .all()
         )
         db.session.execute(delete(OrderLine).where(OrderLine.order_id.in_(order_ids.values())))
         lines = [

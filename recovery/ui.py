@@ -41,6 +41,27 @@ EVENT_LABELS = {
 }
 
 
+SECTION_LABELS = {
+    "decline": _l("Revenue decline"),
+    "overdue": _l("Overdue by rhythm"),
+    "model": _l("Churn model"),
+    "exclusions": _l("Exclusions"),
+    "general": _l("General"),
+}
+CHOICE_LABELS = {
+    "previous_period": _l("the period before"),
+    "same_period_last_year": _l("the same period last year"),
+    "net": _l("net"),
+    "gross": _l("gross"),
+}
+RULE_LABELS = {
+    "decline": _l("Revenue decline"),
+    "overdue": _l("Overdue by rhythm"),
+    "model": _l("Churn probability ≥ 50 %"),
+    "any_flag": _l("Any flag"),
+}
+
+
 def locale_code() -> str:
     return str(get_locale() or "de")
 
@@ -81,6 +102,9 @@ def init_app(app: Flask) -> None:
         order_state_label=lambda s: str(ORDER_STATE_LABELS.get(s, s)),
         event_label=event_label,
         case_reason=case_reason,
+        section_label=lambda key: str(SECTION_LABELS.get(key, key)),
+        choice_label=lambda key: str(CHOICE_LABELS.get(key, key)),
+        rule_label=lambda key: str(RULE_LABELS.get(key, key)),
     )
     app.jinja_env.filters["number"] = lambda v: "–" if v is None else format_decimal(v)
     app.jinja_env.filters["month"] = lambda d: format_date(d, "MMM yyyy")

@@ -3,5 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 .venv/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location \
-  --ignore-dirs=".venv tests bench" -o translations/messages.pot . >/dev/null
-.venv/bin/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching >/dev/null
+  --ignore-dirs=".venv tests bench" -o translations/messages.pot . >/dev/null 2>&1
+.venv/bin/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching >/dev/null 2>&1

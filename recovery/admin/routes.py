@@ -100,3 +100,6 @@ def message(message_id: int):
     if msg is None:
         abort(404)
     return render_template("admin/message.html", message=msg)
+
+
+from . import analysis  # noqa: E402,F401  (registers its routes on bp)

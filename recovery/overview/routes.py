@@ -22,7 +22,9 @@ def index():
         scope = scope.where(Case.company_id == current_user.company_id)
     cases = scope.subquery()
     by_status = dict(
-        db.session.execute(select(cases.c.status, func.count()).group_by(cases.c.status)).tuples()
+        db.session.execute(select(cases.c.status, func.count()).group_by(cases.c.status))
+        .tuples()
+        .all()
     )
     at_risk = db.session.scalar(
         select(func.coalesce(func.sum(cases.c.revenue_at_risk), 0)).where(

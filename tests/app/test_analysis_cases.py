@@ -1,0 +1,134 @@
+"""Analysis → cases: open, no duplicates, settings change the list, recovered, backtest."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from recovery.cases import run_analysis
+from recovery.models import Case, JobRun, utcnow
+from tests.conftest import csrf_from
+
+
+def _decliner(build, company, before="1000.00", now="550.00", **fields):
+    """Orders every two months; revenue drops from ``before`` to ``now`` per order."""
+    customer = build.customer(**fields)
+    today = utcnow()
+    for month in range(2, 24, 2):
+        net = now if month < 12 else before
+        build.order(customer, today - timedelta(days=30 * month + 20), net, "Dünger", company)
+    return customer
+
+
+def _steady(build, company, **fields):
+    customer = build.customer(**fields)
+    today = utcnow()
+    for month in range(1, 24, 2):
+        build.order(customer, today - timedelta(days=30 * month), "500.00", "Dünger", company)
+    return customer
+
+
+def _open_decline_cases(db):
+    return db.session.query(Case).filter_by(kind="decline").filter(Case.closed_at.is_(None))
+
+
+def test_analysis_opens_decline_cases_once(build, db):
+    company = build.company()
+    falling = _decliner(build, company, last_name="Fallend")
+    _steady(build, company, last_name="Stetig")
+    first = run_analysis()
+    assert first.opened >= 1
+    cases = _open_decline_cases(db).all()
+    assert [c.customer_id for c in cases] == [falling.id]
+    case = cases[0]
+    assert case.reference_revenue > case.current_revenue
+    assert case.reason_key and "decline" in case.reason_key
+    assert case.company_id == company.id
+    second = run_analysis()
+    assert second.opened == 0 and second.updated >= 1
+    assert _open_decline_cases(db).count() == 1
+    assert db.session.query(JobRun).filter_by(kind="analyze", state="done").count() == 2
+
+
+def test_changing_a_setting_and_rerunning_changes_the_list(client, login_as, build, db):
+    company = build.company()
+    _decliner(build, company, before="1000.00", now="650.00")  # 3,250 vs 6,000: −46 %
+    run_analysis()
+    assert _open_decline_cases(db).count() == 1
+    login_as("admin")
+    page = client.get("/admin/analysis").get_data(as_text=True)
+    assert "Mindestrückgang" in page or "Minimum decline" in page
+    form = {"csrf_token": csrf_from(page)}
+
+    settings_form = page[page.index('class="card settings-form"') :]
+    for name, value in re.findall(r'name="([a-z_]+)" value="([^"]*)"', settings_form):
+        form[name] = value
+    form.update(comparison="previous_period", amount_basis="net", exclude_open_orders="on")
+    form["min_decline_pct"] = "50"
+    response = client.post("/admin/analysis", data=form)
+    assert response.status_code == 302
+    client.post("/admin/analysis/run", data={"csrf_token": form["csrf_token"]})
+    assert _open_decline_cases(db).count() == 0
+    assert db.session.query(Case).filter_by(status="closed").count() == 1
+
+
+def test_invalid_setting_names_the_field_and_saves_nothing(client, login_as, db):
+    login_as("admin")
+    page = client.get("/admin/analysis").get_data(as_text=True)
+    response = client.post(
+        "/admin/analysis",
+        data={"csrf_token": csrf_from(page), "min_decline_pct": "viel", "window_months": "12"},
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and "error" in html
+    from recovery.models import Setting
+
+    assert db.session.get(Setting, "analysis") is None
+
+
+def test_customer_who_orders_again_is_recovered_with_revenue(build, db):
+    company = build.company()
+    customer = _decliner(build, company)
+    run_analysis(as_of=utcnow() - timedelta(days=2))
+    case = _open_decline_cases(db).one()
+    build.order(customer, utcnow() - timedelta(days=1), "777.00", "Saatgut", company)
+    result = run_analysis()
+    assert result.recovered == 1
+    db.session.expire_all()
+    case = db.session.get(Case, case.id)
+    assert case.status == "recovered" and str(case.recovered_revenue) == "777.00"
+
+
+def test_no_interest_keeps_the_customer_out(build, db):
+    company = build.company()
+    customer = _decliner(build, company)
+    customer.no_interest_until = utcnow() + timedelta(days=100)
+    db.session.commit()
+    run_analysis()
+    assert _open_decline_cases(db).count() == 0
+
+
+def test_backtest_page_and_sales_refused(client, login_as, build, db):
+    company = build.company()
+    for _ in range(3):
+        _decliner(build, company)
+        _steady(build, company)
+    login_as("admin")
+    page = client.get("/admin/backtest").get_data(as_text=True)
+    as_of = (utcnow() - timedelta(days=200)).date().isoformat()
+    html = client.post(
+        "/admin/backtest", data={"csrf_token": csrf_from(page), "as_of": as_of, "horizon": "90"}
+    ).get_data(as_text=True)
+    assert "ROC AUC" in html and "Umsatzrückgang" in html
+    too_late = client.post(
+        "/admin/backtest",
+        data={"csrf_token": csrf_from(page), "as_of": utcnow().date().isoformat(), "horizon": "90"},
+    ).get_data(as_text=True)
+    assert "Backtest nicht möglich" in too_late
+
+
+def test_sales_cannot_open_analysis_admin(client, login_as):
+    login_as("sales")
+    assert client.get("/admin/analysis").status_code == 403
+    assert client.post("/admin/analysis/run").status_code in (400, 403)
+    assert client.get("/admin/backtest").status_code == 403
