@@ -1,0 +1,103 @@
+"""Every button of the case page in the browser, and working a list with the keyboard."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+
+from recovery.models import Case, CaseEvent, Message, utcnow
+from tests.browser.conftest import log_in
+from tests.conftest import PASSWORD, make_user
+
+pytestmark = pytest.mark.browser
+
+
+def _seed(build, count=4):
+    company = build.company(
+        "Gartenwelt Müller GmbH",
+        sender_email="service@gartenwelt.example",
+        standard_template_id=6100001,
+        voucher_template_id=6100002,
+        offer_email="angebote@gartenwelt.example",
+    )
+    cases = []
+    for i in range(count):
+        customer = build.customer(last_name=f"Kunde{i}", number=f"K-{100 + i}")
+        build.order(customer, utcnow() - timedelta(days=150), "250.00", "Dünger", company)
+        cases.append(build.case(customer, company, revenue_at_risk=Decimal(1000 - i)))
+    return cases
+
+
+def _open_first(page):
+    page.goto("/list/decline")
+    page.click("a.case-link >> nth=0")
+    page.wait_for_selector(".case-head")
+
+
+def test_every_button(page, shot, build, db):
+    cases = _seed(build)
+    sales = make_user("sales", name="Sven Sales")
+    log_in(page, sales.email, PASSWORD)
+
+    _open_first(page)  # K-100
+    page.fill("textarea[name=text][placeholder^='Was soll']", "20 Sack Dünger, Staffelpreis")
+    page.click("button:has-text('Angebot erstellen')")
+    page.wait_for_selector(".flash-success")
+    assert "Angebot angefordert" in page.inner_text(".meta")
+    shot("buttons-01-offer")
+
+    page.keyboard.press("n")  # next customer: K-101
+    page.wait_for_url("**/case/*")
+    assert "K-101" in page.inner_text("h1")
+    page.select_option("select[name=days]", "30")
+    page.click("button:has-text('Erinnern')")
+    page.wait_for_selector(".flash-success")
+    assert "Erinnerung" in page.inner_text(".meta")
+
+    page.click("#next-customer")  # K-102
+    page.wait_for_selector(".case-head")
+    assert "K-102" in page.inner_text("h1")
+    page.fill("textarea[placeholder^='Grund']", "Betrieb aufgegeben")
+    page.click("button:has-text('Kein Interesse')")
+    page.wait_for_selector(".flash-success")
+    assert "Kein Interesse" in page.inner_text(".meta")
+    shot("buttons-02-no-interest")
+
+    page.click("#next-customer")  # K-103
+    page.wait_for_selector(".case-head")
+    page.dblclick("button:has-text('E-Mail senden')")  # a double click sends once
+    page.wait_for_selector(".flash-success")
+    page.click("#next-customer")
+    page.wait_for_selector(".flash-info")
+    assert "letzte Kunde" in page.inner_text(".flash-info")
+    shot("buttons-03-end-of-list")
+
+    db.session.expire_all()
+    statuses = [db.session.get(Case, c.id).status for c in cases]
+    assert statuses == ["offer_requested", "reminder", "no_interest", "contacted"]
+    assert db.session.query(Message).filter_by(purpose="queue").count() == 1
+    assert db.session.query(Message).filter_by(purpose="offer").count() == 1
+    kinds = {e.kind for e in db.session.query(CaseEvent).filter_by(user_id=sales.id)}
+    assert kinds == {"offer", "remind", "no_interest", "email"}
+
+    page.goto("/")
+    tiles = {
+        t: page.inner_text(f".tile-{t} .tile-count")
+        for t in ("decline", "reminders", "contacted", "offer", "no_interest")
+    }
+    assert tiles == {"decline": "0", "reminders": "0", "contacted": "1", "offer": "1",
+                     "no_interest": "1"}  # fmt: skip
+    shot("buttons-04-tiles")
+
+
+def test_language_switch_shows_english(page, build, db):
+    _seed(build, 1)
+    sales = make_user("sales")
+    log_in(page, sales.email, PASSWORD)
+    page.click("button[title=English]")
+    page.wait_for_selector("text=Revenue decline")
+    _open_first(page)
+    assert page.is_visible("text=Next customer")
+    page.screenshot(path="tests/browser/screenshots/case-en.png", full_page=True)
