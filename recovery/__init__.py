@@ -33,6 +33,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
 def register_blueprints(app: Flask) -> None:
     from .admin.routes import bp as admin_bp
     from .auth.routes import bp as auth_bp
+    from .groups.routes import bp as groups_bp
     from .overview.routes import bp as overview_bp
     from .public.routes import bp as public_bp
     from .queue.routes import bp as queue_bp
@@ -41,6 +42,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth_bp)
     app.register_blueprint(queue_bp)
     app.register_blueprint(reconnect_bp, url_prefix="/reconnect")
+    app.register_blueprint(groups_bp, url_prefix="/groups")
     app.register_blueprint(overview_bp, url_prefix="/overview")
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(public_bp, url_prefix="/p")

@@ -1,0 +1,48 @@
+"""Customer groups as the source system names them, with their customers and open cases."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from ..extensions import db
+from ..models import Case, Customer
+
+bp = Blueprint("groups", __name__)
+
+
+@bp.get("/")
+def index():
+    customers = dict(
+        db.session.execute(
+            select(Customer.customer_group, func.count(Customer.id)).group_by(
+                Customer.customer_group
+            )
+        )
+        .tuples()
+        .all()
+    )
+    cases = (
+        select(
+            Customer.customer_group,
+            func.count(Case.id),
+            func.coalesce(func.sum(Case.revenue_at_risk), 0),
+        )
+        .join(Case.customer)
+        .where(Case.kind == "decline", Case.status == "new")
+        .group_by(Customer.customer_group)
+    )
+    if current_user.company_id is not None:
+        cases = cases.where(Case.company_id == current_user.company_id)
+    open_cases = {g: (n, risk) for g, n, risk in db.session.execute(cases)}
+    rows = [
+        {
+            "group": group,
+            "customers": count,
+            "cases": open_cases.get(group, (0, 0))[0],
+            "at_risk": open_cases.get(group, (0, 0))[1],
+        }
+        for group, count in sorted(customers.items(), key=lambda kv: -kv[1])
+    ]
+    return render_template("groups/index.html", rows=rows)
