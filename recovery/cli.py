@@ -151,7 +151,6 @@ def sync(name: str | None, full: bool) -> None:
 
 def init_app(app: Flask) -> None:
     app.cli.add_command(group)
-    from .messaging import cli as _messaging_cli  # noqa: F401  (adds `worker` to the group)
 
 
 def instance_path() -> Path:

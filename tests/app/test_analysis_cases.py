@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from decimal import Decimal
 
 from recovery.cases import run_analysis
 from recovery.models import Case, JobRun, utcnow
@@ -41,7 +42,13 @@ def test_analysis_opens_decline_cases_once(build, db):
     cases = _open_decline_cases(db).all()
     assert [c.customer_id for c in cases] == [falling.id]
     case = cases[0]
-    assert case.reference_revenue > case.current_revenue
+    # Hand-computed, and the same on SQLite and PostgreSQL (the suite runs on both):
+    # orders every 60 days; 5 × 550 € in the last 12 months, 6 × 1,000 € in the 12 before.
+    assert (case.current_revenue, case.reference_revenue) == (
+        Decimal("2750.00"),
+        Decimal("6000.00"),
+    )
+    assert round(case.decline_pct, 2) == 54.17
     assert case.reason_key and "decline" in case.reason_key
     assert case.company_id == company.id
     second = run_analysis()
