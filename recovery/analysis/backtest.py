@@ -1,0 +1,198 @@
+"""A6 backtest: score as of a past date, then look at what happened in the horizon.
+
+Population: customers with at least one valid order up to ``as_of`` and no exclusion.
+Outcome ("churned"): no order in ``(as_of, as_of + horizon]`` – an order counts when it
+is completed or open (the customer did come back); cancelled and returned ones do not.
+
+Per rule (``decline``, ``overdue``, ``model`` = p_churn ≥ 0.5, ``any_flag`` = decline or
+overdue): flagged count, true positives (flagged and churned), precision = TP / flagged,
+recall = TP / churned, the 12-month revenue the flagged customers held and the part of
+it held by flagged customers who churned.
+
+*Reference revenue* here is always the valid revenue of the 12 months up to ``as_of``
+(independent of ``window_months``); *lost revenue* is the reference revenue of the
+customers who churned. The top 20 % are the ``ceil(0.2 · population)`` customers with the
+highest revenue_at_risk (ties in input order); we report the share of all reference
+revenue they hold and the share of the lost revenue they hold.
+
+ROC AUC is the Mann–Whitney statistic with average ranks for ties, for ``p_churn`` and
+for plain ``days_since_last_order`` as a baseline; customers without a score are left
+out of the AUC.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, replace
+from datetime import date, datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.stats import rankdata
+
+from .decline import Window, months_back, window_revenue
+from .prepare import VOID, day_number, prepare, state_classes, to_day, utc_days
+from .score import score_prepared
+from .settings import AnalysisSettings
+
+TOP_SHARE = 0.2
+
+
+def roc_auc(scores: np.ndarray, positive: np.ndarray) -> float:
+    """P(score of a random positive > score of a random negative), ties count half."""
+    scores = np.asarray(scores, dtype=np.float64)
+    positive = np.asarray(positive, dtype=bool)
+    ok = np.isfinite(scores)
+    scores, positive = scores[ok], positive[ok]
+    n_pos = int(positive.sum())
+    n_neg = len(positive) - n_pos
+    if n_pos == 0 or n_neg == 0:
+        return math.nan
+    ranks = rankdata(scores)  # average ranks for ties
+    return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+@dataclass(frozen=True)
+class RuleMetrics:
+    rule: str
+    flagged: int
+    true_positives: int
+    precision: float
+    recall: float
+    reference_revenue: float  # 12-month revenue of the flagged customers
+    lost_revenue: float  # of the flagged customers who churned
+
+
+@dataclass(frozen=True)
+class BacktestResult:
+    as_of: date
+    horizon_days: int
+    horizon_end: date
+    data_end: date
+    population: int
+    churned: int
+    base_rate: float
+    rules: tuple[RuleMetrics, ...]
+    auc_p_churn: float
+    auc_days_since_last_order: float
+    top_share: float
+    top_customers: int
+    top_reference_revenue_share: float
+    top_lost_revenue_share: float
+    reference_revenue: float
+    lost_revenue: float
+    model: dict[str, Any]
+    settings: dict[str, Any]
+
+    def rule(self, name: str) -> RuleMetrics:
+        return next(r for r in self.rules if r.rule == name)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe: dates as ISO strings, NaN as None."""
+        return _jsonable(asdict(self))
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float | np.floating):
+        return None if math.isnan(value) else float(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+def _ratio(num: float, den: float) -> float:
+    return float(num / den) if den else math.nan
+
+
+def _came_back(lines: pd.DataFrame, start_day: int, end_day: int) -> np.ndarray:
+    """Customer ids with a completed or open order in ``(start_day, end_day]``."""
+    day, missing = utc_days(lines["ordered_at"])
+    state = state_classes(lines.get("state"), len(lines))
+    inside = (day > start_day) & (day <= end_day) & ~missing & (state != VOID)
+    return pd.unique(lines["customer_id"].to_numpy()[inside])
+
+
+def backtest(
+    lines: pd.DataFrame,
+    as_of: date | datetime | str,
+    horizon_days: int | None = None,
+    settings: AnalysisSettings | None = None,
+) -> BacktestResult:
+    """Score with the history up to ``as_of`` and compare with the following horizon."""
+    settings = settings or AnalysisSettings()
+    horizon = int(horizon_days or settings.horizon_days)
+    settings = replace(settings, horizon_days=horizon)
+    as_of_ts = to_day(as_of)
+    horizon_end = as_of_ts + pd.Timedelta(days=horizon)
+    day, missing = utc_days(lines["ordered_at"])
+    if missing.all():
+        raise ValueError("the data contain no order date")
+    data_end = pd.Timestamp("1970-01-01") + pd.Timedelta(days=int(day[~missing].max()))
+    if horizon_end > data_end:
+        raise ValueError(
+            f"the horizon of {horizon} days after {as_of_ts.date()} ends on "
+            f"{horizon_end.date()}, but the data end on {data_end.date()}: choose an "
+            f"earlier date or a shorter horizon"
+        )
+
+    prep = prepare(lines, as_of_ts, settings.amount_basis)
+    scores = score_prepared(prep, settings, None)
+    reference = window_revenue(prep, Window(months_back(as_of_ts, 12), as_of_ts)).revenue
+    in_pop = (scores["orders"].to_numpy() > 0) & scores["excluded_reason"].isna().to_numpy()
+    pop = scores[in_pop]
+    reference = reference[in_pop]
+    back = _came_back(lines, day_number(as_of_ts), day_number(horizon_end))
+    churned = ~pop["customer_id"].isin(back).to_numpy()
+    p_churn = pop["p_churn"].to_numpy()
+    flags = {
+        "decline": pop["flag_decline"].to_numpy(),
+        "overdue": pop["flag_overdue"].to_numpy(),
+        "model": np.nan_to_num(p_churn, nan=0.0) >= 0.5,
+    }
+    flags["any_flag"] = flags["decline"] | flags["overdue"]
+    rules = tuple(
+        RuleMetrics(
+            rule=name,
+            flagged=int(mask.sum()),
+            true_positives=int((mask & churned).sum()),
+            precision=_ratio((mask & churned).sum(), mask.sum()),
+            recall=_ratio((mask & churned).sum(), churned.sum()),
+            reference_revenue=float(reference[mask].sum()),
+            lost_revenue=float(reference[mask & churned].sum()),
+        )
+        for name, mask in flags.items()
+    )
+    n_top = math.ceil(TOP_SHARE * len(pop))
+    risk = np.nan_to_num(pop["revenue_at_risk"].to_numpy(), nan=-np.inf)
+    top = np.zeros(len(pop), dtype=bool)
+    top[np.argsort(-risk, kind="stable")[:n_top]] = True
+    lost = reference * churned
+    return BacktestResult(
+        as_of=as_of_ts.date(),
+        horizon_days=horizon,
+        horizon_end=horizon_end.date(),
+        data_end=data_end.date(),
+        population=len(pop),
+        churned=int(churned.sum()),
+        base_rate=_ratio(churned.sum(), len(pop)),
+        rules=rules,
+        auc_p_churn=roc_auc(p_churn, churned),
+        auc_days_since_last_order=roc_auc(
+            pop["days_since_last_order"].to_numpy(dtype="float64", na_value=np.nan), churned
+        ),
+        top_share=TOP_SHARE,
+        top_customers=n_top,
+        top_reference_revenue_share=_ratio(reference[top].sum(), reference.sum()),
+        top_lost_revenue_share=_ratio(lost[top].sum(), lost.sum()),
+        reference_revenue=float(reference.sum()),
+        lost_revenue=float(lost.sum()),
+        model=scores.attrs.get("model", {}),
+        settings=settings.to_dict(),
+    )

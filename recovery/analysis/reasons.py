@@ -1,0 +1,303 @@
+"""A5 reasons in words, German and English, re-renderable from stored numbers.
+
+A flag's reason is stored as ``reason_key`` + ``reason_params`` (JSON-safe numbers);
+``explain(reason_key, reason_params, locale)`` renders it in any language later. A key
+joins one or more parts with ``+`` (``"decline+overdue"``); each part reads its own
+parameters:
+
+* ``decline``: current_revenue, reference_revenue, decline_pct, window_months,
+  comparison, currency
+* ``overdue`` / ``group_overdue``: typical_interval_days, days_since_last_order,
+  order_days, and for ``group_overdue`` also product_group
+
+Numbers are formatted with Babel (``format_currency``, ``format_decimal``,
+``format_percent``). Because Babel takes ~30 µs a call and a run renders up to a million
+reasons, whole numbers are formatted by a fast path that copies the locale's symbols and
+pattern from Babel and is checked against Babel when it is built; anything unusual
+(negative amounts, other locales) goes through Babel itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+from babel import Locale
+from babel.numbers import format_currency, format_decimal, format_percent, get_group_symbol
+
+PARTS = ("decline", "overdue", "group_overdue")
+_SAMPLES = (0, 7, 999, 1000, 4200, 98765, 1234567, 10**9)
+
+_TEXT = {
+    "de": {
+        "decline": "Umsatz {cur} {window} gegenüber {ref} {ref_window} ({change})",
+        "window_1": "im letzten Monat",
+        "window_n": "in den letzten {n} Monaten",
+        "ref_prev_1": "im Monat davor",
+        "ref_prev_n": "in den {n} Monaten davor",
+        "ref_year": "im gleichen Zeitraum des Vorjahres",
+        "overdue": "bestellt im Schnitt {every}; letzte Bestellung {ago}",
+        "overdue_prior": (
+            "Kunden dieser Warengruppe bestellen im Schnitt {every}; einzige Bestellung {ago}"
+        ),
+        "group_overdue": "bestellt „{group}“ im Schnitt {every}; zuletzt {ago}",
+        "group_overdue_prior": "Kunden bestellen „{group}“ im Schnitt {every}; einmal {ago}",
+        "every_1": "täglich",
+        "every_n": "alle {n} Tage",
+        "ago_0": "heute",
+        "ago_1": "vor 1 Tag",
+        "ago_n": "vor {n} Tagen",
+    },
+    "en": {
+        "decline": "revenue {cur} {window} vs {ref} {ref_window} ({change})",
+        "window_1": "in the last month",
+        "window_n": "in the last {n} months",
+        "ref_prev_1": "in the month before",
+        "ref_prev_n": "in the {n} months before",
+        "ref_year": "in the same period a year earlier",
+        "overdue": "orders {every} on average; last order {ago}",
+        "overdue_prior": (
+            "customers in this product group order {every} on average; only order {ago}"
+        ),
+        "group_overdue": "orders “{group}” {every} on average; last time {ago}",
+        "group_overdue_prior": "customers order “{group}” {every} on average; once {ago}",
+        "every_1": "every day",
+        "every_n": "every {n} days",
+        "ago_0": "today",
+        "ago_1": "1 day ago",
+        "ago_n": "{n} days ago",
+    },
+}
+
+EXCLUSION_LABELS = {
+    "de": {
+        "no_orders": "keine gültige Bestellung",
+        "cancelled_only": "nur stornierte oder retournierte Bestellungen",
+        "excluded": "ausgeschlossen",
+        "no_interest": "kein Interesse",
+        "customer_group": "Kundengruppe ausgeschlossen",
+        "company": "Firma ausgeschlossen",
+        "open_order": "offener Auftrag",
+    },
+    "en": {
+        "no_orders": "no valid order",
+        "cancelled_only": "only cancelled or returned orders",
+        "excluded": "excluded",
+        "no_interest": "no interest",
+        "customer_group": "customer group excluded",
+        "company": "company excluded",
+        "open_order": "open order",
+    },
+}
+
+
+def language(locale: str) -> str:
+    return "en" if str(locale).lower().startswith("en") else "de"
+
+
+class NumberFormat:
+    """Whole numbers and amounts for one locale and currency (Babel, with a fast path)."""
+
+    def __init__(self, locale: str, currency: str):
+        self.locale = locale
+        self.currency = currency
+        pattern = Locale.parse(locale).currency_formats["standard"].pattern
+        # whole currency units: drop the decimals of the locale's own pattern
+        self.money_pattern = pattern.split(";")[0].replace(".00", "")
+        self.group = get_group_symbol(locale)
+        probe = format_currency(
+            1234567, currency, format=self.money_pattern, locale=locale, currency_digits=False
+        )
+        self._money_template = probe.replace(self._fast_int(1234567), "{}", 1)
+        self.fast = all(
+            self._fast_int(v) == format_decimal(v, locale=locale)
+            and self._fast_money(v) == self._babel_money(v)
+            for v in _SAMPLES
+        )
+
+    def _fast_int(self, value: int) -> str:
+        return f"{value:,}".replace(",", self.group)
+
+    def _fast_money(self, value: int) -> str:
+        return self._money_template.format(self._fast_int(value))
+
+    def _babel_money(self, value: int) -> str:
+        return format_currency(
+            value,
+            self.currency,
+            format=self.money_pattern,
+            locale=self.locale,
+            currency_digits=False,
+        )
+
+    def integer(self, value: float) -> str:
+        n = round(value)
+        if self.fast and n >= 0:
+            return f"{n:,}".replace(",", self.group)
+        return format_decimal(n, locale=self.locale)
+
+    def money(self, value: float) -> str:
+        n = round(value)
+        if self.fast and n >= 0:
+            return self._money_template.format(f"{n:,}".replace(",", self.group))
+        return self._babel_money(n)
+
+    def change(self, decline_pct: float) -> str:
+        return _percent(-round(decline_pct), self.locale)
+
+
+@lru_cache(maxsize=512)
+def _percent(change: int, locale: str) -> str:
+    # typographic minus as in "−57 %"
+    return format_percent(change / 100, locale=locale).replace("-", "\u2212")
+
+
+@lru_cache(maxsize=32)
+def number_format(locale: str, currency: str = "EUR") -> NumberFormat:
+    return NumberFormat(locale, currency)
+
+
+def _count(text: Mapping[str, str], stem: str, n: int, fmt: NumberFormat) -> str:
+    if n in (0, 1) and f"{stem}_{n}" in text:
+        return text[f"{stem}_{n}"]
+    return text[f"{stem}_n"].format(n=fmt.integer(n))
+
+
+def _column(columns: Mapping[str, Any], name: str, n: int, default: Any = None) -> Sequence:
+    """A column of ``columns`` as a list of length ``n`` (scalars are broadcast)."""
+    value = columns.get(name, default)
+    if isinstance(value, str) or not hasattr(value, "__len__"):
+        return [value] * n
+    return value.tolist() if hasattr(value, "tolist") else value
+
+
+def _decline(cols: Mapping[str, Any], n: int, text: Mapping[str, str], fmt: NumberFormat):
+    phrases: dict[tuple[int, str], tuple[str, str]] = {}
+
+    def windows(months: int, comparison: str) -> tuple[str, str]:
+        key = (months, comparison)
+        if key not in phrases:
+            ref = (
+                text["ref_year"]
+                if comparison == "same_period_last_year"
+                else _count(text, "ref_prev", months, fmt)
+            )
+            phrases[key] = (_count(text, "window", months, fmt), ref)
+        return phrases[key]
+
+    template, money, change = text["decline"], fmt.money, fmt.change
+    rows = zip(
+        _column(cols, "current_revenue", n),
+        _column(cols, "reference_revenue", n),
+        _column(cols, "decline_pct", n),
+        _column(cols, "window_months", n),
+        _column(cols, "comparison", n, "previous_period"),
+        strict=True,
+    )
+    return [
+        template.format(cur=money(cur), ref=money(ref), window=w, ref_window=rw, change=change(pct))
+        for cur, ref, pct, m, comp in rows
+        for w, rw in (windows(int(m), comp),)
+    ]
+
+
+def _overdue(part: str, cols: Mapping[str, Any], n: int, text: Mapping[str, str], fmt):
+    own, prior = text[part], text[f"{part}_prior"]
+    every = {}
+    ago = {}
+    out = []
+    rows = zip(
+        _column(cols, "typical_interval_days", n),
+        _column(cols, "days_since_last_order", n),
+        _column(cols, "order_days", n, 2),
+        _column(cols, "product_group", n, ""),
+        strict=True,
+    )
+    for interval, since, days, group in rows:
+        interval, since = max(1, round(interval)), int(since)
+        if interval not in every:
+            every[interval] = _count(text, "every", interval, fmt)
+        if since not in ago:
+            ago[since] = _count(text, "ago", since, fmt)
+        template = own if int(days) >= 2 else prior
+        out.append(template.format(every=every[interval], ago=ago[since], group=group))
+    return out
+
+
+def render_part(
+    part: str, columns: Mapping[str, Any], n: int, locale: str = "de", currency: str = "EUR"
+) -> list[str]:
+    """Texts of one reason part for ``n`` rows given column-wise (the bulk path)."""
+    lang = language(locale)
+    text, fmt = _TEXT[lang], number_format(lang, currency)
+    if part == "decline":
+        return _decline(columns, n, text, fmt)
+    if part in ("overdue", "group_overdue"):
+        return _overdue(part, columns, n, text, fmt)
+    raise ValueError(f"unknown reason part {part!r}")
+
+
+def _json_list(values: Any, rows: np.ndarray) -> list[Any]:
+    """Python values of ``values[rows]`` (scalars repeated), NaN as None."""
+    if not isinstance(values, np.ndarray):
+        return [values] * len(rows)
+    picked = values[rows]
+    out = picked.tolist()
+    if picked.dtype.kind == "f" and np.isnan(picked).any():
+        out = [None if v != v else v for v in out]
+    return out
+
+
+def reason_columns(
+    n: int,
+    parts: Sequence[tuple[str, np.ndarray, Mapping[str, Any]]],
+    locale: str,
+    currency: str,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``reason_key``, ``reason_params`` and ``reason`` columns for ``n`` rows.
+
+    ``parts`` lists (part, mask, columns): the rows in ``mask`` get that part, with
+    the parameters taken from ``columns`` (arrays of length ``n`` or scalars). Rows
+    without any part stay None.
+    """
+    key = np.full(n, None, dtype=object)
+    params = np.full(n, None, dtype=object)
+    text = np.full(n, None, dtype=object)
+    for name, mask, columns in parts:
+        rows = np.flatnonzero(mask)
+        if not len(rows):
+            continue
+        picked = {k: _json_list(v, rows) for k, v in columns.items()}
+        new_text = np.empty(len(rows), dtype=object)
+        new_text[:] = render_part(name, picked, len(rows), locale, currency)
+        new_params = np.empty(len(rows), dtype=object)
+        new_params[:] = [
+            dict(zip(picked, values, strict=True)) for values in zip(*picked.values(), strict=True)
+        ]
+        new_key = np.full(len(rows), name, dtype=object)
+        had = np.flatnonzero(key[rows] != None)  # noqa: E711 – elementwise on objects
+        if len(had):
+            both = rows[had]
+            new_key[had] = key[both] + ("+" + name)
+            new_text[had] = text[both] + "; " + new_text[had]
+            new_params[had] = [
+                {**old, **new} for old, new in zip(params[both], new_params[had], strict=True)
+            ]
+        key[rows], params[rows], text[rows] = new_key, new_params, new_text
+    return key, params, text
+
+
+def explain(reason_key: str, reason_params: Mapping[str, Any], locale: str = "de") -> str:
+    """Render a stored reason in ``locale`` ('de' or 'en'; others fall back to German)."""
+    currency = str(reason_params.get("currency", "EUR"))
+    parts = [
+        render_part(part, reason_params, 1, locale, currency)[0] for part in reason_key.split("+")
+    ]
+    return "; ".join(parts)
+
+
+def exclusion_label(reason: str, locale: str = "de") -> str:
+    """Words for an ``excluded_reason`` code; unknown codes (custom reasons) pass through."""
+    return EXCLUSION_LABELS[language(locale)].get(reason, reason)

@@ -1,0 +1,205 @@
+"""Score every customer (A1–A5) and every customer × product group (A2, R).
+
+See :mod:`.prepare` for how lines are read (UTC days, states, the ``as_of`` cut),
+:mod:`.decline`, :mod:`.rhythm` and :mod:`.clv` for the rules, and :mod:`.reasons`
+for the texts. ``excluded_reason`` is the first of, in this order: no valid order
+(``open_order`` / ``cancelled_only`` / ``no_orders``), the caller's ``excluded`` mapping
+(its value, e.g. ``no_interest``; empty values become ``excluded``), ``customer_group``,
+``company`` (of the last valid order), ``open_order``. Excluded customers carry no flag.
+Every day count and window looks at all companies together, so an order anywhere clears
+a flag everywhere.
+
+A customer's rhythm is shrunk towards the prior of the product group that has the
+largest share of her last order (``last_product_group``).
+
+``expected_next_order`` is the last order day plus the typical interval (A2), not the
+BG/NBD waiting time: BG/NBD treats orders as a memoryless Poisson process, so for a
+customer who orders every 30 days and ordered 5 days ago it would still expect the next
+order about a month from *now*. The rhythm knows the regularity, and "due on" is what
+sales staff and the rebook reminder (R6) need; the model's view is in ``p_churn``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from . import clv
+from .customers import NO_EXCLUSION, CustomerFacts, categorical, customer_facts
+from .decline import decline_flags, window_revenue, windows
+from .prepare import Prepared, from_day_numbers, prepare
+from .reasons import reason_columns
+from .rhythm import estimate_priors, overdue_flags, typical_interval
+from .settings import AnalysisSettings
+
+Excluded = Mapping[Any, str | None]
+
+
+def _nullable_int(values: np.ndarray, missing: np.ndarray) -> pd.arrays.IntegerArray:
+    return pd.arrays.IntegerArray(np.where(missing, 0, values).astype(np.int32), missing)
+
+
+def score_prepared(
+    prep: Prepared, settings: AnalysisSettings, excluded: Excluded | None
+) -> pd.DataFrame:
+    """:func:`score_customers` on already prepared lines (the backtest reuses them)."""
+    n = prep.n_customers
+    facts: CustomerFacts = customer_facts(prep, settings, excluded)
+    days = facts.days
+    active = days.n_days > 0
+    not_excluded = facts.excluded == NO_EXCLUSION
+
+    current_w, reference_w = windows(prep.as_of, settings.window_months, settings.comparison)
+    current, reference = window_revenue(prep, current_w), window_revenue(prep, reference_w)
+    pct, flag_decline = decline_flags(
+        current,
+        reference,
+        min_decline_pct=settings.min_decline_pct,
+        min_reference_revenue=settings.min_reference_revenue,
+        min_reference_orders=settings.min_reference_orders,
+    )
+    flag_decline &= not_excluded
+
+    priors = estimate_priors(days, facts.last_group, prep.groups, settings.group_default_intervals)
+    interval, weight = typical_interval(days, facts.last_group, priors)
+    since = np.where(active, prep.as_of_day - days.last_day, 0)
+    flag_overdue, lost = overdue_flags(
+        since,
+        interval,
+        days.n_days,
+        tolerance=settings.overdue_tolerance,
+        min_days=settings.min_orders_for_rhythm,
+        max_overdue_days=settings.max_overdue_days,
+    )
+    flag_overdue &= not_excluded & active
+    lost &= active
+
+    model = _model(facts, prep.as_of_day, interval, active, settings.horizon_days)
+
+    decline_params = {
+        "current_revenue": np.round(current.revenue, 2),
+        "reference_revenue": np.round(reference.revenue, 2),
+        "decline_pct": np.round(pct, 1),
+        "window_months": settings.window_months,
+        "comparison": settings.comparison,
+        "currency": settings.currency,
+    }
+    overdue_params = {
+        "typical_interval_days": np.round(interval, 1),
+        "days_since_last_order": since,
+        "order_days": days.n_days,
+    }
+    key, params, text = reason_columns(
+        n,
+        [("decline", flag_decline, decline_params), ("overdue", flag_overdue, overdue_params)],
+        settings.locale,
+        settings.currency,
+    )
+    next_order = np.where(active, days.last_day + np.round(interval), np.nan)
+    frame = pd.DataFrame(
+        {
+            "customer_id": prep.customer_ids,
+            "orders": facts.orders,
+            "order_days": days.n_days,
+            "first_order": from_day_numbers(np.where(active, days.first_day, np.nan)),
+            "last_order": from_day_numbers(np.where(active, days.last_day, np.nan)),
+            "days_since_last_order": _nullable_int(since, ~active),
+            "typical_interval_days": interval,
+            "rhythm_weight": weight,
+            "expected_next_order": from_day_numbers(next_order),
+            "p_alive": model.p_alive,
+            "p_churn": model.p_churn,
+            "expected_orders": model.expected_orders,
+            "expected_spend": model.expected_spend,
+            "expected_revenue": model.expected_revenue,
+            "revenue_at_risk": model.revenue_at_risk,
+            "reference_revenue": reference.revenue,
+            "current_revenue": current.revenue,
+            "reference_orders": reference.orders,
+            "current_orders": current.orders,
+            "decline_pct": pct,
+            "flag_decline": flag_decline,
+            "flag_overdue": flag_overdue,
+            "lost": lost,
+            "excluded_reason": np.where(not_excluded, None, facts.excluded),
+            "reason_key": key,
+            "reason_params": params,
+            "reason": text,
+            "company": categorical(facts.company, prep.companies),
+            "customer_group": categorical(facts.customer_group, prep.customer_groups),
+            "last_product_group": categorical(facts.last_group, prep.groups),
+        },
+        copy=False,  # no consolidation copy of a million-row frame
+    )
+    frame.attrs["model"] = model.info
+    frame.attrs["windows"] = {
+        "current": [str(current_w.first_day.date()), str(current_w.end.date())],
+        "reference": [str(reference_w.first_day.date()), str(reference_w.end.date())],
+    }
+    return frame
+
+
+def _model(
+    facts: CustomerFacts, as_of_day: int, interval: np.ndarray, active: np.ndarray, horizon: int
+) -> clv.ModelResult:
+    """Run the CLV model on customers with a valid order; NaN for the others."""
+    d = facts.days
+    inputs = clv.ModelInputs(
+        n_days=d.n_days[active],
+        first_day=d.first_day[active],
+        last_day=d.last_day[active],
+        as_of_day=as_of_day,
+        revenue=facts.revenue[active],
+        first_day_revenue=facts.first_day_revenue[active],
+        interval_days=interval[active],
+    )
+    res = clv.predict(inputs, horizon)
+
+    def spread(values: np.ndarray) -> np.ndarray:
+        out = np.full(len(active), np.nan)
+        out[active] = values
+        return out
+
+    return clv.ModelResult(
+        spread(res.p_alive),
+        spread(res.p_churn),
+        spread(res.expected_orders),
+        spread(res.expected_spend),
+        res.info,
+    )
+
+
+def score_customers(
+    lines: pd.DataFrame,
+    as_of: date | datetime | str,
+    settings: AnalysisSettings | None = None,
+    excluded: Excluded | None = None,
+) -> pd.DataFrame:
+    """One row per customer in ``lines`` (up to ``as_of``) with flags, model and reasons.
+
+    ``lines`` has one row per order line: ``customer_id``, ``order_id``, ``ordered_at``
+    (tz-aware or naive = UTC), ``net_amount``, ``product_group``, ``company`` and
+    optionally ``state``, ``gross_amount``, ``customer_group``. ``excluded`` maps customer
+    ids to a reason the app knows (e.g. ``"no_interest"``).
+
+    Columns: ``customer_id``; ``orders`` (valid orders), ``order_days`` (distinct order
+    days), ``first_order``, ``last_order`` (days, naive UTC), ``days_since_last_order``;
+    ``typical_interval_days``, ``rhythm_weight`` (weight of the own rhythm),
+    ``expected_next_order``; ``p_alive``, ``p_churn``, ``expected_orders``,
+    ``expected_spend``, ``expected_revenue``, ``revenue_at_risk`` (horizon
+    ``settings.horizon_days``, see :mod:`.clv`); ``reference_revenue``,
+    ``current_revenue``, ``reference_orders``, ``current_orders``, ``decline_pct``;
+    ``flag_decline``, ``flag_overdue``, ``lost``; ``excluded_reason`` (None = not
+    excluded); ``reason_key``, ``reason_params``, ``reason`` (flagged rows only, see
+    :mod:`.reasons`); ``company`` (of the last valid order), ``customer_group``,
+    ``last_product_group`` (largest amount in the last valid order).
+
+    ``attrs['model']`` describes the fitted models (parameters, or which fallback) and
+    ``attrs['windows']`` the decline windows.
+    """
+    settings = settings or AnalysisSettings()
+    return score_prepared(prepare(lines, as_of, settings.amount_basis), settings, excluded)

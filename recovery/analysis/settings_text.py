@@ -1,0 +1,180 @@
+"""German and English labels and hover help texts of the analysis settings (A7).
+
+Per setting: (label_de, label_en, help_de, help_en).
+"""
+
+TEXTS: dict[str, tuple[str, str, str, str]] = {
+    "window_months": (
+        "Betrachtungszeitraum (Monate)",
+        "Window (months)",
+        (
+            "Umsatz der letzten N Monate bis zum Stichtag wird mit dem Vergleichszeitraum "
+            "verglichen."
+        ),
+        (
+            "Revenue of the last N months up to the analysis date is compared with the "
+            "comparison window."
+        ),
+    ),
+    "comparison": (
+        "Vergleichszeitraum",
+        "Compare with",
+        (
+            "'previous_period': die N Monate direkt davor; 'same_period_last_year': derselbe "
+            "Zeitraum ein Jahr früher (saisonale Geschäfte)."
+        ),
+        (
+            "'previous_period': the N months just before; 'same_period_last_year': the same "
+            "window one year earlier (seasonal businesses)."
+        ),
+    ),
+    "min_decline_pct": (
+        "Mindestrückgang (%)",
+        "Minimum decline (%)",
+        ("Ein Kunde wird markiert, wenn sein Umsatz um mindestens so viel Prozent gefallen ist."),
+        "A customer is flagged when revenue fell by at least this percentage.",
+    ),
+    "min_reference_revenue": (
+        "Mindestumsatz im Vergleichszeitraum",
+        "Minimum reference revenue",
+        (
+            "Kleinkunden unter diesem Umsatz (in Währung) im Vergleichszeitraum werden nicht "
+            "markiert."
+        ),
+        ("Customers below this revenue (in currency) in the comparison window are not flagged."),
+    ),
+    "min_reference_orders": (
+        "Mindestanzahl Bestellungen im Vergleichszeitraum",
+        "Minimum orders in the comparison window",
+        (
+            "Nur Kunden mit mindestens so vielen Bestellungen im Vergleichszeitraum werden "
+            "betrachtet."
+        ),
+        ("Only customers with at least this many orders in the comparison window are considered."),
+    ),
+    "amount_basis": (
+        "Umsatzbasis",
+        "Amount basis",
+        "Netto oder brutto; fehlt der Bruttobetrag einer Position, zählt der Nettobetrag.",
+        "Net or gross; where a line has no gross amount its net amount counts.",
+    ),
+    "overdue_tolerance": (
+        "Toleranzfaktor",
+        "Tolerance factor",
+        (
+            "Überfällig, wenn die Tage seit der letzten Bestellung das typische Intervall mal"
+            " diesen Faktor überschreiten (1,5 = 50 % später als üblich)."
+        ),
+        (
+            "Overdue when the days since the last order exceed the typical interval times "
+            "this factor (1.5 = 50% later than usual)."
+        ),
+    ),
+    "min_orders_for_rhythm": (
+        "Mindestanzahl Bestelltage",
+        "Minimum order days",
+        (
+            "Erst ab so vielen Bestelltagen wird ein Kunde als überfällig markiert (2 = ein "
+            "eigenes Intervall). Mit 1 werden auch Einmalkäufer am Warengruppen-Intervall "
+            "gemessen."
+        ),
+        (
+            "A customer can be flagged overdue only from this many order days on (2 = one own"
+            " interval). With 1, one-time buyers are measured against the product group's "
+            "interval."
+        ),
+    ),
+    "group_default_intervals": (
+        "Standardintervall je Warengruppe (Tage)",
+        "Default interval per product group (days)",
+        (
+            "Ersetzt das aus den Daten geschätzte typische Intervall einer Warengruppe, zu "
+            "dem die Intervalle von Kunden mit wenigen Bestellungen hingezogen werden."
+        ),
+        (
+            "Replaces the product group's typical interval estimated from the data, towards "
+            "which the intervals of customers with few orders are pulled."
+        ),
+    ),
+    "max_overdue_days": (
+        "Verloren nach (Tagen)",
+        "Lost after (days)",
+        (
+            "Kunden, deren letzte Bestellung länger zurückliegt, gelten als verloren und "
+            "nicht mehr als überfällig."
+        ),
+        ("Customers whose last order is older than this count as lost, no longer as overdue."),
+    ),
+    "horizon_days": (
+        "Prognosezeitraum (Tage)",
+        "Forecast horizon (days)",
+        (
+            "Abwanderungswahrscheinlichkeit = Wahrscheinlichkeit, dass in so vielen Tagen "
+            "keine Bestellung kommt; gefährdeter Umsatz bezieht sich auf diesen Zeitraum."
+        ),
+        (
+            "Churn probability = probability of no order within this many days; revenue at "
+            "risk refers to this period."
+        ),
+    ),
+    "include_customer_groups": (
+        "Nur Kundengruppen",
+        "Only customer groups",
+        "Leer = alle. Sonst werden nur Kunden dieser Kundengruppen betrachtet.",
+        "Empty = all. Otherwise only customers of these customer groups are considered.",
+    ),
+    "exclude_customer_groups": (
+        "Kundengruppen ausschließen",
+        "Exclude customer groups",
+        "Kunden dieser Kundengruppen werden nie markiert.",
+        "Customers of these customer groups are never flagged.",
+    ),
+    "include_companies": (
+        "Nur Firmen",
+        "Only companies",
+        ("Leer = alle. Sonst nur Kunden, deren letzte Bestellung bei einer dieser Firmen war."),
+        ("Empty = all. Otherwise only customers whose last order was at one of these companies."),
+    ),
+    "exclude_companies": (
+        "Firmen ausschließen",
+        "Exclude companies",
+        ("Kunden, deren letzte Bestellung bei einer dieser Firmen war, werden nicht markiert."),
+        "Customers whose last order was at one of these companies are not flagged.",
+    ),
+    "exclude_open_orders": (
+        "Kunden mit offenem Auftrag ausschließen",
+        "Exclude customers with an open order",
+        "Ein offener Auftrag (z. B. Vorbestellung) zeigt, dass der Kunde noch aktiv ist.",
+        "An open order (e.g. a future booking) shows the customer is still active.",
+    ),
+    "no_interest_days": (
+        "Pause nach 'Kein Interesse' (Tage)",
+        "Pause after 'no interest' (days)",
+        "So lange bleibt ein Kunde nach 'Kein Interesse' außen vor.",
+        "How long a customer stays out after 'no interest'.",
+    ),
+    "locale": (
+        "Sprache der Begründungen",
+        "Language of reasons",
+        "Sprache, in der die Begründungen erzeugt werden.",
+        "Language in which the reasons are written.",
+    ),
+    "currency": (
+        "Währung",
+        "Currency",
+        "ISO-Code der Währung für Beträge in den Begründungen.",
+        "ISO code of the currency used for amounts in the reasons.",
+    ),
+}
+
+CHOICE_LABELS: dict[tuple[str, str], tuple[str, str]] = {
+    ("comparison", "previous_period"): ("die Monate direkt davor", "the months just before"),
+    ("comparison", "same_period_last_year"): (
+        "derselbe Zeitraum im Vorjahr",
+        "the same period a year earlier",
+    ),
+    ("amount_basis", "net"): ("netto", "net"),
+    ("amount_basis", "gross"): ("brutto", "gross"),
+    ("locale", "de"): ("Deutsch", "German"),
+    ("locale", "en"): ("Englisch", "English"),
+}
