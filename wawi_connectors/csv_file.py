@@ -1,0 +1,396 @@
+"""CSV / Excel order-line files (kind ``csv``).
+
+One row per order line, customer and order columns repeated -- the export every WaWi
+and shop can make. German exports work without settings: encoding (UTF-8 with or
+without BOM, else cp1252), separator (``;``, ``,`` or tab) and the number style of
+each amount column are detected; dates are read as dd.mm.yyyy[ HH:MM[:SS]], dd.mm.yy
+or ISO, in the business time zone.
+
+A file is validated completely before anything is yielded (``tabular.scan``); a bad
+file raises ``DataError`` listing row, column and reason. Then the ``customers``
+stream yields each customer once, with the data of their latest order, and the
+``orders`` stream yields each order with its lines. The cursor of both streams is the
+file's sha256: a read with that cursor yields nothing ("this file is imported").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from itertools import islice
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import numpy as np
+
+from .base import Batch, ConfigurationError, Connector, ReadContext, SettingField
+from .records import CustomerRecord, OrderLineRecord, OrderRecord, Record
+from .registry import register
+from .tabular.mapping import (
+    REQUIRED_FIELDS,
+    TARGET_FIELDS,
+    Layout,
+    mapping_signature,
+    parse_mapping,
+    propose_mapping,
+    resolve_layout,
+)
+from .tabular.scan import Scanner, ScanResult
+from .tabular.source import FileInfo, head_rows, inspect_file
+from .tabular.values import (
+    Cells,
+    Column,
+    Memo,
+    decimal_parser,
+    parse_column,
+    parse_currencies,
+    parse_dates,
+    parse_flags,
+    parse_states,
+    parse_text,
+)
+
+__all__ = [
+    "REQUIRED_FIELDS",
+    "TARGET_FIELDS",
+    "CsvFileConnector",
+    "FileCheck",
+    "Preview",
+    "mapping_signature",
+    "preview",
+    "propose_mapping",
+]
+
+BATCH_SIZE = 5_000
+CUSTOMER_FIELDS = (
+    "first_name",
+    "last_name",
+    "company_name",
+    "email",
+    "phone",
+    "mobile",
+    "city",
+    "country",
+    "customer_group",
+)
+ORDER_FIELDS = ("order_number", "customer_number", "ordered_at", "company", "state", "currency")
+_HEAD_FIELDS = ORDER_FIELDS[1:]  # what an order takes from its first line
+LINE_FIELDS = ("sku", "product_name", "product_group", "quantity", "net_amount", "gross_amount")
+_ONE = Decimal(1)
+_ZERO = Decimal(0)
+_SEPARATOR_NAMES = {";": "semicolon", ",": "comma", "\t": "tab"}
+
+
+@dataclass(frozen=True, slots=True)
+class Preview:
+    """What the upload page shows before an import: the file, its first rows, a mapping."""
+
+    file_type: str  # "csv" or "xlsx"
+    encoding: str | None
+    separator: str | None
+    headers: list[str]
+    rows: list[list[str]]
+    mapping: dict[str, str]  # the proposal: target field -> header
+    signature: str  # mapping_signature(headers): look up a saved mapping with it
+    unmapped_required: list[str]  # required target fields the proposal did not find
+
+
+@dataclass(frozen=True, slots=True)
+class FileCheck:
+    """A file that passed validation, and what an import of it would bring."""
+
+    file_name: str
+    content_hash: str
+    lines: int
+    customers: int
+    orders: int
+
+
+def preview(path: str, rows: int = 10) -> Preview:
+    """Detected format, headers, the first ``rows`` rows as text, and a proposed mapping."""
+    info = inspect_file(path)
+    mapping = propose_mapping(info.headers)
+    return Preview(
+        file_type=info.file_type,
+        encoding=info.encoding,
+        separator=info.separator,
+        headers=list(info.headers),
+        rows=head_rows(info, rows),
+        mapping=mapping,
+        signature=mapping_signature(info.headers),
+        unmapped_required=[t for t in REQUIRED_FIELDS if t not in mapping],
+    )
+
+
+@register
+class CsvFileConnector(Connector):
+    kind = "csv"
+    label = "CSV / Excel file"
+    settings_schema = (
+        SettingField("path", "File", help="The uploaded order-line export (.csv or .xlsx)."),
+        SettingField(
+            "mapping",
+            "Column mapping",
+            kind="json",
+            required=False,
+            help="Field -> column header. Empty: proposed from the headers.",
+        ),
+        SettingField(
+            "timezone",
+            "Time zone",
+            default="Europe/Berlin",
+            help="The time zone the file's dates and times are in.",
+        ),
+        SettingField(
+            "default_currency",
+            "Currency",
+            default="EUR",
+            help="For files without a currency column and for empty currency cells.",
+        ),
+    )
+    streams = ("customers", "orders")
+
+    def __init__(self, settings: Mapping[str, Any]):
+        super().__init__(settings)
+        self._scanned: ScanResult | None = None
+
+    @classmethod
+    def validate_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:
+        values = super().validate_settings(settings)
+        try:
+            ZoneInfo(values["timezone"])
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigurationError(f"Unknown time zone: {values['timezone']}") from None
+        currency = str(values["default_currency"]).strip().upper()
+        if len(currency) != 3 or not currency.isalpha():
+            raise ConfigurationError(f"Not a currency code: {values['default_currency']}")
+        values["default_currency"] = currency
+        values["mapping"] = parse_mapping(values["mapping"])
+        return values
+
+    def test_connection(self) -> str:
+        info = inspect_file(self.settings["path"])
+        resolve_layout(info.headers, self.settings["mapping"])
+        if info.file_type == "xlsx":
+            detail = "Excel"
+        else:
+            detail = f"CSV, {info.encoding}, {_SEPARATOR_NAMES.get(info.separator or '')}"
+        return (
+            f"{info.path.name} is readable ({detail}, {len(info.headers)} columns); "
+            "all required fields are mapped"
+        )
+
+    def check(self) -> FileCheck:
+        """Validate the whole file without importing; raises ``DataError`` if it is bad."""
+        info, layout = self._open()
+        scanned = self._scan(info, layout)
+        return FileCheck(
+            info.path.name, info.content_hash, scanned.lines, scanned.customers, scanned.orders
+        )
+
+    def read(self, stream: str, context: ReadContext) -> Iterator[Batch]:
+        """Yield the stream's records in batches; nothing if ``context.cursor`` is this file.
+
+        Every batch but the last carries the old cursor, the last one the file's hash:
+        an import that stops halfway is repeated in full (upserts make that harmless).
+        """
+        if stream not in self.streams:
+            raise ConfigurationError(f"Unknown stream: {stream}")
+        info, layout = self._open()
+        if context.cursor == info.content_hash:
+            return
+        scanned = self._scan(info, layout)
+        if stream == "customers":
+            records: Iterable[Record] = self._customers(scanned)
+        else:
+            records = self._orders(scanned)
+        yield from _batches(stream, records, context.cursor, info.content_hash)
+
+    def close(self) -> None:
+        """Drop the validated copy of the file kept for the streams."""
+        if self._scanned is not None:
+            self._scanned.spool.close()
+            self._scanned = None
+
+    def _open(self) -> tuple[FileInfo, Layout]:
+        info = inspect_file(self.settings["path"])
+        return info, resolve_layout(info.headers, self.settings["mapping"])
+
+    def _scan(self, info: FileInfo, layout: Layout) -> ScanResult:
+        """Validate the file, once per content (both streams read the same file)."""
+        if self._scanned is None or self._scanned.content_hash != info.content_hash:
+            self.close()
+            scanner = Scanner(
+                info, layout, self.settings["timezone"], self.settings["default_currency"]
+            )
+            self._scanned = scanner.run()
+        return self._scanned
+
+    def _customers(self, scanned: ScanResult) -> Iterator[CustomerRecord]:
+        """Each customer once, from the row of their latest order."""
+        for rows, cells in scanned.spool:
+            wanted = _rows_among(rows, scanned.customer_rows)
+            if not wanted.any():
+                continue
+            cells = {t: c.take(wanted) for t, c in cells.items()}
+            fields = {t: parse_text(cells[t]).values for t in CUSTOMER_FIELDS if t in cells}
+            if "marketing_consent" in cells:
+                fields["marketing_consent"] = parse_flags(cells["marketing_consent"]).values
+            numbers = parse_text(cells["customer_number"]).values.tolist()
+            columns = {name: values.tolist() for name, values in fields.items()}
+            for i, number in enumerate(numbers):
+                yield CustomerRecord(
+                    external_id=number,
+                    number=number,
+                    **{name: values[i] for name, values in columns.items()},
+                )
+
+    def _orders(self, scanned: ScanResult) -> Iterator[OrderRecord]:
+        """Orders with their lines, each yielded at its last line (known from the scan).
+
+        Lines of one order need not be next to each other: an order stays open until its
+        last line, so memory grows only with orders whose lines are spread out.
+        """
+        open_orders: dict[str, _OpenOrder] = {}
+        parsers = {t: decimal_parser(style) for t, style in scanned.amount_styles.items()}
+        for rows, cells in scanned.spool:
+            fields, net, gross = self._order_fields(cells, parsers, len(rows))
+            # runs of lines with the same order number, usually a whole order each
+            codes = cells["order_number"].codes
+            starts = np.flatnonzero(np.append(True, codes[1:] != codes[:-1]))
+            bounds = np.append(starts, len(rows))
+            line_no = np.arange(len(rows)) - np.repeat(starts, np.diff(bounds)) + 1
+            lines = [
+                OrderLineRecord(
+                    line_no=n,
+                    net_amount=net_amount,
+                    quantity=quantity,
+                    sku=sku,
+                    product_name=name,
+                    product_group=group,
+                    gross_amount=gross_amount,
+                )
+                for n, sku, name, group, quantity, net_amount, gross_amount in zip(
+                    line_no.tolist(), *(fields[t] for t in LINE_FIELDS), strict=True
+                )
+            ]
+            net_totals = np.add.reduceat(net.values, starts).tolist()
+            gross_totals = _run_totals(gross, starts)
+            ends = _rows_among(rows, scanned.order_end_rows)[bounds[1:] - 1].tolist()
+            numbers = fields["order_number"]
+            heads = list(zip(*(fields[t] for t in _HEAD_FIELDS), strict=True))
+            runs = zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True)
+            for run, (start, stop) in enumerate(runs):
+                number, head = numbers[start], heads[start]
+                order = open_orders.pop(number, None)
+                if order is None and ends[run]:  # the usual case: an order in one piece
+                    yield _order_record(
+                        number, head, net_totals[run], gross_totals[run], lines[start:stop]
+                    )
+                    continue
+                order = order or _OpenOrder(head)
+                order.add(lines[start:stop], net_totals[run], gross_totals[run])
+                if ends[run]:
+                    yield _order_record(number, order.head, order.net, order.gross, order.lines)
+                else:
+                    open_orders[number] = order
+
+    def _order_fields(
+        self, cells: dict[str, Cells], parsers: dict[str, Memo], size: int
+    ) -> tuple[dict[str, list[Any]], Column, Column]:
+        """The order and line fields of one chunk as lists, and the net and gross columns."""
+        tz, currency = self.settings["timezone"], self.settings["default_currency"]
+
+        def column(target: str, parse: Callable[[Cells], Column], default: Any) -> Column:
+            if target not in cells:
+                return Column.constant(default, size)
+            return parse(cells[target])
+
+        def amounts(target: str) -> Column:
+            return column(target, lambda c: parse_column(c, parsers[target]), None)
+
+        quantity, net, gross = amounts("quantity"), amounts("net_amount"), amounts("gross_amount")
+        columns = {
+            "order_number": column("order_number", parse_text, None),
+            "customer_number": column("customer_number", parse_text, None),
+            "ordered_at": column("ordered_at", lambda c: parse_dates(c, tz)[0], None),
+            "company": column("company", parse_text, None),
+            "state": column("state", parse_states, "completed"),
+            "currency": column("currency", lambda c: parse_currencies(c, currency), currency),
+            "sku": column("sku", parse_text, None),
+            "product_name": column("product_name", parse_text, None),
+            "product_group": column("product_group", parse_text, None),
+            "net_amount": net,
+            "gross_amount": gross,
+        }
+        fields = {name: column.values.tolist() for name, column in columns.items()}
+        fields["quantity"] = np.where(quantity.missing, _ONE, quantity.values).tolist()
+        return fields, net, gross
+
+
+class _OpenOrder:
+    """An order whose last line has not been read yet."""
+
+    __slots__ = ("head", "net", "gross", "lines")
+
+    def __init__(self, head: tuple[Any, ...]):
+        self.head = head
+        self.net = _ZERO
+        self.gross: Decimal | None = _ZERO
+        self.lines: list[OrderLineRecord] = []
+
+    def add(self, lines: list[OrderLineRecord], net: Decimal, gross: Decimal | None) -> None:
+        if self.lines:  # lines come numbered from 1
+            lines = [replace(line, line_no=len(self.lines) + line.line_no) for line in lines]
+        self.lines += lines
+        self.net += net
+        self.gross = None if self.gross is None or gross is None else self.gross + gross
+
+
+def _order_record(
+    number: str,
+    head: tuple[Any, ...],
+    net: Decimal,
+    gross: Decimal | None,
+    lines: list[OrderLineRecord],
+) -> OrderRecord:
+    customer, ordered_at, company, state, currency = head
+    return OrderRecord(
+        external_id=number,
+        customer_external_id=customer,
+        ordered_at=ordered_at,
+        net_total=net,
+        state=state,
+        number=number,
+        company=company,
+        currency=currency,
+        gross_total=gross,
+        lines=tuple(lines),
+    )
+
+
+def _run_totals(amounts: Column, starts: np.ndarray) -> list[Decimal | None]:
+    """Sums per run of lines; None for a run with a line without an amount."""
+    filled = np.where(amounts.missing, _ZERO, amounts.values)
+    totals = np.add.reduceat(filled, starts)
+    totals[np.logical_or.reduceat(amounts.missing, starts)] = None
+    return totals.tolist()
+
+
+def _batches(
+    stream: str, records: Iterable[Record], before: str | None, after: str
+) -> Iterator[Batch]:
+    """Batches of BATCH_SIZE; the last (possibly empty) one carries the new cursor."""
+    records = iter(records)
+    current = list(islice(records, BATCH_SIZE))
+    while following := list(islice(records, BATCH_SIZE)):
+        yield Batch(stream, current, before)
+        current = following
+    yield Batch(stream, current, after)
+
+
+def _rows_among(rows: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Which of the ascending ``rows`` are in the ascending ``wanted``."""
+    low, high = np.searchsorted(wanted, [rows[0], rows[-1] + 1]) if len(rows) else (0, 0)
+    return np.isin(rows, wanted[low:high], assume_unique=True)

@@ -1,0 +1,185 @@
+"""Target fields of an order-line file, header synonyms, mapping proposal and signature."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..base import ConfigurationError
+
+# Target field -> label for messages, in the order the fields are shown to users.
+TARGET_FIELDS: dict[str, str] = {
+    "customer_number": "customer number",
+    "first_name": "first name",
+    "last_name": "last name",
+    "company_name": "company name",
+    "email": "email",
+    "phone": "phone",
+    "mobile": "mobile",
+    "city": "city",
+    "country": "country",
+    "customer_group": "customer group",
+    "marketing_consent": "marketing consent",
+    "order_number": "order number",
+    "ordered_at": "order date",
+    "company": "company / shop",
+    "state": "order status",
+    "sku": "SKU",
+    "product_name": "product name",
+    "product_group": "product group",
+    "quantity": "quantity",
+    "net_amount": "net amount",
+    "gross_amount": "gross amount",
+    "currency": "currency",
+}
+REQUIRED_FIELDS: tuple[str, ...] = ("customer_number", "order_number", "ordered_at", "net_amount")
+
+# Header names per target, best first; compared after ``normalise_header``.
+# "Firma" alone is the selling company (as in JTL and most German ERP exports); the
+# customer's own company is "Firmenname", "Kundenfirma", "Firma (Kunde)" and the like.
+_SYNONYM_TABLE = """
+customer_number: Kundennummer, Kunden-Nr., KdNr, Kunden-ID, Debitorennummer, Debitor,
+    customer number, customer no, customer id
+first_name: Vorname, first name, given name
+last_name: Nachname, Name, Familienname, last name, surname
+company_name: Firmenname, Kundenfirma, Firma (Kunde), Firmenbezeichnung, company name,
+    customer company, billing company
+email: E-Mail, E-Mail-Adresse, Mail, email address
+phone: Telefon, Tel., Telefonnummer, phone, phone number, telephone
+mobile: Mobil, Handy, Mobilnummer, Mobiltelefon, Handynummer, mobile, mobile phone, cell phone
+city: Ort, Stadt, Wohnort, city, town
+country: Land, Ländercode, Land ISO, country, country code
+customer_group: Kundengruppe, Kundenkategorie, customer group
+marketing_consent: Newsletter, Werbeeinwilligung, Einwilligung, Werbeerlaubnis,
+    marketing consent, marketing opt-in, accepts marketing, opt-in
+order_number: Auftragsnummer, Auftrags-Nr., Bestellnummer, Bestell-Nr., Belegnummer,
+    Beleg-Nr., Rechnungsnummer, Rechnungs-Nr., order number, order no, order id, order,
+    invoice number
+ordered_at: Belegdatum, Bestelldatum, Auftragsdatum, Datum, Rechnungsdatum, order date,
+    ordered, ordered at, date, created at, invoice date
+company: Firma, Mandant, Shop, Verkaufskanal, Plattform, company, store, sales channel,
+    channel, platform
+state: Status, Auftragsstatus, Bestellstatus, order status, state
+sku: Artikelnummer, Art.-Nr., Artikel-Nr., SKU, item number, product number, product id
+product_name: Artikelname, Bezeichnung, Artikelbezeichnung, product name, product,
+    item name, description
+product_group: Warengruppe, Kategorie, Artikelgruppe, product group, category,
+    product category
+quantity: Menge, Anzahl, Stückzahl, quantity, qty
+net_amount: Netto, Nettobetrag, Umsatz netto, Nettoumsatz, Gesamt netto, Gesamtpreis netto,
+    Position netto, net, net amount, net total, net revenue
+gross_amount: Brutto, Bruttobetrag, Umsatz brutto, Bruttoumsatz, Gesamt brutto,
+    Gesamtpreis brutto, Position brutto, gross, gross amount, gross total
+currency: Währung, currency, currency code
+"""
+
+_UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
+_NOT_ALNUM = re.compile(r"[^a-z0-9]+")
+
+
+def normalise_header(header: str) -> str:
+    """``"Kunden-Nr."`` -> ``"kundennr"``: lower case, umlauts spelled out, no punctuation."""
+    return _NOT_ALNUM.sub("", str(header).casefold().translate(_UMLAUTS))
+
+
+def _synonyms(table: str) -> dict[str, tuple[str, ...]]:
+    synonyms = {}
+    for entry in re.split(r"\n(?=\w)", table.strip()):
+        target, names = entry.split(":")
+        synonyms[target] = tuple(normalise_header(name) for name in names.split(","))
+    return synonyms
+
+
+SYNONYMS = _synonyms(_SYNONYM_TABLE)
+
+
+def propose_mapping(headers: Sequence[str]) -> dict[str, str]:
+    """Guess target -> header from German and English header names."""
+    first_by_key: dict[str, str] = {}
+    for header in headers:
+        first_by_key.setdefault(normalise_header(header), header)
+    mapping: dict[str, str] = {}
+    used: set[str] = set()
+    for target, synonyms in SYNONYMS.items():
+        for synonym in synonyms:
+            header = first_by_key.get(synonym)
+            if header is not None and header not in used:
+                mapping[target] = header
+                used.add(header)
+                break
+    return mapping
+
+
+def mapping_signature(headers: Sequence[str]) -> str:
+    """Stable hash of the file's header names, for reusing a saved mapping.
+
+    Order-insensitive (a mapping names headers, so it stays valid when columns move),
+    case/space/punctuation-insensitive like the proposal, and blank headers (a
+    trailing separator) are ignored.
+    """
+    keys = sorted(k for k in (normalise_header(h) for h in headers) if k)
+    return hashlib.sha256("\x1f".join(keys).encode()).hexdigest()[:16]
+
+
+def parse_mapping(value: Any) -> dict[str, str] | None:
+    """The ``mapping`` setting as a dict, from a dict or its JSON text; None if empty."""
+    if value in (None, "", {}):
+        return None
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError as exc:
+            raise ConfigurationError(f"The column mapping is not valid JSON: {exc}") from None
+    if not isinstance(value, Mapping):
+        raise ConfigurationError("The column mapping must map field names to column headers")
+    unknown = sorted(set(value) - set(TARGET_FIELDS))
+    if unknown:
+        raise ConfigurationError("Unknown fields in the column mapping: " + ", ".join(unknown))
+    return {str(k): str(v) for k, v in value.items() if v not in (None, "")}
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """Which file column (0-based position) holds which target field."""
+
+    headers: tuple[str, ...]
+    positions: dict[str, int]
+
+    def has(self, target: str) -> bool:
+        return target in self.positions
+
+    def header(self, target: str) -> str:
+        return self.headers[self.positions[target]]
+
+    def of(self, *targets: str) -> list[str]:
+        """The given targets that are mapped, in the given order."""
+        return [t for t in targets if t in self.positions]
+
+
+def resolve_layout(headers: Sequence[str], mapping: Mapping[str, str] | None) -> Layout:
+    """Find each mapped header in the file (exactly, else normalised); check required fields."""
+    if mapping is None:
+        mapping = propose_mapping(headers)
+    exact = {}
+    normalised = {}
+    for position, header in enumerate(headers):
+        exact.setdefault(header, position)
+        normalised.setdefault(normalise_header(header), position)
+    positions: dict[str, int] = {}
+    absent = []
+    for target, header in mapping.items():
+        position = exact.get(header, normalised.get(normalise_header(header)))
+        if position is None:
+            absent.append(f"'{header}' ({TARGET_FIELDS[target]})")
+        else:
+            positions[target] = position
+    if absent:
+        raise ConfigurationError("Mapped columns not in the file: " + ", ".join(absent))
+    unmapped = [TARGET_FIELDS[t] for t in REQUIRED_FIELDS if t not in positions]
+    if unmapped:
+        raise ConfigurationError("Required fields are not mapped: " + ", ".join(unmapped))
+    return Layout(tuple(headers), positions)
