@@ -63,6 +63,7 @@ def demo(reset: bool, seed: int, customers: int) -> None:
     """Load the demo business: generate its WaWi export, import it as CSV, analyse."""
     from .demo_setup import load_demo
 
+    instance_path()  # the SQLite file of a fresh clone lives there
     if reset:
         db.drop_all()
         with db.engine.begin() as conn:

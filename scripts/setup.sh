@@ -8,4 +8,5 @@ if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -r "$requirements"
+mkdir -p instance
 .venv/bin/pybabel compile -d translations 2>/dev/null
