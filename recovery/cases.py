@@ -27,7 +27,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pandas as pd
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import selectinload
 
 from .analysis import AnalysisSettings, backtest, score_customer_groups, score_customers
 from .extensions import db
@@ -38,10 +39,10 @@ from .models import (
     Customer,
     JobRun,
     Order,
-    OrderLine,
     ProductGroup,
     utcnow,
 )
+from .order_lines import load_lines
 from .settings_store import analysis_settings
 
 
@@ -53,35 +54,6 @@ class AnalyzeResult:
     updated: int
     closed: int
     recovered: int
-
-
-def load_lines(as_of: datetime | None = None) -> pd.DataFrame:
-    """One row per order line, as the analyser wants them."""
-    stmt = (
-        select(
-            Order.customer_id,
-            Order.id.label("order_id"),
-            Order.ordered_at,
-            OrderLine.net_amount,
-            OrderLine.gross_amount,
-            ProductGroup.name.label("product_group"),
-            Company.name.label("company"),
-            Order.state,
-            Customer.customer_group,
-        )
-        .join(OrderLine, OrderLine.order_id == Order.id)
-        .join(Customer, Customer.id == Order.customer_id)
-        .outerjoin(ProductGroup, ProductGroup.id == OrderLine.product_group_id)
-        .outerjoin(Company, Company.id == Order.company_id)
-    )
-    if as_of is not None:
-        stmt = stmt.where(Order.ordered_at <= as_of)
-    with db.engine.connect() as conn:
-        frame = pd.read_sql(stmt, conn)
-    frame["ordered_at"] = pd.to_datetime(frame["ordered_at"])
-    for column in ("net_amount", "gross_amount"):
-        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
-    return frame
 
 
 def _money(value) -> Decimal | None:
@@ -143,14 +115,24 @@ def _excluded(as_of: datetime) -> dict[int, str]:
 
 def _recover(as_of: datetime) -> int:
     """Close open cases whose customer ordered after the case was opened."""
-    count = 0
-    open_cases = db.session.scalars(select(Case).where(Case.closed_at.is_(None))).all()
-    by_customer: dict[int, list[Case]] = {}
-    for case in open_cases:
-        by_customer.setdefault(case.customer_id, []).append(case)
-    if not by_customer:
+    earliest = db.session.scalar(select(func.min(Case.opened_at)).where(Case.closed_at.is_(None)))
+    if earliest is None:
         return 0
-    earliest = min(c.opened_at for c in open_cases)
+    ordered_again = (
+        select(Order.customer_id)
+        .where(
+            Order.ordered_at > earliest,
+            Order.ordered_at <= as_of,
+            Order.state.in_(("completed", "open")),
+        )
+        .distinct()
+    )
+    cases = db.session.scalars(
+        select(Case).where(Case.closed_at.is_(None), Case.customer_id.in_(ordered_again))
+    ).all()
+    by_customer: dict[int, list[Case]] = {}
+    for case in cases:
+        by_customer.setdefault(case.customer_id, []).append(case)
     orders = db.session.scalars(
         select(Order)
         .where(
@@ -159,8 +141,10 @@ def _recover(as_of: datetime) -> int:
             Order.ordered_at <= as_of,
             Order.state.in_(("completed", "open")),
         )
+        .options(selectinload(Order.lines))
         .order_by(Order.ordered_at, Order.id)
     ).all()
+    count = 0
     for order in orders:
         for case in by_customer.get(order.customer_id, []):
             if case.closed_at is not None or order.ordered_at <= case.opened_at:
@@ -195,12 +179,17 @@ def _sync_cases(
     companies: dict[str, int],
 ) -> tuple[int, int, int]:
     open_cases = {
-        (c.customer_id, c.key): c
-        for c in db.session.scalars(select(Case).where(Case.kind == kind, Case.closed_at.is_(None)))
+        (customer_id, key): (case_id, status)
+        for case_id, customer_id, key, status in db.session.execute(
+            select(Case.id, Case.customer_id, Case.key, Case.status).where(
+                Case.kind == kind, Case.closed_at.is_(None)
+            )
+        )
     }
     opened = updated = 0
     seen: set[tuple[int, str]] = set()
     new_rows = []
+    changed_rows = []
     for row in flagged.to_dict("records"):
         key = key_of(row)
         ident = (int(row["customer_id"]), key)
@@ -222,12 +211,17 @@ def _sync_cases(
             )
             opened += 1
         else:
-            for name, value in values.items():
-                setattr(case, name, value)
+            changed_rows.append({"id": case[0], "updated_at": utcnow(), **values})
             updated += 1
     if new_rows:
         db.session.execute(Case.__table__.insert(), new_rows)
-    stale = [c.id for ident, c in open_cases.items() if ident not in seen and c.status == "new"]
+    if changed_rows:
+        db.session.execute(update(Case), changed_rows)  # bulk UPDATE by primary key
+    stale = [
+        case_id
+        for ident, (case_id, status) in open_cases.items()
+        if ident not in seen and status == "new"
+    ]
     if stale:
         db.session.execute(
             update(Case).where(Case.id.in_(stale)).values(status="closed", closed_at=as_of)
