@@ -61,6 +61,21 @@ def test_german_export_customers_take_the_latest_row():
     ]
 
 
+def test_customer_data_comes_from_the_latest_order_not_the_last_row(tmp_path):
+    path = write(
+        tmp_path,
+        "Kundennummer;Nachname;Ort;Auftragsnummer;Datum;Netto\n"
+        "1;Neu;Bonn;B;05.03.2024;1\n"
+        "1;Alt;Köln;A;01.03.2024;1\n"
+        "2;Früher;Ulm;C;01.03.2024 10:00;1\n"
+        "2;Später;Jena;D;01.03.2024 10:00;1\n",  # same time: the later row wins
+    )
+
+    customers = {c.external_id: (c.last_name, c.city) for c in records(path, "customers")}
+
+    assert customers == {"1": ("Neu", "Bonn"), "2": ("Später", "Jena")}
+
+
 def test_german_export_orders_with_their_lines():
     orders = records(DATA / "csv_de_export.csv", "orders")
 

@@ -117,15 +117,19 @@ def test_only_the_first_100_errors_are_listed(tmp_path):
     assert error.errors[0].reason == "not a date: 'gestern'"
 
 
-def test_a_row_with_too_many_fields(tmp_path):
-    path = write(
-        tmp_path,
-        "Kundennummer;Auftragsnummer;Datum;Netto\n1;A;01.02.2024;1\n2;B;01.02.2024;1;5\n",
-    )
+@pytest.mark.parametrize(
+    ("third_line", "reason"),
+    [
+        ("2;B;01.02.2024;1;5", "5 columns instead of 4 (check separators and quotes)"),
+        ('2;"B;01.02.2024;1', "a quote opens here and is never closed"),
+    ],
+)
+def test_a_row_that_cannot_be_split(tmp_path, third_line, reason):
+    text = f"Kundennummer;Auftragsnummer;Datum;Netto\n1;A;01.02.2024;1\n{third_line}\n3;C;x;1\n"
 
-    error, _ = read_until_refused(path)
+    error, _ = read_until_refused(write(tmp_path, text))
 
-    assert error.errors == [RowError(3, "", "5 columns instead of 4 (check separators and quotes)")]
+    assert error.errors == [RowError(3, "", reason)]
 
 
 def test_blank_lines_are_skipped_but_counted(tmp_path):
@@ -160,6 +164,7 @@ def test_xlsx_errors_name_the_sheet_row(tmp_path):
     ("content", "message"),
     [
         (b"", "The file is empty"),
+        (b"\r\nKundennummer;Auftragsnummer\r\n", "The first line of the file has no column"),
         (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "Old Excel files (.xls) are not supported"),
     ],
 )

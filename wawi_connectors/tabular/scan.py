@@ -56,7 +56,8 @@ _KEYS = ("order_number", *ORDER_FIELDS)
 
 @dataclass(slots=True)
 class ScanResult:
-    content_hash: str
+    info: FileInfo
+    layout: Layout
     amount_styles: dict[str, int]  # amount field -> DE or EN
     customer_rows: np.ndarray  # ascending rows that carry each customer's latest data
     order_end_rows: np.ndarray  # ascending rows on which an order's last line is
@@ -172,7 +173,8 @@ class Scanner:
         lasts_all = _concat(lasts)
         order_ends = lasts_all.drop_duplicates("order_number", keep="last")["row"]
         return ScanResult(
-            self.info.content_hash,
+            self.info,
+            self.layout,
             styles,
             np.sort(_latest_per_customer(lasts_all)["row"].to_numpy()),
             np.sort(order_ends.to_numpy()),

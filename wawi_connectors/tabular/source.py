@@ -54,10 +54,10 @@ def inspect_file(path: str | Path) -> FileInfo:
         return FileInfo(path, "xlsx", None, None, headers, header_row, content_hash)
     first_line = _first_line(path, encoding)
     separator = sniff_separator(first_line)
-    headers = next(csv.reader([first_line], delimiter=separator), [])
-    return FileInfo(
-        path, "csv", encoding, separator, tuple(h.strip() for h in headers), 1, content_hash
-    )
+    headers = tuple(h.strip() for h in next(csv.reader([first_line], delimiter=separator), []))
+    if not any(headers):
+        raise DataError("The first line of the file has no column headers")
+    return FileInfo(path, "csv", encoding, separator, headers, 1, content_hash)
 
 
 def sniff_separator(header_line: str) -> str:
@@ -87,7 +87,7 @@ def head_rows(info: FileInfo, rows: int) -> list[list[str]]:
         chunks.close()
     if frame is None:
         return []
-    return [[cell_text(v) for v in row] for row in frame.itertuples(index=False)]
+    return [[cell_text(v) for v in row] for row in frame.head(rows).itertuples(index=False)]
 
 
 def _scan_bytes(path: Path) -> tuple[str, str, str | None]:
@@ -160,19 +160,21 @@ def _csv_chunks(info: FileInfo, columns: Sequence[int], chunk_rows: int) -> Iter
                 frame.index = frame.index + 2
                 yield frame
     except pd.errors.ParserError as exc:
-        raise _ragged_row_error(info, str(exc)) from None
+        raise _unreadable_row_error(info, str(exc)) from None
     except UnicodeDecodeError:
         raise DataError(f"The file is not valid {info.encoding} text") from None
 
 
-def _ragged_row_error(info: FileInfo, message: str) -> DataError:
-    found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", message)
-    if not found:
+def _unreadable_row_error(info: FileInfo, message: str) -> DataError:
+    """The parser stops at the first row it cannot split; say which and why."""
+    if found := re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", message):
+        expected, line, saw = found.groups()
+        reason = f"{saw} columns instead of {expected} (check separators and quotes)"
+        error = RowError(int(line), "", reason)
+    elif found := re.search(r"EOF inside string starting at row (\d+)", message):
+        error = RowError(int(found[1]) + 1, "", "a quote opens here and is never closed")
+    else:
         return DataError(f"The file cannot be read as CSV: {message}")
-    expected, line, saw = found.groups()
-    error = RowError(
-        int(line), "", f"{saw} columns instead of {expected} (check separators and quotes)"
-    )
     return DataError(f"{info.path.name}: 1 error; nothing was imported", [error])
 
 

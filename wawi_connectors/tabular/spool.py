@@ -1,9 +1,10 @@
 """Validated chunks kept in an anonymous temporary file, so the file is read only once.
 
 Each chunk is stored factorized (row numbers, and per field the codes and distinct raw
-values), which is smaller than the file itself; the streams replay it chunk by chunk,
-so memory stays flat. The temporary file has no name on disk and disappears when the
-spool is closed or garbage-collected.
+values) -- on disk about the size of the file or less (118 MB for a 182 MB export of a
+million lines). The streams replay it chunk by chunk, so memory stays flat. The
+temporary file has no name on disk and disappears when the spool is closed or
+garbage-collected.
 """
 
 from __future__ import annotations

@@ -49,6 +49,16 @@ class Cells:
     def take(self, where: np.ndarray) -> Cells:
         return Cells(self.codes[where], self.uniques)
 
+    def pick(self, where: np.ndarray) -> Cells:
+        """Like ``take``, keeping only the distinct values still used (for few rows)."""
+        codes, used = pd.factorize(self.codes[where])
+        empty = np.flatnonzero(used < 0)
+        if len(empty):  # keep "empty" as -1
+            codes[codes == empty[0]] = -1
+            codes[codes > empty[0]] -= 1
+            used = np.delete(used, empty[0])
+        return Cells(codes.astype(np.int32), self.uniques[used])
+
     def at(self, where: np.ndarray) -> np.ndarray:
         """The raw cells at ``where`` (for messages)."""
         return np.append(self.uniques, None)[self.codes[where]]
