@@ -10,7 +10,7 @@ Plain DataFrames in and out; no Flask, no database. Entry points:
 * :func:`explain` – re-render a stored reason (``reason_key``/``reason_params``).
 """
 
-from .backtest import BacktestResult, RuleMetrics, backtest, roc_auc
+from .backtest import BacktestResult, CalibrationBin, RuleMetrics, backtest, roc_auc
 from .groups import score_customer_groups
 from .reasons import exclusion_label, explain
 from .score import score_customers
@@ -19,6 +19,7 @@ from .settings import AnalysisSettings, FieldInfo, SettingsError
 __all__ = [
     "AnalysisSettings",
     "BacktestResult",
+    "CalibrationBin",
     "FieldInfo",
     "RuleMetrics",
     "SettingsError",

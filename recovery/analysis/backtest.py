@@ -15,9 +15,15 @@ customers who churned. The top 20 % are the ``ceil(0.2 · population)`` customer
 highest revenue_at_risk (ties in input order); we report the share of all reference
 revenue they hold and the share of the lost revenue they hold.
 
-ROC AUC is the Mann–Whitney statistic with average ranks for ties, for ``p_churn`` and
-for plain ``days_since_last_order`` as a baseline; customers without a score are left
-out of the AUC.
+*Calibration*: the customers with a ``p_churn`` are cut into ``CALIBRATION_BINS`` groups
+of (nearly) equal size by ascending p_churn; per group the mean predicted p_churn and
+the share that really churned. A calibrated model has the two close in every group;
+``calibration_error`` is their mean absolute difference (over customers, not groups).
+
+ROC AUC is the Mann–Whitney statistic with average ranks for ties, for ``p_churn`` (the
+model :mod:`.clv` chose, named in ``model['model']``), for plain
+``days_since_last_order`` as a baseline and, for transparency, for plain BG/NBD's
+p_churn (``auc_bgnbd``); customers without a score are left out of the AUC.
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ from .score import score_prepared
 from .settings import AnalysisSettings
 
 TOP_SHARE = 0.2
+CALIBRATION_BINS = 10
 
 
 def roc_auc(scores: np.ndarray, positive: np.ndarray) -> float:
@@ -65,6 +72,36 @@ class RuleMetrics:
 
 
 @dataclass(frozen=True)
+class CalibrationBin:
+    customers: int
+    predicted: float  # mean p_churn
+    observed: float  # share that churned
+
+
+def calibration(
+    p_churn: np.ndarray, churned: np.ndarray, bins: int = CALIBRATION_BINS
+) -> tuple[CalibrationBin, ...]:
+    """Mean predicted vs observed churn in ``bins`` equal-size groups by p_churn."""
+    p = np.asarray(p_churn, dtype=np.float64)
+    ok = np.isfinite(p)
+    p, y = p[ok], np.asarray(churned, dtype=bool)[ok]
+    if len(p) == 0:
+        return ()
+    order = np.argsort(p, kind="stable")
+    return tuple(
+        CalibrationBin(len(part), float(p[part].mean()), float(y[part].mean()))
+        for part in np.array_split(order, min(bins, len(p)))
+    )
+
+
+def _calibration_error(bins: tuple[CalibrationBin, ...]) -> float:
+    total = sum(b.customers for b in bins)
+    if not total:
+        return math.nan
+    return sum(b.customers * abs(b.predicted - b.observed) for b in bins) / total
+
+
+@dataclass(frozen=True)
 class BacktestResult:
     as_of: date
     horizon_days: int
@@ -76,6 +113,10 @@ class BacktestResult:
     rules: tuple[RuleMetrics, ...]
     auc_p_churn: float
     auc_days_since_last_order: float
+    auc_bgnbd: float  # plain BG/NBD p_churn, for transparency (NaN when not fitted)
+    mean_p_churn: float  # over the customers with a p_churn; compare with base_rate
+    calibration: tuple[CalibrationBin, ...]
+    calibration_error: float
     top_share: float
     top_customers: int
     top_reference_revenue_share: float
@@ -174,6 +215,7 @@ def backtest(
     top = np.zeros(len(pop), dtype=bool)
     top[np.argsort(-risk, kind="stable")[:n_top]] = True
     lost = reference * churned
+    bins = calibration(p_churn, churned)
     return BacktestResult(
         as_of=as_of_ts.date(),
         horizon_days=horizon,
@@ -187,6 +229,10 @@ def backtest(
         auc_days_since_last_order=roc_auc(
             pop["days_since_last_order"].to_numpy(dtype="float64", na_value=np.nan), churned
         ),
+        auc_bgnbd=roc_auc(pop["p_churn_bgnbd"].to_numpy(), churned),
+        mean_p_churn=float(np.nanmean(p_churn)) if np.isfinite(p_churn).any() else math.nan,
+        calibration=bins,
+        calibration_error=_calibration_error(bins),
         top_share=TOP_SHARE,
         top_customers=n_top,
         top_reference_revenue_share=_ratio(reference[top].sum(), reference.sum()),

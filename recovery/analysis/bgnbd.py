@@ -16,8 +16,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from scipy.optimize import minimize
 from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
+
+from .mle import minimize_bounded
 
 _LOG_BOUNDS = (-12.0, 12.0)  # keeps degenerate fits finite (e^±12)
 
@@ -115,7 +116,7 @@ def fit(
     max_customers: int = 200_000,
     seed: int = 0,
 ) -> BGNBDFit:
-    """Maximum likelihood by L-BFGS-B on the log-parameters (analytic gradient).
+    """Maximum likelihood (:mod:`.mle`) on the log-parameters (analytic gradient).
 
     More than ``max_customers`` customers are subsampled (fixed seed): the four
     population parameters are pinned down well long before that.
@@ -130,21 +131,7 @@ def fit(
     # start: r/alpha = observed purchase rate, a=1, b=3 (a slowly dropping-out base)
     rate = max(float(np.sum(x) / max(np.sum(T), 1e-9)), 1e-6)
     start = np.log([1.0, 1.0 / rate, 1.0, 3.0])
-    best = None
-    for x0 in (start, np.zeros(4)):  # a second start only when the first fails
-        res = minimize(
-            _negative_ll,
-            np.clip(x0, *_LOG_BOUNDS),
-            args=(data,),
-            jac=True,
-            method="L-BFGS-B",
-            bounds=[_LOG_BOUNDS] * 4,
-            options={"maxiter": 2000, "ftol": 1e-13, "gtol": 1e-9},
-        )
-        if np.isfinite(res.fun) and (best is None or res.fun < best.fun):
-            best = res
-        if best is not None and best.success:
-            break
+    best = minimize_bounded(_negative_ll, (start, np.zeros(4)), (data,), [_LOG_BOUNDS] * 4)
     if best is None:
         raise FloatingPointError("BG/NBD likelihood is not finite for these data")
     params = BGNBDParams(*np.exp(best.x))
@@ -185,16 +172,25 @@ def expected_purchases_if_alive(params: BGNBDParams, x, T, h: float) -> np.ndarr
     """E[purchases in (T, T+h] | active at T]: paper eq. (9) with the updated posterior.
 
     Active at T, ``lambda ~ Gamma(r+x, alpha+T)`` and ``p ~ Beta(a, b+x)``, so the
-    expectation is the unconditional E[X(h)] (eq. 7) under those parameters.
+    expectation is the unconditional E[X(h)] (eq. 7) under those parameters. Where the
+    Gauss hypergeometric function fails numerically (extreme x for a short T, which
+    real order days cannot produce) the posterior means are plugged into
+    E[X(h) | lambda, p] = (1 - exp(-lambda p h)) / p instead.
     """
     r, a, b = params.r, params.a, params.b
     if abs(a - 1.0) < 1e-6:  # removable singularity of the closed form
         a = 1.0 + 1e-6
     x = np.asarray(x, dtype=np.float64)
     at = params.alpha + np.asarray(T, dtype=np.float64)
-    z = h / (at + h)
-    hyp = hyp2f1(r + x, b + x, a + b + x - 1, z)
-    return (a + b + x - 1) / (a - 1) * (1.0 - np.exp(-(r + x) * np.log1p(h / at)) * hyp)
+    with np.errstate(invalid="ignore", over="ignore"):
+        hyp = hyp2f1(r + x, b + x, a + b + x - 1, h / (at + h))
+        value = (a + b + x - 1) / (a - 1) * (1.0 - np.exp(-(r + x) * np.log1p(h / at)) * hyp)
+    no_dropout = (r + x) / at * h  # E[lambda] h, an upper bound
+    bad = ~np.isfinite(value) | (value < 0) | (value > no_dropout * (1 + 1e-9))
+    if np.any(bad):
+        p_mean = a / (a + b + x)
+        value = np.where(bad, -np.expm1(-no_dropout * p_mean) / p_mean, value)
+    return value
 
 
 def expected_purchases(params: BGNBDParams, x, t_x, T, h: float) -> np.ndarray:

@@ -1,17 +1,85 @@
-"""A3 churn probability and revenue at risk from BG/NBD + Gamma-Gamma, with fallbacks.
+"""A3 churn probability and revenue at risk: three customer-base models, the best fit wins.
 
 Inputs per customer are counted in *order days* (several orders on one day are one
-purchase, as in the papers' CDNOW data) and the model's time unit is the week:
-``x`` = order days − 1, ``t_x`` = weeks from the first to the last order day,
-``T`` = weeks from the first order day to ``as_of``. Both models are fitted on the
-business's own history at every run, each on at most 200,000 sampled customers.
+purchase, as in the papers' CDNOW data): ``x`` = order days − 1, ``t_x`` = weeks from
+the first to the last order day, ``T`` = weeks from the first order day to ``as_of``.
+Every model is fitted on the business's own history up to ``as_of`` at every run (no
+outcome labels, so nothing after ``as_of`` can leak in).
 
-Per customer, for a horizon of ``h`` weeks:
+Models, all maximum likelihood (:mod:`.mle`):
 
-* ``p_churn`` = P(no order in (T, T+h]) = 1 − P(alive) · (1 − ((α+T)/(α+T+h))^(r+x)),
-  see :func:`bgnbd.p_no_purchase`.
-* ``expected_orders`` = E[orders in the horizon | still active] (BG/NBD eq. 9 with the
-  posterior of an active customer).
+* :mod:`.bgnbd` – BG/NBD (Fader, Hardie & Lee 2005), on ≤ 200,000 sampled customers;
+* :mod:`.mbgnbd` – MBG/NBD (Batislam et al. 2007): BG/NBD plus a possible dropout
+  right after the first order, so a long-silent one-time buyer is no longer alive for
+  sure; on ≤ ``MAX_SELECT_CUSTOMERS`` sampled customers;
+* :mod:`.renewal` – the renewal model: each customer's own interval distribution
+  (log-normal, level *and regularity* shrunk towards the population) with MBG/NBD's
+  dropout and a share of never-returning one-time buyers; a regular 30-day buyer silent
+  for 120 days is likely gone, an irregular one much less so. Same sample.
+
+**Choice.** ``p_churn`` (and ``p_alive``) come from the model with the lowest AIC on one
+common sample of ≤ ``MAX_SELECT_CUSTOMERS`` customers. The three likelihoods are
+densities of the same observed order days (BG/NBD's converted from weeks to days, the
+renewal model's from log-days to days), so they are comparable. Rhythmic businesses get
+the renewal model, businesses whose customers buy at random the (M)BG/NBD; in every case
+below the AIC picked the renewal model exactly where its backtest AUC is the better.
+
+**Evidence** – ROC AUC of each model's p_churn for "no order in the horizon" in
+backtests (as of the date, with the data up to it only). Demo = the ``recovery.demo``
+export as of 2026-11-23 (2,400 customers) for four seeds; synthetic =
+``bench/analysis/generate.py`` (300,000 lines, 30,000 customers, seed 0); LR = the
+third candidate, see below::
+
+    case       as of      horizon  recency  BG/NBD  MBG/NBD  renewal  LR     chosen
+    demo 42    2025-11-01 365 d    0.826    0.805   0.805    0.861    0.836  renewal
+    demo 42    2026-03-01 180 d    0.808    0.788   0.790    0.837    0.837  renewal
+    demo 42    2026-05-01 180 d    0.815    0.834   0.837    0.871    0.867  renewal
+    demo 1     2025-11-01 365 d    0.827    0.827   0.828    0.863    0.845  renewal
+    demo 1     2026-03-01 180 d    0.802    0.799   0.800    0.837    0.841  renewal
+    demo 1     2026-05-01 180 d    0.798    0.830   0.832    0.851    0.856  renewal
+    demo 7     2025-11-01 365 d    0.826    0.806   0.806    0.867    0.832  renewal
+    demo 7     2026-03-01 180 d    0.806    0.808   0.810    0.835    0.836  renewal
+    demo 7     2026-05-01 180 d    0.814    0.833   0.835    0.857    0.861  renewal
+    demo 123   2025-11-01 365 d    0.835    0.815   0.815    0.869    0.845  renewal
+    demo 123   2026-03-01 180 d    0.803    0.810   0.812    0.833    0.832  renewal
+    demo 123   2026-05-01 180 d    0.798    0.841   0.842    0.851    0.850  renewal
+    CDNOW      1997-09-30 273 d    0.771    0.757   0.760    0.779    –      renewal
+    CDNOW      1998-01-31 150 d    0.803    0.795   0.802    0.808    0.810  renewal
+    synthetic  2023-12-31 365 d    0.798    0.820   0.820    0.814    0.821  MBG/NBD
+    synthetic  2024-06-30 180 d    0.797    0.823   0.822    0.816    0.823  MBG/NBD
+
+The chosen model beats days since the last order everywhere (demo: by 0.029 to 0.057);
+plain BG/NBD does not in 6 of the 12 demo backtests and on CDNOW. MBG/NBD alone changes
+little (−0.001 to +0.007 against BG/NBD). "LR" is a calibrated model on the business's own
+history: an L2-regularised logistic regression on the renewal and MBG/NBD logits, log
+recency, log frequency, log age and a one-time-buyer flag, trained on the last full
+horizon before ``as_of`` (features as of ``as_of − h``, label = an order in
+``(as_of − h, as_of]``, so no leakage either). It gains at most 0.005 where the past
+resembles the future and loses 0.018–0.035 where it does not (the demo's first year,
+2025-11, trained on a history of one year with a 15 % instead of 26 % churn rate); its
+calibration error is larger than the renewal model's in all twelve demo backtests
+(0.084–0.163), so it is not used (CDNOW 1997: no history before its training cut).
+With the renewal model the top 20 % by revenue at risk hold 44–68 % of the revenue lost
+in the demo backtests (with BG/NBD's p_churn: 16–67 %; better in 10 of 12).
+
+**Calibration** (``backtest``'s ``calibration``: mean predicted vs observed churn per
+p_churn decile; ``calibration_error`` = their customer-weighted mean distance). Renewal
+model on the demo: 0.064–0.087 (BG/NBD 0.054–0.116), mean p_churn 0.20–0.40 vs observed
+0.26–0.41 – somewhat over-confident at both ends (decile 1: 0.02 predicted vs 0.04
+observed; decile 10: 0.99 vs 0.92 at 2026-03-01), because the demo's regular buyers who
+stop are more than a Beta-geometric dropout expects. CDNOW 0.045 / 0.022 (BG/NBD 0.054 /
+0.031); synthetic (MBG/NBD chosen) 0.009–0.013. On data simulated from the renewal
+model itself, predicted and observed churn agree within 0.01 overall and 0.02 per
+frequency band (``tests/analysis/test_churn_models.py``).
+
+Per customer, for a horizon of ``h`` days:
+
+* ``p_churn`` = P(no order in (as_of, as_of + h]) under the chosen model (see
+  :func:`renewal.alive_and_no_order`, :func:`mbgnbd.p_no_purchase`,
+  :func:`bgnbd.p_no_purchase`); ``p_churn_bgnbd`` is plain BG/NBD's, for comparison.
+* ``expected_orders`` = E[orders in the horizon | still active]: MBG/NBD's when it was
+  chosen, otherwise BG/NBD's (eq. 9 with the posterior of an active customer) – the
+  renewal model decides *whether* a customer comes back, the count models how often.
 * ``expected_spend`` = Gamma-Gamma E[spend per order day | the customer's repeat order
   days]; as in the papers the first order day is left out (it is often different), so a
   one-time buyer gets the population mean.
@@ -21,17 +89,15 @@ Per customer, for a horizon of ``h`` weeks:
   weighted by the probability that it will not come. It ranks customers by what is at
   stake and how likely it is lost.
 
-A property of BG/NBD to keep in mind: a customer without repeat orders is never seen to
-drop out (dropout happens only after a repeat purchase), so P(alive) = 1 and her
-p_churn comes from her low purchase rate alone.
-
 Fallbacks (``model`` in the result says which applied):
 
 * ``rhythm`` – fewer than ``MIN_CUSTOMERS`` customers, fewer than ``MIN_REPEAT``
-  repeat buyers, or a failed fit: orders are taken as Poisson with the customer's
+  repeat buyers, or a failed BG/NBD fit: orders are taken as Poisson with the customer's
   typical interval (A2) as mean gap, so p_churn = exp(−h / interval) and
   expected_orders = h / interval. Without any interval (nobody ever ordered twice and no
   admin default) these stay empty (NaN).
+* No renewal model with fewer than ``MIN_REPEAT`` customers with two intervals, or when
+  its fit fails; no MBG/NBD when its fit fails: the choice is among the others.
 * Spend without enough repeat buyers (``MIN_REPEAT``) or with q ≤ 1 (no finite
   population mean): the customer's own average order-day value.
 """
@@ -43,11 +109,15 @@ from typing import Any
 
 import numpy as np
 
-from . import bgnbd, gamma_gamma
+from . import bgnbd, gamma_gamma, mbgnbd, renewal
 
 MIN_CUSTOMERS = 30
 MIN_REPEAT = 10
-MAX_FIT_CUSTOMERS = 200_000
+MAX_FIT_CUSTOMERS = 200_000  # BG/NBD and Gamma-Gamma
+MAX_SELECT_CUSTOMERS = 20_000  # MBG/NBD, the renewal model and the model comparison
+WEEK = 7.0
+# free parameters, for the AIC
+N_PARAMS = {"bgnbd": 4, "mbgnbd": 4, "renewal": 7}
 
 
 @dataclass
@@ -61,6 +131,8 @@ class ModelInputs:
     revenue: np.ndarray  # all valid order days
     first_day_revenue: np.ndarray
     interval_days: np.ndarray  # A2 typical interval, fallback rate
+    sum_log: np.ndarray | None = None  # sum of log intervals between order days
+    sumsq_log: np.ndarray | None = None  # and of their squares (renewal model)
 
 
 @dataclass
@@ -70,6 +142,7 @@ class ModelResult:
     expected_orders: np.ndarray
     expected_spend: np.ndarray
     info: dict[str, Any] = field(default_factory=dict)
+    p_churn_bgnbd: np.ndarray | None = None  # plain BG/NBD, for comparison
 
     @property
     def expected_revenue(self) -> np.ndarray:
@@ -82,8 +155,8 @@ class ModelResult:
 
 def _summary(inp: ModelInputs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     x = inp.n_days.astype(np.float64) - 1
-    t_x = (inp.last_day - inp.first_day) / 7.0
-    T = (inp.as_of_day - inp.first_day) / 7.0
+    t_x = (inp.last_day - inp.first_day) / WEEK
+    T = (inp.as_of_day - inp.first_day) / WEEK
     return x, t_x, T
 
 
@@ -104,32 +177,95 @@ def _spend(x: np.ndarray, inp: ModelInputs, info: dict[str, Any]) -> np.ndarray:
     return np.maximum(own_mean, 0.0)
 
 
+def _intervals(inp: ModelInputs) -> renewal.Intervals | None:
+    if inp.sum_log is None or inp.sumsq_log is None:
+        return None
+    since = (inp.as_of_day - inp.last_day).astype(np.float64)
+    return renewal.Intervals.of(inp.n_days, inp.sum_log, inp.sumsq_log, since)
+
+
+def _fit_all(
+    x: np.ndarray, t_x: np.ndarray, T: np.ndarray, d: renewal.Intervals | None
+) -> tuple[dict[str, Any], dict[str, float], int]:
+    """Fit every model that can; their log-likelihoods of one common sample's order days."""
+    n = len(x)
+    sample = np.arange(n)
+    if n > MAX_SELECT_CUSTOMERS:
+        sample = np.sort(np.random.default_rng(0).choice(n, MAX_SELECT_CUSTOMERS, replace=False))
+    xs, txs, Ts = x[sample], t_x[sample], T[sample]
+    days_per_week = xs.sum() * np.log(WEEK)  # a density in weeks^-x → in days^-x
+    fits: dict[str, Any] = {}
+    ll: dict[str, float] = {}
+    try:
+        fits["bgnbd"] = bgnbd.fit(x, t_x, T, max_customers=MAX_FIT_CUSTOMERS)
+        ll["bgnbd"] = float(bgnbd.log_likelihood(fits["bgnbd"].params, xs, txs, Ts).sum())
+    except FloatingPointError:
+        pass
+    try:
+        fits["mbgnbd"] = mbgnbd.fit(xs, txs, Ts, max_customers=MAX_SELECT_CUSTOMERS)
+        ll["mbgnbd"] = float(mbgnbd.log_likelihood(fits["mbgnbd"].params, xs, txs, Ts).sum())
+    except FloatingPointError:
+        pass
+    for name in ("bgnbd", "mbgnbd"):
+        if name in ll:
+            ll[name] -= days_per_week
+    if d is not None and int(np.sum(d.m >= 2)) >= MIN_REPEAT:
+        try:
+            ds = d.take(sample)
+            fits["renewal"] = renewal.fit(ds, max_customers=MAX_SELECT_CUSTOMERS)
+            ll["renewal"] = float(renewal.log_likelihood(fits["renewal"].params, ds).sum())
+        except (ValueError, FloatingPointError):
+            pass
+    ll = {k: v for k, v in ll.items() if np.isfinite(v)}
+    return fits, ll, len(sample)
+
+
 def predict(inp: ModelInputs, horizon_days: int) -> ModelResult:
-    """Fit both models on ``inp`` and predict over ``horizon_days``."""
+    """Fit the models on ``inp`` and predict over ``horizon_days``."""
     x, t_x, T = _summary(inp)
-    h = horizon_days / 7.0
+    h = horizon_days / WEEK
     info: dict[str, Any] = {"time_unit": "week", "horizon_weeks": h}
     spend = _spend(x, inp, info)
-    fit = None
+    fits: dict[str, Any] = {}
+    ll: dict[str, float] = {}
+    intervals = _intervals(inp)
     if len(x) >= MIN_CUSTOMERS and int(np.sum(x > 0)) >= MIN_REPEAT:
-        try:
-            fit = bgnbd.fit(x, t_x, T, max_customers=MAX_FIT_CUSTOMERS)
-        except FloatingPointError:
-            fit = None
-    if fit is not None:
-        params = fit.params
-        p_alive = bgnbd.p_alive(params, x, t_x, T)
-        p_none = bgnbd.p_no_purchase_if_alive(params, x, T, h)
-        orders = bgnbd.expected_purchases_if_alive(params, x, T, h)
-        if np.all(np.isfinite(orders)):
-            info.update(
-                model="bgnbd",
-                bgnbd={**params.to_dict(), "log_likelihood": fit.log_likelihood},
-                fitted_customers=fit.customers,
-                converged=fit.converged,
-            )
-            return ModelResult(p_alive, 1.0 - p_alive * (1.0 - p_none), orders, spend, info)
+        fits, ll, compared = _fit_all(x, t_x, T, intervals)
+    if "bgnbd" in fits:
+        bg = fits["bgnbd"]
+        info["bgnbd"] = {**bg.params.to_dict(), "log_likelihood": bg.log_likelihood}
+        info.update(fitted_customers=bg.customers, converged=bg.converged)
+        if "mbgnbd" in fits:
+            info["mbgnbd"] = {**fits["mbgnbd"].params.to_dict(), "customers": compared}
+        if "renewal" in fits:
+            info["renewal"] = {
+                **fits["renewal"].params.to_dict(),
+                "customers": fits["renewal"].customers,
+                "converged": fits["renewal"].converged,
+            }
+        aic = {k: 2 * N_PARAMS[k] - 2 * v for k, v in ll.items()}
+        chosen = min(aic, key=aic.__getitem__) if aic else "bgnbd"
+        # log-likelihoods of the sample's order days (as densities per day) and AIC
+        info["selection"] = {"customers": compared, "log_likelihood": ll, "aic": aic}
+        info["model"] = chosen
+        bg_alive = bgnbd.p_alive(bg.params, x, t_x, T)
+        bg_churn = 1.0 - bg_alive * (1.0 - bgnbd.p_no_purchase_if_alive(bg.params, x, T, h))
+        if chosen == "mbgnbd":
+            params = fits["mbgnbd"].params
+            alive = mbgnbd.p_alive(params, x, t_x, T)
+            churn = 1.0 - alive * (1.0 - mbgnbd.p_no_purchase_if_alive(params, x, T, h))
+            orders = mbgnbd.expected_purchases_if_alive(params, x, T, h)
+        else:
+            orders = bgnbd.expected_purchases_if_alive(bg.params, x, T, h)
+            if chosen == "renewal":
+                alive, churn = renewal.alive_and_no_order(
+                    fits["renewal"].params, intervals, horizon_days
+                )
+            else:
+                alive, churn = bg_alive, bg_churn
+        return ModelResult(alive, churn, orders, spend, info, bg_churn)
     info["model"] = "rhythm"
     with np.errstate(divide="ignore", invalid="ignore"):
         rate = horizon_days / inp.interval_days
-    return ModelResult(np.full(len(x), np.nan), np.exp(-rate), rate, spend, info)
+    nan = np.full(len(x), np.nan)
+    return ModelResult(nan, np.exp(-rate), rate, spend, info, nan)

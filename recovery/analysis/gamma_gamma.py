@@ -20,8 +20,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from scipy.optimize import minimize
 from scipy.special import digamma, gammaln
+
+from .mle import minimize_bounded
 
 _LOG_BOUNDS = (-12.0, 12.0)
 
@@ -116,7 +117,7 @@ def _negative_ll(theta: np.ndarray, d: _Data) -> tuple[float, np.ndarray]:
 
 
 def fit(x, m, *, max_customers: int = 200_000, seed: int = 0) -> GammaGammaFit:
-    """Maximum likelihood on customers with ``x >= 1`` and ``m > 0`` (L-BFGS-B, log scale).
+    """Maximum likelihood on customers with ``x >= 1`` and ``m > 0`` (:mod:`.mle`, log scale).
 
     More than ``max_customers`` such customers are subsampled (fixed seed).
     """
@@ -131,15 +132,9 @@ def fit(x, m, *, max_customers: int = 200_000, seed: int = 0) -> GammaGammaFit:
         x, m = x[pick], m[pick]
     # start: p = 1, q = 2, and gamma so that the population mean equals the sample mean
     start = np.log([1.0, 2.0, float(np.mean(m))])
-    res = minimize(
-        _negative_ll,
-        np.clip(start, *_LOG_BOUNDS),
-        args=(_Data.of(x, m),),
-        jac=True,
-        method="L-BFGS-B",
-        bounds=[_LOG_BOUNDS] * 3,
-        options={"maxiter": 2000, "ftol": 1e-13, "gtol": 1e-9},
-    )
+    res = minimize_bounded(_negative_ll, (start,), (_Data.of(x, m),), [_LOG_BOUNDS] * 3)
+    if res is None:
+        raise FloatingPointError("Gamma-Gamma likelihood is not finite for these data")
     params = GammaGammaParams(*np.exp(res.x))
     return GammaGammaFit(params, float(-res.fun * len(x)), len(x), bool(res.success))
 

@@ -114,6 +114,14 @@ def score_customer_groups(
     settings: AnalysisSettings | None = None,
     excluded: Mapping[Any, str | None] | None = None,
 ) -> pd.DataFrame:
-    """One row per customer × product group bought (valid orders up to ``as_of``)."""
+    """One row per customer × product group bought (valid orders up to ``as_of``).
+
+    Columns: ``customer_id``, ``product_group``, ``orders`` (valid orders with that
+    group), ``order_days``, ``revenue`` (valid lines of the group, all history),
+    ``first_order``, ``last_order``, ``days_since_last_order``, ``typical_interval_days``,
+    ``rhythm_weight``, ``expected_next_order``, ``flag_overdue``, ``lost``,
+    ``excluded_reason``, ``reason_key`` (``group_overdue``), ``reason_params``, ``reason``,
+    ``company`` (of the customer's last valid order).
+    """
     settings = settings or AnalysisSettings()
     return _score_groups(prepare(lines, as_of, settings.amount_basis), settings, excluded)

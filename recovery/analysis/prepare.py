@@ -147,7 +147,9 @@ def stable_argsort(key: np.ndarray) -> np.ndarray:
     return packed % n
 
 
-def _orders(cust: np.ndarray, order_ids: np.ndarray, day: np.ndarray):
+def _orders(
+    cust: np.ndarray, order_ids: np.ndarray, day: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Order code per line, and per order a representative line, its customer and day.
 
     Order ids are expected to be unique; if one is shared by several customers the order

@@ -173,7 +173,9 @@ def _column(columns: Mapping[str, Any], name: str, n: int, default: Any = None) 
     return value.tolist() if hasattr(value, "tolist") else value
 
 
-def _decline(cols: Mapping[str, Any], n: int, text: Mapping[str, str], fmt: NumberFormat):
+def _decline(
+    cols: Mapping[str, Any], n: int, text: Mapping[str, str], fmt: NumberFormat
+) -> list[str]:
     phrases: dict[tuple[int, str], tuple[str, str]] = {}
 
     def windows(months: int, comparison: str) -> tuple[str, str]:
@@ -203,7 +205,9 @@ def _decline(cols: Mapping[str, Any], n: int, text: Mapping[str, str], fmt: Numb
     ]
 
 
-def _overdue(part: str, cols: Mapping[str, Any], n: int, text: Mapping[str, str], fmt):
+def _overdue(
+    part: str, cols: Mapping[str, Any], n: int, text: Mapping[str, str], fmt: NumberFormat
+) -> list[str]:
     own, prior = text[part], text[f"{part}_prior"]
     every = {}
     ago = {}
@@ -230,13 +234,13 @@ def render_part(
     part: str, columns: Mapping[str, Any], n: int, locale: str = "de", currency: str = "EUR"
 ) -> list[str]:
     """Texts of one reason part for ``n`` rows given column-wise (the bulk path)."""
+    if part not in PARTS:
+        raise ValueError(f"unknown reason part {part!r}")
     lang = language(locale)
     text, fmt = _TEXT[lang], number_format(lang, currency)
     if part == "decline":
         return _decline(columns, n, text, fmt)
-    if part in ("overdue", "group_overdue"):
-        return _overdue(part, columns, n, text, fmt)
-    raise ValueError(f"unknown reason part {part!r}")
+    return _overdue(part, columns, n, text, fmt)
 
 
 def _json_list(values: Any, rows: np.ndarray) -> list[Any]:

@@ -158,7 +158,8 @@ def typical_interval(
     k = np.array([p.k for p in priors])[unit_group]
     with np.errstate(divide="ignore", invalid="ignore"):
         own = np.log((days.last_day - days.first_day) / m)
-    weight = np.where(m > 0, m / (m + k), 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):  # m = k = 0 is masked anyway
+        weight = np.where(m > 0, m / (m + k), 0.0)
     # without any prior the unit's own rhythm is all there is
     weight = np.where(np.isnan(mu) & (m > 0), 1.0, weight)
     log_interval = np.where(

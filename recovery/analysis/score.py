@@ -16,7 +16,9 @@ largest share of her last order (``last_product_group``).
 BG/NBD waiting time: BG/NBD treats orders as a memoryless Poisson process, so for a
 customer who orders every 30 days and ordered 5 days ago it would still expect the next
 order about a month from *now*. The rhythm knows the regularity, and "due on" is what
-sales staff and the rebook reminder (R6) need; the model's view is in ``p_churn``.
+sales staff and the rebook reminder (R6) need; the model's view is in ``p_churn``, which
+comes from the customer-base model that fits the business's history best (:mod:`.clv`:
+on rhythmic businesses the renewal model, which knows each customer's regularity too).
 """
 
 from __future__ import annotations
@@ -113,6 +115,7 @@ def score_prepared(
             "expected_next_order": from_day_numbers(next_order),
             "p_alive": model.p_alive,
             "p_churn": model.p_churn,
+            "p_churn_bgnbd": model.p_churn_bgnbd,
             "expected_orders": model.expected_orders,
             "expected_spend": model.expected_spend,
             "expected_revenue": model.expected_revenue,
@@ -156,6 +159,8 @@ def _model(
         revenue=facts.revenue[active],
         first_day_revenue=facts.first_day_revenue[active],
         interval_days=interval[active],
+        sum_log=d.sum_log[active],
+        sumsq_log=d.sumsq_log[active],
     )
     res = clv.predict(inputs, horizon)
 
@@ -170,6 +175,7 @@ def _model(
         spread(res.expected_orders),
         spread(res.expected_spend),
         res.info,
+        spread(res.p_churn_bgnbd),
     )
 
 
@@ -189,16 +195,19 @@ def score_customers(
     Columns: ``customer_id``; ``orders`` (valid orders), ``order_days`` (distinct order
     days), ``first_order``, ``last_order`` (days, naive UTC), ``days_since_last_order``;
     ``typical_interval_days``, ``rhythm_weight`` (weight of the own rhythm),
-    ``expected_next_order``; ``p_alive``, ``p_churn``, ``expected_orders``,
-    ``expected_spend``, ``expected_revenue``, ``revenue_at_risk`` (horizon
-    ``settings.horizon_days``, see :mod:`.clv`); ``reference_revenue``,
+    ``expected_next_order``; ``p_alive``, ``p_churn``, ``p_churn_bgnbd`` (plain BG/NBD,
+    for comparison), ``expected_orders``, ``expected_spend``, ``expected_revenue``,
+    ``revenue_at_risk`` (horizon ``settings.horizon_days``, see :mod:`.clv`);
+    ``reference_revenue``,
     ``current_revenue``, ``reference_orders``, ``current_orders``, ``decline_pct``;
     ``flag_decline``, ``flag_overdue``, ``lost``; ``excluded_reason`` (None = not
     excluded); ``reason_key``, ``reason_params``, ``reason`` (flagged rows only, see
     :mod:`.reasons`); ``company`` (of the last valid order), ``customer_group``,
     ``last_product_group`` (largest amount in the last valid order).
 
-    ``attrs['model']`` describes the fitted models (parameters, or which fallback) and
+    ``attrs['model']`` describes the fitted models: ``model`` names the one behind
+    ``p_churn`` (``renewal``, ``mbgnbd``, ``bgnbd`` or the ``rhythm`` fallback), then
+    each model's parameters and ``selection`` (log-likelihoods and AIC); and
     ``attrs['windows']`` the decline windows.
     """
     settings = settings or AnalysisSettings()

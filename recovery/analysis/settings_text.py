@@ -20,18 +20,18 @@ TEXTS: dict[str, tuple[str, str, str, str]] = {
         "Vergleichszeitraum",
         "Compare with",
         (
-            "'previous_period': die N Monate direkt davor; 'same_period_last_year': derselbe "
-            "Zeitraum ein Jahr früher (saisonale Geschäfte)."
+            "Womit der Umsatz verglichen wird: mit den Monaten direkt davor oder mit demselben "
+            "Zeitraum ein Jahr früher (besser für saisonale Geschäfte)."
         ),
         (
-            "'previous_period': the N months just before; 'same_period_last_year': the same "
-            "window one year earlier (seasonal businesses)."
+            "What revenue is compared with: the months just before, or the same period one "
+            "year earlier (better for seasonal businesses)."
         ),
     ),
     "min_decline_pct": (
         "Mindestrückgang (%)",
         "Minimum decline (%)",
-        ("Ein Kunde wird markiert, wenn sein Umsatz um mindestens so viel Prozent gefallen ist."),
+        "Ein Kunde wird markiert, wenn sein Umsatz um mindestens so viel Prozent gefallen ist.",
         "A customer is flagged when revenue fell by at least this percentage.",
     ),
     "min_reference_revenue": (
@@ -41,7 +41,7 @@ TEXTS: dict[str, tuple[str, str, str, str]] = {
             "Kleinkunden unter diesem Umsatz (in Währung) im Vergleichszeitraum werden nicht "
             "markiert."
         ),
-        ("Customers below this revenue (in currency) in the comparison window are not flagged."),
+        "Customers below this revenue (in currency) in the comparison window are not flagged.",
     ),
     "min_reference_orders": (
         "Mindestanzahl Bestellungen im Vergleichszeitraum",
@@ -50,7 +50,7 @@ TEXTS: dict[str, tuple[str, str, str, str]] = {
             "Nur Kunden mit mindestens so vielen Bestellungen im Vergleichszeitraum werden "
             "betrachtet."
         ),
-        ("Only customers with at least this many orders in the comparison window are considered."),
+        "Only customers with at least this many orders in the comparison window are considered.",
     ),
     "amount_basis": (
         "Umsatzbasis",
@@ -101,9 +101,13 @@ TEXTS: dict[str, tuple[str, str, str, str]] = {
         "Lost after (days)",
         (
             "Kunden, deren letzte Bestellung länger zurückliegt, gelten als verloren und "
-            "nicht mehr als überfällig."
+            "werden nicht mehr als überfällig markiert (ein Umsatzrückgang kann sie weiter "
+            "markieren)."
         ),
-        ("Customers whose last order is older than this count as lost, no longer as overdue."),
+        (
+            "Customers whose last order is older than this count as lost and are no longer "
+            "flagged as overdue (a revenue decline can still flag them)."
+        ),
     ),
     "horizon_days": (
         "Prognosezeitraum (Tage)",
@@ -132,13 +136,13 @@ TEXTS: dict[str, tuple[str, str, str, str]] = {
     "include_companies": (
         "Nur Firmen",
         "Only companies",
-        ("Leer = alle. Sonst nur Kunden, deren letzte Bestellung bei einer dieser Firmen war."),
-        ("Empty = all. Otherwise only customers whose last order was at one of these companies."),
+        "Leer = alle. Sonst nur Kunden, deren letzte Bestellung bei einer dieser Firmen war.",
+        "Empty = all. Otherwise only customers whose last order was at one of these companies.",
     ),
     "exclude_companies": (
         "Firmen ausschließen",
         "Exclude companies",
-        ("Kunden, deren letzte Bestellung bei einer dieser Firmen war, werden nicht markiert."),
+        "Kunden, deren letzte Bestellung bei einer dieser Firmen war, werden nicht markiert.",
         "Customers whose last order was at one of these companies are not flagged.",
     ),
     "exclude_open_orders": (
@@ -150,8 +154,9 @@ TEXTS: dict[str, tuple[str, str, str, str]] = {
     "no_interest_days": (
         "Pause nach 'Kein Interesse' (Tage)",
         "Pause after 'no interest' (days)",
-        "So lange bleibt ein Kunde nach 'Kein Interesse' außen vor.",
-        "How long a customer stays out after 'no interest'.",
+        "So lange bleibt ein Kunde nach 'Kein Interesse' außen vor; danach kann er wieder "
+        "markiert werden.",
+        "How long a customer stays out after 'no interest'; after that they can be flagged again.",
     ),
     "locale": (
         "Sprache der Begründungen",

@@ -56,3 +56,63 @@ def every(customer: Any, start: str, days: int, count: int, amount: float = 100.
 
 def row(result: pd.DataFrame, customer: Any) -> pd.Series:
     return result.set_index("customer_id").loc[customer]
+
+
+def demo_like_history(seed: int = 0, customers: int = 1200, end: str = "2024-12-31"):
+    """A seeded, vectorised three-year history shaped like the demo business.
+
+    Archetypes (shares as in ``recovery.demo``): regular buyers with their own rhythm
+    (7–120 days, ±15 % jitter) up to the end; *stopped* ones, regular until 4–20 months
+    before the end; *decliners* who skip most orders in their last 8–13 months; *new*
+    customers; *occasional* buyers with 2–6 orders at random days; one-time buyers.
+    One line per order, product group "Kaffee", company "Shop A".
+    """
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    span = 3 * 365
+    shares = {
+        "regular": 0.35,
+        "stopped": 0.15,
+        "occasional": 0.17,
+        "one_time": 0.20,
+        "new": 0.08,
+        "decliner": 0.05,
+    }
+    kind = rng.choice(len(shares), customers, p=list(shares.values()))
+    is_ = {name: kind == i for i, name in enumerate(shares)}
+    start = rng.integers(0, 2 * 365, customers).astype(float)
+    start[is_["new"]] = rng.integers(span - 420, span - 200, int(is_["new"].sum()))
+    stop = np.full(customers, float(span))
+    stop[is_["stopped"]] = span - rng.integers(125, 600, int(is_["stopped"].sum()))
+    start = np.minimum(start, stop - 60)
+    interval = np.clip(np.exp(rng.normal(np.log(35), 0.6, customers)), 7, 120)
+    steps = span // 7 + 2
+    gaps = interval[:, None] * np.exp(rng.normal(0, 0.15, (customers, steps)))
+    offsets = np.concatenate([np.zeros((customers, 1)), np.cumsum(gaps, axis=1)[:, :-1]], axis=1)
+    days = start[:, None] + offsets
+    keep = days <= stop[:, None]
+    change = span - rng.integers(240, 400, customers)
+    skipped = (days > change[:, None]) & (rng.random(days.shape) < 0.6)
+    keep &= ~(is_["decliner"][:, None] & skipped)
+    rhythmic = is_["regular"] | is_["stopped"] | is_["new"] | is_["decliner"]
+    keep &= rhythmic[:, None]
+    cust, step = np.nonzero(keep)
+    day = days[cust, step]
+    occasional = np.flatnonzero(is_["occasional"])
+    occ_cust = np.repeat(occasional, rng.integers(2, 7, len(occasional)))
+    occ_day = rng.uniform(start[occ_cust], span)
+    once = np.flatnonzero(is_["one_time"])
+    cust = np.concatenate([cust, occ_cust, once])
+    day = np.concatenate([day, occ_day, rng.uniform(0, span - 181, len(once))]).astype(int)
+    origin = pd.Timestamp(end) - pd.Timedelta(days=span)
+    return pd.DataFrame(
+        {
+            "customer_id": cust + 10001,
+            "order_id": np.arange(len(cust)) + 1,
+            "ordered_at": origin + pd.to_timedelta(day, unit="D"),
+            "net_amount": np.round(rng.lognormal(4, 0.6, len(cust)), 2),
+            "product_group": "Kaffee",
+            "company": "Shop A",
+        }
+    )

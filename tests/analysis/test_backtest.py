@@ -2,11 +2,13 @@
 
 import json
 import math
+from dataclasses import replace
 
 import pandas as pd
 import pytest
 
 from recovery.analysis import AnalysisSettings, backtest, roc_auc, score_customers
+from recovery.analysis.backtest import calibration
 
 from .builders import every, frame, line
 
@@ -99,7 +101,24 @@ def test_backtest_by_hand():
     assert result.top_lost_revenue_share == pytest.approx(
         sum(lost.get(c, 0) for c in top) / sum(lost.values())
     )
+    # a six-customer shop gets the rhythm fallback: no BG/NBD to compare with
+    assert result.model["model"] == "rhythm" and math.isnan(result.auc_bgnbd)
+    assert sum(b.customers for b in result.calibration) == pop["p_churn"].notna().sum()
+    at_90 = score_customers(lines, AS_OF, replace(settings, horizon_days=90))
+    assert result.mean_p_churn == pytest.approx(at_90.loc[at_90["orders"] > 0, "p_churn"].mean())
+    assert result.to_dict()["auc_bgnbd"] is None
     json.dumps(result.to_dict(), allow_nan=False)
+
+
+def test_calibration_by_hand():
+    p = [0.9, 0.1, 0.2, 0.8, float("nan"), 0.3]
+    churned = [True, False, True, True, True, False]
+    bins = calibration(p, churned, bins=2)
+    # sorted by p: (0.1, 0.2, 0.3) and (0.8, 0.9); the NaN is left out
+    assert [b.customers for b in bins] == [3, 2]
+    assert bins[0].predicted == pytest.approx(0.2) and bins[0].observed == pytest.approx(1 / 3)
+    assert bins[1].predicted == pytest.approx(0.85) and bins[1].observed == 1.0
+    assert calibration([], []) == ()
 
 
 def test_excluded_customers_are_left_out_of_the_population():

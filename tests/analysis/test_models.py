@@ -165,3 +165,11 @@ def test_gamma_gamma_expectation_is_the_posterior_mean():
     assert gamma_gamma.expected_spend(params, x, m) == pytest.approx(numeric, rel=1e-6)
     assert gamma_gamma.expected_spend(params, 0, 0) == pytest.approx(params.population_mean)
     assert params.population_mean == pytest.approx(15.44 * 6.25 / 2.74)
+
+
+def test_expected_purchases_stay_finite_and_bounded_for_extreme_inputs():
+    x = np.array([0.0, 3, 200, 1000, 5000])
+    T = np.array([0.0, 1, 1, 1, 100])
+    value = bgnbd.expected_purchases_if_alive(PAPER, x, T, 26)
+    assert np.all(np.isfinite(value)) and np.all(value >= 0)
+    assert np.all(value <= (PAPER.r + x) / (PAPER.alpha + T) * 26 * (1 + 1e-9))
