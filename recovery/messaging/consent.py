@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -24,16 +26,35 @@ def blocked_reason(customer: Customer, channel: str, marketing: bool = True) -> 
     Reads the do-not-contact records from the database every time, so a record
     written after a message was queued is seen right before it is sent.
     """
+    return blocked_reasons([customer], channel, marketing)[customer.id]
+
+
+def blocked_reasons(
+    customers: Iterable[Customer], channel: str, marketing: bool = True
+) -> dict[int, str | None]:
+    """:func:`blocked_reason` for many customers with one query (the worker's batches)."""
+    customers = list(customers)
+    if not customers:
+        return {}
+    records = dict(
+        db.session.execute(
+            select(DoNotContact.customer_id, DoNotContact.reason).where(
+                DoNotContact.customer_id.in_([c.id for c in customers]),
+                DoNotContact.channel == channel,
+            )
+        )
+        .tuples()
+        .all()
+    )
+    return {c.id: _reason(c, channel, marketing, records.get(c.id)) for c in customers}
+
+
+def _reason(customer: Customer, channel: str, marketing: bool, record: str | None) -> str | None:
     address = customer.email if channel == "email" else (customer.mobile or None)
     if not address:
         return _("no email address") if channel == "email" else _("no mobile number")
-    record = db.session.scalar(
-        select(DoNotContact).where(
-            DoNotContact.customer_id == customer.id, DoNotContact.channel == channel
-        )
-    )
     if record is not None:
-        return str(DNC_TEXT.get(record.reason, record.reason))
+        return str(DNC_TEXT.get(record, record))
     if marketing and customer.marketing_consent is False:
         return _("no marketing consent")
     return None

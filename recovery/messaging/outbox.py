@@ -1,8 +1,9 @@
 """Storing messages before they are sent (M7) and the in-app outbox (M8).
 
 A message is always written to the database first. With Mailjet keys the worker
-sends it; without keys (demo, development) it lands in the outbox page instead of
-the internet, after the same consent check a real send gets.
+(``flask recovery worker``, see ``worker.py``) sends it; without keys (demo,
+development) it lands in the outbox page instead of the internet, after the same
+consent check a real send gets.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from sqlalchemy import func, select
 
 from ..extensions import db
 from ..models import Case, Company, Customer, Message, Order, OrderLine, ProductGroup, User, utcnow
-from . import consent
+from . import consent, placeholders, sms
+
+CHANNEL_PREFERENCES = ("email", "sms", "both", "sms_else_email")
 
 
 class CannotSend(Exception):
@@ -68,7 +71,9 @@ def unsubscribe_url(customer: Customer, channel: str) -> str:
     return current_app.config["PUBLIC_BASE_URL"].rstrip("/") + path
 
 
-def variables_for(customer: Customer, ctx: CustomerContext, user: User | None) -> dict[str, str]:
+def variables_for(
+    customer: Customer, ctx: CustomerContext, user: User | None, channel: str = "email"
+) -> dict[str, str]:
     from .variables import CustomerVars, build_variables
 
     return build_variables(
@@ -84,7 +89,7 @@ def variables_for(customer: Customer, ctx: CustomerContext, user: User | None) -
             last_order_at=ctx.last_order_at,
             last_product_group=ctx.last_product_group,
         ),
-        unsubscribe_url=unsubscribe_url(customer, "email"),
+        unsubscribe_url=unsubscribe_url(customer, channel),
         shop_link=(ctx.company.shop_url if ctx.company else None) or "",
         sales_person=user.name if user else "",
         as_of=utcnow(),
@@ -171,10 +176,93 @@ def queue_offer_request(case: Case, user: User, note: str) -> Message:
     return message
 
 
-def deliver_if_offline(message: Message) -> None:
-    """Without Mailjet keys, put the message into the outbox after the consent check."""
-    if not offline() or message.state != "queued":
-        return
+@dataclass(frozen=True)
+class ChannelPlan:
+    """The channels to use for one customer, and why each other channel is not used."""
+
+    channels: list[str]
+    reasons: dict[str, str]
+
+
+def sms_number(customer: Customer) -> str | None:
+    """The customer's mobile number in E.164, or None when it is no valid mobile."""
+    return sms.normalise_phone(customer.mobile, customer.country or "DE", mobile_only=True)
+
+
+def channel_block(customer: Customer, channel: str, marketing: bool = True) -> str | None:
+    """Why ``channel`` cannot reach the customer (consent, address), or None."""
+    reason = consent.blocked_reason(customer, channel, marketing)
+    if reason is None and channel == "sms" and sms_number(customer) is None:
+        reason = _("the mobile number %(number)s is not valid", number=customer.mobile)
+    return reason
+
+
+def plan_channels(customer: Customer, preference: str, marketing: bool = True) -> ChannelPlan:
+    """Which channels a message goes out on for ``preference`` (M4).
+
+    ``email`` / ``sms``: that channel only; ``both``: every usable one;
+    ``sms_else_email``: SMS when the customer can get one, otherwise email.
+    """
+    if preference not in CHANNEL_PREFERENCES:
+        raise ValueError(f"unknown channel preference {preference!r}")
+    wanted = {"email": ["email"], "sms": ["sms"]}.get(preference, ["sms", "email"])
+    reasons = {c: r for c in wanted if (r := channel_block(customer, c, marketing))}
+    usable = [c for c in wanted if c not in reasons]
+    if preference == "sms_else_email":
+        usable = usable[:1]
+    return ChannelPlan(usable, reasons)
+
+
+def queue_case_sms(case: Case, user: User, text: str) -> Message:
+    """Store a marketing SMS: placeholders filled, unsubscribe link added, E.164 number."""
+    customer = case.customer
+    reason = channel_block(customer, "sms")
+    if reason:
+        raise CannotSend(_("No SMS can be sent: %(reason)s.", reason=reason))
+    if not offline() and not current_app.config.get("MAILJET_SMS_TOKEN"):
+        raise CannotSend(_("SMS sending is not set up (no Mailjet SMS token)."))
+    if not (text or "").strip():
+        raise CannotSend(_("The SMS text is empty."))
+    ctx = customer_context(customer)
+    company = ctx.company or case.company
+    if company is None or not company.sms_sender:
+        name = company.name if company else "–"
+        raise CannotSend(_("%(company)s has no SMS sender set.", company=name))
+    values = variables_for(customer, ctx, user, channel="sms")
+    body = sms.add_unsubscribe_notice(
+        placeholders.render(text, values), values["abmeldelink"], customer.locale or "de"
+    )
+    count = sms.segments(body)
+    if count.too_long:
+        raise CannotSend(
+            _(
+                "The SMS is too long: %(n)s parts, at most %(max)s.",
+                n=count.segments,
+                max=sms.MAX_SEGMENTS,
+            )
+        )
+    message = Message(
+        customer_id=customer.id,
+        case_id=case.id,
+        company_id=company.id,
+        channel="sms",
+        purpose="queue",
+        marketing=True,
+        to_address=sms_number(customer),
+        to_name=customer.display_name,
+        from_address=company.sms_sender,
+        from_name=company.sms_sender,
+        body=body,
+        variables=values,
+        created_by_id=user.id,
+    )
+    db.session.add(message)
+    db.session.flush()
+    return message
+
+
+def put_in_outbox(message: Message) -> None:
+    """The offline send: the consent check, then the outbox; the caller commits."""
     customer = message.customer
     reason = (
         consent.blocked_reason(customer, message.channel)
@@ -187,4 +275,31 @@ def deliver_if_offline(message: Message) -> None:
     else:
         message.state = "outbox"
         message.sent_at = utcnow()
+
+
+def deliver_if_offline(message: Message) -> None:
+    """Without Mailjet keys, put the message into the outbox after the consent check.
+
+    With keys this does nothing: the worker sends the message when it is due.
+    """
+    if not offline() or message.state != "queued" or message.send_after > utcnow():
+        return
+    put_in_outbox(message)
     db.session.commit()
+
+
+class CannotRetry(Exception):
+    """Only failed messages can be retried."""
+
+
+def retry(message: Message) -> None:
+    """Put a failed message back into the queue, due now; the caller commits."""
+    if message.state != "failed":
+        raise CannotRetry(message.state)
+    message.state = "queued"
+    message.send_after = utcnow()
+    message.attempts = 0
+    message.unknown_since = None
+    message.locked_by = message.locked_until = None
+    message.last_error = None
+    message.error_code = None

@@ -24,6 +24,8 @@ class Company(db.Model):
     offer_email: Mapped[str | None] = mapped_column(String(254))
     sms_sender: Mapped[str | None] = mapped_column(String(11))
     shop_url: Mapped[str | None] = mapped_column(String(500))
+    # Mailjet mails template errors (TemplateErrorReporting) to this address.
+    error_report_email: Mapped[str | None] = mapped_column(String(254))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     def __repr__(self) -> str:

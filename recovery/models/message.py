@@ -1,17 +1,20 @@
-"""Messages (stored before they are sent) and raw Mailjet webhook events."""
+"""Messages (stored before they are sent), raw Mailjet webhook events and the
+message texts per product group."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from .types import UTCDateTime, utcnow
 
 MESSAGE_STATES = ("queued", "sending", "unknown", "sent", "outbox", "failed", "cancelled")
+MESSAGE_CHANNELS = ("email", "sms")
+MESSAGE_PURPOSES = ("queue", "offer", "reconnect", "followup", "newsletter")
 
 
 class Message(db.Model):
@@ -19,6 +22,7 @@ class Message(db.Model):
     __table_args__ = (
         Index("ix_message_state_send_after", "state", "send_after"),
         Index("ix_message_customer_created", "customer_id", "created_at"),
+        Index("ix_message_provider_id", "provider_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -46,6 +50,14 @@ class Message(db.Model):
     provider_id: Mapped[str | None] = mapped_column(String(100))
     locked_by: Mapped[str | None] = mapped_column(String(100))
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set while Mailjet may or may not have taken the message (lost answer, lease
+    # expired mid-send): the worker looks it up by CustomID before sending again.
+    unknown_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # What the event webhook last told us (sent, open, click, bounce, blocked, spam, unsub).
+    last_event: Mapped[str | None] = mapped_column(String(20))
+    last_event_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    clicked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -60,6 +72,10 @@ class WebhookEvent(db.Model):
     """The raw body is stored first; processing happens after, once per event."""
 
     __tablename__ = "webhook_event"
+    __table_args__ = (
+        Index("ix_webhook_event_processed_received", "processed_at", "received_at"),
+        Index("ix_webhook_event_message_id", "message_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # Hash of the event's identifying fields: a replay finds the same key.
@@ -70,3 +86,23 @@ class WebhookEvent(db.Model):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     error: Mapped[str | None] = mapped_column(Text)
+    # Processing tries; the worker retries a failed event a few times, then leaves it.
+    attempts: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+
+
+class GroupMessageTexts(db.Model):
+    """Per product group (M3): first and follow-up email templates and SMS texts."""
+
+    __tablename__ = "group_message_texts"
+
+    product_group_id: Mapped[int] = mapped_column(
+        ForeignKey("product_group.id", ondelete="CASCADE"), primary_key=True
+    )
+    first_email_template_id: Mapped[int | None]
+    followup_email_template_id: Mapped[int | None]
+    first_sms_text: Mapped[str | None] = mapped_column(Text)
+    followup_sms_text: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+    product_group = relationship("ProductGroup")

@@ -21,3 +21,6 @@ def unsubscribe(token: str):
     # The confirmation speaks the customer's language, not the visitor's browser's.
     with force_locale(customer.locale or "de"):
         return render_template("public/unsubscribed.html", channels=channels)
+
+
+from . import webhook as _webhook  # noqa: E402, F401  (registers /p/mailjet/events)

@@ -1,0 +1,88 @@
+"""Previews for the admin: a company's Mailjet template filled with a customer's
+variables, and the length of an SMS text (PRODUCT.md M3)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import Company, Customer, User
+from . import outbox, placeholders, sms
+from .mailjet import MailjetError, TemplateNotFound
+from .options import MessagingOptions
+from .variables import SAMPLE_VARIABLES
+
+
+@dataclass(frozen=True)
+class TemplatePreview:
+    kind: str
+    template_id: int
+    variables: dict[str, str]
+    customer: Customer | None
+    subject: str = ""
+    html: str = ""
+    text: str = ""
+    error: str | None = None
+
+
+def preview_variables(customer: Customer | None, user: User | None) -> dict[str, str]:
+    """A real customer's variables (sample values without one). The unsubscribe link
+    is always the sample: clicking it in a preview must not unsubscribe anybody."""
+    if customer is None:
+        return dict(SAMPLE_VARIABLES)
+    values = outbox.variables_for(customer, outbox.customer_context(customer), user)
+    return {**values, "abmeldelink": SAMPLE_VARIABLES["abmeldelink"]}
+
+
+def find_customer(number: str | None) -> Customer | None:
+    number = (number or "").strip()
+    if not number:
+        return None
+    return db.session.scalars(
+        select(Customer).where(Customer.number == number).order_by(Customer.id).limit(1)
+    ).first()
+
+
+def template_preview(
+    company: Company, kind: str, customer: Customer | None, user: User | None
+) -> TemplatePreview | None:
+    """The template fetched from Mailjet and filled in; None when the company has none."""
+    template_id = company.voucher_template_id if kind == "voucher" else company.standard_template_id
+    if not template_id:
+        return None
+    values = preview_variables(customer, user)
+    base = TemplatePreview(kind, template_id, values, customer)
+    if outbox.offline():
+        return _with(base, error=_("No Mailjet keys are set, so the template cannot be fetched."))
+    from .sending import transport_from_config
+
+    options = MessagingOptions.from_config(current_app.config)
+    try:
+        with transport_from_config(current_app.config, options) as transport:
+            content = transport.get_template(template_id)
+    except TemplateNotFound:
+        return _with(base, error=_("Mailjet has no template %(id)s.", id=template_id))
+    except MailjetError as exc:
+        return _with(base, error=_("Mailjet could not be asked: %(error)s", error=str(exc)))
+    return _with(
+        base,
+        subject=placeholders.render(content.subject, values),
+        html=placeholders.render(content.html, values, html=True),
+        text=placeholders.render(content.text, values),
+    )
+
+
+def sms_preview(text: str, locale: str = "de") -> tuple[str, sms.SmsCount]:
+    """The SMS as a customer would get it (sample values, unsubscribe notice) and its size."""
+    body = sms.add_unsubscribe_notice(
+        placeholders.render(text or "", SAMPLE_VARIABLES), SAMPLE_VARIABLES["abmeldelink"], locale
+    )
+    return body, sms.segments(body)
+
+
+def _with(preview: TemplatePreview, **changes) -> TemplatePreview:
+    return replace(preview, **changes)

@@ -1,0 +1,498 @@
+"""Sending stored messages: claim a batch, resolve lost answers, check consent, send,
+record the outcome (PRODUCT.md M1, M5, M7).
+
+**Claim.** A short transaction selects due messages (``queued`` or ``unknown`` whose
+``send_after`` passed, and ``sending`` ones whose lease ran out) with ``FOR UPDATE
+SKIP LOCKED`` on PostgreSQL, so several workers on several machines never pick the
+same row, and marks them ``sending`` with ``locked_by`` (this worker) and
+``locked_until`` (the lease). SQLite has no row locks: the update repeats the "due"
+condition and SQLite serialises writers, but run one worker per SQLite database.
+
+**Lost answers.** A message that was ``sending`` when its lease ran out (a worker
+killed mid-batch) or whose send ended ``unknown`` (read timeout, dropped connection,
+5xx) may have reached Mailjet. It gets ``unknown_since`` and is never sent blindly
+again: it is looked up by CustomID (= our message id) first. Found → ``sent``. Not
+found → it waits until ``lookup_grace_seconds`` have passed since it became unknown
+(Mailjet's message API can lag behind the Send API), looking again meanwhile, and
+only then is sent again. SMS have no CustomID at Mailjet, so an unknown SMS fails
+with that reason instead of risking a second SMS; an admin can retry it.
+
+**Outcomes.** ``accepted`` → ``sent``; ``rejected`` → ``failed`` with Mailjet's code
+and text; ``retry`` → back to ``queued`` with exponential back-off (at least the
+``Retry-After``), ``failed`` after ``max_attempts``; ``unknown`` → as above. Every
+outcome is written only if the row still belongs to this worker's claim.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from flask_babel import gettext as _
+from sqlalchemy import and_, case, func, literal, or_, select, update
+from sqlalchemy.orm import joinedload
+
+from ..extensions import db
+from ..models import Message, utcnow
+from ..models.types import UTCDateTime
+from . import consent, outbox
+from .mailjet import (
+    ACCEPTED,
+    DEFAULT_BASE_URL,
+    MAX_MESSAGES_PER_CALL,
+    REJECTED,
+    RETRY,
+    LookupResult,
+    MailjetError,
+    MailjetTransport,
+    MailjetUnavailable,
+    OutgoingEmail,
+    OutgoingSms,
+    SendResult,
+)
+from .options import MessagingOptions
+
+Now = Callable[[], datetime]
+
+
+class TokenBucket:
+    """At most ``rate`` calls per second on average, bursts up to ``burst``; thread-safe."""
+
+    def __init__(
+        self,
+        rate: float,
+        burst: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if rate <= 0:
+            raise ValueError("rate must be positive")
+        self.rate = rate
+        self.capacity = burst if burst is not None else max(1.0, rate)
+        self._tokens = self.capacity
+        self._clock, self._sleep = clock, sleep
+        self._last = clock()
+        self._lock = threading.Lock()
+
+    def take(self) -> float:
+        """Wait for one token; returns the seconds waited."""
+        waited = 0.0
+        while True:
+            with self._lock:
+                now = self._clock()
+                self._tokens = min(self.capacity, self._tokens + (now - self._last) * self.rate)
+                self._last = now
+                if self._tokens >= 1:
+                    self._tokens -= 1
+                    return waited
+                wait = (1 - self._tokens) / self.rate
+            self._sleep(wait)
+            waited += wait
+
+
+@dataclass
+class BatchResult:
+    claimed: int = 0
+    sent: int = 0
+    resolved: int = 0  # lost answers found at Mailjet: sent, not sent again
+    failed: int = 0
+    cancelled: int = 0
+    retry: int = 0
+    unknown: int = 0
+    outbox: int = 0
+    pause: float = 0.0  # Mailjet asked us to slow down for this many seconds
+    errors: list[str] = field(default_factory=list)
+
+
+def transport_from_config(config, options: MessagingOptions) -> MailjetTransport:
+    return MailjetTransport(
+        config["MAILJET_API_KEY"],
+        config["MAILJET_API_SECRET"],
+        sms_token=config.get("MAILJET_SMS_TOKEN") or None,
+        base_url=config.get("MAILJET_BASE_URL") or DEFAULT_BASE_URL,
+        timeout=options.timeout_seconds,
+        connect_timeout=min(5.0, options.timeout_seconds),
+    )
+
+
+def backoff(attempts: int, options: MessagingOptions, retry_after: float | None = None) -> float:
+    """Seconds until the next try: doubling from the base, capped, never below Retry-After."""
+    delay = min(options.retry_base_seconds * 2 ** max(attempts - 1, 0), options.retry_max_seconds)
+    return max(delay, retry_after or 0.0)
+
+
+class Sender:
+    """One worker's sending engine: one transport, one rate limit, one worker id."""
+
+    def __init__(
+        self,
+        worker_id: str,
+        options: MessagingOptions,
+        transport: MailjetTransport | None,
+        bucket: TokenBucket | None = None,
+        now: Now = utcnow,
+    ) -> None:
+        self.worker_id = worker_id
+        self.options = options
+        self.transport = transport  # None: offline, due messages go to the outbox
+        self.bucket = bucket or TokenBucket(options.rate)
+        self.now = now
+        self._uncertain: set[int] = set()
+
+    # -- claim -----------------------------------------------------------------------------
+
+    def claim(self, limit: int | None = None) -> list[int]:
+        """Mark up to ``limit`` due messages ``sending`` for this worker; commits."""
+        now = self.now()
+        due = or_(
+            and_(Message.state.in_(("queued", "unknown")), Message.send_after <= now),
+            and_(Message.state == "sending", Message.locked_until < now),
+        )
+        lease = now + timedelta(seconds=self.options.lease_seconds)
+        # Two statements on purpose: PostgreSQL may run an IN (… LIMIT … SKIP LOCKED)
+        # subquery more than once inside one UPDATE and so claim more than the limit.
+        ids = db.session.scalars(
+            select(Message.id)
+            .where(due)
+            .order_by(Message.send_after, Message.id)
+            .limit(limit or self.options.batch_size)
+            .with_for_update(skip_locked=True)  # PostgreSQL; SQLite ignores it
+        ).all()
+        if not ids:
+            db.session.commit()
+            return []
+        claimed = db.session.execute(
+            update(Message)
+            .where(Message.id.in_(ids), due)
+            .values(
+                # A lease that ran out mid-send: the message may be at Mailjet already.
+                unknown_since=case(
+                    (
+                        Message.state == "sending",
+                        func.coalesce(Message.unknown_since, literal(now, UTCDateTime())),
+                    ),
+                    else_=Message.unknown_since,
+                ),
+                state="sending",
+                locked_by=self.worker_id,
+                locked_until=lease,
+            )
+            .returning(Message.id, Message.unknown_since, Message.channel)
+            .execution_options(synchronize_session=False)
+        )
+        rows = claimed.all()
+        db.session.commit()
+        # Emails that may be at Mailjet already: looked up before anything is sent.
+        self._uncertain = {i for i, since, channel in rows if since and channel == "email"}
+        return sorted(i for i, _since, _channel in rows)
+
+    # -- one batch -------------------------------------------------------------------------
+
+    def run_batch(self, limit: int | None = None) -> BatchResult:
+        ids = self.claim(limit)
+        result = BatchResult(claimed=len(ids))
+        if ids:
+            self.process(ids, result)
+        return result
+
+    def process(self, ids: Iterable[int], result: BatchResult) -> None:
+        """Send the claimed messages; no transaction stays open during a Mailjet call."""
+        ids = list(ids)
+        if self.transport is None:
+            for message in self._owned(ids):
+                outbox.put_in_outbox(message)
+                self._unlock(message)
+                result.outbox += message.state == "outbox"
+                result.cancelled += message.state == "cancelled"
+            db.session.commit()
+            return
+        lookups = self._look_up(ids)
+        emails: list[OutgoingEmail] = []
+        texts: list[OutgoingSms] = []
+        ready = [
+            m
+            for m in self._owned(ids)
+            if m.unknown_since is None or self._resolve(m, lookups.get(m.id), result)
+        ]
+        reasons = self._blocked(ready)  # right before the send, after any look-up
+        for message in ready:
+            if reasons.get(message.id):
+                self._cancel(message, reasons[message.id], result)
+                continue
+            try:
+                if message.channel == "sms":
+                    texts.append(self._sms(message))
+                else:
+                    emails.append(self._email(message))
+            except ValueError as exc:
+                self._fail(message, "invalid", str(exc), result)
+        db.session.commit()
+        for start in range(0, len(emails), MAX_MESSAGES_PER_CALL):
+            chunk = emails[start : start + MAX_MESSAGES_PER_CALL]
+            self.bucket.take()
+            self._record(self.transport.send_emails(chunk), result)
+        for text in texts:
+            self.bucket.take()
+            try:
+                outcome = self.transport.send_sms(text)
+            except MailjetError as exc:  # no SMS token configured: nothing was sent
+                outcome = SendResult(
+                    text.custom_id, REJECTED, error_code="setup", error_message=str(exc)
+                )
+            self._record([outcome], result)
+
+    # -- before sending ----------------------------------------------------------------------
+
+    def _owned(self, ids: list[int], lock: bool = False) -> list[Message]:
+        stmt = (
+            select(Message)
+            .where(
+                Message.id.in_(ids),
+                Message.state == "sending",
+                Message.locked_by == self.worker_id,
+            )
+            .order_by(Message.id)
+            .execution_options(populate_existing=True)
+        )
+        if lock:
+            stmt = stmt.with_for_update()
+        else:
+            stmt = stmt.options(joinedload(Message.customer), joinedload(Message.company))
+        return list(db.session.scalars(stmt))
+
+    def _look_up(self, ids: list[int]) -> dict[int, LookupResult | MailjetError]:
+        """Ask Mailjet about every lost answer among ``ids`` (emails only, by CustomID).
+
+        Runs between transactions; an uncertain message not known from this worker's
+        own claim gets no answer here and simply waits for a later batch.
+        """
+        pending = sorted(self._uncertain.intersection(ids))
+        found: dict[int, LookupResult | MailjetError] = {}
+        # Stay well inside the lease: what is not looked up now waits for the next batch.
+        deadline = time.monotonic() + self.options.lease_seconds / 3
+        for message_id in pending:
+            if time.monotonic() > deadline:
+                break
+            self.bucket.take()
+            try:
+                found[message_id] = self.transport.find_by_custom_id(str(message_id))
+            except MailjetError as exc:
+                found[message_id] = exc
+        return found
+
+    def _resolve(
+        self, message: Message, lookup: LookupResult | MailjetError | None, result: BatchResult
+    ) -> bool:
+        """Decide about a possibly sent message; True when it should be sent (again) now."""
+        now = self.now()
+        if message.channel != "email":
+            self._fail(
+                message,
+                "unknown",
+                _(
+                    "Mailjet may have sent this SMS (the answer was lost). SMS cannot be "
+                    "looked up, so it is not sent again automatically."
+                ),
+                result,
+            )
+            return False
+        if lookup is None:  # no time left for it in this batch
+            self._wait_unknown(message, message.last_error, now, None, result)
+            return False
+        if isinstance(lookup, MailjetError):
+            retry_after = lookup.retry_after if isinstance(lookup, MailjetUnavailable) else None
+            reason = _("look-up failed: %(error)s", error=str(lookup))
+            self._wait_unknown(message, reason, now, retry_after, result)
+            return False
+        if lookup.found:
+            message.state = "sent"
+            message.provider_id = lookup.provider_id or message.provider_id
+            message.sent_at = message.sent_at or now
+            message.unknown_since = None
+            message.last_error = None
+            message.error_code = None
+            self._unlock(message)
+            result.resolved += 1
+            return False
+        waited = (now - message.unknown_since).total_seconds()
+        if waited < self.options.lookup_grace_seconds:
+            self._wait_unknown(message, message.last_error, now, None, result)
+            return False
+        if message.attempts >= self.options.max_attempts:
+            self._fail(
+                message,
+                message.error_code or "unknown",
+                _(
+                    "not at Mailjet after %(n)s attempts: %(error)s",
+                    n=message.attempts,
+                    error=message.last_error or "",
+                ),
+                result,
+            )
+            return False
+        return True
+
+    def _wait_unknown(
+        self,
+        message: Message,
+        reason: str | None,
+        now: datetime,
+        retry_after: float | None,
+        result: BatchResult,
+    ) -> None:
+        grace_left = self.options.lookup_grace_seconds - (
+            (now - message.unknown_since).total_seconds() if message.unknown_since else 0.0
+        )
+        delay = max(min(self.options.lookup_delay_seconds, grace_left), retry_after or 0.0, 0.0)
+        message.state = "unknown"
+        message.unknown_since = message.unknown_since or now
+        message.send_after = now + timedelta(seconds=delay)
+        message.last_error = reason
+        self._unlock(message)
+        result.unknown += 1
+
+    @staticmethod
+    def _blocked(messages: list[Message]) -> dict[int, str | None]:
+        """Why each marketing message may not go out now (consent, address), by id."""
+        reasons: dict[int, str | None] = {}
+        for channel in ("email", "sms"):
+            batch = [m for m in messages if m.marketing and m.channel == channel]
+            found = consent.blocked_reasons([m.customer for m in batch if m.customer], channel)
+            for message in batch:
+                reasons[message.id] = (
+                    found[message.customer_id]
+                    if message.customer is not None
+                    else _("the customer no longer exists")
+                )
+        return reasons
+
+    def _email(self, message: Message) -> OutgoingEmail:
+        company = message.company
+        sender = (company.sender_email if company else None) or message.from_address
+        sender = sender or self.options.default_sender
+        if not sender:
+            raise ValueError(_("no sender address: set one for the company"))
+        name = (company.sender_name or company.name) if company and company.sender_email else None
+        variables = dict(message.variables or {})
+        report = (company.error_report_email if company else None) or (
+            self.options.error_report_email
+        )
+        return OutgoingEmail(
+            custom_id=str(message.id),
+            to_email=message.to_address,
+            to_name=message.to_name or "",
+            from_email=sender,
+            from_name=name or message.from_name or "",
+            template_id=message.template_id,
+            variables=variables,
+            subject=message.subject,
+            text=message.body,
+            error_report_email=report if message.template_id else None,
+            unsubscribe_url=(variables.get("abmeldelink") or None) if message.marketing else None,
+        )
+
+    @staticmethod
+    def _sms(message: Message) -> OutgoingSms:
+        if not message.from_address:
+            raise ValueError(_("no SMS sender: set one for the company"))
+        return OutgoingSms(
+            custom_id=str(message.id),
+            sender=message.from_address,
+            to=message.to_address,
+            text=message.body or "",
+        )
+
+    # -- after sending -----------------------------------------------------------------------
+
+    def _record(self, results: list[SendResult], result: BatchResult) -> None:
+        """Write each outcome, for the rows that are still this worker's."""
+        now = self.now()
+        accepted = [r for r in results if r.outcome == ACCEPTED]
+        if accepted:
+            # The common case in one statement: the guard keeps a lost lease untouched.
+            provider_ids = {int(r.custom_id): r.provider_id for r in accepted}
+            db.session.execute(
+                update(Message)
+                .where(
+                    Message.id.in_(list(provider_ids)),
+                    Message.locked_by == self.worker_id,
+                    Message.state == "sending",
+                )
+                .values(
+                    state="sent",
+                    sent_at=now,
+                    provider_id=case(provider_ids, value=Message.id),
+                    attempts=Message.attempts + 1,
+                    unknown_since=None,
+                    error_code=None,
+                    last_error=None,
+                    locked_by=None,
+                    locked_until=None,
+                )
+                .execution_options(synchronize_session=False)
+            )
+            result.sent += len(accepted)
+        others = {int(r.custom_id): r for r in results if r.outcome != ACCEPTED}
+        for message in self._owned(list(others), lock=True) if others else ():
+            outcome = others[message.id]
+            message.attempts += 1
+            if outcome.outcome == REJECTED:
+                self._fail(message, outcome.error_code, outcome.error_message, result)
+            elif outcome.outcome == RETRY:
+                self._retry(message, outcome, now, result)
+            else:
+                message.error_code = outcome.error_code
+                self._wait_unknown(message, _text(outcome), now, outcome.retry_after, result)
+        db.session.commit()
+
+    def _retry(self, message: Message, outcome: SendResult, now: datetime, result) -> None:
+        if outcome.retry_after:
+            result.pause = max(result.pause, outcome.retry_after)
+        if message.attempts >= self.options.max_attempts:
+            self._fail(
+                message,
+                outcome.error_code,
+                _(
+                    "gave up after %(n)s attempts: %(error)s",
+                    n=message.attempts,
+                    error=_text(outcome),
+                ),
+                result,
+            )
+            return
+        delay = backoff(message.attempts, self.options, outcome.retry_after)
+        message.state = "queued"
+        message.send_after = now + timedelta(seconds=delay)
+        message.error_code = outcome.error_code
+        message.last_error = _text(outcome)
+        self._unlock(message)
+        result.retry += 1
+
+    # -- final states --------------------------------------------------------------------------
+
+    def _fail(self, message: Message, code: str | None, reason: str | None, result) -> None:
+        message.state = "failed"
+        message.error_code = (code or "")[:50] or None
+        message.last_error = reason or code or "failed"
+        self._unlock(message)
+        result.failed += 1
+
+    def _cancel(self, message: Message, reason: str, result: BatchResult) -> None:
+        message.state = "cancelled"
+        message.last_error = reason
+        message.unknown_since = None
+        self._unlock(message)
+        result.cancelled += 1
+
+    @staticmethod
+    def _unlock(message: Message) -> None:
+        message.locked_by = None
+        message.locked_until = None
+
+
+def _text(outcome: SendResult) -> str:
+    parts = [p for p in (outcome.error_code, outcome.error_message) if p]
+    return ": ".join(parts) or outcome.outcome

@@ -1,0 +1,208 @@
+"""The worker behind ``flask recovery worker`` (PRODUCT.md M7, S2, S4).
+
+It sends due messages in batches (see ``sending.py`` for claims, leases and lost
+answers) and, between batches, runs the scheduled work: due reminders, retries of
+webhook events, and the nightly sync + analysis (``schedule.py``). SIGTERM and
+SIGINT stop it after the current batch.
+
+Several workers may run against one PostgreSQL database, on several machines. With
+SQLite run a single worker: SQLite has no row locks (the lease still protects a
+restarted worker). Each worker has its own Mailjet connection and rate limit, so
+``--rate`` should be the account's limit divided by the number of workers.
+
+This module never creates the app; the CLI (or a test) hands one in.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, fields, replace
+from datetime import datetime
+
+from flask import Flask
+
+from ..extensions import db
+from ..models import utcnow
+from . import outbox, schedule, webhook
+from .options import MessagingOptions
+from .sending import BatchResult, Sender, TokenBucket, transport_from_config
+
+log = logging.getLogger(__name__)
+
+
+def make_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"[:100]
+
+
+@dataclass
+class WorkerStats:
+    batches: int = 0
+    claimed: int = 0
+    sent: int = 0
+    resolved: int = 0
+    failed: int = 0
+    cancelled: int = 0
+    retry: int = 0
+    unknown: int = 0
+    outbox: int = 0
+    errors: int = 0
+
+    def add(self, result: BatchResult) -> None:
+        self.batches += 1
+        for f in fields(self):
+            if f.name not in ("batches", "errors"):
+                setattr(self, f.name, getattr(self, f.name) + getattr(result, f.name))
+
+    def summary(self) -> str:
+        return ", ".join(f"{f.name} {getattr(self, f.name)}" for f in fields(self))
+
+
+class Worker:
+    def __init__(
+        self,
+        app: Flask,
+        options: MessagingOptions | None = None,
+        *,
+        now: Callable[[], datetime] = utcnow,
+        schedule_every: float = 30.0,
+        echo: Callable[[str], None] | None = None,
+    ) -> None:
+        self.app = app
+        self.options = options or MessagingOptions.from_config(app.config)
+        self.worker_id = make_worker_id()
+        self.now = now
+        self.schedule_every = schedule_every
+        self.echo = echo or (lambda _line: None)
+        self.stats = WorkerStats()
+        self._stop = threading.Event()
+
+    def with_options(self, **changes) -> Worker:
+        self.options = replace(self.options, **{k: v for k, v in changes.items() if v is not None})
+        return self
+
+    # -- stopping ------------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Finish the current batch, then return from :meth:`run`."""
+        self._stop.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def install_signal_handlers(self) -> None:
+        def handle(signum, _frame) -> None:
+            self.echo(f"{signal.Signals(signum).name}: stopping after the current batch")
+            self.stop()
+
+        signal.signal(signal.SIGTERM, handle)
+        signal.signal(signal.SIGINT, handle)
+
+    # -- running -------------------------------------------------------------------------------
+
+    def run(self, once: bool = False) -> WorkerStats:
+        """Send and schedule until stopped; with ``once``, until nothing is due."""
+        # A request context gives translations and URL building what they expect
+        # (the locale falls back to the business default); it opens no socket.
+        with self.app.test_request_context(base_url=self.app.config["PUBLIC_BASE_URL"]):
+            transport = None
+            if not outbox.offline():
+                transport = transport_from_config(self.app.config, self.options)
+            sender = Sender(
+                self.worker_id,
+                self.options,
+                transport,
+                TokenBucket(self.options.rate),
+                now=self.now,
+            )
+            next_schedule = 0.0
+            try:
+                while not self.stopping:
+                    self._send_due(sender, once)
+                    if self.stopping:
+                        break
+                    if once or time.monotonic() >= next_schedule:
+                        self._scheduled()
+                        next_schedule = time.monotonic() + self.schedule_every
+                    if once:
+                        break
+                    self._wait(self.options.idle_seconds)
+            finally:
+                if transport is not None:
+                    transport.close()
+        return self.stats
+
+    def _send_due(self, sender: Sender, once: bool) -> None:
+        while not self.stopping:
+            try:
+                result = sender.run_batch()
+            except Exception:
+                db.session.rollback()
+                self.stats.errors += 1
+                log.exception("worker %s: batch failed", self.worker_id)
+                if once:
+                    raise
+                self._wait(self.options.idle_seconds)
+                return
+            if not result.claimed:
+                return
+            self.stats.add(result)
+            self.echo(self._line(result))
+            if result.pause:  # Mailjet said "slow down": honour it for every message
+                if once:
+                    return
+                self._wait(result.pause)
+
+    def _scheduled(self) -> None:
+        now = self.now()
+        for name, job in (
+            ("reminders", lambda: schedule.record_due_reminders(now)),
+            ("webhook events", lambda: webhook.process_pending(now)),
+            ("nightly run", lambda: self._nightly(now)),
+        ):
+            try:
+                job()
+            except Exception:
+                db.session.rollback()
+                self.stats.errors += 1
+                log.exception("worker %s: %s failed", self.worker_id, name)
+
+    def _nightly(self, now: datetime) -> None:
+        night = schedule.night_due(now, schedule.worker_settings())
+        db.session.rollback()
+        if night is None:
+            return
+        job = schedule.claim_night(night, now)
+        if job is not None:
+            self.echo(f"nightly run for {night.isoformat()} (job {job.id})")
+            job = schedule.run_nightly(job.id)
+            self.echo(f"nightly run {job.state}: {job.error or job.message}")
+
+    def _wait(self, seconds: float) -> None:
+        end = time.monotonic() + seconds
+        while not self.stopping and (left := end - time.monotonic()) > 0:
+            self._stop.wait(min(left, 0.5))
+
+    @staticmethod
+    def _line(r: BatchResult) -> str:
+        parts = [
+            f"{n} {label}"
+            for label, n in (
+                ("sent", r.sent),
+                ("found at Mailjet", r.resolved),
+                ("to outbox", r.outbox),
+                ("retry later", r.retry),
+                ("unknown", r.unknown),
+                ("failed", r.failed),
+                ("cancelled", r.cancelled),
+            )
+            if n
+        ]
+        return f"batch of {r.claimed}: " + (", ".join(parts) or "nothing to do")

@@ -1,0 +1,204 @@
+"""Mailjet's event webhook: basic auth, store first, replays counted once, do-not-contact."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import timedelta
+
+import pytest
+
+from recovery.messaging import webhook
+from recovery.models import CaseEvent, DoNotContact, Message, WebhookEvent, utcnow
+from tests.messaging.messaging_fixtures import case_for, messages, queue_emails
+
+USER, PASSWORD = "mailjet", "s3cret-hook"
+URL = "/p/mailjet/events"
+
+
+@pytest.fixture()
+def hook(app, monkeypatch):
+    monkeypatch.setitem(app.config, "MAILJET_WEBHOOK_USER", USER)
+    monkeypatch.setitem(app.config, "MAILJET_WEBHOOK_PASSWORD", PASSWORD)
+
+
+def auth(user=USER, password=PASSWORD) -> dict[str, str]:
+    token = base64.b64encode(f"{user}:{password}".encode()).decode()
+    return {"Authorization": f"Basic {token}"}
+
+
+def post(client, events, headers=None):
+    return client.post(
+        URL, data=json.dumps(events), content_type="application/json", headers=headers or auth()
+    )
+
+
+@pytest.fixture()
+def sent(app, db, build):
+    """A message that went out, with a case, a customer and a Mailjet message id."""
+    [message_id] = queue_emails(app, [case_for(build)])
+    message = db.session.get(Message, message_id)
+    message.state, message.provider_id, message.sent_at = "sent", "288230376151711744", utcnow()
+    db.session.commit()
+    return message
+
+
+def event(message, kind, **fields):
+    values = {
+        "event": kind,
+        "time": 1767225600,
+        "MessageID": int(message.provider_id or 0),
+        "Message_GUID": "1ab23cd4-e567-8901-2345-6789f0gh1i2j",
+        "email": message.to_address,
+        "mj_campaign_id": 0,
+        "mj_contact_id": 0,
+        "customcampaign": "",
+        "CustomID": str(message.id),
+        "Payload": "",
+    }
+    values.update(fields)
+    return values
+
+
+def dnc(customer_id) -> dict[str, str]:
+    rows = DoNotContact.query.filter_by(customer_id=customer_id).all()
+    return {r.channel: r.reason for r in rows}
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, auth(password="wrong"), auth(user="other"), {"Authorization": "Bearer x"}],
+    ids=["none", "wrong-password", "wrong-user", "bearer"],
+)
+def test_refused_without_the_right_credentials(client, db, hook, sent, headers):
+    response = client.post(URL, data=json.dumps([event(sent, "spam")]), headers=headers)
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"].startswith("Basic")
+    assert WebhookEvent.query.count() == 0 and dnc(sent.customer_id) == {}
+
+
+def test_refused_when_no_credentials_are_configured(client, db, sent):
+    assert post(client, [event(sent, "spam")]).status_code == 401
+
+
+def test_replay_is_counted_once(client, db, hook, sent):
+    batch = [event(sent, "open"), event(sent, "click", url="https://shop.example/saatgut")]
+    first = post(client, batch)
+    assert first.status_code == 200 and first.get_json() == {"received": 2, "new": 2}
+    again = post(client, batch)
+    assert again.status_code == 200 and again.get_json() == {"received": 2, "new": 0}
+    assert WebhookEvent.query.count() == 2
+    assert all(e.processed_at and e.message_id == sent.id for e in WebhookEvent.query)
+    kinds = sorted(e.kind for e in CaseEvent.query.filter(CaseEvent.kind != "email"))
+    assert kinds == ["clicked", "opened_email"]
+    message = messages([sent.id])[sent.id]
+    assert message.opened_at is not None and message.clicked_at is not None
+    assert message.last_event in ("open", "click")
+
+
+def test_single_event_body_of_api_version_1_is_accepted(client, db, hook, sent):
+    assert post(client, event(sent, "open")).status_code == 200
+    assert CaseEvent.query.filter_by(kind="opened_email").count() == 1
+
+
+def test_second_open_and_same_click_add_no_history(client, db, hook, sent):
+    post(client, [event(sent, "open"), event(sent, "open", time=1767229200)])
+    url = "https://shop.example/a"
+    post(client, [event(sent, "click", url=url), event(sent, "click", url=url, time=1767229300)])
+    post(client, [event(sent, "click", url="https://shop.example/b")])
+    assert CaseEvent.query.filter_by(kind="opened_email").count() == 1
+    clicks = CaseEvent.query.filter_by(kind="clicked").all()
+    assert sorted(c.data["url"] for c in clicks) == [url, "https://shop.example/b"]
+    assert WebhookEvent.query.count() == 5
+
+
+@pytest.mark.parametrize(
+    ("kind", "fields", "reason"),
+    [
+        (
+            "bounce",
+            {"hard_bounce": True, "error_related_to": "recipient", "error": "user unknown"},
+            "hard_bounce",
+        ),
+        ("blocked", {"error_related_to": "domain", "error": "invalid domain"}, "hard_bounce"),
+        ("blocked", {"error_related_to": "mailjet", "error": "preblocked"}, "hard_bounce"),
+        ("spam", {"source": "JMRPP"}, "spam"),
+        ("unsub", {"mj_list_id": 1}, "unsubscribed"),
+    ],
+)
+def test_permanent_problems_block_the_address(client, db, hook, sent, kind, fields, reason):
+    assert post(client, [event(sent, kind, **fields)]).status_code == 200
+    assert dnc(sent.customer_id) == {"email": reason}
+    history = {e.kind for e in CaseEvent.query.filter_by(case_id=sent.case_id)}
+    assert history & {"email_bounced", "email_blocked", "spam_complaint", "unsubscribed"}
+
+
+@pytest.mark.parametrize(
+    ("kind", "fields"),
+    [
+        (
+            "bounce",
+            {"hard_bounce": False, "error_related_to": "recipient", "error": "quota exceeded"},
+        ),
+        ("blocked", {"error_related_to": "spam", "error": "content blocked"}),
+        ("blocked", {"error_related_to": "domain", "error": "greylisted"}),
+    ],
+)
+def test_temporary_problems_do_not_block(client, db, hook, sent, kind, fields):
+    post(client, [event(sent, kind, **fields)])
+    assert dnc(sent.customer_id) == {}
+    assert messages([sent.id])[sent.id].last_error.startswith(kind)
+
+
+def test_event_is_matched_by_message_id_without_custom_id(client, db, hook, sent):
+    post(client, [event(sent, "spam", CustomID="")])
+    assert dnc(sent.customer_id) == {"email": "spam"}
+    assert WebhookEvent.query.one().message_id == sent.id
+
+
+def test_unknown_message_blocks_customers_by_address(client, db, hook, build):
+    customer = build.customer(email="Kunde@Example.de")
+    payload = {"event": "unsub", "time": 1767225600, "MessageID": 1, "email": "kunde@example.de"}
+    post(client, [payload])
+    assert dnc(customer.id) == {"email": "unsubscribed"}
+
+
+def test_sent_event_settles_a_message_whose_answer_was_lost(client, db, hook, sent):
+    sent.state, sent.unknown_since, sent.provider_id = "unknown", utcnow(), None
+    db.session.commit()
+    post(client, [event(sent, "sent", MessageID=4242, smtp_reply="sent (250 OK)")])
+    message = messages([sent.id])[sent.id]
+    assert message.state == "sent" and message.provider_id == "4242"
+    assert message.unknown_since is None
+
+
+def test_failed_processing_keeps_the_raw_event_for_the_worker(client, db, hook, sent, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("database hiccup")
+
+    monkeypatch.setattr(webhook, "_block", broken)
+    response = post(client, [event(sent, "spam")])
+    assert response.status_code == 200  # stored: Mailjet must not send it again
+    row = WebhookEvent.query.one()
+    assert row.processed_at is None and "database hiccup" in row.error and row.attempts == 1
+    assert json.loads(row.raw)["event"] == "spam"
+    monkeypatch.undo()
+    assert webhook.process_pending(utcnow()) == 0  # too fresh: left to the request
+    assert webhook.process_pending(utcnow() + timedelta(minutes=2)) == 1
+    assert dnc(sent.customer_id) == {"email": "spam"}
+    assert WebhookEvent.query.one().processed_at is not None
+
+
+def test_not_json_is_a_bad_request(client, db, hook):
+    response = client.post(URL, data="not json", headers=auth())
+    assert response.status_code == 400
+    assert client.post(URL, data='[{"no": 1}]', headers=auth()).status_code == 400
+    assert WebhookEvent.query.count() == 0
+
+
+def test_history_shows_open_and_click_labels(client, db, hook, sent, login_as):
+    post(client, [event(sent, "open"), event(sent, "click", url="https://shop.example/x")])
+    login_as("sales")
+    html = client.get(f"/case/{sent.case_id}?list=contacted").get_data(as_text=True)
+    assert "E-Mail geöffnet" in html or "opened the email" in html
+    assert "Link geklickt" in html or "clicked a link" in html

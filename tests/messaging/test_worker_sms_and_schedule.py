@@ -1,0 +1,191 @@
+"""SMS through the worker, the channel plan, offline mode and the scheduled work."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from recovery.messaging import outbox, schedule
+from recovery.models import CaseEvent, DoNotContact, JobRun, utcnow
+from tests.conftest import make_user
+from tests.messaging import messaging_fixtures
+from tests.messaging.messaging_fixtures import (
+    Clock,
+    case_for,
+    company,
+    messages,
+    queue_emails,
+    run_worker,
+)
+
+mailjet, fake, online = messaging_fixtures.FIXTURES  # used as pytest fixtures
+
+
+SMS_TEXT = 'Hallo {{var:vorname:"Kundin"}}, Ihr Saatgut wartet: <<var:shop_link>>'
+
+
+def queue_sms(app, case, text=SMS_TEXT):
+    with app.test_request_context():
+        return outbox.queue_case_sms(case, make_user("sales", name="Sven Sales"), text)
+
+
+def test_sms_goes_out_with_placeholders_unsubscribe_link_and_e164(app, db, build, online):
+    case = case_for(build, first_name="Jörg", mobile="0171 1234567")
+    message = queue_sms(app, case)
+    db.session.commit()
+    assert message.to_address == "+491711234567" and message.channel == "sms"
+    stats = run_worker(app)
+    assert stats.sent == 1
+    [sms] = online.sms
+    assert sms.to == "+491711234567" and sms.sender == "Gartenwelt"
+    assert sms.text.startswith("Hallo Jörg, Ihr Saatgut wartet: https://shop.gartenwelt.example/")
+    assert "\nAbmelden: http://127.0.0.1:5000/p/unsubscribe/" in sms.text
+    stored = messages([message.id])[message.id]
+    assert stored.state == "sent" and stored.provider_id == sms.message_id
+
+
+def test_sms_with_a_lost_answer_is_not_sent_twice(app, db, build, online):
+    message = queue_sms(app, case_for(build, mobile="0171 1234567"))
+    db.session.commit()
+    online.faults.add("timeout", seconds=1.0, path="/v4/sms-send")
+    run_worker(app)
+    stored = messages([message.id])[message.id]
+    assert len(online.sms) == 1  # Mailjet took it; the answer was lost
+    assert stored.state == "failed" and stored.error_code == "unknown"
+    assert "nicht automatisch erneut gesendet" in stored.last_error
+
+
+def test_sms_unsubscribe_link_blocks_sms_only(app, db, build, client):
+    case = case_for(build, mobile="0171 1234567")
+    message = queue_sms(app, case)
+    db.session.commit()
+    link = message.variables["abmeldelink"].removeprefix("http://127.0.0.1:5000")
+    assert client.get(link).status_code == 200
+    blocked = {
+        d.channel for d in db.session.query(DoNotContact).filter_by(customer_id=case.customer_id)
+    }
+    assert blocked == {"sms"}
+
+
+@pytest.mark.parametrize(
+    ("fields", "reason"),
+    [
+        ({"mobile": None}, "no mobile number"),
+        ({"mobile": "0221 123456"}, "is not valid"),  # a fixed line
+        ({"mobile": "0171 1234567", "marketing_consent": False}, "no marketing consent"),
+    ],
+)
+def test_sms_refused_with_a_clear_reason(app, db, build, fields, reason):
+    case = case_for(build, **fields)
+    with (
+        app.test_request_context(headers={"Accept-Language": "en"}),
+        pytest.raises(outbox.CannotSend, match=reason),
+    ):
+        outbox.queue_case_sms(case, make_user("sales"), SMS_TEXT)
+
+
+def test_sms_refused_without_sender_or_when_blocked(app, db, build):
+    shop = company(build, sms_sender=None)
+    case = case_for(build, shop, mobile="0171 1234567")
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        with pytest.raises(outbox.CannotSend, match="has no SMS sender"):
+            outbox.queue_case_sms(case, make_user("sales"), SMS_TEXT)
+        db.session.add(DoNotContact(customer_id=case.customer_id, channel="sms", reason="manual"))
+        db.session.commit()
+        with pytest.raises(outbox.CannotSend, match="blocked by hand"):
+            outbox.queue_case_sms(case, make_user("sales"), SMS_TEXT)
+
+
+def test_channel_plan_follows_the_preference(app, db, build):
+    both = build.customer(mobile="0171 1234567")
+    email_only = build.customer(mobile=None)
+    nothing = build.customer(email=None, mobile=None)
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        assert outbox.plan_channels(both, "both").channels == ["sms", "email"]
+        assert outbox.plan_channels(both, "sms_else_email").channels == ["sms"]
+        assert outbox.plan_channels(email_only, "sms_else_email").channels == ["email"]
+        plan = outbox.plan_channels(email_only, "sms")
+        assert plan.channels == [] and plan.reasons == {"sms": "no mobile number"}
+        plan = outbox.plan_channels(nothing, "both")
+        assert plan.channels == [] and set(plan.reasons) == {"sms", "email"}
+        with pytest.raises(ValueError):
+            outbox.plan_channels(both, "fax")
+
+
+def test_with_keys_the_case_button_leaves_sending_to_the_worker(app, db, build, online):
+    [message_id] = queue_emails(app, [case_for(build)])
+    outbox.deliver_if_offline(messages([message_id])[message_id])
+    assert messages([message_id])[message_id].state == "queued"
+    assert online.emails == []
+
+
+def test_offline_worker_puts_due_messages_into_the_outbox(app, db, build):
+    clock = Clock()
+    ids = queue_emails(app, [case_for(build), case_for(build)])
+    later = messages(ids)[ids[1]]
+    later.send_after = clock.value + timedelta(hours=1)  # a follow-up, not due yet
+    db.session.commit()
+    run_worker(app, clock)
+    assert [messages(ids)[i].state for i in ids] == ["outbox", "queued"]
+    clock.advance(3601)
+    run_worker(app, clock)
+    assert messages(ids)[ids[1]].state == "outbox"
+
+
+def test_due_reminder_is_noted_once_in_the_history(app, db, build):
+    now = utcnow()
+    due = build.case(build.customer(), status="reminder", remind_at=now - timedelta(hours=1))
+    later = build.case(build.customer(), status="reminder", remind_at=now + timedelta(days=2))
+    assert schedule.record_due_reminders(now) == 1
+    assert schedule.record_due_reminders(now) == 0
+    run_worker(app)  # the worker's scheduled pass changes nothing more
+    events = db.session.query(CaseEvent).filter_by(kind="reminder_due").all()
+    assert [e.case_id for e in events] == [due.id]
+    # A new reminder on the same case is noted again when it falls due.
+    due.remind_at = now + timedelta(days=1)
+    db.session.commit()
+    assert schedule.record_due_reminders(now + timedelta(days=1, minutes=1)) == 1
+    assert later.id not in {e.case_id for e in db.session.query(CaseEvent).all()}
+
+
+def test_nightly_run_once_per_night_at_the_configured_hour(app, db, build):
+    customer = build.customer()
+    build.order(customer, utcnow() - timedelta(days=500), "900.00")
+    schedule.save_worker_settings({"nightly_enabled": True, "nightly_hour": 3}, None)
+    db.session.commit()
+    settings = schedule.worker_settings()
+    # 01:30 UTC is 02:30 in Berlin in winter: not yet; 02:30 UTC is 03:30: due.
+    assert schedule.night_due(datetime(2026, 1, 10, 1, 30, tzinfo=UTC), settings) is None
+    night = schedule.night_due(datetime(2026, 1, 10, 2, 30, tzinfo=UTC), settings)
+    assert night.isoformat() == "2026-01-10"
+    job = schedule.claim_night(night)
+    assert job is not None and schedule.claim_night(night) is None
+    job = schedule.run_nightly(job.id)
+    assert job.state == "done", job.error
+    assert (job.progress_done, job.progress_total) == (1, 1)
+    assert job.result["analysis"]["customers"] == 1
+    assert db.session.query(JobRun).filter_by(kind="nightly").count() == 1
+
+
+def test_two_workers_claim_a_night_once(app, db):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no concurrent writers: run one worker per SQLite database")
+    night = datetime(2026, 2, 1).date()
+    claimed: list[int | None] = []
+    barrier = threading.Barrier(4)
+
+    def claim() -> None:
+        with app.app_context():
+            barrier.wait()
+            job = schedule.claim_night(night)
+            claimed.append(job.id if job else None)
+
+    threads = [threading.Thread(target=claim) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len([c for c in claimed if c]) == 1
+    assert db.session.query(JobRun).filter_by(kind="nightly").count() == 1
