@@ -3,49 +3,76 @@
 Each batch a connector yields is stored together with the cursor that follows it,
 in one transaction: a crash loses at most the batch in flight and the next run
 resumes from the last committed cursor. Upserts by (source, external id) make a
-re-read harmless.
+re-read harmless (recovery/sources/store.py).
+
+One sync per connector at a time, on any number of machines: a run first takes the
+connector's *lease* with a compare-and-set UPDATE in the database, renews it in every
+batch's transaction (a run whose lease another run took stops before committing)
+and releases it at the end. A lease whose holder died ends when it expires, or at
+once when the holder was a process on this machine that no longer exists.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import os
+import queue
+import socket
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import or_, select, update
 
 from wawi_connectors import (
     Batch,
+    Connector,
     ConnectorError,
-    CustomerRecord,
-    OrderRecord,
-    ProductRecord,
+    DataError,
     ReadContext,
+    RowError,
     get_connector_class,
 )
 
 from .extensions import db
-from .models import (
-    Company,
-    ConnectorConfig,
-    Customer,
-    Order,
-    OrderLine,
-    Product,
-    ProductGroup,
-    SyncCursor,
-    SyncRun,
-    utcnow,
-)
+from .models import ConnectorConfig, JobRun, SyncCursor, SyncRun, utcnow
+from .sources.secrets import decrypt, redact
+from .sources.store import Store
 
 LOOKBACK_DAYS = 30
+LEASE = timedelta(minutes=10)
+READ_AHEAD = 2  # batches read while the current one is being stored
+# Called inside each batch's transaction, right before it commits: (stream, rows so far).
 Progress = Callable[[str, int], None]
+
+__all__ = [
+    "LEASE",
+    "LOOKBACK_DAYS",
+    "Store",
+    "SyncBusy",
+    "SyncFailed",
+    "SyncResult",
+    "build_connector",
+    "run_sync",
+    "take_lease",
+]
 
 
 class SyncFailed(Exception):
-    """The run stopped; the message names the cause. Committed batches stay."""
+    """The run stopped; the message names the cause. Committed batches stay.
+
+    ``errors`` lists row, column and reason when the source's data was refused.
+    """
+
+    def __init__(self, message: str, errors: list[RowError] | None = None):
+        super().__init__(message)
+        self.errors = errors or []
+
+
+class SyncBusy(SyncFailed):
+    """Another sync of the same connector is running."""
 
 
 @dataclass
@@ -54,179 +81,165 @@ class SyncResult:
     rows: dict[str, int]
 
 
-def _insert(model):
-    dialect = db.session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
+def connector_settings(cfg: ConnectorConfig) -> dict[str, Any]:
+    """The stored settings with the decrypted secrets: only for building a connector."""
+    return {**(cfg.settings or {}), **decrypt(cfg.secrets)}
 
 
-def _upsert(model, rows: list[dict[str, Any]], keys: list[str]) -> None:
-    if not rows:
-        return
-    stmt = _insert(model)
-    update = {c: stmt.excluded[c] for c in rows[0] if c not in keys}
-    stmt = (
-        stmt.on_conflict_do_update(index_elements=keys, set_=update)
-        if update
-        else stmt.on_conflict_do_nothing(index_elements=keys)
+def build_connector(cfg: ConnectorConfig, overrides: Mapping[str, Any] | None = None) -> Connector:
+    return get_connector_class(cfg.kind)({**connector_settings(cfg), **(overrides or {})})
+
+
+def secret_values(cfg: ConnectorConfig) -> list[Any]:
+    """Values that must never appear in a message (see ``redact``)."""
+    try:
+        cls = get_connector_class(cfg.kind)
+        settings = connector_settings(cfg)
+    except ConnectorError:
+        return list((cfg.settings or {}).values())
+    return [settings.get(name) for name in cls.secret_fields()]
+
+
+# -- the lease ---------------------------------------------------------------------------
+
+
+def lease_owner(job_id: int | None = None) -> str:
+    """This process as a lease holder: host/pid/job."""
+    return f"{socket.gethostname()[:80]}/{os.getpid()}/{job_id or '-'}"
+
+
+def _holder_gone(owner: str) -> bool:
+    """True when ``owner`` was a process on this machine that has ended."""
+    host, _, rest = owner.partition("/")
+    pid = rest.partition("/")[0]
+    if host != socket.gethostname()[:80] or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def take_lease(
+    connector_id: int, owner: str, lease: timedelta = LEASE, reserved: str | None = None
+) -> bool:
+    """Compare-and-set the connector's lease to ``owner``; the caller commits.
+
+    Free when nobody holds it, when it has expired, when its holder is a dead process
+    of this machine, or when ``reserved`` holds it (a job taking over its reservation).
+    """
+    now = utcnow()
+    holder = db.session.scalar(
+        select(ConnectorConfig.sync_owner).where(ConnectorConfig.id == connector_id)
     )
-    db.session.execute(stmt, rows)
+    free = [ConnectorConfig.sync_owner.is_(None), ConnectorConfig.sync_lease_until < now]
+    if reserved:
+        free.append(ConnectorConfig.sync_owner == reserved)
+    if holder and _holder_gone(holder):
+        free.append(ConnectorConfig.sync_owner == holder)
+    result = db.session.execute(
+        update(ConnectorConfig)
+        .where(ConnectorConfig.id == connector_id, or_(*free))
+        .values(sync_owner=owner, sync_lease_until=now + lease)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
 
 
-class _Names:
-    """Resolves company and product group names to ids, creating them once."""
+def _renew_lease(connector_id: int, owner: str) -> bool:
+    result = db.session.execute(
+        update(ConnectorConfig)
+        .where(ConnectorConfig.id == connector_id, ConnectorConfig.sync_owner == owner)
+        .values(sync_lease_until=utcnow() + LEASE)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
 
-    def __init__(self, model) -> None:
-        self.model = model
-        self.ids: dict[str, int] = dict(
-            db.session.execute(select(model.name, model.id)).tuples().all()
+
+def release_lease(connector_id: int, owner: str) -> None:
+    """Give the lease up (if still ours); the caller commits."""
+    db.session.execute(
+        update(ConnectorConfig)
+        .where(ConnectorConfig.id == connector_id, ConnectorConfig.sync_owner == owner)
+        .values(sync_owner=None, sync_lease_until=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _close_abandoned(connector_id: int, job_id: int | None) -> None:
+    """Runs and sync jobs of this connector left 'running' by a holder that is gone."""
+    now = utcnow()
+    reason = "interrupted: the process running it ended before it finished"
+    db.session.execute(
+        update(SyncRun)
+        .where(SyncRun.connector_id == connector_id, SyncRun.state == "running")
+        .values(state="failed", error=reason, finished_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.execute(
+        update(JobRun)
+        .where(
+            JobRun.kind == "sync",
+            JobRun.state.in_(("queued", "running")),
+            JobRun.params["connector_id"].as_integer() == connector_id,
+            JobRun.id != (job_id or 0),
         )
-
-    def ids_for(self, names: Iterable[str | None]) -> dict[str, int]:
-        new = {n for n in names if n and n not in self.ids}
-        if new:
-            _upsert(self.model, [{"name": n} for n in sorted(new)], ["name"])
-            self.ids.update(
-                db.session.execute(
-                    select(self.model.name, self.model.id).where(self.model.name.in_(new))
-                )
-                .tuples()
-                .all()
-            )
-        return self.ids
+        .values(state="failed", error=reason, finished_at=now)
+        .execution_options(synchronize_session=False)
+    )
 
 
-def _customer_row(source: str, r: CustomerRecord) -> dict[str, Any]:
-    return {
-        "source": source,
-        "external_id": r.external_id,
-        "number": r.number,
-        "first_name": r.first_name,
-        "last_name": r.last_name,
-        "company_name": r.company_name,
-        "email": (r.email or "").strip().lower() or None,
-        "phone": r.phone,
-        "mobile": r.mobile,
-        "city": r.city,
-        "country": (r.country or "")[:2].upper() or None,
-        "customer_group": r.customer_group,
-        "marketing_consent": r.marketing_consent,
-        "updated_at": utcnow(),
-    }
+# -- the run -----------------------------------------------------------------------------
+
+_END = object()
 
 
-class Store:
-    """Writes one connector's records; keeps name → id lookups for the run."""
+def read_ahead(batches: Iterator[Batch], depth: int = READ_AHEAD) -> Iterator[Batch]:
+    """The same batches, read by a thread while the caller stores the previous ones.
 
-    def __init__(self, source: str) -> None:
-        self.source = source
-        self.companies = _Names(Company)
-        self.groups = _Names(ProductGroup)
+    Reading (parsing a file, waiting for an API) and writing (the database server's work)
+    overlap; batches still arrive in order and are committed one by one. The thread
+    touches only the connector, never the database. An error while reading is raised
+    here; when the caller stops early, the thread stops after its current batch.
+    """
+    channel: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
 
-    def customers(self, records: list[CustomerRecord]) -> None:
-        _upsert(
-            Customer,
-            [_customer_row(self.source, r) for r in records],
-            ["source", "external_id"],
-        )
+    def hand_over(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                channel.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
 
-    def products(self, records: list[ProductRecord]) -> None:
-        groups = self.groups.ids_for(r.product_group for r in records)
-        _upsert(
-            Product,
-            [
-                {
-                    "source": self.source,
-                    "sku": r.sku,
-                    "name": r.name,
-                    "product_group_id": groups.get(r.product_group or ""),
-                }
-                for r in records
-            ],
-            ["source", "sku"],
-        )
+    def produce() -> None:
+        try:
+            for batch in batches:
+                if not hand_over(batch):
+                    return
+        except BaseException as exc:  # handed to the caller, raised there
+            hand_over(exc)
+            return
+        hand_over(_END)
 
-    def _customer_ids(self, external_ids: set[str]) -> dict[str, int]:
-        found = dict(
-            db.session.execute(
-                select(Customer.external_id, Customer.id).where(
-                    Customer.source == self.source, Customer.external_id.in_(external_ids)
-                )
-            )
-            .tuples()
-            .all()
-        )
-        missing = external_ids - found.keys()
-        if missing:
-            # An order may arrive before its customer: keep it, details follow later.
-            self.customers([CustomerRecord(external_id=e) for e in sorted(missing)])
-            return self._customer_ids(external_ids)
-        return found
-
-    def orders(self, records: list[OrderRecord]) -> None:
-        customers = self._customer_ids({r.customer_external_id for r in records})
-        companies = self.companies.ids_for(r.company for r in records)
-        groups = self.groups.ids_for(line.product_group for r in records for line in r.lines)
-        _upsert(
-            Order,
-            [
-                {
-                    "source": self.source,
-                    "external_id": r.external_id,
-                    "number": r.number,
-                    "customer_id": customers[r.customer_external_id],
-                    "company_id": companies.get(r.company or ""),
-                    "ordered_at": r.ordered_at,
-                    "currency": r.currency,
-                    "net_total": r.net_total,
-                    "gross_total": r.gross_total,
-                    "state": r.state,
-                    "updated_at": utcnow(),
-                }
-                for r in records
-            ],
-            ["source", "external_id"],
-        )
-        order_ids = dict(
-            db.session.execute(
-                select(Order.external_id, Order.id).where(
-                    Order.source == self.source,
-                    Order.external_id.in_([r.external_id for r in records]),
-                )
-            )
-            .tuples()
-            .all()
-        )
-        db.session.execute(delete(OrderLine).where(OrderLine.order_id.in_(order_ids.values())))
-        lines = [
-            {
-                "order_id": order_ids[r.external_id],
-                "line_no": line.line_no,
-                "sku": line.sku,
-                "product_name": line.product_name,
-                "product_group_id": groups.get(line.product_group or ""),
-                "quantity": line.quantity,
-                "net_amount": line.net_amount,
-                "gross_amount": line.gross_amount,
-            }
-            for r in records
-            for line in r.lines
-        ]
-        if lines:
-            db.session.execute(_insert(OrderLine), lines)
-
-    def batch(self, batch: Batch) -> int:
-        by_type: dict[type, list] = {CustomerRecord: [], ProductRecord: [], OrderRecord: []}
-        for record in batch.records:
-            by_type[type(record)].append(record)
-        self.customers(by_type[CustomerRecord])
-        self.products(by_type[ProductRecord])
-        if by_type[OrderRecord]:
-            self.orders(by_type[OrderRecord])
-        return len(batch.records)
-
-
-def build_connector(cfg: ConnectorConfig):
-    return get_connector_class(cfg.kind)(cfg.settings)
+    reader = threading.Thread(target=produce, name="sync-read-ahead", daemon=True)
+    reader.start()
+    try:
+        while (item := channel.get()) is not _END:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        reader.join()
+        close = getattr(batches, "close", None)
+        if close is not None:
+            close()
 
 
 def _save_cursor(cfg: ConnectorConfig, stream: str, value: str | None) -> None:
@@ -241,51 +254,95 @@ def run_sync(
     cfg: ConnectorConfig,
     full: bool = False,
     progress: Progress | None = None,
-    lookback_days: int = LOOKBACK_DAYS,
+    lookback_days: int | None = None,
     job_id: int | None = None,
+    *,
+    connector: Connector | None = None,
+    reserved: str | None = None,
 ) -> SyncResult:
-    """Sync every stream of ``cfg``; raises SyncFailed after logging the error."""
+    """Sync every stream of ``cfg``; raises SyncFailed after logging the error.
+
+    ``connector`` is one built by the caller (e.g. with an uploaded file), closed here;
+    ``reserved`` is the lease value a queued job was started with (recovery/sources/jobs.py);
+    ``lookback_days`` defaults to the connector's setting.
+    """
+    owner = lease_owner(job_id)
+    if not take_lease(cfg.id, owner, reserved=reserved):
+        db.session.rollback()
+        if connector is not None:
+            connector.close()
+        raise SyncBusy(
+            f"A sync of {cfg.name} is already running (until "
+            f"{cfg.sync_lease_until:%Y-%m-%d %H:%M} UTC at the latest); try again later."
+            if cfg.sync_lease_until
+            else f"A sync of {cfg.name} is already running; try again later."
+        )
+    _close_abandoned(cfg.id, job_id)
     run = SyncRun(connector_id=cfg.id, full=full, state="running", rows={}, job_id=job_id)
     db.session.add(run)
     db.session.commit()
-    rows: dict[str, int] = {}
-    store = Store(cfg.name)
-    connector = None
+    days = cfg.lookback_days if lookback_days is None else lookback_days
+    lookback_since = utcnow() - timedelta(days=days) if days and not full else None
+    rows: dict[str, int] = {}  # what is committed, per stream
     try:
-        connector = build_connector(cfg)
+        connector = connector or build_connector(cfg)
+        store = Store(cfg.name)
         for stream in connector.streams:
             stored = db.session.get(SyncCursor, (cfg.id, stream))
             context = ReadContext(
                 cursor=None if full or stored is None else stored.value,
-                lookback_since=utcnow() - timedelta(days=lookback_days),
+                lookback_since=lookback_since,
             )
             rows.setdefault(stream, 0)
-            for batch in connector.read(stream, context):
-                rows[stream] += store.batch(batch)
-                _save_cursor(cfg, stream, batch.cursor)
-                run.rows = dict(rows)
-                db.session.commit()  # the batch and its cursor, together
-                if progress:
-                    progress(stream, rows[stream])
+            with closing(read_ahead(connector.read(stream, context))) as batches:
+                for batch in batches:
+                    count = rows[stream] + store.batch(batch)
+                    _save_cursor(cfg, stream, batch.cursor)
+                    run.rows = {**rows, stream: count}
+                    if not _renew_lease(cfg.id, owner):
+                        raise ConnectorError("stopped: another sync of this connector took over")
+                    if progress:
+                        progress(stream, count)
+                    db.session.commit()  # the batch and its cursor, together
+                    rows[stream] = count
     except ConnectorError as exc:
-        db.session.rollback()
-        _finish(run, rows, "failed", str(exc))
-        raise SyncFailed(str(exc)) from exc
+        _fail(cfg, run, rows, owner, exc)
     except Exception as exc:
-        db.session.rollback()
-        _finish(run, rows, "failed", f"{type(exc).__name__}: {exc}")
+        _fail(cfg, run, rows, owner, exc)
         raise
     finally:
         if connector is not None:
             connector.close()
-    _finish(run, rows, "done", None)
+    _finish(cfg, run, rows, owner, "done", None)
     return SyncResult(run, rows)
 
 
-def _finish(run: SyncRun, rows: dict[str, int], state: str, error: str | None) -> None:
+def _fail(
+    cfg: ConnectorConfig, run: SyncRun, rows: dict[str, int], owner: str, exc: Exception
+) -> None:
+    """Roll the batch in flight back, log the error; raise SyncFailed for source errors."""
+    db.session.rollback()
+    message = str(exc) if isinstance(exc, ConnectorError) else f"{type(exc).__name__}: {exc}"
+    message = redact(message, secret_values(cfg))
+    errors = exc.errors if isinstance(exc, DataError) else []
+    logged = "\n".join([message, *(str(e) for e in errors)])
+    _finish(cfg, run, rows, owner, "failed", logged)
+    if isinstance(exc, ConnectorError):
+        raise SyncFailed(message, errors) from exc
+
+
+def _finish(
+    cfg: ConnectorConfig,
+    run: SyncRun,
+    rows: dict[str, int],
+    owner: str,
+    state: str,
+    error: str | None,
+) -> None:
     run = db.session.merge(run)
     run.rows = dict(rows)
     run.state = state
     run.error = error
     run.finished_at = utcnow()
+    release_lease(cfg.id, owner)
     db.session.commit()

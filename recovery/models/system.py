@@ -54,11 +54,18 @@ class ConnectorConfig(db.Model):
     kind: Mapped[str] = mapped_column(String(30))
     settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     enabled: Mapped[bool] = mapped_column(default=True)
+    # Secret settings as one Fernet token (recovery/sources/secrets.py), never in ``settings``.
+    secrets: Mapped[str | None] = mapped_column(Text)
+    # D3: sources without a reliable change date re-read the orders of these last days.
+    lookback_days: Mapped[int] = mapped_column(default=30, server_default="30")
     # D6: links into the source system, with {id}/{number} placeholders.
     customer_url: Mapped[str | None] = mapped_column(String(500))
     order_url: Mapped[str | None] = mapped_column(String(500))
     product_url: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The sync lease (recovery/sync.py): one sync per connector at a time, on any machine.
+    sync_owner: Mapped[str | None] = mapped_column(String(120))
+    sync_lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     cursors: Mapped[list[SyncCursor]] = relationship(
         back_populates="connector", cascade="all, delete-orphan"

@@ -1,0 +1,378 @@
+"""Admin → Connectors: settings, connection test, sync jobs and log, file uploads (D2–D6)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import format_decimal
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from wawi_connectors import ConfigurationError, connector_kinds, get_connector_class
+from wawi_connectors.csv_file import REQUIRED_FIELDS
+
+from ..extensions import db
+from ..models import ConnectorConfig, JobRun, SyncRun
+from ..security import admin_required
+from ..sources import SourceError
+from ..sources.configs import (
+    EXAMPLE_VALUES,
+    FORM_ERROR,
+    URL_FIELDS,
+    SettingsInvalid,
+    form_fields,
+    save_connector,
+    test_connection,
+    url_example,
+)
+from ..sources.jobs import SyncRunning, active_job, latest_job, of_connector, start_sync
+from ..sources.upload import (
+    FIELD_LABELS,
+    MappingInvalid,
+    find_upload,
+    propose,
+    save_upload,
+    start_import,
+)
+from ..sync import LOOKBACK_DAYS
+from .routes import bp
+
+LOG_PAGE = 20
+STATE_LABELS = {
+    "queued": _l("queued"),
+    "running": _l("running"),
+    "done": _l("done"),
+    "failed": _l("failed"),
+}
+STREAM_LABELS = {"customers": _l("Customers"), "orders": _l("Orders")}
+URL_LABELS = {
+    "customer_url": _l("Customer page"),
+    "order_url": _l("Order page"),
+    "product_url": _l("Product page"),
+}
+
+
+def _connector(cid: int) -> ConnectorConfig:
+    cfg = db.session.get(ConnectorConfig, cid)
+    if cfg is None:
+        abort(404)
+    return cfg
+
+
+def _kind_label(kind: str) -> str:
+    try:
+        return get_connector_class(kind).label
+    except ConfigurationError:
+        return kind
+
+
+@bp.app_template_global()
+def sync_state_label(state: str | None) -> str:
+    return str(STATE_LABELS.get(state or "", state or ""))
+
+
+@bp.app_template_global()
+def stream_rows(rows: dict[str, int] | None) -> str:
+    """``{"customers": 3, "orders": 5}`` as "Customers 3 · Orders 5" in the user's words."""
+    return " · ".join(
+        f"{STREAM_LABELS.get(k, k)} {format_decimal(v)}" for k, v in (rows or {}).items()
+    )
+
+
+@bp.get("/connectors")
+@admin_required
+def connectors():
+    configs = db.session.scalars(select(ConnectorConfig).order_by(ConnectorConfig.name)).all()
+    latest = (
+        select(SyncRun.connector_id, func.max(SyncRun.id).label("id"))
+        .group_by(SyncRun.connector_id)
+        .subquery()
+    )
+    runs = {
+        r.connector_id: r
+        for r in db.session.scalars(select(SyncRun).join(latest, SyncRun.id == latest.c.id))
+    }
+    return render_template(
+        "admin/connectors/list.html",
+        configs=configs,
+        runs=runs,
+        active={c.id: active_job(c.id) for c in configs},
+        kinds=[(kind, cls.label) for kind, cls in connector_kinds().items()],
+        kind_label=_kind_label,
+    )
+
+
+def _placeholders(field: str) -> str:
+    return ", ".join("{" + name + "}" for name in URL_FIELDS[field])
+
+
+def _settings_page(cfg: ConnectorConfig | None, kind: str):
+    errors: dict[str, str] = {}
+    submitted = None
+    if request.method == "POST":
+        try:
+            cfg = save_connector(cfg, kind, request.form)
+        except SettingsInvalid as exc:
+            errors, submitted = exc.errors, request.form
+            flash(_("Nothing was saved; please correct the marked fields."), "error")
+        else:
+            flash(_("Connector %(name)s saved.", name=cfg.name), "success")
+            return redirect(url_for("admin.connector_detail", cid=cfg.id))
+    values = submitted or {
+        "name": "",
+        "enabled": "on" if cfg is None or cfg.enabled else "",
+        "lookback_days": str(cfg.lookback_days if cfg else LOOKBACK_DAYS),
+        **{f: (getattr(cfg, f) or "") if cfg else "" for f in URL_FIELDS},
+    }
+    return render_template(
+        "admin/connectors/form.html",
+        cfg=cfg,
+        kind=kind,
+        kind_label=_kind_label(kind),
+        fields=form_fields(kind, cfg, submitted),
+        values=values,
+        errors=errors,
+        form_error=errors.get(FORM_ERROR),
+        url_fields=[(f, URL_LABELS[f], _placeholders(f)) for f in URL_FIELDS],
+        url_example=url_example,
+        url_examples=EXAMPLE_VALUES,
+        file_kind=kind == "csv",
+    ), (200 if not errors else 422)
+
+
+@bp.route("/connectors/new", methods=["GET", "POST"])
+@admin_required
+def connector_new():
+    kind = request.values.get("kind", "")
+    if kind not in connector_kinds():
+        flash(_("Please choose the type of the new connector."), "error")
+        return redirect(url_for("admin.connectors"))
+    return _settings_page(None, kind)
+
+
+@bp.route("/connectors/<int:cid>/edit", methods=["GET", "POST"])
+@admin_required
+def connector_edit(cid: int):
+    cfg = _connector(cid)
+    return _settings_page(cfg, cfg.kind)
+
+
+@bp.get("/connectors/<int:cid>")
+@admin_required
+def connector_detail(cid: int):
+    cfg = _connector(cid)
+    page = max(request.args.get("page", 1, type=int), 1)
+    runs_query = select(SyncRun).where(SyncRun.connector_id == cid)
+    total = db.session.scalar(runs_query.with_only_columns(func.count(SyncRun.id)))
+    runs = db.session.scalars(
+        runs_query.order_by(SyncRun.id.desc()).limit(LOG_PAGE).offset((page - 1) * LOG_PAGE)
+    ).all()
+    job = active_job(cid) or latest_job(cid)
+    current_file, imported_at = _current_file(cfg)
+    return render_template(
+        "admin/connectors/detail.html",
+        cfg=cfg,
+        kind_label=_kind_label(cfg.kind),
+        fields=form_fields(cfg.kind, cfg),
+        job=job,
+        job_run=_job_run(job),
+        current_file=current_file,
+        imported_at=imported_at,
+        runs=runs,
+        page=page,
+        pages=max((total + LOG_PAGE - 1) // LOG_PAGE, 1),
+        url_fields=[(f, URL_LABELS[f], getattr(cfg, f)) for f in URL_FIELDS],
+        url_example=url_example,
+        file_kind=cfg.kind == "csv",
+        max_mb=current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024),
+        mapping_link=_mapping_link(cfg, job),
+    )
+
+
+def _job_run(job: JobRun | None) -> SyncRun | None:
+    if job is None:
+        return None
+    return db.session.scalar(
+        select(SyncRun).where(SyncRun.job_id == job.id).order_by(SyncRun.id.desc()).limit(1)
+    )
+
+
+def _current_file(cfg: ConnectorConfig) -> tuple[str | None, datetime | None]:
+    """The file a file connector reads now: the name it was uploaded with, and when."""
+    path = (cfg.settings or {}).get("path")
+    if not path:
+        return None, None
+    imports = db.session.scalars(
+        of_connector(cfg.id).where(JobRun.state == "done").order_by(JobRun.id.desc()).limit(20)
+    )
+    imported = next((j for j in imports if j.params.get("path") == path), None)
+    if imported is None:  # set by the command line or the demo
+        return Path(path).name, None
+    return imported.params.get("file_name"), imported.finished_at
+
+
+def _mapping_link(cfg: ConnectorConfig, job: JobRun | None) -> str | None:
+    """Back to the mapping of a refused upload, while its file is still there."""
+    token = (job.params or {}).get("upload") if job and job.state == "failed" else None
+    if not token:
+        return None
+    try:
+        find_upload(cfg, token)
+    except SourceError:
+        return None
+    return url_for("admin.connector_mapping", cid=cfg.id, token=token)
+
+
+@bp.get("/connectors/<int:cid>/status")
+@admin_required
+def connector_status(cid: int):
+    """What the page polls while a sync runs: the job's progress and its run's rows."""
+    _connector(cid)
+    job = active_job(cid) or latest_job(cid)
+    run = _job_run(job)
+    return jsonify(
+        job=_job_json(job),
+        run=None
+        if run is None
+        else {"state": run.state, "rows": run.rows, "text": stream_rows(run.rows)},
+    )
+
+
+def _job_json(job: JobRun | None) -> dict[str, Any] | None:
+    if job is None:
+        return None
+    return {
+        "id": job.id,
+        "state": job.state,
+        "state_label": sync_state_label(job.state),
+        "done": job.progress_done,
+        "total": job.progress_total,
+        "rows": stream_rows((job.result or {}).get("rows")),
+        "active": job.state in ("queued", "running"),
+    }
+
+
+@bp.post("/connectors/<int:cid>/test")
+@admin_required
+def connector_test(cid: int):
+    cfg = _connector(cid)
+    try:
+        text = test_connection(cfg)
+    except SourceError as exc:
+        flash(str(exc), "error")
+    else:
+        flash(_("Connection works: %(text)s", text=text), "success")
+    return redirect(url_for("admin.connector_detail", cid=cid))
+
+
+@bp.post("/connectors/<int:cid>/sync")
+@admin_required
+def connector_sync(cid: int):
+    cfg = _connector(cid)
+    full = request.form.get("full") == "1"
+    if cfg.kind == "csv" and not (cfg.settings or {}).get("path"):
+        flash(_("No file yet: upload one first."), "error")
+        return redirect(url_for("admin.connector_detail", cid=cid))
+    try:
+        job = start_sync(cfg, full=full, user_id=current_user.id)
+    except SourceError as exc:
+        flash(str(exc) if not isinstance(exc, SyncRunning) else _running_message(), "error")
+    else:
+        _flash_job(job)
+    return redirect(url_for("admin.connector_detail", cid=cid))
+
+
+def _running_message() -> str:
+    return _("A sync of this connector is already running; wait until it has finished.")
+
+
+def _flash_job(job: JobRun) -> None:
+    db.session.refresh(job)
+    if job.state == "done":
+        flash(_("Sync finished: %(rows)s", rows=stream_rows(job.result.get("rows"))), "success")
+    elif job.state == "failed":
+        flash(_("Sync failed: %(error)s", error=(job.error or "").splitlines()[0]), "error")
+    else:
+        flash(_("Sync started; its progress is shown below."), "info")
+
+
+@bp.post("/connectors/<int:cid>/upload")
+@admin_required
+def connector_upload(cid: int):
+    cfg = _connector(cid)
+    if cfg.kind != "csv":
+        abort(404)
+    try:
+        upload = save_upload(cfg, request.files.get("file"))
+    except SourceError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("admin.connector_detail", cid=cid))
+    return redirect(url_for("admin.connector_mapping", cid=cid, token=upload.token))
+
+
+@bp.route("/connectors/<int:cid>/upload/<token>", methods=["GET", "POST"])
+@admin_required
+def connector_mapping(cid: int, token: str):
+    cfg = _connector(cid)
+    try:
+        upload = find_upload(cfg, token)
+        proposal = propose(upload)
+    except SourceError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("admin.connector_detail", cid=cid))
+    errors: dict[str, str] = {}
+    mapping = proposal.mapping
+    if request.method == "POST":
+        chosen = {t: request.form.get(f"map_{t}", "") for t in FIELD_LABELS}
+        try:
+            job = start_import(cfg, upload, chosen, current_user.id)
+        except MappingInvalid as exc:
+            errors, mapping = exc.errors, {t: h for t, h in chosen.items() if h}
+            flash(_("Nothing was imported; please correct the marked fields."), "error")
+        except SyncRunning:
+            flash(_running_message(), "error")
+        except SourceError as exc:
+            flash(str(exc), "error")
+        else:
+            _flash_import(job)
+            return redirect(url_for("admin.connector_detail", cid=cid))
+    return render_template(
+        "admin/connectors/mapping.html",
+        cfg=cfg,
+        upload=upload,
+        proposal=proposal,
+        mapping=mapping,
+        errors=errors,
+        fields=list(FIELD_LABELS.items()),
+        required=set(REQUIRED_FIELDS),
+    ), (200 if not errors else 422)
+
+
+def _flash_import(job: JobRun) -> None:
+    db.session.refresh(job)
+    if job.state == "failed" and (job.result or {}).get("errors"):
+        flash(
+            _(
+                "The file was refused: %(count)s errors; nothing of it was stored. "
+                "The list is below.",
+                count=job.result.get("error_total"),
+            ),
+            "error",
+        )
+    else:
+        _flash_job(job)
+
+
+@bp.errorhandler(413)
+def too_large(error):
+    limit = current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)
+    flash(_("The file is larger than the limit of %(mb)s MB.", mb=limit), "error")
+    cid = (request.view_args or {}).get("cid")
+    if cid:
+        return redirect(url_for("admin.connector_detail", cid=cid))
+    return redirect(url_for("admin.connectors"))

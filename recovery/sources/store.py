@@ -1,0 +1,301 @@
+"""Writes a connector's records: staged into temporary tables, then merged set-wise.
+
+A batch of thousands of orders costs a dozen statements, not thousands: the rows go
+into session-local staging tables (PostgreSQL ``COPY``, SQLite ``executemany``), and a
+few ``INSERT … SELECT … ON CONFLICT`` statements upsert customers and orders by
+(source, external id), resolve customer ids in the database and replace the orders'
+lines. Everything runs in the caller's transaction, so a batch and its cursor still
+commit together (recovery/sync.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import String, bindparam, select, text
+from sqlalchemy.dialects import postgresql, sqlite
+
+from wawi_connectors import Batch, CustomerRecord, OrderRecord, ProductRecord
+
+from ..extensions import db
+from ..models import Company, Product, ProductGroup, utcnow
+from ..models.types import UTCDateTime
+
+CUSTOMER_COLUMNS = (
+    "external_id",
+    "number",
+    "first_name",
+    "last_name",
+    "company_name",
+    "email",
+    "phone",
+    "mobile",
+    "city",
+    "country",
+    "customer_group",
+    "marketing_consent",
+)
+ORDER_COLUMNS = (
+    "external_id",
+    "number",
+    "customer_external_id",
+    "company_id",
+    "ordered_at",
+    "currency",
+    "net_total",
+    "gross_total",
+    "state",
+)
+LINE_COLUMNS = (
+    "order_id",
+    "line_no",
+    "sku",
+    "product_name",
+    "product_group_id",
+    "quantity",
+    "net_amount",
+    "gross_amount",
+)
+_STAGES = {
+    "stage_customer": ", ".join(
+        f"{c} {'BOOLEAN' if c == 'marketing_consent' else 'TEXT'}" for c in CUSTOMER_COLUMNS
+    ),
+    "stage_order": "external_id TEXT, number TEXT, customer_external_id TEXT, company_id INTEGER, "
+    "ordered_at TIMESTAMP, currency TEXT, net_total NUMERIC(14, 2), gross_total NUMERIC(14, 2), "
+    "state TEXT",
+}
+KNOWN_CUSTOMERS_LIMIT = 1_000_000
+_CUSTOMER_UPDATE = ", ".join(f"{c} = excluded.{c}" for c in (*CUSTOMER_COLUMNS[1:], "updated_at"))
+MERGE_CUSTOMERS = f"""
+INSERT INTO customer (source, {", ".join(CUSTOMER_COLUMNS)}, locale, created_at, updated_at)
+SELECT :source, {", ".join(CUSTOMER_COLUMNS)}, 'de', :now, :now FROM stage_customer WHERE true
+ON CONFLICT (source, external_id) DO UPDATE SET {_CUSTOMER_UPDATE}
+"""
+# An order may arrive before its customer: keep it, the details follow later.
+ADD_MISSING_CUSTOMERS = """
+INSERT INTO customer (source, external_id, locale, created_at, updated_at)
+SELECT :source, e.customer_external_id, 'de', :now, :now
+FROM (SELECT DISTINCT customer_external_id FROM stage_order) e WHERE true
+ON CONFLICT (source, external_id) DO NOTHING
+"""
+# Ids are looked up row by row through the unique (source, external_id) indexes: during a
+# first import the tables grow faster than their statistics, and a join planned on stale
+# statistics would scan the whole source's orders in every batch. Lines need no lookup:
+# the order upsert returns the ids and the lines go straight into order_line.
+_ORDER_ID = "(SELECT o.id FROM customer_order o WHERE o.source = :source AND o.external_id = {})"
+_CUSTOMER_ID = "(SELECT c.id FROM customer c WHERE c.source = :source AND c.external_id = {})"
+EXISTING_ORDERS = f"SELECT {_ORDER_ID.format('s.external_id')} FROM stage_order s"
+MERGE_ORDERS = f"""
+INSERT INTO customer_order (source, external_id, number, customer_id, company_id, ordered_at,
+                            currency, net_total, gross_total, state, updated_at)
+SELECT :source, s.external_id, s.number, {_CUSTOMER_ID.format("s.customer_external_id")},
+       s.company_id, s.ordered_at, s.currency, s.net_total, s.gross_total, s.state, :now
+FROM stage_order s WHERE true
+ON CONFLICT (source, external_id) DO UPDATE SET
+    number = excluded.number, customer_id = excluded.customer_id,
+    company_id = excluded.company_id, ordered_at = excluded.ordered_at,
+    currency = excluded.currency, net_total = excluded.net_total,
+    gross_total = excluded.gross_total, state = excluded.state, updated_at = excluded.updated_at
+"""
+MERGE_ORDERS_RETURNING = MERGE_ORDERS + "RETURNING external_id, id"
+DELETE_OLD_LINES = "DELETE FROM order_line WHERE order_id IN :ids"
+
+
+def _statement(sql: str, **types):
+    """``sql`` with typed parameters (psycopg needs one type per parameter)."""
+    params = [bindparam("source", type_=String)]
+    if ":now" in sql:
+        params.append(bindparam("now", type_=UTCDateTime))
+    return text(sql).bindparams(*params, *(bindparam(k, **v) for k, v in types.items()))
+
+
+_MERGE_CUSTOMERS = _statement(MERGE_CUSTOMERS)
+_ADD_MISSING_CUSTOMERS = _statement(ADD_MISSING_CUSTOMERS)
+_EXISTING_ORDERS = _statement(EXISTING_ORDERS)
+_MERGE_ORDERS = _statement(MERGE_ORDERS_RETURNING)
+_DELETE_OLD_LINES = text(DELETE_OLD_LINES).bindparams(bindparam("ids", expanding=True))
+
+
+class _Names:
+    """Resolves company and product group names to ids, creating them once per run."""
+
+    def __init__(self, model) -> None:
+        self.model = model
+        self.ids: dict[str, int] = dict(
+            db.session.execute(select(model.name, model.id)).tuples().all()
+        )
+
+    def ids_for(self, names: Iterable[str | None]) -> dict[str, int]:
+        new = {n for n in names if n and n not in self.ids}
+        if new:
+            insert = _insert(self.model).on_conflict_do_nothing(index_elements=["name"])
+            db.session.execute(insert, [{"name": n} for n in sorted(new)])
+            self.ids.update(
+                db.session.execute(
+                    select(self.model.name, self.model.id).where(self.model.name.in_(new))
+                )
+                .tuples()
+                .all()
+            )
+        return self.ids
+
+
+def _insert(model):
+    dialect = db.session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
+
+
+def _customer_row(r: CustomerRecord) -> tuple[Any, ...]:
+    return (
+        r.external_id,
+        r.number,
+        r.first_name,
+        r.last_name,
+        r.company_name,
+        (r.email or "").strip().lower() or None,
+        r.phone,
+        r.mobile,
+        r.city,
+        (r.country or "")[:2].upper() or None,
+        r.customer_group,
+        r.marketing_consent,
+    )
+
+
+def _naive_utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
+
+
+class Store:
+    """Writes one connector's records; keeps name → id lookups for the run."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.companies = _Names(Company)
+        self.groups = _Names(ProductGroup)
+        self.postgres = db.session.get_bind().dialect.name == "postgresql"
+        # Customers stored in this run (bounded): orders of these need no placeholder rows.
+        self.known_customers: set[str] = set()
+
+    def batch(self, batch: Batch) -> int:
+        """Store one batch in the current transaction; returns the number of records."""
+        by_type: dict[type, list] = {CustomerRecord: [], ProductRecord: [], OrderRecord: []}
+        for record in batch.records:
+            by_type[type(record)].append(record)
+        if by_type[CustomerRecord]:
+            self.customers(by_type[CustomerRecord])
+        if by_type[ProductRecord]:
+            self.products(by_type[ProductRecord])
+        if by_type[OrderRecord]:
+            self.orders(by_type[OrderRecord])
+        return len(batch.records)
+
+    def customers(self, records: list[CustomerRecord]) -> None:
+        latest = {r.external_id: r for r in records}  # a key twice in one batch: the last wins
+        self._stage("stage_customer", CUSTOMER_COLUMNS, map(_customer_row, latest.values()))
+        db.session.execute(_MERGE_CUSTOMERS, {"source": self.source, "now": utcnow()})
+        if len(self.known_customers) < KNOWN_CUSTOMERS_LIMIT:
+            self.known_customers.update(latest)
+
+    def products(self, records: list[ProductRecord]) -> None:
+        groups = self.groups.ids_for(r.product_group for r in records)
+        rows = {
+            r.sku: {
+                "source": self.source,
+                "sku": r.sku,
+                "name": r.name,
+                "product_group_id": groups.get(r.product_group or ""),
+            }
+            for r in records
+        }
+        stmt = _insert(Product)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["source", "sku"],
+            set_={"name": stmt.excluded.name, "product_group_id": stmt.excluded.product_group_id},
+        )
+        db.session.execute(stmt, list(rows.values()))
+
+    def orders(self, records: list[OrderRecord]) -> None:
+        latest = {r.external_id: r for r in records}
+        companies = self.companies.ids_for(r.company for r in latest.values())
+        groups = self.groups.ids_for(
+            line.product_group for r in latest.values() for line in r.lines
+        )
+        self._stage(
+            "stage_order",
+            ORDER_COLUMNS,
+            (
+                (
+                    r.external_id,
+                    r.number,
+                    r.customer_external_id,
+                    companies.get(r.company or ""),
+                    _naive_utc(r.ordered_at),
+                    r.currency,
+                    r.net_total,
+                    r.gross_total,
+                    r.state,
+                )
+                for r in latest.values()
+            ),
+        )
+        params = {"source": self.source, "now": utcnow()}
+        if not self.known_customers.issuperset(r.customer_external_id for r in latest.values()):
+            db.session.execute(_ADD_MISSING_CUSTOMERS, params)
+        existing = db.session.scalars(_EXISTING_ORDERS, {"source": self.source}).all()
+        ids = dict(db.session.execute(_MERGE_ORDERS, params).tuples().all())
+        replaced = [order_id for order_id in existing if order_id is not None]
+        if replaced:  # a changed order brings all its lines again
+            db.session.execute(_DELETE_OLD_LINES, {"ids": replaced})
+        self._copy(
+            "order_line",
+            LINE_COLUMNS,
+            (
+                (
+                    ids[r.external_id],
+                    line.line_no,
+                    line.sku,
+                    line.product_name,
+                    groups.get(line.product_group or ""),
+                    line.quantity,
+                    line.net_amount,
+                    line.gross_amount,
+                )
+                for r in latest.values()
+                for line in r.lines
+            ),
+        )
+
+    def _stage(self, table: str, columns: Sequence[str], rows: Iterable[tuple[Any, ...]]) -> None:
+        """Replace the content of a session-local staging table with ``rows``."""
+        conn = db.session.connection()
+        conn.exec_driver_sql(f"CREATE TEMPORARY TABLE IF NOT EXISTS {table} ({_STAGES[table]})")
+        conn.exec_driver_sql(f"TRUNCATE {table}" if self.postgres else f"DELETE FROM {table}")
+        self._copy(table, columns, rows)
+
+    def _copy(self, table: str, columns: Sequence[str], rows: Iterable[tuple[Any, ...]]) -> None:
+        """Append ``rows`` to ``table``: COPY on PostgreSQL, executemany on SQLite."""
+        conn = db.session.connection()
+        names = ", ".join(columns)
+        if self.postgres:
+            cursor = conn.connection.driver_connection.cursor()
+            with cursor, cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            marks = ", ".join("?" * len(columns))
+            values = [tuple(map(_sqlite_value, row)) for row in rows]
+            if values:
+                conn.exec_driver_sql(f"INSERT INTO {table} ({names}) VALUES ({marks})", values)
+
+
+def _sqlite_value(value: Any) -> Any:
+    """What SQLAlchemy would store on SQLite: datetimes as text, decimals as floats."""
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+    if isinstance(value, Decimal):
+        return float(value)
+    return value
