@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import contains_eager
 
 from ..extensions import db
 from ..models import Case, Company, Customer, User, utcnow
+from ..models.customer import SEARCH_COLUMNS
 
 # Tile key -> (statuses, only reminders that are due)
 LISTS: dict[str, tuple[tuple[str, ...], bool]] = {
@@ -106,14 +108,13 @@ def visible_cases(user: User) -> Select:
     return stmt
 
 
-def _filtered(query: ListQuery, user: User, now: datetime) -> Select:
+def _conditions(query: ListQuery, user: User, now: datetime, join_customer: bool) -> Select:
+    """The list's cases; joined to their customer only if asked (filters on it need it)."""
     statuses, due_only = LISTS[query.tile]
-    stmt = (
-        visible_cases(user)
-        .join(Case.customer)
-        .outerjoin(Case.company)
-        .where(Case.status.in_(statuses))
-    )
+    stmt = visible_cases(user)
+    if join_customer:
+        stmt = stmt.join(Case.customer)
+    stmt = stmt.where(Case.status.in_(statuses))
     if due_only:
         stmt = stmt.where(Case.remind_at <= now)
     if query.company:
@@ -125,59 +126,117 @@ def _filtered(query: ListQuery, user: User, now: datetime) -> Select:
     if query.assigned:
         stmt = stmt.where(Case.assigned_user_id == query.assigned)
     if query.q:
-        like = f"%{query.q.lower()}%"
-        name = func.lower(
-            func.coalesce(Customer.first_name, "")
-            + " "
-            + func.coalesce(Customer.last_name, "")
-            + " "
-            + func.coalesce(Customer.company_name, "")
-        )
-        stmt = stmt.where(
-            or_(
-                func.lower(Customer.number).like(like),
-                name.like(like),
-                func.lower(Customer.email).like(like),
-            )
-        )
+        stmt = stmt.where(_search(query.q))
     return stmt
+
+
+def _filtered(query: ListQuery, user: User, now: datetime) -> Select:
+    return _conditions(query, user, now, join_customer=True).outerjoin(Case.company)
+
+
+# The columns of ix_customer_search, in which q's longest plain run is looked up.
+SEARCHED = tuple(getattr(Customer, name) for name in SEARCH_COLUMNS)
+
+
+def _search(q: str) -> ColumnElement[bool]:
+    """Number, name or email contain ``q`` (case-insensitive).
+
+    The exact test runs on a concatenated name, which no index answers. A customer who
+    matches has q's longest run of characters other than blanks and LIKE wildcards
+    inside one single column (the name's parts are joined by blanks), so that run is
+    looked up first – the trigram index ix_customer_search answers it – and the exact
+    test decides among the few found.
+    """
+    like = f"%{q.lower()}%"
+    name = func.lower(
+        func.coalesce(Customer.first_name, "")
+        + " "
+        + func.coalesce(Customer.last_name, "")
+        + " "
+        + func.coalesce(Customer.company_name, "")
+    )
+    exact = or_(
+        func.lower(Customer.number).like(like),
+        name.like(like),
+        func.lower(Customer.email).like(like),
+    )
+    token = max(re.split(r"[\s%_\\]+", q.lower()), key=len)
+    if len(token) < 3:  # trigrams need three characters
+        return exact
+    hint = f"%{token}%"
+    return and_(or_(*(column.ilike(hint) for column in SEARCHED)), exact)
+
+
+def _sort(query: ListQuery) -> tuple:
+    column = SORTS[query.sort.lstrip("-")]
+    direction = column.desc() if query.sort.startswith("-") else column.asc()
+    return direction.nulls_last(), Case.id
 
 
 def ordered(query: ListQuery, user: User, now: datetime | None = None) -> Select:
     """The filtered list in its sort order, with customer and company loaded."""
     now = now or utcnow()
-    column = SORTS[query.sort.lstrip("-")]
-    direction = column.desc() if query.sort.startswith("-") else column.asc()
     return (
         _filtered(query, user, now)
         .options(contains_eager(Case.customer), contains_eager(Case.company))
-        .order_by(direction.nulls_last(), Case.id)
+        .order_by(*_sort(query))
     )
+
+
+def ordered_rows(query: ListQuery, user: User, *columns) -> Select:
+    """The filtered list in its sort order as plain rows of ``columns`` (no ORM objects)."""
+    return _filtered(query, user, utcnow()).with_only_columns(*columns).order_by(*_sort(query))
+
+
+def count(query: ListQuery, user: User, now: datetime) -> int:
+    """Exact number of cases in the list.
+
+    Every case has its customer (a non-null foreign key) and at most one company, so
+    the joins change no count: without a customer filter the cases are counted alone,
+    from an index.
+    """
+    stmt = _conditions(query, user, now, join_customer=bool(query.customer_group or query.q))
+    return int(db.session.scalar(stmt.with_only_columns(func.count(Case.id)).order_by(None)) or 0)
 
 
 def page(query: ListQuery, user: User, size: int) -> tuple[list[Case], int]:
     now = utcnow()
-    total = db.session.scalar(
-        _filtered(query, user, now).with_only_columns(func.count(Case.id)).order_by(None)
-    )
-    rows = db.session.scalars(
-        ordered(query, user, now).limit(size).offset((query.page - 1) * size)
-    ).all()
-    return list(rows), int(total or 0)
+    window = ordered(query, user, now).limit(size).offset((query.page - 1) * size)
+    if query.q:
+        # A search finds its few matches once: counted (a window over all of them) while
+        # the page is cut from them. Past the last page no row carries the count.
+        rows = db.session.execute(window.add_columns(func.count().over())).all()
+        if rows:
+            return [case for case, _ in rows], rows[0][1]
+        return [], count(query, user, now)
+    return list(db.session.scalars(window).all()), count(query, user, now)
 
 
 def tile_counts(user: User) -> dict[str, dict[str, object]]:
-    """Live counts per tile, and recovered revenue, in one grouped query."""
+    """Live counts per tile, and recovered revenue.
+
+    One grouped count over all cases – from ix_recovery_case_kind_status alone – and
+    one over the few reminders and recovered cases for what needs more than the status
+    (due date, revenue), from ix_recovery_case_tiles alone.
+    """
     now = utcnow()
-    base = visible_cases(user).subquery()
-    stmt = select(
-        base.c.status,
-        func.count().filter(or_(base.c.status != "reminder", base.c.remind_at <= now)),
-        func.coalesce(func.sum(base.c.recovered_revenue), 0),
-    ).group_by(base.c.status)
+    cases = visible_cases(user)
+    per_status = dict(
+        db.session.execute(
+            cases.with_only_columns(Case.status, func.count()).group_by(Case.status)
+        ).all()
+    )
+    due, revenue = db.session.execute(
+        cases.with_only_columns(
+            func.count().filter(Case.status == "reminder", Case.remind_at <= now),
+            func.coalesce(func.sum(Case.recovered_revenue).filter(Case.status == "recovered"), 0),
+        ).where(Case.status.in_(("reminder", "recovered")))
+    ).one()
+    if "reminder" in per_status:
+        per_status["reminder"] = due
     counts = {key: {"count": 0, "revenue": None} for key in LISTS}
     status_to_tile = {statuses[0]: key for key, (statuses, _) in LISTS.items()}
-    for status, count, revenue in db.session.execute(stmt):
+    for status, count in per_status.items():
         tile = status_to_tile.get(status)
         if tile:
             counts[tile]["count"] = count
@@ -201,23 +260,28 @@ def next_case(query: ListQuery, user: User, after_case: Case | None) -> Case | N
             Case.claimed_until < now,
         )
     )
-    if after_case is not None:
-        stmt = stmt.where(_after(query, after_case))
-    return db.session.scalars(stmt.limit(1)).first()
-
-
-def _after(query: ListQuery, case: Case):
-    """SQL condition: the row comes after ``case`` in the list's order."""
+    if after_case is None:
+        return _first(stmt)
     column = SORTS[query.sort.lstrip("-")]
     value = db.session.scalar(
         select(column)
         .select_from(Case)
         .join(Case.customer)
         .outerjoin(Case.company)
-        .where(Case.id == case.id)
+        .where(Case.id == after_case.id)
     )
-    later_id = Case.id > case.id
+    later_id = Case.id > after_case.id
+    nulls = stmt.where(column.is_(None))
     if value is None:  # NULLs sort last in both directions
-        return and_(column.is_(None), later_id)
-    beyond = column < value if query.sort.startswith("-") else column > value
-    return or_(beyond, and_(column == value, later_id), column.is_(None))
+        return _first(nulls.where(later_id))
+    # Rows with a value come first, then the NULLs: look in that order. The bound on
+    # the column (not only the OR) lets an index on the sort start at the anchor.
+    if query.sort.startswith("-"):
+        valued = stmt.where(column <= value, or_(column < value, later_id))
+    else:
+        valued = stmt.where(column >= value, or_(column > value, later_id))
+    return _first(valued) or _first(nulls)
+
+
+def _first(stmt: Select) -> Case | None:
+    return db.session.scalars(stmt.limit(1)).first()
