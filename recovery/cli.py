@@ -108,9 +108,10 @@ def backtest_command(as_of: str, horizon: int | None) -> None:
     for rule in r.rules:
         click.echo(f"{rule.rule:<12}{rule.flagged:>9}{rule.precision:>11.1%}{rule.recall:>9.1%}")
     click.echo(
-        f"ROC AUC p_churn {r.auc_p_churn:.3f} vs days since last order "
-        f"{r.auc_days_since_last_order:.3f}; top 20% by revenue at risk hold "
-        f"{r.top_lost_revenue_share:.1%} of the lost revenue"
+        f"ROC AUC p_churn {r.auc_p_churn:.3f} ({r.model.get('model')}) vs days since last "
+        f"order {r.auc_days_since_last_order:.3f} (plain BG/NBD {r.auc_bgnbd:.3f}); "
+        f"top 20% by revenue at risk hold {r.top_lost_revenue_share:.1%} of the lost revenue; "
+        f"mean predicted churn {r.mean_p_churn:.1%} vs observed {r.base_rate:.1%}"
     )
 
 
@@ -150,8 +151,25 @@ def sync(name: str | None, full: bool) -> None:
         sys.exit(1)
 
 
+@group.command("run-job")
+@click.argument("job_id", type=int)
+def run_job_command(job_id: int) -> None:
+    """Run a queued job (started by the web app for "sync now" and file imports)."""
+    from .sources import SourceError
+    from .sources.jobs import run_job
+
+    try:
+        job = run_job(job_id)
+    except SourceError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"job {job.id}: {job.state}" + (f" – {job.error}" if job.error else ""))
+    if job.state != "done":
+        sys.exit(1)
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(group)
+    from .messaging import cli as _messaging_cli  # noqa: F401  (adds `worker` to the group)
 
 
 def instance_path() -> Path:

@@ -38,6 +38,13 @@ EVENT_LABELS = {
     "opened": _l("case opened"),
     "recovered": _l("customer ordered again"),
     "closed": _l("case closed"),
+    "opened_email": _l("opened the email"),
+    "clicked": _l("clicked a link"),
+    "reminder_due": _l("reminder due"),
+    "email_bounced": _l("email bounced"),
+    "email_blocked": _l("email blocked by Mailjet"),
+    "spam_complaint": _l("marked the email as spam"),
+    "unsubscribed": _l("unsubscribed"),
 }
 
 

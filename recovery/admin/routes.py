@@ -5,13 +5,12 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, current_app, render_template, request
+from flask import Blueprint, current_app, render_template, request
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
-from ..messaging.outbox import offline
-from ..models import MESSAGE_STATES, CaseEvent, Message, User
+from ..models import CaseEvent, User
 from ..security import admin_required
 
 bp = Blueprint("admin", __name__)
@@ -68,38 +67,4 @@ def _date_arg(name: str) -> date | None:
         return None
 
 
-@bp.get("/outbox")
-@admin_required
-def outbox():
-    state = request.args.get("state") or None
-    page = max(request.args.get("page", 1, type=int), 1)
-    stmt = select(Message)
-    if state in MESSAGE_STATES:
-        stmt = stmt.where(Message.state == state)
-    total = db.session.scalar(stmt.with_only_columns(func.count(Message.id)))
-    messages = db.session.scalars(
-        stmt.order_by(Message.created_at.desc(), Message.id.desc())
-        .limit(PAGE)
-        .offset((page - 1) * PAGE)
-    ).all()
-    return render_template(
-        "admin/outbox.html",
-        messages=messages,
-        state=state,
-        states=MESSAGE_STATES,
-        page=page,
-        pages=max((total + PAGE - 1) // PAGE, 1),
-        offline=offline(),
-    )
-
-
-@bp.get("/outbox/<int:message_id>")
-@admin_required
-def message(message_id: int):
-    msg = db.session.get(Message, message_id)
-    if msg is None:
-        abort(404)
-    return render_template("admin/message.html", message=msg)
-
-
-from . import analysis  # noqa: E402,F401  (registers its routes on bp)
+from . import analysis, connectors, messaging  # noqa: E402,F401  (they register their routes on bp)

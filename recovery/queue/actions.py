@@ -147,6 +147,24 @@ def send_email(case: Case, user: User, token: str, template_kind: str) -> Action
     return ActionResult(event, message.id)
 
 
+def send_sms(case: Case, user: User, token: str, text: str) -> ActionResult:
+    if not case.is_open:
+        raise ActionRefused(_("This case is closed already."))
+    event = _record(case, user, "sms", token, text=(text or "").strip()[:1000])
+    try:
+        message = outbox.queue_case_sms(case, user, text)
+    except outbox.CannotSend as exc:
+        db.session.rollback()
+        raise ActionRefused(str(exc)) from None
+    event.data = {**event.data, "message_id": message.id, "to": message.to_address}
+    case.status = "contacted"
+    case.claimed_by_id = None
+    case.claimed_until = None
+    _commit(event)
+    outbox.deliver_if_offline(message)
+    return ActionResult(event, message.id)
+
+
 def request_offer(case: Case, user: User, token: str, text: str) -> ActionResult:
     text = (text or "").strip()
     if not text:

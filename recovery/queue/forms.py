@@ -39,6 +39,10 @@ class EmailForm(ActionForm):
     )
 
 
+class SmsForm(ActionForm):
+    text = TextAreaField(_l("SMS text"), validators=[DataRequired(), Length(max=1000)])
+
+
 class RemindForm(ActionForm):
     days = SelectField(
         _l("Remind in"),

@@ -23,7 +23,15 @@ from ..extensions import db
 from ..models import Case, utcnow
 from ..ui import case_reason
 from . import actions, casepage, export, lists
-from .forms import EmailForm, NoInterestForm, NoteForm, OfferForm, ReleaseForm, RemindForm
+from .forms import (
+    EmailForm,
+    NoInterestForm,
+    NoteForm,
+    OfferForm,
+    ReleaseForm,
+    RemindForm,
+    SmsForm,
+)
 
 bp = Blueprint("queue", __name__)
 
@@ -102,6 +110,7 @@ def case_view(case_id: int):
             "offer": OfferForm(),
             "email": EmailForm(),
             "remind": RemindForm(),
+            "sms": SmsForm(text=casepage.default_sms_text(case)),
             "release": ReleaseForm(),
         },
         done=request.args.get("done"),
@@ -118,6 +127,7 @@ def case_action(case_id: int, action: str):
         "offer": OfferForm,
         "email": EmailForm,
         "remind": RemindForm,
+        "sms": SmsForm,
     }
     if action == "release":
         if ReleaseForm().validate_on_submit():
@@ -147,6 +157,9 @@ def case_action(case_id: int, action: str):
         elif action == "email":
             actions.send_email(case, current_user, token, form.template_kind.data)
             flash(_("Email queued."), "success")
+        elif action == "sms":
+            actions.send_sms(case, current_user, token, form.text.data)
+            flash(_("SMS queued."), "success")
         elif action == "remind":
             on = form.on.data  # a chosen date wins over the period
             actions.remind(case, current_user, token, None if on else int(form.days.data), on)

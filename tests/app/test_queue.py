@@ -257,3 +257,25 @@ def test_admin_action_log_filters_by_user(client, login_as, build, db):
     assert "von Anna" in html and "von Bert" not in html
     future = (utcnow() + timedelta(days=2)).date().isoformat()
     assert "von Anna" not in client.get(f"/admin/actions?from={future}").get_data(as_text=True)
+
+
+def test_sms_from_the_case_page(client, login_as, build, db):
+    login_as("sales")
+    company = _company(build, sms_sender="Gartenwelt")
+    case = _case(build, company, mobile="0171 2345678", first_name="Erika")
+    response, _ = _act(client, case, "sms", text='Hallo {{var:vorname:"Kundin"}}, 10 % Rabatt!')
+    assert response.status_code == 302
+    message = db.session.query(Message).one()
+    assert message.channel == "sms" and message.to_address == "+491712345678"
+    assert message.body.startswith("Hallo Erika, 10 % Rabatt!\nAbmelden: http://127.0.0.1:5000/p/")
+    assert message.state == "outbox" and message.from_address == "Gartenwelt"
+    assert db.session.get(Case, case.id).status == "contacted"
+
+
+def test_sms_refused_without_mobile(client, login_as, build, db):
+    login_as("sales")
+    case = _case(build, _company(build, sms_sender="Gartenwelt"), mobile=None)
+    html = client.get(f"/case/{case.id}?list=decline").get_data(as_text=True)
+    assert "keine Mobilnummer" in html
+    _act(client, case, "sms", text="Hallo")
+    assert db.session.query(Message).count() == 0
