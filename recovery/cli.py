@@ -8,7 +8,6 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
-from flask_migrate import upgrade
 from sqlalchemy import select, text
 
 from .extensions import db
@@ -61,6 +60,8 @@ def _create_user(email: str, name: str, password: str, role: str) -> None:
 @click.option("--customers", default=2400, show_default=True)
 def demo(reset: bool, seed: int, customers: int) -> None:
     """Load the demo business: generate its WaWi export, import it as CSV, analyse."""
+    from flask_migrate import upgrade
+
     from .demo_setup import load_demo
 
     instance_path()  # the SQLite file of a fresh clone lives there

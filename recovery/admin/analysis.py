@@ -10,7 +10,6 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from ..analysis import AnalysisSettings, SettingsError
-from ..cases import run_analysis, run_backtest
 from ..extensions import db
 from ..models import JobRun, ProductGroup
 from ..security import admin_required
@@ -85,6 +84,8 @@ def analysis_settings_page():
 @admin_required
 def analysis_run():
     if ConfirmForm().validate_on_submit():
+        from ..cases import run_analysis  # pandas loads on first use, not at start-up
+
         result = run_analysis(user_id=current_user.id)
         flash(
             _(
@@ -114,6 +115,8 @@ def backtest_page():
             horizon = int(horizon_text)
             if not 7 <= horizon <= 1095:
                 raise ValueError(_("horizon: a number of days from 7 to 1095"))
+            from ..cases import run_backtest
+
             result = run_backtest(datetime.combine(as_of, time(23, 59, 59), UTC), horizon)
         except ValueError as exc:
             flash(_("Backtest not possible: %(reason)s", reason=str(exc)), "error")

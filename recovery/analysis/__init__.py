@@ -10,11 +10,32 @@ Plain DataFrames in and out; no Flask, no database. Entry points:
 * :func:`explain` – re-render a stored reason (``reason_key``/``reason_params``).
 """
 
-from .backtest import BacktestResult, CalibrationBin, RuleMetrics, backtest, roc_auc
-from .groups import score_customer_groups
-from .reasons import exclusion_label, explain
-from .score import score_customers
+from importlib import import_module
+
 from .settings import AnalysisSettings, FieldInfo, SettingsError
+
+# The scoring modules pull in pandas and scipy (seconds of start-up); they load on
+# first use, so the web app, the worker and the CLI start fast.
+_LAZY = {
+    "BacktestResult": "backtest",
+    "CalibrationBin": "backtest",
+    "RuleMetrics": "backtest",
+    "backtest": "backtest",
+    "roc_auc": "backtest",
+    "score_customer_groups": "groups",
+    "exclusion_label": "reasons",
+    "explain": "reasons",
+    "score_customers": "score",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        value = getattr(import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "AnalysisSettings",
