@@ -69,6 +69,27 @@ RULE_LABELS = {
 }
 
 
+# The admin pages, in the order of the admin menu and the admin home tiles.
+ADMIN_PAGES = (
+    ("admin.connectors", _l("Connectors"),
+     _l("Where customers and orders come from; sync log.")),
+    ("admin.outbox", _l("Outbox and message log"),
+     _l("Every message the app created, with its state.")),
+    ("admin.jobs", _l("Job runs"),
+     _l("Syncs, analyses and the nightly run, with progress.")),
+    ("admin.companies", _l("Companies"),
+     _l("Sender, Mailjet templates and offer address per company.")),
+    ("admin.product_groups", _l("Texts per product group"),
+     _l("First and follow-up messages per product group.")),
+    ("admin.action_log", _l("Action log"),
+     _l("Who did what and when, by user and date.")),
+    ("admin.analysis_settings_page", _l("Analysis settings"),
+     _l("The rules that put customers on the list.")),
+    ("admin.backtest_page", _l("Backtest"),
+     _l("How well the rules would have predicted the past.")),
+)  # fmt: skip
+
+
 def locale_code() -> str:
     return str(get_locale() or "de")
 
@@ -112,6 +133,7 @@ def init_app(app: Flask) -> None:
         section_label=lambda key: str(SECTION_LABELS.get(key, key)),
         choice_label=lambda key: str(CHOICE_LABELS.get(key, key)),
         rule_label=lambda key: str(RULE_LABELS.get(key, key)),
+        admin_pages=ADMIN_PAGES,
     )
     app.jinja_env.filters["number"] = lambda v: "–" if v is None else format_decimal(v)
     app.jinja_env.filters["month"] = lambda d: format_date(d, "MMM yyyy")
