@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
@@ -14,7 +12,6 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from wawi_connectors import ConfigurationError, connector_kinds, get_connector_class
-from wawi_connectors.csv_file import REQUIRED_FIELDS
 
 from ..extensions import db
 from ..models import ConnectorConfig, JobRun, SyncRun
@@ -30,9 +27,17 @@ from ..sources.configs import (
     test_connection,
     url_example,
 )
-from ..sources.jobs import SyncRunning, active_job, latest_job, of_connector, start_sync
+from ..sources.jobs import (
+    SyncRunning,
+    active_job,
+    file_in_use,
+    latest_job,
+    run_of,
+    start_sync,
+)
 from ..sources.upload import (
     FIELD_LABELS,
+    REQUIRED_FIELDS,
     MappingInvalid,
     find_upload,
     propose,
@@ -173,14 +178,13 @@ def connector_detail(cid: int):
         runs_query.order_by(SyncRun.id.desc()).limit(LOG_PAGE).offset((page - 1) * LOG_PAGE)
     ).all()
     job = active_job(cid) or latest_job(cid)
-    current_file, imported_at = _current_file(cfg)
+    current_file, imported_at = file_in_use(cfg)
     return render_template(
         "admin/connectors/detail.html",
         cfg=cfg,
         kind_label=_kind_label(cfg.kind),
         fields=form_fields(cfg.kind, cfg),
         job=job,
-        job_run=_job_run(job),
         current_file=current_file,
         imported_at=imported_at,
         runs=runs,
@@ -192,28 +196,6 @@ def connector_detail(cid: int):
         max_mb=current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024),
         mapping_link=_mapping_link(cfg, job),
     )
-
-
-def _job_run(job: JobRun | None) -> SyncRun | None:
-    if job is None:
-        return None
-    return db.session.scalar(
-        select(SyncRun).where(SyncRun.job_id == job.id).order_by(SyncRun.id.desc()).limit(1)
-    )
-
-
-def _current_file(cfg: ConnectorConfig) -> tuple[str | None, datetime | None]:
-    """The file a file connector reads now: the name it was uploaded with, and when."""
-    path = (cfg.settings or {}).get("path")
-    if not path:
-        return None, None
-    imports = db.session.scalars(
-        of_connector(cfg.id).where(JobRun.state == "done").order_by(JobRun.id.desc()).limit(20)
-    )
-    imported = next((j for j in imports if j.params.get("path") == path), None)
-    if imported is None:  # set by the command line or the demo
-        return Path(path).name, None
-    return imported.params.get("file_name"), imported.finished_at
 
 
 def _mapping_link(cfg: ConnectorConfig, job: JobRun | None) -> str | None:
@@ -234,7 +216,7 @@ def connector_status(cid: int):
     """What the page polls while a sync runs: the job's progress and its run's rows."""
     _connector(cid)
     job = active_job(cid) or latest_job(cid)
-    run = _job_run(job)
+    run = run_of(job)
     return jsonify(
         job=_job_json(job),
         run=None

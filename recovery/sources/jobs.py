@@ -17,19 +17,25 @@ import re
 import subprocess
 import sys
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from flask import current_app
 from sqlalchemy import select, update
 
-from wawi_connectors import ConnectorError
-from wawi_connectors.csv_file import CsvFileConnector
+from wawi_connectors import Connector, ConnectorError
 
 from ..extensions import db
-from ..models import ConnectorConfig, JobRun, utcnow
-from ..sync import SyncFailed, build_connector, run_sync, secret_values, take_lease
+from ..models import ConnectorConfig, JobRun, SyncRun, utcnow
+from ..sync import (
+    SyncFailed,
+    build_connector,
+    release_lease,
+    run_sync,
+    secret_values,
+    take_lease,
+)
 from . import SourceError
 from .secrets import redact
 
@@ -130,8 +136,9 @@ def run_job(job_id: int) -> JobRun:
         connector = build_connector(cfg, file)
     except ConnectorError as exc:
         db.session.rollback()
+        release_lease(cfg.id, reservation(job_id))  # no run started: free the connector
         return _done(job, "failed", error=redact(str(exc), secret_values(cfg)))
-    progress = _Progress(job, connector if isinstance(connector, CsvFileConnector) else None)
+    progress = _Progress(job, connector if cfg.kind == "csv" else None)
     try:
         result = run_sync(
             cfg,
@@ -167,7 +174,7 @@ def run_job(job_id: int) -> JobRun:
 class _Progress:
     """Writes rows so far into the job row, inside the batch's own transaction."""
 
-    def __init__(self, job: JobRun, csv: CsvFileConnector | None):
+    def __init__(self, job: JobRun, csv: Connector | None):
         self.job_id = job.id
         self.csv = csv
         self.rows: dict[str, int] = {}
@@ -176,7 +183,7 @@ class _Progress:
         self.rows[stream] = rows
         job = db.session.get(JobRun, self.job_id)
         if job.progress_total is None and self.csv is not None:
-            check = self.csv.check()  # the file was scanned already: this costs nothing
+            check = self.csv.check()  # CsvFileConnector: scanned already, so cheap
             job.progress_total = check.customers + check.orders
         job.progress_done = sum(self.rows.values())
         job.message = ", ".join(f"{name}: {count}" for name, count in self.rows.items())
@@ -213,3 +220,26 @@ def active_job(connector_id: int) -> JobRun | None:
         .order_by(JobRun.id.desc())
         .limit(1)
     )
+
+
+def run_of(job: JobRun | None) -> SyncRun | None:
+    """The sync run (log row) of a job."""
+    if job is None:
+        return None
+    return db.session.scalar(
+        select(SyncRun).where(SyncRun.job_id == job.id).order_by(SyncRun.id.desc()).limit(1)
+    )
+
+
+def file_in_use(cfg: ConnectorConfig) -> tuple[str | None, datetime | None]:
+    """The file a file connector reads now: the name it was uploaded with, and when."""
+    path = (cfg.settings or {}).get("path")
+    if not path:
+        return None, None
+    imports = db.session.scalars(
+        of_connector(cfg.id).where(JobRun.state == "done").order_by(JobRun.id.desc()).limit(20)
+    )
+    imported = next((j for j in imports if j.params.get("path") == path), None)
+    if imported is None:  # set by the command line or the demo
+        return Path(path).name, None
+    return imported.params.get("file_name"), imported.finished_at

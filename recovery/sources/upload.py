@@ -15,6 +15,7 @@ import re
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -23,12 +24,15 @@ from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 
 from wawi_connectors import ConnectorError
-from wawi_connectors.csv_file import REQUIRED_FIELDS, TARGET_FIELDS, Preview, preview
+from wawi_connectors.tabular.mapping import REQUIRED_FIELDS, TARGET_FIELDS
 
 from ..extensions import db
 from ..models import ConnectorConfig, JobRun, SavedMapping
 from . import SourceError
 from .jobs import start_sync
+
+if TYPE_CHECKING:  # the file connector (pandas) loads on first use, not with the app
+    from wawi_connectors.csv_file import Preview
 
 EXTENSIONS = (".csv", ".xlsx")
 PREVIEW_ROWS = 10
@@ -122,6 +126,8 @@ def find_upload(cfg: ConnectorConfig, token: str) -> Upload:
 
 def propose(upload: Upload) -> MappingProposal:
     """Format, first rows and the mapping to show: the saved one for these headers, or a guess."""
+    from wawi_connectors.csv_file import preview
+
     try:
         found = preview(str(upload.path), PREVIEW_ROWS)
     except ConnectorError as exc:

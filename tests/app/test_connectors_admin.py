@@ -298,3 +298,47 @@ def test_sync_now_runs_in_a_real_detached_process(app, client, login_as, db, tmp
     assert db.session.scalar(select(func.count(Order.id))) == 3
     db.session.refresh(cfg)
     assert cfg.sync_owner is None
+
+
+def test_sql_connector_json_and_secret_url(client, login_as, db):
+    login_as("admin")
+    url = "mssql+pyodbc://reader:Geheim-4711@wawi-dsn"
+    form = {
+        "name": "jtl",
+        "enabled": "on",
+        "lookback_days": "0",
+        "url": url,
+        "batch_size": "2000",
+        "timezone": "Europe/Berlin",
+        "schema_map": '{"dbo": "jtl"',
+    }
+    response = create(client, "jtl_wawi", form)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422 and "kein gültiges JSON" in html
+    assert "Geheim-4711" not in html
+    form["schema_map"] = '{"dbo": "jtl", "Verkauf": "jtl_verkauf"}'
+    assert create(client, "jtl_wawi", form).status_code == 302
+    cfg = db.session.scalar(select(ConnectorConfig))
+    assert cfg.settings["schema_map"] == {"dbo": "jtl", "Verkauf": "jtl_verkauf"}
+    assert cfg.settings["batch_size"] == 2000 and cfg.lookback_days == 0
+    assert "url" not in cfg.settings and decrypt(cfg.secrets) == {"url": url}
+    edit = page_of(client, f"/admin/connectors/{cfg.id}/edit")
+    assert "Geheim-4711" not in edit and "&#34;Verkauf&#34;: &#34;jtl_verkauf&#34;" in edit
+
+
+def test_a_job_whose_connector_cannot_be_built_fails_and_frees_the_connector(client, login_as, db):
+    cfg = ConnectorConfig(
+        name="shop",
+        kind="shopware6",
+        settings={"base_url": "https://shop.example", "client_id": "id", "page_size": 9999},
+    )
+    db.session.add(cfg)
+    db.session.commit()
+    login_as("admin")
+    detail = f"/admin/connectors/{cfg.id}"
+    for _ in range(2):  # the second click is not refused as "running"
+        html = post(client, f"{detail}/sync", page_url=detail).get_data(as_text=True)
+        assert "Sync fehlgeschlagen: Missing settings: Secret access key" in html
+    db.session.expire_all()
+    assert db.session.get(ConnectorConfig, cfg.id).sync_owner is None
+    assert [j.state for j in db.session.scalars(select(JobRun))] == ["failed", "failed"]

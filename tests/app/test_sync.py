@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -25,8 +26,18 @@ from recovery.models import (
     utcnow,
 )
 from recovery.sources.secrets import decrypt, encrypt, redact
-from recovery.sync import SyncBusy, SyncFailed, build_connector, lease_owner, run_sync, take_lease
+from recovery.sync import (
+    READ_AHEAD,
+    SyncBusy,
+    SyncFailed,
+    build_connector,
+    lease_owner,
+    read_ahead,
+    run_sync,
+    take_lease,
+)
 from tests.fakes.shopware import CLIENT_ID, CLIENT_SECRET, FakeShopware
+from wawi_connectors import Batch, ConnectorError
 
 T0 = datetime(2024, 5, 1, 10, tzinfo=UTC)
 HEADER = (
@@ -352,3 +363,21 @@ def test_cli_sync_exits_non_zero_with_a_clear_message(app, db, tmp_path):
 
 def test_lease_owner_names_this_process():
     assert lease_owner(7) == f"{socket.gethostname()[:80]}/{os.getpid()}/7"
+
+
+def test_read_ahead_keeps_the_order_raises_read_errors_and_stops_with_the_caller():
+    def batches(count: int, fail_at: int | None = None):
+        for n in range(count):
+            if n == fail_at:
+                raise ConnectorError("broken page")
+            produced.append(n)
+            yield Batch("orders", [], str(n))
+
+    produced: list[int] = []
+    assert [b.cursor for b in read_ahead(batches(50))] == [str(n) for n in range(50)]
+    with pytest.raises(ConnectorError, match="broken page"):
+        list(read_ahead(batches(50, fail_at=7)))
+    produced.clear()
+    with closing(read_ahead(batches(10_000))) as reading:
+        assert next(reading).cursor == "0"
+    assert len(produced) <= 2 + READ_AHEAD  # the reader stopped soon after the caller

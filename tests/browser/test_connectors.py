@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from recovery.models import Order, ProductGroup, SavedMapping
-from tests.app.test_sync import german_csv
+from tests.app.test_sync import GOOD_LINES, german_csv
 from tests.browser.conftest import log_in
 from tests.conftest import PASSWORD, make_user
 
@@ -53,6 +53,22 @@ def test_admin_imports_a_german_csv_with_a_corrected_mapping(page, shot, db, tmp
     page.goto("/admin/connectors")
     assert "wawi-export" in page.inner_text("table.grid")
     shot("connectors-04-list")
+
+    # a file with errors: refused whole, the rows listed, the saved mapping filled in
+    bad = [*GOOD_LINES, GOOD_LINES[0].replace("A-5001", "A-5009").replace("1.234,56", "zwölf")]
+    page.click("text=wawi-export")
+    page.set_input_files("input[type=file]", str(german_csv(tmp_path / "fehler.csv", bad)))
+    page.click("text=Hochladen und prüfen")
+    page.wait_for_selector(".mapping-form")
+    assert page.locator("select[name=map_product_group]").input_value() == "Sortiment"
+    page.click("text=Datei importieren")
+    page.wait_for_selector("table.row-errors")
+    assert "abgelehnt" in page.inner_text(".flash-error")
+    assert "Netto" in page.inner_text("table.row-errors") and "zwölf" in page.inner_text(
+        "table.row-errors"
+    )
+    shot("connectors-07-refused")
+    assert db.session.scalar(select(func.count(Order.id))) == 3
 
 
 def test_sync_now_runs_in_the_background_and_the_page_follows_it(page, shot, db, tmp_path, app):
