@@ -72,6 +72,7 @@ class CaseDetails:
     channels: dict[str, str | None]  # channel -> reason why it cannot be used
     links: dict[str, str]
     order_links: dict[int, str]
+    product_links: dict[str, str]  # sku -> link into the WaWi (D6)
     other_cases: list[Case]
     variables: dict[str, str]  # what "Send email" would pass to Mailjet, shown before sending
 
@@ -170,6 +171,7 @@ def details(case: Case, user: User) -> CaseDetails:
     )
     links: dict[str, str] = {}
     order_links: dict[int, str] = {}
+    product_links: dict[str, str] = {}
     if connector is not None:
         url = _link(connector.customer_url, id=customer.external_id, number=customer.number)
         if url:
@@ -178,7 +180,12 @@ def details(case: Case, user: User) -> CaseDetails:
             url = _link(connector.order_url, id=order.external_id, number=order.number)
             if url:
                 order_links[order.id] = url
+            for line in order.lines:
+                url = line.sku and _link(connector.product_url, sku=line.sku)
+                if url:
+                    product_links[line.sku] = url
     return CaseDetails(
+        product_links=product_links,
         orders=orders,
         chart=revenue_chart(chart_orders(orders, customer.id, today, tz), today, tz),
         events=[e for e in events if e.kind != "note"],

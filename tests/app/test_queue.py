@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import time_machine
 
-from recovery.models import Case, CaseEvent, Message, utcnow
+from recovery.models import Case, CaseEvent, Message, Order, utcnow
 from tests.conftest import PASSWORD, csrf_from, form_fields, make_user, utc
 
 
@@ -279,3 +279,25 @@ def test_sms_refused_without_mobile(client, login_as, build, db):
     assert "keine Mobilnummer" in html
     _act(client, case, "sms", text="Hallo")
     assert db.session.query(Message).count() == 0
+
+
+def test_case_page_links_into_the_wawi(client, login_as, build, db):
+    from recovery.models import ConnectorConfig
+
+    db.session.add(
+        ConnectorConfig(
+            name="test",
+            kind="csv",
+            customer_url="https://wawi.example/kunden/{number}",
+            order_url="https://wawi.example/auftraege/{number}",
+            product_url="https://wawi.example/artikel/{sku}",
+        )
+    )
+    db.session.commit()
+    login_as("sales")
+    case = _case(build, _company(build), number="K-9")
+    order = db.session.query(Order).filter_by(customer_id=case.customer_id).one()
+    html = client.get(f"/case/{case.id}?list=decline").get_data(as_text=True)
+    assert 'href="https://wawi.example/kunden/K-9"' in html
+    assert f'href="https://wawi.example/auftraege/{order.number}"' in html
+    assert f'href="https://wawi.example/artikel/{order.lines[0].sku}"' in html
