@@ -27,6 +27,7 @@ import urllib.parse
 from pathlib import Path
 
 import psycopg
+from psycopg import sql
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
@@ -288,10 +289,23 @@ def main() -> None:
         help="before each endpoint wait until others use less CPU than this",
     )
     parser.add_argument("--patience", type=int, default=300, help="seconds to wait for quiet")
+    parser.add_argument(
+        "--parallel-query",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="--no-parallel-query: max_parallel_workers_per_gather = 0 for the database",
+    )
     parser.add_argument("--label", default="run")
     parser.add_argument("--out", help="write the results as JSON here")
     args = parser.parse_args()
 
+    parallel = "DEFAULT" if args.parallel_query else "0"
+    with psycopg.connect(f"{SERVER}/{args.db}", autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("ALTER DATABASE {} SET max_parallel_workers_per_gather = {}").format(
+                sql.Identifier(args.db), sql.SQL(parallel)
+            )
+        )
     ids = case_pool(args.db, 20_000)
     ids_file = HERE / ".case_ids.txt"
     ids_file.write_text("\n".join(map(str, ids)) + "\n")
@@ -338,7 +352,8 @@ def main() -> None:
         ids_file.unlink(missing_ok=True)
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(json.dumps({"label": args.label, **results}, indent=2) + "\n")
+        header = {"label": args.label, "parallel_query": args.parallel_query}
+        Path(args.out).write_text(json.dumps({**header, **results}, indent=2) + "\n")
 
 
 if __name__ == "__main__":
