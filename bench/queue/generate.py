@@ -750,7 +750,13 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=20261123)
     parser.add_argument("--end", type=date.fromisoformat, default=datetime.now(UTC).date(),
                         help="last day of the order history (default today)")  # fmt: skip
+    parser.add_argument("--drop", action="store_true", help="only drop the database")
     args = parser.parse_args()
+    if args.drop:
+        with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as conn:
+            drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
+            conn.execute(drop.format(sql.Identifier(args.db)))
+        return
     started = time.perf_counter()
     url = recreate_database(args.db)
     log(f"database {args.db} created and migrated", started)
