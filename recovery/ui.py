@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask
-from flask_babel import format_date, format_decimal, get_locale
+from flask_babel import format_date, get_locale
 from flask_babel import lazy_gettext as _l
 
 TILE_LABELS = {
@@ -135,5 +135,4 @@ def init_app(app: Flask) -> None:
         rule_label=lambda key: str(RULE_LABELS.get(key, key)),
         admin_pages=ADMIN_PAGES,
     )
-    app.jinja_env.filters["number"] = lambda v: "–" if v is None else format_decimal(v)
     app.jinja_env.filters["month"] = lambda d: format_date(d, "MMM yyyy")

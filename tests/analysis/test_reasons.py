@@ -77,10 +77,10 @@ def test_negative_and_other_currencies_go_through_babel():
 def test_fast_number_path_equals_babel(locale):
     fmt = number_format(locale, "EUR")
     assert fmt.fast
-    pattern = fmt.money_pattern
+    pattern = fmt.whole_money_pattern
     for value in [0, 1, 12, 999, 1000, 9999.5, 10000.49, 123456, 7654321.2, 10**12]:
         n = round(value)
-        assert fmt.money(value) == format_currency(
+        assert fmt.whole_money(value) == format_currency(
             n, "EUR", format=pattern, locale=locale, currency_digits=False
         )
         assert fmt.integer(value) == format_decimal(n, locale=locale)
