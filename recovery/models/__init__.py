@@ -6,6 +6,7 @@ from .customer import CHANNELS, DNC_REASONS, Customer, DoNotContact
 from .message import MESSAGE_STATES, Message, WebhookEvent
 from .order import ORDER_STATES, Order, OrderLine, Product, ProductGroup
 from .system import ConnectorConfig, JobRun, SavedMapping, Setting, SyncCursor, SyncRun
+from .tally import CaseTally
 from .types import utcnow
 from .user import ROLES, User
 
@@ -20,6 +21,7 @@ __all__ = [
     "ROLES",
     "Case",
     "CaseEvent",
+    "CaseTally",
     "Company",
     "ConnectorConfig",
     "Customer",

@@ -10,7 +10,7 @@ from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import contains_eager
 
 from ..extensions import db
-from ..models import Case, Company, Customer, User, utcnow
+from ..models import Case, CaseTally, Company, Customer, User, utcnow
 from ..models.customer import SEARCH_COLUMNS
 
 # Tile key -> (statuses, only reminders that are due)
@@ -188,13 +188,28 @@ def ordered_rows(query: ListQuery, user: User, *columns) -> Select:
     return _filtered(query, user, utcnow()).with_only_columns(*columns).order_by(*_sort(query))
 
 
+def tallied(user: User, statuses: tuple[str, ...], company: int | None = None) -> int:
+    """Cases in ``statuses`` from the case tally (kept exact by triggers, see CaseTally)."""
+    stmt = select(func.coalesce(func.sum(CaseTally.cases), 0)).where(
+        CaseTally.kind == "decline", CaseTally.status.in_(statuses)
+    )
+    for company_id in (user.company_id, company):
+        if company_id is not None:
+            stmt = stmt.where(CaseTally.company_id == company_id)
+    return int(db.session.scalar(stmt))
+
+
 def count(query: ListQuery, user: User, now: datetime) -> int:
     """Exact number of cases in the list.
 
-    Every case has its customer (a non-null foreign key) and at most one company, so
-    the joins change no count: without a customer filter the cases are counted alone,
-    from an index.
+    A list of a status, for all companies or one, is read from the case tally. With
+    other filters the cases are counted: every case has its customer (a non-null foreign
+    key) and at most one company, so the joins change no count, and without a customer
+    filter the cases are counted alone, from an index.
     """
+    statuses, due_only = LISTS[query.tile]
+    if not (due_only or query.customer_group or query.product_group or query.assigned or query.q):
+        return tallied(user, statuses, query.company)
     stmt = _conditions(query, user, now, join_customer=bool(query.customer_group or query.q))
     # count(*), not count(id): no column to read, so the narrow index answers alone
     return int(db.session.scalar(stmt.with_only_columns(func.count()).order_by(None)) or 0)
@@ -214,32 +229,33 @@ def page(query: ListQuery, user: User, size: int) -> tuple[list[Case], int]:
 
 
 def tile_counts(user: User) -> dict[str, dict[str, object]]:
-    """Live counts per tile, and recovered revenue, in one query.
+    """Live counts per tile, and recovered revenue.
 
-    One count per tile, each a range of an index read alone (ix_recovery_case_kind_status;
-    ix_recovery_case_tiles where the due date or the revenue is needed): cheaper than
-    grouping all cases, which would also count the closed ones no tile shows.
+    The counts of the statuses come from the case tally (one small read); only what
+    needs more than the status is read from the cases, from ix_recovery_case_tiles
+    alone: the reminders that are due and the recovered revenue.
     """
-    now = utcnow()
+    stmt = select(CaseTally.status, func.sum(CaseTally.cases)).where(CaseTally.kind == "decline")
+    if user.company_id is not None:
+        stmt = stmt.where(CaseTally.company_id == user.company_id)
+    per_status = dict(db.session.execute(stmt.group_by(CaseTally.status)).all())
     cases = visible_cases(user)
-
-    def scalar(column, *criteria):
-        return cases.with_only_columns(column).where(*criteria).scalar_subquery()
-
-    counts = {
-        tile: scalar(
-            func.count(), Case.status.in_(statuses), *([Case.remind_at <= now] if due else [])
+    due, revenue = db.session.execute(
+        select(
+            cases.with_only_columns(func.count())
+            .where(Case.status == "reminder", Case.remind_at <= utcnow())
+            .scalar_subquery(),
+            cases.with_only_columns(func.coalesce(func.sum(Case.recovered_revenue), 0))
+            .where(Case.status == "recovered")
+            .scalar_subquery(),
         )
-        for tile, (statuses, due) in LISTS.items()
-    }
-    revenue = scalar(
-        func.coalesce(func.sum(Case.recovered_revenue), 0),
-        Case.status.in_(LISTS["recovered"][0]),
-    )
-    row = db.session.execute(select(*counts.values(), revenue)).one()
-    tiles = {tile: {"count": row[i], "revenue": None} for i, tile in enumerate(counts)}
+    ).one()
+    tiles = {}
+    for tile, (statuses, due_only) in LISTS.items():
+        count = due if due_only else sum(int(per_status.get(s, 0)) for s in statuses)
+        tiles[tile] = {"count": count, "revenue": None}
     if tiles["recovered"]["count"]:
-        tiles["recovered"]["revenue"] = row[-1]
+        tiles["recovered"]["revenue"] = revenue
     return tiles
 
 
