@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask
 from flask_babel import format_date, get_locale
 from flask_babel import lazy_gettext as _l
+from jinja2 import pass_context
 
 TILE_LABELS = {
     "decline": _l("Revenue decline"),
@@ -94,6 +95,22 @@ def locale_code() -> str:
     return str(get_locale() or "de")
 
 
+_translated: dict[tuple[str, int, str], str] = {}
+
+
+def label(labels: dict, key: str, locale: str | None = None) -> str:
+    """``labels[key]`` in the reader's language (the key itself if unknown).
+
+    A list page shows a label per row; translating a lazy string each time costs more
+    than the rest of the cell, so each (language, table, key) is translated once.
+    """
+    cache_key = (locale or locale_code(), id(labels), key)
+    text = _translated.get(cache_key)
+    if text is None:
+        text = _translated[cache_key] = str(labels.get(key, key))
+    return text
+
+
 def case_reason(case) -> str:
     """The reason in the reader's language, from the numbers stored with the case."""
     from .analysis import explain
@@ -125,9 +142,11 @@ def init_app(app: Flask) -> None:
         current_locale=locale_code,
         mail_offline=offline,
         tile_labels=lambda: list(TILE_LABELS.items()),
-        tile_label=lambda key: str(TILE_LABELS.get(key, key)),
-        status_label=lambda s: str(STATUS_LABELS.get(s, s)),
-        order_state_label=lambda s: str(ORDER_STATE_LABELS.get(s, s)),
+        tile_label=pass_context(lambda ctx, key: label(TILE_LABELS, key, ctx.get("_locale"))),
+        status_label=pass_context(lambda ctx, s: label(STATUS_LABELS, s, ctx.get("_locale"))),
+        order_state_label=pass_context(
+            lambda ctx, s: label(ORDER_STATE_LABELS, s, ctx.get("_locale"))
+        ),
         event_label=event_label,
         case_reason=case_reason,
         section_label=lambda key: str(SECTION_LABELS.get(key, key)),

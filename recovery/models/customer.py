@@ -62,11 +62,18 @@ class Customer(db.Model):
 
     @property
     def display_name(self) -> str:
-        person = " ".join(p for p in (self.first_name, self.last_name) if p)
-        return person or self.company_name or self.number or f"#{self.id}"
+        return display_name(
+            self.first_name, self.last_name, self.company_name, self.number, self.id
+        )
 
     def blocked_channels(self) -> dict[str, str]:
         return {d.channel: d.reason for d in self.do_not_contact}
+
+
+def display_name(first_name, last_name, company_name, number, customer_id) -> str:
+    """A person's name, else the company's, else the customer number, else ``#id``."""
+    person = " ".join(p for p in (first_name, last_name) if p)
+    return person or company_name or number or f"#{customer_id}"
 
 
 # ix_customer_search needs the trigram operator class; migrations create the extension,
