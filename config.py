@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import orjson
 from dotenv import load_dotenv
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -23,7 +24,9 @@ class Config:
     SQLALCHEMY_DATABASE_URI = os.environ.get(
         "DATABASE_URL", f"sqlite:///{BASE_DIR / 'instance' / 'recovery.db'}"
     )
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # orjson reads the JSON columns (reason params, settings) ~10× faster than json: an
+    # export of 200 000 cases reads one per row.
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "json_deserializer": orjson.loads}
     BABEL_DEFAULT_LOCALE = "de"
     BABEL_DEFAULT_TIMEZONE = os.environ.get("BUSINESS_TIMEZONE", "Europe/Berlin")
     BABEL_TRANSLATION_DIRECTORIES = str(BASE_DIR / "translations")

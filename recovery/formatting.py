@@ -115,7 +115,8 @@ class NumberFormat:
         n = round(value)
         if not self.fast:
             return self._babel_whole_money(n)
-        return self._sign(Decimal(n), self._whole_money.format(self._digits(Decimal(n), 0)))
+        text = self._whole_money.format(f"{abs(n):,}".translate(self._symbols))
+        return self._minus + text if n < 0 else text
 
     def _babel_whole_money(self, value: int) -> str:
         return format_currency(

@@ -111,16 +111,33 @@ def label(labels: dict, key: str, locale: str | None = None) -> str:
     return text
 
 
-def case_reason(case) -> str:
+def case_reason(case, locale: str | None = None) -> str:
     """The reason in the reader's language, from the numbers stored with the case."""
     from .analysis import explain
 
     if case.reason_key:
         try:
-            return explain(case.reason_key, case.reason_params or {}, locale_code())
+            return explain(case.reason_key, case.reason_params or {}, locale or locale_code())
         except (KeyError, ValueError):
             pass
     return case.reason_text or ""
+
+
+def case_reasons(cases, locale: str) -> list[str]:
+    """``case_reason`` of many cases (or rows with the same fields), rendered in bulk."""
+    from .analysis import explain_many
+
+    keyed = [i for i, case in enumerate(cases) if case.reason_key]
+    texts = [case.reason_text or "" for case in cases]
+    try:
+        rendered = explain_many(
+            [(cases[i].reason_key, cases[i].reason_params or {}) for i in keyed], locale
+        )
+    except (KeyError, ValueError):  # an odd reason among them: each on its own
+        rendered = [case_reason(cases[i], locale) for i in keyed]
+    for i, text in zip(keyed, rendered, strict=True):
+        texts[i] = text
+    return texts
 
 
 def event_label(event) -> str:

@@ -25,6 +25,7 @@ _LAZY = {
     "score_customer_groups": "groups",
     "exclusion_label": "reasons",
     "explain": "reasons",
+    "explain_many": "reasons",
     "score_customers": "score",
 }
 
@@ -47,6 +48,7 @@ __all__ = [
     "backtest",
     "exclusion_label",
     "explain",
+    "explain_many",
     "roc_auc",
     "score_customer_groups",
     "score_customers",

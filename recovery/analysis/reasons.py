@@ -250,6 +250,28 @@ def explain(reason_key: str, reason_params: Mapping[str, Any], locale: str = "de
     return "; ".join(parts)
 
 
+def explain_many(reasons: Sequence[tuple[str, Mapping[str, Any]]], locale: str = "de") -> list[str]:
+    """``explain`` for many ``(reason_key, reason_params)`` at once (an export's chunk).
+
+    Rows with the same key and currency are rendered together by the bulk path; the
+    texts equal ``explain``'s row by row. Raises as ``explain`` would on a bad reason.
+    """
+    out = [""] * len(reasons)
+    # Together only what has the same key, currency and parameter names: a parameter
+    # missing from one row takes its default, as in ``explain``.
+    groups: dict[tuple[str, str, tuple[str, ...]], list[int]] = {}
+    for i, (key, params) in enumerate(reasons):
+        group = (key, str(params.get("currency", "EUR")), tuple(params))
+        groups.setdefault(group, []).append(i)
+    for (key, currency, names), rows in groups.items():
+        params = [reasons[i][1] for i in rows]
+        columns = {name: [p[name] for p in params] for name in names}
+        parts = [render_part(part, columns, len(rows), locale, currency) for part in key.split("+")]
+        for j, i in enumerate(rows):
+            out[i] = "; ".join(texts[j] for texts in parts)
+    return out
+
+
 def exclusion_label(reason: str, locale: str = "de") -> str:
     """Words for an ``excluded_reason`` code; unknown codes (custom reasons) pass through."""
     return EXCLUSION_LABELS[language(locale)].get(reason, reason)

@@ -11,9 +11,12 @@ import csv
 import io
 from collections import namedtuple
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
+from itertools import islice
 from zoneinfo import ZoneInfo
+
+from psycopg.rows import namedtuple_row
 
 from ..extensions import db
 from ..models import Case, Company, Customer, User
@@ -73,7 +76,7 @@ class _Format:
     def number(self, value: Decimal | float | None) -> str:
         if value is None:
             return ""
-        if not isinstance(value, Decimal):
+        if not isinstance(value, Decimal):  # a float as written (2.675 → 2,68), as Babel does
             value = Decimal(str(value))
         text = f"{value:.2f}"
         return text.replace(".", ",") if self.german else text
@@ -81,12 +84,53 @@ class _Format:
     def day(self, value: datetime | None) -> str:
         if value is None:
             return ""
+        if value.tzinfo is None:  # straight from the driver: UTC
+            value = value.replace(tzinfo=UTC)
         local = value.astimezone(self.tz)
-        return local.strftime("%d.%m.%Y") if self.german else local.date().isoformat()
+        if self.german:
+            return f"{local.day:02d}.{local.month:02d}.{local.year:04d}"
+        return f"{local.year:04d}-{local.month:02d}-{local.day:02d}"
 
 
-def rows(query: ListQuery, user: User, lang: str, tz: ZoneInfo, reason) -> Iterator[str]:
-    """Yield the CSV text in chunks: BOM and header first, then the rows."""
+def chunks(stmt, size: int = CHUNK_ROWS) -> Iterator[list]:
+    """The rows of ``stmt`` as lists of up to ``size`` named tuples, streamed.
+
+    PostgreSQL: the driver's streaming mode (libpq chunked rows) on a plain cursor. The
+    server runs the query once and keeps sending while this process formats (the socket
+    buffer holds it back when it is ahead), where a server-side cursor would idle
+    between FETCHes; and the rows come as the driver makes them (naive UTC times, JSON
+    as dicts), without a second pass through SQLAlchemy's result processing. Together
+    that halves the time of a 200 000-row export. SQLite: SQLAlchemy's rows, in chunks.
+    """
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        compiled = stmt.compile(
+            dialect=connection.dialect, compile_kwargs={"render_postcompile": True}
+        )
+        driver = connection.connection.driver_connection
+        with driver.cursor(row_factory=namedtuple_row) as cursor:
+            rows = cursor.stream(str(compiled), compiled.params, size=size)
+            try:
+                while chunk := list(islice(rows, size)):
+                    yield chunk
+            except GeneratorExit:
+                # The download was cancelled: the driver cancels the query, which
+                # aborts the (read-only) transaction; end it so the session is usable.
+                rows.close()
+                db.session.rollback()
+                raise
+        return
+    result = connection.execute(stmt.execution_options(yield_per=size))
+    as_tuple = namedtuple("ExportRow", result.keys())._make
+    for partition in result.partitions():
+        yield list(map(as_tuple, partition))
+
+
+def rows(query: ListQuery, user: User, lang: str, tz: ZoneInfo, reasons) -> Iterator[str]:
+    """Yield the CSV text in chunks: BOM and header first, then CHUNK_ROWS rows at a time.
+
+    ``reasons(rows, lang)`` renders the reasons of a chunk at once (ui.case_reasons).
+    """
     fmt = _Format(lang, tz)
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";" if fmt.german else ",", lineterminator="\r\n")
@@ -95,31 +139,27 @@ def rows(query: ListQuery, user: User, lang: str, tz: ZoneInfo, reason) -> Itera
     yield "\ufeff" + buffer.getvalue()
     buffer.seek(0)
     buffer.truncate()
-    stmt = ordered_rows(query, user, *COLUMNS).execution_options(yield_per=CHUNK_ROWS)
-    result = db.session.connection().execute(stmt)
-    # A named tuple reads its fields some 20 times faster than a result row does.
-    as_tuple = namedtuple("ExportRow", result.keys())._make
     display_name = Customer.display_name.fget
-    for count, row in enumerate(map(as_tuple, result), start=1):
-        cells = [
-            row.number or "",
-            display_name(row),
-            row.company or "",
-            row.customer_group or "",
-            row.email or "",
-            fmt.day(row.last_order_at),
-            fmt.number(row.reference_revenue),
-            fmt.number(row.current_revenue),
-            fmt.number(row.decline_pct),
-            fmt.number(row.revenue_at_risk),
-            row.status,
-            users.get(row.assigned_user_id, ""),
-            fmt.day(row.remind_at),
-            reason(row),
-        ]
-        writer.writerow([neutralise(str(cell)) for cell in cells])
-        if count % CHUNK_ROWS == 0:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()
+    number, day = fmt.number, fmt.day
+    for chunk in chunks(ordered_rows(query, user, *COLUMNS)):
+        for row, reason in zip(chunk, reasons(chunk, lang), strict=True):
+            cells = (
+                row.number or "",
+                display_name(row),
+                row.company or "",
+                row.customer_group or "",
+                row.email or "",
+                day(row.last_order_at),
+                number(row.reference_revenue),
+                number(row.current_revenue),
+                number(row.decline_pct),
+                number(row.revenue_at_risk),
+                row.status,
+                users.get(row.assigned_user_id) or "",
+                day(row.remind_at),
+                reason,
+            )
+            writer.writerow(list(map(neutralise, cells)))
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()

@@ -21,7 +21,7 @@ from flask_login import current_user
 
 from ..extensions import db
 from ..models import Case, utcnow
-from ..ui import case_reason
+from ..ui import case_reasons
 from . import actions, casepage, export, lists
 from .forms import (
     EmailForm,
@@ -98,7 +98,7 @@ def export_csv(tile: str):
     lang = "en" if request.args.get("format") == "en" else "de"
     tz = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
     user = current_user._get_current_object()
-    body = export.rows(query, user, lang, tz, case_reason)
+    body = export.rows(query, user, lang, tz, case_reasons)
     name = f"{tile}-{utcnow().astimezone(tz):%Y-%m-%d}.csv"
     return Response(
         stream_with_context(body),

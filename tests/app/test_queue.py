@@ -99,6 +99,13 @@ def test_csv_export_german_english_filtered_and_neutralised(client, login_as, bu
     a, b = _company(build, "Firma A"), _company(build, "Firma B")
     evil = _case(build, a, last_name='=HYPERLINK("http://x")', number="-42")
     evil.reference_revenue = Decimal("12345.67")
+    evil.decline_pct = 57.125  # half a cent: rounds to even as written, 57,12
+    evil.last_order_at = utc(2026, 3, 31, 22, 30)  # already 1 April in Berlin
+    evil.reason_key = "decline"
+    evil.reason_params = {
+        "current_revenue": 4200.0, "reference_revenue": 9800.0, "decline_pct": 57.14,
+        "window_months": 12, "comparison": "previous_period", "currency": "EUR",
+    }  # fmt: skip
     db.session.commit()
     _case(build, b, last_name="Andere")
     german = _csv(client, f"/list/decline/export.csv?company={a.id}")
@@ -107,10 +114,14 @@ def test_csv_export_german_english_filtered_and_neutralised(client, login_as, bu
     assert len(rows) == 2  # header + the one case of Firma A
     assert rows[1][0] == "'-42" and rows[1][1].startswith("'Erika =HYPERLINK") is False
     assert rows[1][1] == 'Erika =HYPERLINK("http://x")'  # starts with a letter: harmless
-    assert rows[1][6] == "12345,67"
+    assert rows[1][5:10] == ["01.04.2026", "12345,67", "4200,00", "57,12", "3100,00"]
+    assert rows[1][12:] == ["", "Umsatz 4.200\xa0€ in den letzten 12 Monaten gegenüber 9.800\xa0€"
+                            " in den 12 Monaten davor (\u221257\xa0%)"]  # fmt: skip
     english = _csv(client, f"/list/decline/export.csv?company={a.id}&format=en")
     rows_en = list(csv.reader(io.StringIO(english)))
-    assert rows_en[0][0] == "Customer number" and rows_en[1][6] == "12345.67"
+    assert rows_en[0][0] == "Customer number"
+    assert rows_en[1][5:10] == ["2026-04-01", "12345.67", "4200.00", "57.12", "3100.00"]
+    assert rows_en[1][13].startswith("revenue €4,200 in the last 12 months vs €9,800")
 
 
 def test_formula_cells_are_neutralised():
@@ -301,3 +312,20 @@ def test_case_page_links_into_the_wawi(client, login_as, build, db):
     assert 'href="https://wawi.example/kunden/K-9"' in html
     assert f'href="https://wawi.example/auftraege/{order.number}"' in html
     assert f'href="https://wawi.example/artikel/{order.lines[0].sku}"' in html
+
+
+def test_cancelled_export_leaves_the_session_usable(client, login_as, build, db):
+    """A download broken off mid-way (the browser closed) ends cleanly."""
+    from recovery.queue import export, lists
+
+    user = login_as("sales")
+    company = _company(build, "Firma A")
+    for i in range(5):
+        _case(build, company, last_name=f"Kunde{i}")
+    stmt = lists.ordered_rows(lists.ListQuery(), user, *export.COLUMNS)
+    everything = [row.last_name for chunk in export.chunks(stmt, size=2) for row in chunk]
+    assert len(everything) == 5
+    chunks = export.chunks(stmt, size=2)
+    assert len(next(chunks)) == 2
+    chunks.close()
+    assert db.session.query(Case).count() == 5  # the next statement works
