@@ -111,22 +111,18 @@ class Case(db.Model):
         return self.closed_at is None
 
 
-# A list page in the default sort, and the "decline" sort, read the first rows of these
-# indexes in list order (ORDER BY … DESC NULLS LAST, id) instead of sorting every case.
-Index(
-    "ix_recovery_case_list_risk",
-    Case.kind,
-    Case.status,
-    Case.revenue_at_risk.desc().nulls_last(),
-    Case.id,
-)
-Index(
-    "ix_recovery_case_list_decline",
-    Case.kind,
-    Case.status,
-    Case.decline_pct.desc().nulls_last(),
-    Case.id,
-)
+# A list page sorted by a case's column, in the direction of the first click on the
+# column (highest / latest first), reads the first rows of one of these indexes in list
+# order (ORDER BY … DESC NULLS LAST, id) instead of sorting every case of the list.
+LIST_SORT_INDEXES = {
+    "ix_recovery_case_list_risk": Case.revenue_at_risk,
+    "ix_recovery_case_list_decline": Case.decline_pct,
+    "ix_recovery_case_list_last_order": Case.last_order_at,
+    "ix_recovery_case_list_reference": Case.reference_revenue,
+    "ix_recovery_case_list_current": Case.current_revenue,
+}
+for _name, _column in LIST_SORT_INDEXES.items():
+    Index(_name, Case.kind, Case.status, _column.desc().nulls_last(), Case.id)
 
 
 @compiles(CreateIndex, "sqlite")

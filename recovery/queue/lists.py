@@ -13,7 +13,7 @@ from sqlalchemy.orm import contains_eager
 
 from ..extensions import db
 from ..models import Case, CaseTally, Company, Customer, ProductGroup, User, utcnow
-from ..models.customer import SEARCH_COLUMNS, display_name
+from ..models.customer import SEARCH_COLUMNS, SORT_NAME, display_name
 
 # Tile key -> (statuses, only reminders that are due)
 LISTS: dict[str, tuple[tuple[str, ...], bool]] = {
@@ -27,7 +27,7 @@ LISTS: dict[str, tuple[tuple[str, ...], bool]] = {
 
 SORTS = {
     "number": Customer.number,
-    "name": func.lower(func.coalesce(Customer.last_name, Customer.company_name, "")),
+    "name": SORT_NAME,
     "company": Company.name,
     "customer_group": Customer.customer_group,
     "last_order": Case.last_order_at,
