@@ -190,15 +190,19 @@ def ordered_rows(query: ListQuery, user: User, *columns) -> Select:
     return _filtered(query, user, utcnow()).with_only_columns(*columns).order_by(*_sort(query))
 
 
-def tallied(user: User, statuses: tuple[str, ...], company: int | None = None) -> int:
-    """Cases in ``statuses`` from the case tally (kept exact by triggers, see CaseTally)."""
+def _tallied(query: ListQuery, user: User) -> Select | None:
+    """The list's count from the case tally (kept exact by triggers, see CaseTally), for
+    a list of a status, of all companies or one; None for lists it cannot count."""
+    statuses, due_only = LISTS[query.tile]
+    if due_only or query.customer_group or query.product_group or query.assigned or query.q:
+        return None
     stmt = select(func.coalesce(func.sum(CaseTally.cases), 0)).where(
         CaseTally.kind == "decline", CaseTally.status.in_(statuses)
     )
-    for company_id in (user.company_id, company):
+    for company_id in (user.company_id, query.company):
         if company_id is not None:
             stmt = stmt.where(CaseTally.company_id == company_id)
-    return int(db.session.scalar(stmt))
+    return stmt
 
 
 def count(query: ListQuery, user: User, now: datetime) -> int:
@@ -209,9 +213,9 @@ def count(query: ListQuery, user: User, now: datetime) -> int:
     key) and at most one company, so the joins change no count, and without a customer
     filter the cases are counted alone, from an index.
     """
-    statuses, due_only = LISTS[query.tile]
-    if not (due_only or query.customer_group or query.product_group or query.assigned or query.q):
-        return tallied(user, statuses, query.company)
+    tallied = _tallied(query, user)
+    if tallied is not None:
+        return int(db.session.scalar(tallied))
     stmt = _conditions(query, user, now, join_customer=bool(query.customer_group or query.q))
     # count(*), not count(id): no column to read, so the narrow index answers alone
     return int(db.session.scalar(stmt.with_only_columns(func.count()).order_by(None)) or 0)
@@ -265,6 +269,12 @@ class ListRow(NamedTuple):
 
 
 def page(query: ListQuery, user: User, size: int) -> tuple[list[ListRow], int]:
+    """One page of the list and the list's count, in one statement where it can be.
+
+    A search finds its few matches once: counted (a window over all of them) while the
+    page is cut from them; a list the tally counts carries its count as a column. Past
+    the last page no row carries the count, so it is asked for on its own.
+    """
     now = utcnow()
     window = (
         _filtered(query, user, now)
@@ -273,45 +283,50 @@ def page(query: ListQuery, user: User, size: int) -> tuple[list[ListRow], int]:
         .limit(size)
         .offset((query.page - 1) * size)
     )
+    tallied = _tallied(query, user)
     if query.q:
-        # A search finds its few matches once: counted (a window over all of them) while
-        # the page is cut from them. Past the last page no row carries the count.
-        rows = db.session.execute(window.add_columns(func.count().over())).all()
-        if rows:
-            return [ListRow(*row[:-1]) for row in rows], rows[0][-1]
-        return [], count(query, user, now)
-    rows = [ListRow(*row) for row in db.session.execute(window)]
-    return rows, count(query, user, now)
+        total = func.count().over()
+    elif tallied is not None:
+        total = tallied.scalar_subquery()
+    else:
+        rows = [ListRow(*row) for row in db.session.execute(window)]
+        return rows, count(query, user, now)
+    rows = db.session.execute(window.add_columns(total)).all()
+    if rows:
+        return [ListRow(*row[:-1]) for row in rows], int(rows[0][-1])
+    return [], count(query, user, now)
 
 
 def tile_counts(user: User) -> dict[str, dict[str, object]]:
-    """Live counts per tile, and recovered revenue.
+    """Live counts per tile, and recovered revenue, in one statement.
 
-    The counts of the statuses come from the case tally (one small read); only what
-    needs more than the status is read from the cases, from ix_recovery_case_tiles
-    alone: the reminders that are due and the recovered revenue.
+    The counts of the statuses come from the case tally; only what needs more than the
+    status is read from the cases, from an index alone: the reminders that are due
+    (ix_recovery_case_status_remind) and the recovered revenue (ix_recovery_case_tiles).
     """
-    stmt = select(CaseTally.status, func.sum(CaseTally.cases)).where(CaseTally.kind == "decline")
+    tally = select(func.coalesce(func.sum(CaseTally.cases), 0)).where(CaseTally.kind == "decline")
     if user.company_id is not None:
-        stmt = stmt.where(CaseTally.company_id == user.company_id)
-    per_status = dict(db.session.execute(stmt.group_by(CaseTally.status)).all())
+        tally = tally.where(CaseTally.company_id == user.company_id)
     cases = visible_cases(user)
-    due, revenue = db.session.execute(
-        select(
-            cases.with_only_columns(func.count())
-            .where(Case.status == "reminder", Case.remind_at <= utcnow())
-            .scalar_subquery(),
-            cases.with_only_columns(func.coalesce(func.sum(Case.recovered_revenue), 0))
-            .where(Case.status == "recovered")
-            .scalar_subquery(),
-        )
-    ).one()
-    tiles = {}
-    for tile, (statuses, due_only) in LISTS.items():
-        count = due if due_only else sum(int(per_status.get(s, 0)) for s in statuses)
-        tiles[tile] = {"count": count, "revenue": None}
+    columns = {
+        tile: (
+            cases.with_only_columns(func.count()).where(
+                Case.status.in_(statuses), Case.remind_at <= utcnow()
+            )
+            if due_only
+            else tally.where(CaseTally.status.in_(statuses))
+        ).scalar_subquery()
+        for tile, (statuses, due_only) in LISTS.items()
+    }
+    revenue = (
+        cases.with_only_columns(func.coalesce(func.sum(Case.recovered_revenue), 0))
+        .where(Case.status.in_(LISTS["recovered"][0]))
+        .scalar_subquery()
+    )
+    row = db.session.execute(select(*columns.values(), revenue)).one()
+    tiles = {tile: {"count": int(row[i]), "revenue": None} for i, tile in enumerate(columns)}
     if tiles["recovered"]["count"]:
-        tiles["recovered"]["revenue"] = revenue
+        tiles["recovered"]["revenue"] = row[-1]
     return tiles
 
 

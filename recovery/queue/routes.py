@@ -21,6 +21,7 @@ from flask_login import current_user
 
 from ..extensions import db
 from ..models import Case, utcnow
+from ..security import reads_only
 from ..ui import case_reasons
 from . import actions, casepage, export, lists
 from .forms import (
@@ -66,11 +67,13 @@ def _list_query() -> lists.ListQuery:
 
 
 @bp.get("/")
+@reads_only
 def home():
     return render_template("queue/home.html", tiles=lists.tile_counts(current_user))
 
 
 @bp.get("/list/<tile>")
+@reads_only
 def case_list(tile: str):
     if tile not in lists.LISTS:
         abort(404)

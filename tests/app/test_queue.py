@@ -329,3 +329,18 @@ def test_cancelled_export_leaves_the_session_usable(client, login_as, build, db)
     assert len(next(chunks)) == 2
     chunks.close()
     assert db.session.query(Case).count() == 5  # the next statement works
+
+
+def test_read_only_pages_leave_the_connection_transactional(client, login_as, build, db):
+    """Tiles and lists read without a transaction; the pooled connection gets it back."""
+    from recovery.models import Customer
+
+    customer = build.customer()
+    login_as("sales")
+    for _ in range(3):
+        assert client.get("/").status_code == 200
+        assert client.get("/list/decline").status_code == 200
+    customer.city = "Bonn"
+    db.session.flush()
+    db.session.rollback()  # undone: the write ran inside a transaction
+    assert db.session.get(Customer, customer.id).city == "Köln"
