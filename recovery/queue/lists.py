@@ -6,14 +6,28 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import NamedTuple
 
-from sqlalchemy import ColumnElement, Select, and_, func, literal, null, or_, select, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    and_,
+    bindparam,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import contains_eager
 
 from ..extensions import db
 from ..models import Case, CaseTally, Company, Customer, ProductGroup, User, utcnow
 from ..models.customer import SEARCH_COLUMNS, SORT_NAME, display_name
+from ..models.types import UTCDateTime
 
 # Tile key -> (statuses, only reminders that are due)
 LISTS: dict[str, tuple[tuple[str, ...], bool]] = {
@@ -297,34 +311,46 @@ def page(query: ListQuery, user: User, size: int) -> tuple[list[ListRow], int]:
     return [], count(query, user, now)
 
 
-def tile_counts(user: User) -> dict[str, dict[str, object]]:
-    """Live counts per tile, and recovered revenue, in one statement.
-
-    The counts of the statuses come from the case tally; only what needs more than the
-    status is read from the cases, from an index alone: the reminders that are due
-    (ix_recovery_case_status_remind) and the recovered revenue (ix_recovery_case_tiles).
-    """
+@lru_cache(maxsize=2)
+def _tiles_statement(restricted: bool) -> Select:
+    """The tiles' statement, built once (per restricted or not) with bound parameters:
+    the home page is opened all day, and building and keying a statement of seven
+    subqueries costs more than running it."""
+    company = bindparam("company", type_=Integer)
     tally = select(func.coalesce(func.sum(CaseTally.cases), 0)).where(CaseTally.kind == "decline")
-    if user.company_id is not None:
-        tally = tally.where(CaseTally.company_id == user.company_id)
-    cases = visible_cases(user)
-    columns = {
-        tile: (
+    cases = select(Case).where(Case.kind == "decline")
+    if restricted:
+        tally = tally.where(CaseTally.company_id == company)
+        cases = cases.where(Case.company_id == company)
+    columns = [
+        (
             cases.with_only_columns(func.count()).where(
-                Case.status.in_(statuses), Case.remind_at <= utcnow()
+                Case.status.in_(statuses), Case.remind_at <= bindparam("now", type_=UTCDateTime)
             )
             if due_only
             else tally.where(CaseTally.status.in_(statuses))
         ).scalar_subquery()
-        for tile, (statuses, due_only) in LISTS.items()
-    }
+        for statuses, due_only in LISTS.values()
+    ]
     revenue = (
         cases.with_only_columns(func.coalesce(func.sum(Case.recovered_revenue), 0))
         .where(Case.status.in_(LISTS["recovered"][0]))
         .scalar_subquery()
     )
-    row = db.session.execute(select(*columns.values(), revenue)).one()
-    tiles = {tile: {"count": int(row[i]), "revenue": None} for i, tile in enumerate(columns)}
+    return select(*columns, revenue)
+
+
+def tile_counts(user: User) -> dict[str, dict[str, object]]:
+    """Live counts per tile, and recovered revenue, in one statement.
+
+    The counts of the statuses come from the case tally; only what needs more than the
+    status is read from the cases, from an index alone: the reminders that are due
+    (ix_recovery_case_tiles) and the recovered revenue (ix_recovery_case_tiles). What a
+    user restricted to a company sees is the same as visible_cases(user).
+    """
+    stmt = _tiles_statement(user.company_id is not None)
+    row = db.session.execute(stmt, {"company": user.company_id, "now": utcnow()}).one()
+    tiles = {tile: {"count": int(row[i]), "revenue": None} for i, tile in enumerate(LISTS)}
     if tiles["recovered"]["count"]:
         tiles["recovered"]["revenue"] = row[-1]
     return tiles
