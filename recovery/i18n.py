@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from flask import Flask, current_app, request, session
-from flask_babel import format_datetime, get_locale, get_timezone
+from flask_babel import format_datetime, get_locale, get_timezone, get_translations
 from flask_login import current_user
 from jinja2 import pass_context
 
@@ -38,6 +38,18 @@ def _locale() -> str:
 def render_context() -> dict[str, object]:
     """Template variables read by the filters (and ui's labels) on every call."""
     return {"_locale": _locale(), "_tz": get_timezone()}
+
+
+_translated: dict[tuple[str, str], str] = {}
+
+
+@pass_context
+def _template_gettext(ctx, message: str) -> str:
+    key = (ctx.get("_locale") or _locale(), message)
+    text = _translated.get(key)
+    if text is None:
+        text = _translated[key] = get_translations().ugettext(message)
+    return text
 
 
 def money(value: Decimal | float | int | None, currency: str = "EUR", locale=None) -> str:
@@ -78,6 +90,15 @@ def _is_de() -> bool:
 def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
     app.context_processor(render_context)
+    # Templates translate some 40 strings per page; the catalogue does not change while
+    # the app runs, so each (language, text) is looked up once.
+    app.jinja_env.install_gettext_callables(
+        gettext=_template_gettext,
+        ngettext=lambda s, p, n: get_translations().ungettext(s, p, n),
+        newstyle=True,
+        pgettext=lambda c, s: get_translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: get_translations().unpgettext(c, s, p, n),
+    )
     app.jinja_env.filters.update(
         money=pass_context(lambda ctx, v, currency="EUR": money(v, currency, ctx.get("_locale"))),
         percent=pass_context(lambda ctx, v: percent(v, ctx.get("_locale"))),
