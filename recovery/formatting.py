@@ -139,6 +139,11 @@ def _month_names(locale: str) -> tuple[str, ...]:
     return tuple(months[m] for m in range(1, 13))
 
 
+def month(value: date, locale: str) -> str:
+    """Babel's ``MMM yyyy`` ("Jan. 2026" in German, "Jan 2026" in English)."""
+    return f"{_month_names(locale)[value.month - 1]} {value.year:04d}"
+
+
 def day(value: date | datetime, locale: str, tz: tzinfo) -> str:
     """German ``dd.mm.yyyy``, otherwise Babel's medium date ("Mar 5, 2026"), in ``tz``.
 

@@ -7,6 +7,8 @@ from flask_babel import format_date, get_locale
 from flask_babel import lazy_gettext as _l
 from jinja2 import pass_context
 
+from . import formatting
+
 TILE_LABELS = {
     "decline": _l("Revenue decline"),
     "reminders": _l("Reminders due"),
@@ -171,4 +173,6 @@ def init_app(app: Flask) -> None:
         rule_label=lambda key: str(RULE_LABELS.get(key, key)),
         admin_pages=ADMIN_PAGES,
     )
-    app.jinja_env.filters["month"] = lambda d: format_date(d, "MMM yyyy")
+    app.jinja_env.filters["month"] = pass_context(
+        lambda ctx, d: formatting.month(d, ctx.get("_locale") or locale_code())
+    )

@@ -51,7 +51,6 @@ def cpu_split() -> dict[str, list[float]]:
     timed(lists, "tile_counts", "lists.tile_counts")
     timed(lists, "next_case", "lists.next_case")
     timed(casepage, "details", "casepage.details")
-    timed(casepage, "filter_choices", "casepage.filter_choices")
     timed(routes, "render_template", "render_template")
     assert routes.render_template is not flask.render_template
     return spent

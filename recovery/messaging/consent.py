@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, ScalarSelect, select
 
 from ..extensions import db
 from ..models import Customer, DoNotContact
@@ -46,10 +46,23 @@ def blocked_reasons(
         .tuples()
         .all()
     )
-    return {c.id: _reason(c, channel, marketing, records.get(c.id)) for c in customers}
+    return {c.id: reason_from_record(c, channel, records.get(c.id), marketing) for c in customers}
 
 
-def _reason(customer: Customer, channel: str, marketing: bool, record: str | None) -> str | None:
+def record_subquery(customer_id: ColumnElement[int], channel: str) -> ScalarSelect[str]:
+    """The do-not-contact reason stored for ``customer_id`` on ``channel`` (or NULL), as
+    a column for a bigger statement: the case page reads it along with the case."""
+    return (
+        select(DoNotContact.reason)
+        .where(DoNotContact.customer_id == customer_id, DoNotContact.channel == channel)
+        .scalar_subquery()
+    )
+
+
+def reason_from_record(
+    customer: Customer, channel: str, record: str | None, marketing: bool = True
+) -> str | None:
+    """:func:`blocked_reason` with the do-not-contact ``record`` (its reason) read already."""
     address = customer.email if channel == "email" else (customer.mobile or None)
     if not address:
         return _("no email address") if channel == "email" else _("no mobile number")

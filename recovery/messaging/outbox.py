@@ -13,7 +13,7 @@ from datetime import datetime
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from ..extensions import db
 from ..models import Case, Company, Customer, Message, Order, OrderLine, ProductGroup, User, utcnow
@@ -41,25 +41,36 @@ def offline() -> bool:
     return not (cfg.get("MAILJET_API_KEY") and cfg.get("MAILJET_API_SECRET"))
 
 
+# The product group with the largest share of the (enclosing) order's net revenue.
+_MAIN_GROUP = (
+    select(ProductGroup.name)
+    .select_from(OrderLine)
+    .join(OrderLine.product_group)
+    .where(OrderLine.order_id == Order.id)
+    .group_by(ProductGroup.name)
+    .order_by(func.sum(OrderLine.net_amount).desc(), ProductGroup.name)
+    .limit(1)
+    .scalar_subquery()
+)
+# Built once (the case page asks on every view); the customer is a bind parameter.
+_LAST_ORDER = (
+    select(Order.ordered_at, _MAIN_GROUP, Company)
+    .outerjoin(Order.company)
+    .where(
+        Order.customer_id == bindparam("customer_id"),
+        Order.state.in_(("completed", "open")),
+    )
+    .order_by(Order.ordered_at.desc(), Order.id.desc())
+    .limit(1)
+)
+
+
 def customer_context(customer: Customer) -> CustomerContext:
-    last = db.session.scalars(
-        select(Order)
-        .where(Order.customer_id == customer.id, Order.state.in_(("completed", "open")))
-        .order_by(Order.ordered_at.desc(), Order.id.desc())
-        .limit(1)
-    ).first()
+    """Time, main product group and company of the last completed or open order."""
+    last = db.session.execute(_LAST_ORDER, {"customer_id": customer.id}).first()
     if last is None:
         return CustomerContext(None, None, None)
-    # The product group with the largest share of the last order's net revenue.
-    group = db.session.execute(
-        select(ProductGroup.name, func.sum(OrderLine.net_amount).label("net"))
-        .join(OrderLine.product_group)
-        .where(OrderLine.order_id == last.id)
-        .group_by(ProductGroup.name)
-        .order_by(func.sum(OrderLine.net_amount).desc(), ProductGroup.name)
-        .limit(1)
-    ).first()
-    return CustomerContext(last.ordered_at, group[0] if group else None, last.company)
+    return CustomerContext(*last)
 
 
 def unsubscribe_url(customer: Customer, channel: str) -> str:

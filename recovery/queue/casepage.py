@@ -10,8 +10,8 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import func, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy import Row, Select, bindparam, func, inspect, select
+from sqlalchemy.orm import contains_eager, joinedload
 
 from ..extensions import db
 from ..messaging import consent, outbox
@@ -32,6 +32,7 @@ from ..models.message import GroupMessageTexts
 
 CHART_MONTHS = 36
 ORDERS_SHOWN = 60  # templates/queue/case.html lists this many, the latest first
+CHANNELS = ("email", "sms")
 
 
 @dataclass
@@ -41,14 +42,59 @@ class MonthBar:
     height: float  # 0..100 % of the largest month
 
 
-class LatestOrders(Sequence[Order]):
-    """The latest orders, lines loaded, that the page lists; ``len()`` counts all orders.
+@dataclass(slots=True)
+class LinkPatterns:
+    """The connector's URL patterns into the WaWi (D6) for the customer's source."""
+
+    customer: str | None
+    order: str | None
+    product: str | None
+
+
+@dataclass(slots=True)
+class CaseExtras:
+    """What the case's statement reads along with the case, its customer and company."""
+
+    links: LinkPatterns
+    records: dict[str, str | None]  # channel -> do-not-contact reason stored, if any
+    sms_text: str  # the first-SMS text an admin set for the case's product group
+
+
+@dataclass(slots=True)
+class ShownLine:
+    """An order line as the page lists it: plain values, no ORM object to load."""
+
+    sku: str | None
+    product_name: str | None
+    product_group: str | None  # the group's name
+    quantity: Decimal
+    net_amount: Decimal
+    link: str | None  # the article in the WaWi
+
+
+@dataclass(slots=True)
+class ShownOrder:
+    """An order as the page lists it, with its lines."""
+
+    id: int
+    number: str | None
+    external_id: str
+    ordered_at: datetime
+    state: str
+    net_total: Decimal
+    company: str | None  # the company's name
+    link: str | None  # the order in the WaWi
+    lines: list[ShownLine]
+
+
+class LatestOrders(Sequence[ShownOrder]):
+    """The latest orders, with their lines, that the page lists; ``len()`` counts all.
 
     A customer may have thousands of orders; the page shows the latest ORDERS_SHOWN and
     says how many there are, so only those are loaded (with their lines).
     """
 
-    def __init__(self, loaded: list[Order], total: int):
+    def __init__(self, loaded: list[ShownOrder], total: int):
         self.loaded = loaded
         self.total = total
 
@@ -58,22 +104,31 @@ class LatestOrders(Sequence[Order]):
     def __getitem__(self, index):
         return self.loaded[index]
 
-    def __iter__(self) -> Iterator[Order]:
+    def __iter__(self) -> Iterator[ShownOrder]:
         return iter(self.loaded)
+
+
+@dataclass(slots=True)
+class HistoryEntry:
+    """A case event of the customer, with the name of who did it."""
+
+    created_at: datetime
+    kind: str
+    text: str | None
+    data: dict
+    user_name: str | None  # None: done by the system
 
 
 @dataclass
 class CaseDetails:
     orders: LatestOrders
     chart: list[MonthBar]
-    events: list[CaseEvent]
-    notes: list[CaseEvent]
-    messages: list[Message]
+    events: list[HistoryEntry]
+    notes: list[HistoryEntry]
+    messages: list[Row]  # created_at, channel, to_address, state
     channels: dict[str, str | None]  # channel -> reason why it cannot be used
-    links: dict[str, str]
-    order_links: dict[int, str]
-    product_links: dict[str, str]  # sku -> link into the WaWi (D6)
-    other_cases: list[Case]
+    customer_link: str | None  # the customer in the WaWi
+    sms_text: str  # what the SMS form starts with
     variables: dict[str, str]  # what "Send email" would pass to Mailjet, shown before sending
 
 
@@ -109,23 +164,149 @@ def _link(pattern: str | None, **values: str | None) -> str | None:
         return None
 
 
-def latest_orders(customer_id: int) -> LatestOrders:
-    loaded = db.session.scalars(
-        select(Order)
-        .where(Order.customer_id == customer_id)
-        .options(  # groups and companies ride along in the same queries
-            selectinload(Order.lines).joinedload(OrderLine.product_group),
-            joinedload(Order.company),
+# The page's statements are built once, with the values as bind parameters: building a
+# statement and its cache key anew would cost more CPU than running it.
+_CASE = (
+    select(
+        Case,
+        User,
+        ConnectorConfig.customer_url,
+        ConnectorConfig.order_url,
+        ConnectorConfig.product_url,
+        GroupMessageTexts.first_sms_text,
+        *(consent.record_subquery(Case.customer_id, channel) for channel in CHANNELS),
+    )
+    .join(Case.customer)
+    .outerjoin(User, User.id == bindparam("user_id"))
+    .outerjoin(ConnectorConfig, ConnectorConfig.name == Customer.source)
+    .outerjoin(GroupMessageTexts, GroupMessageTexts.product_group_id == Case.product_group_id)
+    .options(contains_eager(Case.customer), joinedload(Case.company))
+    .where(Case.id == bindparam("case_id"))
+    .execution_options(populate_existing=True)
+)
+_LATEST = (
+    select(
+        Order.id,
+        Order.number,
+        Order.external_id,
+        Order.ordered_at,
+        Order.state,
+        Order.net_total,
+        Order.company_id,
+    )
+    .where(Order.customer_id == bindparam("customer_id"))
+    .order_by(Order.ordered_at.desc(), Order.id.desc())
+    .limit(ORDERS_SHOWN)
+    .subquery()
+)
+_ORDER_COUNT = (
+    select(func.count())
+    .select_from(Order)
+    .where(Order.customer_id == bindparam("customer_id"))
+    .scalar_subquery()
+)
+_LATEST_WITH_LINES = (
+    select(
+        _LATEST.c.id,
+        _LATEST.c.number,
+        _LATEST.c.external_id,
+        _LATEST.c.ordered_at,
+        _LATEST.c.state,
+        _LATEST.c.net_total,
+        Company.name,
+        _ORDER_COUNT.label("total"),
+        OrderLine.id,
+        OrderLine.sku,
+        OrderLine.product_name,
+        ProductGroup.name,
+        OrderLine.quantity,
+        OrderLine.net_amount,
+    )
+    .outerjoin(Company, Company.id == _LATEST.c.company_id)
+    .outerjoin(OrderLine, OrderLine.order_id == _LATEST.c.id)
+    .outerjoin(ProductGroup, ProductGroup.id == OrderLine.product_group_id)
+    .order_by(_LATEST.c.ordered_at.desc(), _LATEST.c.id.desc(), OrderLine.line_no)
+)
+_CHART_ORDERS = select(Order.state, Order.ordered_at, Order.net_total).where(
+    Order.customer_id == bindparam("customer_id"),
+    Order.ordered_at >= bindparam("since"),
+    Order.state.in_(("completed", "open")),
+)
+
+_HISTORY = (
+    select(CaseEvent.created_at, CaseEvent.kind, CaseEvent.text, CaseEvent.data, User.name)
+    .join(Case, Case.id == CaseEvent.case_id)
+    .outerjoin(User, User.id == CaseEvent.user_id)
+    .where(Case.customer_id == bindparam("customer_id"))
+    .order_by(CaseEvent.created_at.desc(), CaseEvent.id.desc())
+)
+_MESSAGES = (
+    select(Message.created_at, Message.channel, Message.to_address, Message.state)
+    .where(Message.customer_id == bindparam("customer_id"))
+    .order_by(Message.created_at.desc())
+    .limit(50)
+)
+
+
+def _rows(statement: Select, **params) -> list[Row]:
+    """The rows of a statement of plain columns, read through the session's connection:
+    the ORM would rebuild each row on the way, which costs more than reading it."""
+    return db.session.connection().execute(statement, params).all()
+
+
+def load_case(case: Case, user: User) -> CaseExtras:
+    """Load the case and the user again, with the case's customer and company, and what
+    else the page needs of the case (:class:`CaseExtras`).
+
+    Opening the page claims the case, and the claim's commit expired both the case and
+    the signed-in user; one statement fills them again instead of one per object.
+    """
+    (case_id,) = inspect(case).identity
+    (user_id,) = inspect(user).identity
+    row = db.session.execute(_CASE, {"case_id": case_id, "user_id": user_id}).one()
+    return CaseExtras(
+        links=LinkPatterns(*row[2:5]),
+        records=dict(zip(CHANNELS, row[6:], strict=True)),
+        sms_text=row[5] or "",
+    )
+
+
+def latest_orders(customer_id: int, patterns: LinkPatterns) -> LatestOrders:
+    """The latest orders with their lines, as plain values, and the count of all orders,
+    in one statement."""
+    rows = _rows(_LATEST_WITH_LINES, customer_id=customer_id)
+    loaded: list[ShownOrder] = []
+    product_links: dict[str | None, str | None] = {}
+    for (
+        order_id,
+        number,
+        external_id,
+        ordered_at,
+        state,
+        net_total,
+        company,
+        _total,
+        line_id,
+        sku,
+        product_name,
+        group,
+        quantity,
+        net_amount,
+    ) in rows:
+        if not loaded or loaded[-1].id != order_id:
+            link = _link(patterns.order, id=external_id, number=number)
+            order = ShownOrder(
+                order_id, number, external_id, ordered_at, state, net_total, company, link, []
+            )
+            loaded.append(order)
+        if line_id is None:
+            continue  # an order without lines
+        if sku not in product_links:
+            product_links[sku] = sku and _link(patterns.product, sku=sku)
+        order.lines.append(
+            ShownLine(sku, product_name, group, quantity, net_amount, product_links[sku])
         )
-        .order_by(Order.ordered_at.desc())
-        .limit(ORDERS_SHOWN)
-    ).all()
-    total = len(loaded)
-    if total == ORDERS_SHOWN:
-        total = db.session.scalar(
-            select(func.count()).select_from(Order).where(Order.customer_id == customer_id)
-        )
-    return LatestOrders(list(loaded), total)
+    return LatestOrders(loaded, rows[0].total if rows else 0)
 
 
 def chart_orders(orders: LatestOrders, customer_id: int, today: date, tz: ZoneInfo):
@@ -135,111 +316,33 @@ def chart_orders(orders: LatestOrders, customer_id: int, today: date, tz: ZoneIn
         return orders.loaded
     first_day = _months_back(today, CHART_MONTHS)[0]
     since = datetime.combine(first_day, time.min, tz).astimezone(UTC)
-    return db.session.execute(
-        select(Order.state, Order.ordered_at, Order.net_total).where(
-            Order.customer_id == customer_id,
-            Order.ordered_at >= since,
-            Order.state.in_(("completed", "open")),
-        )
-    ).all()
+    return _rows(_CHART_ORDERS, customer_id=customer_id, since=since)
+
+
+def history(customer_id: int) -> list[HistoryEntry]:
+    """What happened in all the customer's cases, the latest first, with who did it."""
+    return [HistoryEntry(*row) for row in _rows(_HISTORY, customer_id=customer_id)]
 
 
 def details(case: Case, user: User) -> CaseDetails:
+    """Everything the case page shows besides the case itself; reloads the case first."""
+    extras = load_case(case, user)
     customer: Customer = case.customer
     tz = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
     today = utcnow().astimezone(tz).date()
-    orders = latest_orders(customer.id)
-    events = list(
-        db.session.scalars(
-            select(CaseEvent)
-            .join(Case)
-            .where(Case.customer_id == customer.id)
-            .options(selectinload(CaseEvent.user))
-            .order_by(CaseEvent.created_at.desc())
-        )
-    )
-    messages = list(
-        db.session.scalars(
-            select(Message)
-            .where(Message.customer_id == customer.id)
-            .order_by(Message.created_at.desc())
-            .limit(50)
-        )
-    )
-    connector = db.session.scalar(
-        select(ConnectorConfig).where(ConnectorConfig.name == customer.source)
-    )
-    links: dict[str, str] = {}
-    order_links: dict[int, str] = {}
-    product_links: dict[str, str] = {}
-    if connector is not None:
-        url = _link(connector.customer_url, id=customer.external_id, number=customer.number)
-        if url:
-            links["customer"] = url
-        for order in orders:
-            url = _link(connector.order_url, id=order.external_id, number=order.number)
-            if url:
-                order_links[order.id] = url
-            for line in order.lines:
-                url = line.sku and _link(connector.product_url, sku=line.sku)
-                if url:
-                    product_links[line.sku] = url
+    orders = latest_orders(customer.id, extras.links)
+    events = history(customer.id)
+    messages = _rows(_MESSAGES, customer_id=customer.id)
     return CaseDetails(
-        product_links=product_links,
         orders=orders,
         chart=revenue_chart(chart_orders(orders, customer.id, today, tz), today, tz),
         events=[e for e in events if e.kind != "note"],
         notes=[e for e in events if e.kind == "note"],
         messages=messages,
-        channels={ch: consent.blocked_reason(customer, ch) for ch in ("email", "sms")},
+        channels={
+            ch: consent.reason_from_record(customer, ch, extras.records[ch]) for ch in CHANNELS
+        },
+        customer_link=_link(extras.links.customer, id=customer.external_id, number=customer.number),
+        sms_text=extras.sms_text,
         variables=outbox.variables_for(customer, outbox.customer_context(customer), user),
-        links=links,
-        order_links=order_links,
-        other_cases=[
-            c
-            for c in db.session.scalars(select(Case).where(Case.customer_id == customer.id))
-            if c.id != case.id
-        ],
-    )
-
-
-def default_sms_text(case: Case) -> str:
-    """The first-SMS text set for the case's product group, if an admin wrote one."""
-    if case.product_group_id is None:
-        return ""
-    texts = db.session.get(GroupMessageTexts, case.product_group_id)
-    return (texts.first_sms_text or "") if texts else ""
-
-
-def filter_choices(user: User) -> dict[str, list]:
-    companies = db.session.scalars(select(Company).order_by(Company.name)).all()
-    if user.company_id is not None:
-        companies = [c for c in companies if c.id == user.company_id]
-    return {
-        "companies": companies,
-        "customer_groups": customer_groups(),
-        "product_groups": db.session.scalars(
-            select(ProductGroup).order_by(ProductGroup.name)
-        ).all(),
-        "users": db.session.scalars(select(User).order_by(User.name)).all(),
-    }
-
-
-def customer_groups() -> list[str]:
-    """The distinct customer groups, A–Z.
-
-    A loose index scan: each step asks ix_customer_group for the next group after the
-    last one, so a handful of groups costs a handful of probes, not a read of every
-    customer.
-    """
-    group = Customer.customer_group
-    found = select(select(func.min(group)).scalar_subquery().label("name")).cte(
-        "found", recursive=True
-    )
-    following = select(func.min(group)).where(group > found.c.name).scalar_subquery()
-    found = found.union_all(select(following).where(found.c.name.is_not(None)))
-    return list(
-        db.session.scalars(
-            select(found.c.name).where(found.c.name.is_not(None)).order_by(found.c.name)
-        )
     )

@@ -11,7 +11,7 @@ from .actions import REMIND_DAYS
 class ActionForm(FlaskForm):
     """Every case form carries a one-time token so a resend does nothing twice."""
 
-    token = HiddenField()
+    token = HiddenField(label="")  # a label of its own would load the WTForms catalogue
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

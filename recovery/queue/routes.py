@@ -115,21 +115,22 @@ def case_view(case_id: int):
     case = _visible_case(case_id)
     query = _list_query()
     claimed = actions.claim(case, current_user)
+    holder = None if claimed else actions.holder_other_than(case, current_user)
+    page = casepage.details(case, current_user._get_current_object())
     return render_template(
         "queue/case.html",
         case=case,
         query=query,
         claimed=claimed,
-        holder=None if claimed else actions.holder_other_than(case, current_user),
-        page=casepage.details(case, current_user),
+        holder=holder,
+        page=page,
         forms={
             "note": NoteForm(),
             "no_interest": NoInterestForm(),
             "offer": OfferForm(),
             "email": EmailForm(),
             "remind": RemindForm(),
-            "sms": SmsForm(text=casepage.default_sms_text(case)),
-            "release": ReleaseForm(),
+            "sms": SmsForm(text=page.sms_text),
         },
         done=request.args.get("done"),
     )

@@ -75,3 +75,13 @@ def test_days_equal_babel_in_the_business_time_zone(locale):
     # 23:30 UTC on 31 March is already 1 April in Berlin
     assert formatting.day(datetime(2026, 3, 31, 22, 30, tzinfo=UTC), "de", tz) == "01.04.2026"
     assert formatting.day(date(2026, 3, 5), "en", tz) == "Mar 5, 2026"
+
+
+@pytest.mark.parametrize("locale", ["de", "en", "fr"])
+def test_months_equal_babel(locale):
+    for year in (987, 2026):
+        for m in range(1, 13):
+            value = date(year, m, 1)
+            assert formatting.month(value, locale) == format_date(value, "MMM yyyy", locale=locale)
+    assert formatting.month(date(2026, 3, 1), "de") == "März 2026"
+    assert formatting.month(date(2026, 1, 1), "en") == "Jan 2026"

@@ -1,0 +1,127 @@
+"""The case page (Q3): orders, chart, consent, history and the SMS text it shows."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, time, timedelta
+
+from babel.dates import format_date
+from sqlalchemy import event
+
+from recovery.models import CaseEvent, DoNotContact, Message, utcnow
+from recovery.models.message import GroupMessageTexts
+
+
+def _page(client, case) -> str:
+    response = client.get(f"/case/{case.id}?list=decline")
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
+
+
+def _orders_of(build, customer, count: int, start: datetime, step: timedelta, net: str):
+    return [build.order(customer, start - i * step, net) for i in range(count)]
+
+
+def test_many_orders_the_latest_60_listed_all_counted_and_charted(client, login_as, build):
+    login_as("sales", locale="en")
+    customer = build.customer()
+    latest = _orders_of(build, customer, 60, utcnow() - timedelta(hours=1), timedelta(days=1), "10")
+    # Five older orders on one day of a month of their own: not listed, but charted.
+    old_day = datetime.combine((utcnow() - timedelta(days=300)).date(), time(12), UTC)
+    _orders_of(build, customer, 5, old_day, timedelta(minutes=5), "7.00")
+    html = _page(client, build.case(customer))
+
+    assert '<small class="muted">65</small>' in html
+    assert "Showing the latest 60 orders." in html
+    assert re.findall(r"<summary>(A\d+)</summary>", html) == [o.number for o in latest]
+    month = format_date(old_day.date(), "MMM yyyy", locale="en")
+    assert f"<title>{month}: €35.00</title>" in html
+
+
+def test_a_few_orders_with_lines_links_and_companies(client, login_as, build):
+    login_as("sales", locale="en")
+    company = build.company("Hof & Feld")
+    customer = build.customer()
+    older = build.order(customer, utcnow() - timedelta(days=90), "120.50", "Dünger", company)
+    newer = build.order(customer, utcnow() - timedelta(days=30), "80.00", "Saatgut")
+    html = _page(client, build.case(customer))
+
+    assert '<small class="muted">2</small>' in html
+    assert "Showing the latest" not in html
+    assert re.findall(r"<summary>(A\d+)</summary>", html) == [newer.number, older.number]
+    assert "<td>Hof &amp; Feld</td>" in html  # the older order's company
+    assert "<td>–</td>" in html  # the newer one has none
+    assert f"<td>{older.lines[0].sku}</td><td>Tomatensamen</td><td>Dünger</td>" in html
+
+
+def test_consent_history_notes_and_messages(client, login_as, build, db):
+    user = login_as("sales", locale="en", name="Sven Sales")
+    customer = build.customer(mobile=None)
+    build.order(customer, utcnow() - timedelta(days=40))
+    case = build.case(customer)
+    db.session.add_all(
+        [
+            DoNotContact(customer_id=customer.id, channel="email", reason="unsubscribed"),
+            CaseEvent(case_id=case.id, kind="opened", created_at=utcnow() - timedelta(days=2)),
+            CaseEvent(case_id=case.id, user_id=user.id, kind="offer", text="Seeds -10 %"),
+            CaseEvent(case_id=case.id, user_id=user.id, kind="note", text="Call back in May"),
+            Message(
+                customer_id=customer.id,
+                channel="email",
+                purpose="queue",
+                to_address=customer.email,
+                state="sent",
+            ),
+        ]
+    )
+    db.session.commit()
+    html = _page(client, case)
+
+    assert '<span class="warn">unsubscribed</span>' in html
+    assert '<span class="warn">no mobile number</span>' in html
+    assert "<strong>System</strong> case opened</li>" in html
+    assert "<strong>Sven Sales</strong> requested an offer: Seeds -10 %</li>" in html
+    assert "added a note" not in html  # notes have their own card
+    assert re.search(
+        r'<strong>Sven Sales</strong> <time>[^<]+</time></div><div class="note-text">'
+        r"Call back in May</div>",
+        html,
+    )
+    assert f"Message email → {customer.email}" in html
+
+
+def test_sms_form_starts_with_the_groups_first_text(client, login_as, build, db):
+    login_as("sales", locale="en")
+    customer = build.customer(mobile="0171 1234567")
+    build.order(customer, utcnow() - timedelta(days=40), group="Dünger")
+    group = build.group("Dünger")
+    db.session.add(GroupMessageTexts(product_group_id=group.id, first_sms_text="Hallo {{vorname}}"))
+    db.session.commit()
+    key = f"overdue:{group.id}"
+    html = _page(client, build.case(customer, key=key, kind="overdue", product_group_id=group.id))
+
+    assert re.search(r'<textarea[^>]*name="text"[^>]*>\s*Hallo \{\{vorname\}\}</textarea>', html)
+
+
+def test_statements_do_not_grow_with_the_orders(app, client, login_as, build, db):
+    """No statement per order or line: a customer with 65 orders costs the page one
+    statement more than one with two (the chart's orders beyond the listed 60)."""
+    login_as("sales")
+    few, many = build.customer(), build.customer()
+    _orders_of(build, few, 2, utcnow(), timedelta(days=1), "10")
+    _orders_of(build, many, 65, utcnow(), timedelta(days=1), "10")
+    cases = build.case(few), build.case(many)
+    counts = []
+    for case in cases:
+        statements = []
+
+        def count(*args, statements=statements):
+            statements.append(args[2])
+
+        event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            _page(client, case)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", count)
+        counts.append(len(statements))
+    assert counts[1] <= counts[0] + 1, counts
