@@ -8,6 +8,7 @@ import re
 import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
@@ -43,6 +44,27 @@ def _throwaway_postgres(url: str):
         admin.dispose()
 
     return base.set(database=name).render_as_string(hide_password=False), drop
+
+
+MIGRATIONS = str(Path(__file__).resolve().parents[1] / "migrations")
+
+
+@pytest.fixture()
+def migration_db(tmp_path):
+    """An empty database of its own for a migration test (PostgreSQL when
+    TEST_DATABASE_URL is set), with an app on it in an app context; yields its URL."""
+    url, drop = (
+        _throwaway_postgres(os.environ["TEST_DATABASE_URL"])
+        if os.environ.get("TEST_DATABASE_URL")
+        else (f"sqlite:///{tmp_path / 'migrated.db'}", lambda: None)
+    )
+    try:
+        app = create_app("testing", SQLALCHEMY_DATABASE_URI=url)
+        with app.app_context():
+            yield url
+            _db.engine.dispose()
+    finally:
+        drop()
 
 
 @pytest.fixture(scope="session")

@@ -63,6 +63,14 @@ class Case(db.Model):
             "remind_at",
             "recovered_revenue",
         ),
+        # The free-text search: trigrams (pg_trgm) of the customer's searched fields,
+        # copied onto the case by triggers (models/search.py); on SQLite a plain index.
+        Index(
+            "ix_recovery_case_search",
+            "search_text",
+            postgresql_using="gin",
+            postgresql_ops={"search_text": "gin_trgm_ops"},
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -96,6 +104,8 @@ class Case(db.Model):
     )
     analysed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # The customer's number, name and email, lower-cased, written by triggers only.
+    search_text: Mapped[str | None] = mapped_column(Text, deferred=True)
 
     customer: Mapped[Customer] = relationship()
     product_group = relationship("ProductGroup")

@@ -14,9 +14,6 @@ CHANNELS = ("email", "sms")
 DNC_REASONS = ("unsubscribed", "hard_bounce", "spam", "manual", "imported")
 
 
-SEARCH_COLUMNS = ("number", "first_name", "last_name", "company_name", "email")
-
-
 class Customer(db.Model):
     __tablename__ = "customer"
     __table_args__ = (
@@ -25,14 +22,6 @@ class Customer(db.Model):
         Index("ix_customer_email", "email"),
         # The filter's drop-down reads the distinct groups from here, one probe each.
         Index("ix_customer_group", "customer_group"),
-        # The queue's free-text search: trigrams (pg_trgm) of every searched column;
-        # on SQLite a plain index that nothing uses.
-        Index(
-            "ix_customer_search",
-            *SEARCH_COLUMNS,
-            postgresql_using="gin",
-            postgresql_ops=dict.fromkeys(SEARCH_COLUMNS, "gin_trgm_ops"),
-        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -82,8 +71,8 @@ def display_name(first_name, last_name, company_name, number, customer_id) -> st
     return person or company_name or number or f"#{customer_id}"
 
 
-# ix_customer_search needs the trigram operator class; migrations create the extension,
-# this covers create_all (the tests on PostgreSQL).
+# ix_recovery_case_search needs the trigram operator class; migrations create the
+# extension, this covers create_all (the tests on PostgreSQL).
 event.listen(
     Customer.__table__,
     "before_create",

@@ -22,10 +22,11 @@ database built by the migrations has the triggers.
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, String, event, text
+from sqlalchemy import BigInteger, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
+from .triggers import Triggers
 
 
 class CaseTally(db.Model):
@@ -102,14 +103,4 @@ RECOUNT = (
 )
 
 
-def statements(dialect: str) -> list[str]:
-    """The trigger DDL for ``dialect`` ('postgresql' or 'sqlite'; others get none)."""
-    return {"postgresql": POSTGRESQL, "sqlite": SQLITE}.get(dialect, [])
-
-
-@event.listens_for(db.metadata, "after_create")
-def _create_triggers(metadata, connection, **kw) -> None:
-    """create_all (the tests, ``flask recovery demo --fresh``): the same triggers."""
-    if not kw.get("tables") or CaseTally.__table__ in kw["tables"]:
-        for statement in statements(connection.dialect.name):
-            connection.execute(text(statement))
+statements = Triggers(CaseTally.__table__, POSTGRESQL, SQLITE).statements

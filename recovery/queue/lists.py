@@ -26,7 +26,7 @@ from sqlalchemy.orm import contains_eager
 
 from ..extensions import db
 from ..models import Case, CaseTally, Company, Customer, ProductGroup, User, utcnow
-from ..models.customer import SEARCH_COLUMNS, SORT_NAME, display_name
+from ..models.customer import SORT_NAME, display_name
 from ..models.types import UTCDateTime
 
 # Tile key -> (statuses, only reminders that are due)
@@ -150,20 +150,24 @@ def _filtered(query: ListQuery, user: User, now: datetime) -> Select:
     return _conditions(query, user, now, join_customer=True).outerjoin(Case.company)
 
 
-# The columns of ix_customer_search, in which q's longest plain run is looked up.
-SEARCHED = tuple(getattr(Customer, name) for name in SEARCH_COLUMNS)
+def _plain(q: str) -> bool:
+    """No LIKE wildcard, escape or line break: the case's search text answers alone."""
+    return not re.search(r"[%_\\\n]", q)
 
 
 def _search(q: str) -> ColumnElement[bool]:
-    """Number, name or email contain ``q`` (case-insensitive).
+    """Number, name (first, last and company name joined by blanks) or email contain
+    ``q``, case-insensitive; ``%`` and ``_`` in ``q`` work as LIKE wildcards.
 
-    The exact test runs on a concatenated name, which no index answers. A customer who
-    matches has q's longest run of characters other than blanks and LIKE wildcards
-    inside one single column (the name's parts are joined by blanks), so that run is
-    looked up first – the trigram index ix_customer_search answers it – and the exact
-    test decides among the few found.
+    The case's ``search_text`` (models/search.py) holds the three, lower-cased, one per
+    line, and the trigram index ix_recovery_case_search looks in it among the cases,
+    not the 1 000 000 customers. A plain ``q`` (no wildcard, escape or line break) can
+    only match inside one line, so the copy answers exactly. Otherwise q's longest plain
+    run is looked up there, and the test on the customer's own columns decides.
     """
     like = f"%{q.lower()}%"
+    if _plain(q):
+        return Case.search_text.like(like)
     name = func.lower(
         func.coalesce(Customer.first_name, "")
         + " "
@@ -179,14 +183,16 @@ def _search(q: str) -> ColumnElement[bool]:
     token = max(re.split(r"[\s%_\\]+", q.lower()), key=len)
     if len(token) < 3:  # trigrams need three characters
         return exact
-    hint = f"%{token}%"
-    return and_(or_(*(column.ilike(hint) for column in SEARCHED)), exact)
+    return and_(Case.search_text.like(f"%{token}%"), exact)
 
 
-def _sort(query: ListQuery) -> tuple:
-    column = SORTS[query.sort.lstrip("-")]
+def _sort(query: ListQuery, column=None, id_column=Case.id) -> tuple:
+    """The list's ORDER BY: the sort's column (or ``column`` holding its value), NULLs
+    last in both directions, then the case id."""
+    if column is None:
+        column = SORTS[query.sort.lstrip("-")]
     direction = column.desc() if query.sort.startswith("-") else column.asc()
-    return direction.nulls_last(), Case.id
+    return direction.nulls_last(), id_column
 
 
 def ordered(query: ListQuery, user: User, now: datetime | None = None) -> Select:
@@ -282,30 +288,69 @@ class ListRow(NamedTuple):
         )
 
 
+# Sorts by a column of the case itself (not of its customer or company).
+CASE_SORTS = frozenset(k for k, c in SORTS.items() if getattr(c, "table", None) is Case.__table__)
+
+
+def _cases_alone(query: ListQuery) -> bool:
+    """The list's filters and sort need only the case's own columns."""
+    plain = query.q is None or _plain(query.q)
+    return plain and not query.customer_group and query.sort.lstrip("-") in CASE_SORTS
+
+
 def page(query: ListQuery, user: User, size: int) -> tuple[list[ListRow], int]:
     """One page of the list and the list's count, in one statement where it can be.
 
     A search finds its few matches once: counted (a window over all of them) while the
-    page is cut from them; a list the tally counts carries its count as a column. Past
-    the last page no row carries the count, so it is asked for on its own.
+    page is cut from them – among the cases alone where the search and the sort need
+    nothing of the customer, so only the page's rows are joined to their customers, not
+    the hundreds a common name matches. A list the tally counts carries its count as a
+    column. Past the last page no row carries the count, so it is asked for on its own.
     """
     now = utcnow()
-    window = (
-        _filtered(query, user, now)
-        .with_only_columns(*ROW_COLUMNS)
-        .order_by(*_sort(query))
-        .limit(size)
-        .offset((query.page - 1) * size)
-    )
+    offset = (query.page - 1) * size
     tallied = _tallied(query, user)
-    if query.q:
-        total = func.count().over()
-    elif tallied is not None:
-        total = tallied.scalar_subquery()
+    if query.q and _cases_alone(query):
+        # The matches are read first, whole (MATERIALIZED): the planner cannot guess
+        # how many a LIKE finds and might otherwise walk the sort's index through all
+        # 200 000 cases, testing each, to fill a page it has to count to the end anyway.
+        found = (
+            _conditions(query, user, now, join_customer=False)
+            .with_only_columns(Case.id, SORTS[query.sort.lstrip("-")].label("sort_value"))
+            .cte("found")
+            .prefix_with("MATERIALIZED", dialect="postgresql")
+        )
+        cut = (
+            select(found.c.id, func.count().over().label("total"))
+            .order_by(*_sort(query, found.c.sort_value, found.c.id))
+            .limit(size)
+            .offset(offset)
+            .subquery()
+        )
+        stmt = (
+            select(*ROW_COLUMNS, cut.c.total)
+            .select_from(cut)
+            .join(Case, Case.id == cut.c.id)
+            .join(Case.customer)
+            .outerjoin(Case.company)
+            .order_by(*_sort(query))
+        )
     else:
-        rows = [ListRow(*row) for row in db.session.execute(window)]
-        return rows, count(query, user, now)
-    rows = db.session.execute(window.add_columns(total)).all()
+        window = (
+            _filtered(query, user, now)
+            .with_only_columns(*ROW_COLUMNS)
+            .order_by(*_sort(query))
+            .limit(size)
+            .offset(offset)
+        )
+        if query.q:
+            stmt = window.add_columns(func.count().over())
+        elif tallied is not None:
+            stmt = window.add_columns(tallied.scalar_subquery())
+        else:
+            rows = [ListRow(*row) for row in db.session.execute(window)]
+            return rows, count(query, user, now)
+    rows = db.session.execute(stmt).all()
     if rows:
         return [ListRow(*row[:-1]) for row in rows], int(rows[0][-1])
     return [], count(query, user, now)

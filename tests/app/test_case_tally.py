@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
-from pathlib import Path
 
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, func, literal_column, select, text
 
-from recovery import create_app
 from recovery.cases import run_analysis
-from recovery.extensions import db as _db
 from recovery.models import Case, CaseTally, Company, Customer, utcnow
 from recovery.queue import lists
 from tests.app.test_analysis_cases import _decliner
-from tests.conftest import _throwaway_postgres, form_fields
-
-MIGRATIONS = str(Path(__file__).resolve().parents[2] / "migrations")
+from tests.conftest import MIGRATIONS, form_fields
 
 
 def _real(conn) -> dict:
@@ -100,43 +94,33 @@ def test_tiles_and_list_counts_read_the_tally(client, login_as, build, db):
     assert lists.count(query, sales, utcnow()) == 0
 
 
-def test_migration_fills_the_tally_and_adds_the_triggers(tmp_path):
-    url, drop = (
-        _throwaway_postgres(os.environ["TEST_DATABASE_URL"])
-        if os.environ.get("TEST_DATABASE_URL")
-        else (f"sqlite:///{tmp_path / 'migrated.db'}", lambda: None)
-    )
-    try:
-        app = create_app("testing", SQLALCHEMY_DATABASE_URI=url)
-        with app.app_context():
-            upgrade(directory=MIGRATIONS, revision="e3b7a91c4d52")
-            engine = create_engine(url)
-            with engine.begin() as conn:  # cases that exist before the tally does
-                # Core inserts fill the columns' defaults; these tables are as at head
-                conn.execute(Company.__table__.insert(), {"id": 1, "name": "Nord"})
-                for i in range(1, 4):
-                    conn.execute(
-                        Customer.__table__.insert(), {"id": i, "source": "x", "external_id": str(i)}
-                    )
-                    conn.execute(
-                        Case.__table__.insert(),
-                        {"customer_id": i, "key": "decline", "kind": "decline",
-                         "company_id": 1 if i < 3 else None},
-                    )  # fmt: skip
-            upgrade(directory=MIGRATIONS)
-            with engine.begin() as conn:
-                assert _tally(conn) == {("decline", "new", 1): 2, ("decline", "new", 0): 1}
-                conn.execute(text("UPDATE recovery_case SET status = 'contacted' WHERE id = 1"))
-                conn.execute(text("DELETE FROM recovery_case WHERE company_id IS NULL"))
-                assert (
-                    _tally(conn)
-                    == _real(conn)
-                    == {
-                        ("decline", "new", 1): 1,
-                        ("decline", "contacted", 1): 1,
-                    }
-                )
-            engine.dispose()
-            _db.engine.dispose()
-    finally:
-        drop()
+def test_migration_fills_the_tally_and_adds_the_triggers(migration_db):
+    url = migration_db
+    upgrade(directory=MIGRATIONS, revision="e3b7a91c4d52")
+    engine = create_engine(url)
+    with engine.begin() as conn:  # cases that exist before the tally does
+        # Core inserts fill the columns' defaults; these tables are as at head
+        conn.execute(Company.__table__.insert(), {"id": 1, "name": "Nord"})
+        for i in range(1, 4):
+            conn.execute(
+                Customer.__table__.insert(), {"id": i, "source": "x", "external_id": str(i)}
+            )
+            conn.execute(
+                Case.__table__.insert(),
+                {"customer_id": i, "key": "decline", "kind": "decline",
+                 "company_id": 1 if i < 3 else None},
+            )  # fmt: skip
+    upgrade(directory=MIGRATIONS)
+    with engine.begin() as conn:
+        assert _tally(conn) == {("decline", "new", 1): 2, ("decline", "new", 0): 1}
+        conn.execute(text("UPDATE recovery_case SET status = 'contacted' WHERE id = 1"))
+        conn.execute(text("DELETE FROM recovery_case WHERE company_id IS NULL"))
+        assert (
+            _tally(conn)
+            == _real(conn)
+            == {
+                ("decline", "new", 1): 1,
+                ("decline", "contacted", 1): 1,
+            }
+        )
+    engine.dispose()

@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import upgrade
 from sqlalchemy import create_engine
 
-from recovery import create_app
 from recovery.extensions import db
-from tests.conftest import _throwaway_postgres
-
-MIGRATIONS = str(Path(__file__).resolve().parents[2] / "migrations")
+from tests.conftest import MIGRATIONS
 
 
 # SQLite's reflection cannot read an expression index (ix_customer_sort_name); PostgreSQL
@@ -24,22 +18,12 @@ MIGRATIONS = str(Path(__file__).resolve().parents[2] / "migrations")
     "ignore:Skipped unsupported reflection of expression-based index:sqlalchemy.exc.SAWarning",
     "ignore:autogenerate skipping metadata-specified expression-based index:UserWarning",
 )
-def test_upgrade_from_empty_matches_models(tmp_path):
-    url, drop = (
-        _throwaway_postgres(os.environ["TEST_DATABASE_URL"])
-        if os.environ.get("TEST_DATABASE_URL")
-        else (f"sqlite:///{tmp_path / 'migrated.db'}", lambda: None)
-    )
-    try:
-        app = create_app("testing", SQLALCHEMY_DATABASE_URI=url)
-        with app.app_context():
-            upgrade(directory=MIGRATIONS)
-            engine = create_engine(url)
-            with engine.connect() as conn:
-                context = MigrationContext.configure(conn, opts={"compare_type": True})
-                diff = compare_metadata(context, db.metadata)
-            engine.dispose()
-            db.engine.dispose()
-        assert diff == [], f"models and migrations differ: {diff}"
-    finally:
-        drop()
+def test_upgrade_from_empty_matches_models(migration_db):
+    url = migration_db
+    upgrade(directory=MIGRATIONS)
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        diff = compare_metadata(context, db.metadata)
+    engine.dispose()
+    assert diff == [], f"models and migrations differ: {diff}"

@@ -1,0 +1,119 @@
+"""The search text on each case (models/search.py) follows its customer, and the queue's
+free-text search finds by it."""
+
+from __future__ import annotations
+
+import pytest
+from flask_migrate import upgrade
+from sqlalchemy import create_engine, select, text
+
+from recovery.models import Case, Customer
+from tests.conftest import MIGRATIONS
+
+
+def _texts(conn) -> dict[int, str | None]:
+    return dict(conn.execute(select(Case.id, Case.search_text)).tuples().all())
+
+
+def _expected(conn) -> dict[int, str]:
+    rows = conn.execute(
+        select(
+            Case.id,
+            Customer.number,
+            Customer.first_name,
+            Customer.last_name,
+            Customer.company_name,
+            Customer.email,
+        ).join(Customer, Customer.id == Case.customer_id)
+    )
+    return {
+        id_: "\n".join((number or "", " ".join(p or "" for p in name), email or "")).lower()
+        for id_, number, *name, email in rows
+    }
+
+
+def _assert_exact(db) -> None:
+    db.session.expire_all()
+    with db.engine.connect() as conn:
+        assert _texts(conn) == _expected(conn)
+
+
+def test_search_text_follows_the_customer(build, db):
+    erika = build.customer(first_name="Erika", last_name="Müller", company_name="Gärtnerei AG")
+    hans = build.customer(first_name="Hans", last_name="Huber", email=None)
+    first, second = build.case(erika), build.case(erika, key="overdue:1", kind="overdue")
+    other = build.case(hans)
+    _assert_exact(db)
+    with db.engine.connect() as conn:
+        assert _texts(conn)[other.id] == f"{hans.number.lower()}\nhans huber \n"
+
+    erika.last_name = "Schmidt"  # a rename through the ORM rewrites both her cases
+    db.session.commit()
+    _assert_exact(db)
+    with db.engine.connect() as conn:
+        assert "schmidt" in _texts(conn)[first.id] and "müller" not in _texts(conn)[second.id]
+
+    # a bulk change as the sync writes it, and a change that touches no searched field
+    db.session.execute(Customer.__table__.update().values(email="neu@example.de", city="Bonn"))
+    db.session.commit()
+    _assert_exact(db)
+
+    # a case moved to another customer takes that customer's text
+    merged = build.customer(last_name="Zusammengeführt")
+    db.session.execute(
+        Case.__table__.update().where(Case.id == other.id).values(customer_id=merged.id)
+    )
+    db.session.commit()
+    _assert_exact(db)
+
+
+def test_the_list_search_finds_the_renamed_customer(client, login_as, build, db):
+    erika = build.customer(first_name="Erika", last_name="Müller")
+    case = build.case(erika)
+    build.case(build.customer(first_name="Hans", last_name="Huber"))
+    login_as("sales")
+
+    def found(q: str) -> bool:
+        page = client.get("/list/decline", query_string={"q": q}).text
+        return f"/case/{case.id}?" in page
+
+    assert found("müll") and found("Erika Mü") and not found("schmidt")
+    erika.last_name = "Schmidt"
+    db.session.commit()
+    assert found("SCHMIDT") and found("erika schm") and not found("müller")
+    # the search looks inside the number, the name or the email, not across them
+    assert found(erika.email[:5]) and not found(f"schmidt {erika.email}")
+    assert not found(f"{erika.number}erika") and not found(f"{erika.number} erika")
+    # with wildcards the customer's own columns decide, also across what the copy holds
+    assert found("sch_idt") and found("erika%dt") and not found(f"{erika.number}%erika")
+
+
+def test_migration_fills_the_text_and_adds_the_triggers(migration_db):
+    url = migration_db
+    upgrade(directory=MIGRATIONS, revision="0b6e5d93c2f4")
+    engine = create_engine(url)
+    with engine.begin() as conn:  # a case that exists before the column does
+        # Core inserts fill the columns' defaults and leave search_text out
+        conn.execute(
+            Customer.__table__.insert(),
+            {"id": 1, "source": "x", "external_id": "1", "number": "K1",
+             "last_name": "Bäcker", "email": "b@example.de"},
+        )  # fmt: skip
+        conn.execute(
+            Case.__table__.insert(), {"customer_id": 1, "key": "decline", "kind": "decline"}
+        )
+    upgrade(directory=MIGRATIONS)
+    with engine.begin() as conn:
+        assert list(_texts(conn).values()) == ["k1\n bäcker \nb@example.de"]
+        conn.execute(text("UPDATE customer SET first_name = 'Anna' WHERE id = 1"))
+        assert _texts(conn) == _expected(conn)
+        assert list(_texts(conn).values()) == ["k1\nanna bäcker \nb@example.de"]
+    engine.dispose()
+
+
+def test_postgresql_plans_each_search_for_its_text(db):
+    """psycopg prepares repeated statements; a generic plan would not know how rare the
+    searched text is (see recovery._plan_each_statement)."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite plans each statement anyway")
+    assert db.session.scalar(text("SHOW plan_cache_mode")) == "force_custom_plan"
