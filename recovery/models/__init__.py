@@ -1,6 +1,6 @@
 """All models, importable from one place (Alembic and the services use this)."""
 
-from . import search  # noqa: F401 (creates the search triggers with the tables)
+from . import copies  # noqa: F401 (creates the copy triggers with the tables)
 from .case import CASE_KINDS, CASE_STATUSES, OPEN_STATUSES, Case, CaseEvent
 from .company import Company
 from .customer import CHANNELS, DNC_REASONS, Customer, DoNotContact

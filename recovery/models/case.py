@@ -64,7 +64,7 @@ class Case(db.Model):
             "recovered_revenue",
         ),
         # The free-text search: trigrams (pg_trgm) of the customer's searched fields,
-        # copied onto the case by triggers (models/search.py); on SQLite a plain index.
+        # copied onto the case by triggers (models/copies.py); on SQLite a plain index.
         Index(
             "ix_recovery_case_search",
             "search_text",
@@ -104,8 +104,12 @@ class Case(db.Model):
     )
     analysed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
-    # The customer's number, name and email, lower-cased, written by triggers only.
+    # Copies of the customer's values for the search and the list sorts, written by
+    # triggers only (models/copies.py).
     search_text: Mapped[str | None] = mapped_column(Text, deferred=True)
+    sort_name: Mapped[str | None] = mapped_column(String(300), deferred=True)
+    customer_number: Mapped[str | None] = mapped_column(String(100), deferred=True)
+    customer_group: Mapped[str | None] = mapped_column(String(100), deferred=True)
 
     customer: Mapped[Customer] = relationship()
     product_group = relationship("ProductGroup")
@@ -121,18 +125,31 @@ class Case(db.Model):
         return self.closed_at is None
 
 
-# A list page sorted by a case's column, in the direction of the first click on the
-# column (highest / latest first), reads the first rows of one of these indexes in list
-# order (ORDER BY … DESC NULLS LAST, id) instead of sorting every case of the list.
-LIST_SORT_INDEXES = {
-    "ix_recovery_case_list_risk": Case.revenue_at_risk,
-    "ix_recovery_case_list_decline": Case.decline_pct,
-    "ix_recovery_case_list_last_order": Case.last_order_at,
-    "ix_recovery_case_list_reference": Case.reference_revenue,
-    "ix_recovery_case_list_current": Case.current_revenue,
+# A list page sorted by a column reads the first rows of one of these indexes in list
+# order (ORDER BY … DESC NULLS LAST, id or ASC NULLS LAST, id) instead of sorting every
+# case of the list; the customer's name, number and group are the case's copies. An
+# index read backwards would put NULLs and ties the other way round, so each direction
+# has its own. (Status, assignee, reminder date and company sort the list: a status is
+# one index range already, the others are rarely sorted.)
+LIST_SORT_COLUMNS = {
+    "risk": Case.revenue_at_risk,
+    "decline": Case.decline_pct,
+    "last_order": Case.last_order_at,
+    "reference": Case.reference_revenue,
+    "current": Case.current_revenue,
+    "name": Case.sort_name,
+    "number": Case.customer_number,
+    "group": Case.customer_group,
 }
-for _name, _column in LIST_SORT_INDEXES.items():
-    Index(_name, Case.kind, Case.status, _column.desc().nulls_last(), Case.id)
+for _key, _column in LIST_SORT_COLUMNS.items():
+    Index(
+        f"ix_recovery_case_list_{_key}",
+        Case.kind,
+        Case.status,
+        _column.desc().nulls_last(),
+        Case.id,
+    )
+    Index(f"ix_recovery_case_list_{_key}_asc", Case.kind, Case.status, _column, Case.id)
 
 
 @compiles(CreateIndex, "sqlite")

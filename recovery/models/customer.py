@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DDL, ForeignKey, Index, String, UniqueConstraint, event, func
+from sqlalchemy import DDL, ForeignKey, Index, String, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -57,12 +57,6 @@ class Customer(db.Model):
 
     def blocked_channels(self) -> dict[str, str]:
         return {d.channel: d.reason for d in self.do_not_contact}
-
-
-# The queue's "name" sort (A–Z on the first click): the surname, else the company name.
-# The list reads customers in this index's order and their cases by customer.
-SORT_NAME = func.lower(func.coalesce(Customer.last_name, Customer.company_name, ""))
-Index("ix_customer_sort_name", SORT_NAME)
 
 
 def display_name(first_name, last_name, company_name, number, customer_id) -> str:

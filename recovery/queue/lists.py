@@ -26,7 +26,7 @@ from sqlalchemy.orm import contains_eager
 
 from ..extensions import db
 from ..models import Case, CaseTally, Company, Customer, ProductGroup, User, utcnow
-from ..models.customer import SORT_NAME, display_name
+from ..models.customer import display_name
 from ..models.types import UTCDateTime
 
 # Tile key -> (statuses, only reminders that are due)
@@ -40,10 +40,12 @@ LISTS: dict[str, tuple[tuple[str, ...], bool]] = {
 }
 
 SORTS = {
-    "number": Customer.number,
-    "name": SORT_NAME,
+    # the customer's number, name (surname, else company name) and group, as the case
+    # copies them (models/copies.py) into the list sort indexes
+    "number": Case.customer_number,
+    "name": Case.sort_name,
     "company": Company.name,
-    "customer_group": Customer.customer_group,
+    "customer_group": Case.customer_group,
     "last_order": Case.last_order_at,
     "reference_revenue": Case.reference_revenue,
     "current_revenue": Case.current_revenue,
@@ -136,7 +138,7 @@ def _conditions(query: ListQuery, user: User, now: datetime, join_customer: bool
     if query.company:
         stmt = stmt.where(Case.company_id == query.company)
     if query.customer_group:
-        stmt = stmt.where(Customer.customer_group == query.customer_group)
+        stmt = stmt.where(Case.customer_group == query.customer_group)
     if query.product_group:
         stmt = stmt.where(Case.product_group_id == query.product_group)
     if query.assigned:
@@ -159,7 +161,7 @@ def _search(q: str) -> ColumnElement[bool]:
     """Number, name (first, last and company name joined by blanks) or email contain
     ``q``, case-insensitive; ``%`` and ``_`` in ``q`` work as LIKE wildcards.
 
-    The case's ``search_text`` (models/search.py) holds the three, lower-cased, one per
+    The case's ``search_text`` (models/copies.py) holds the three, lower-cased, one per
     line, and the trigram index ix_recovery_case_search looks in it among the cases,
     not the 1 000 000 customers. A plain ``q`` (no wildcard, escape or line break) can
     only match inside one line, so the copy answers exactly. Otherwise q's longest plain
@@ -230,13 +232,13 @@ def count(query: ListQuery, user: User, now: datetime) -> int:
 
     A list of a status, for all companies or one, is read from the case tally. With
     other filters the cases are counted: every case has its customer (a non-null foreign
-    key) and at most one company, so the joins change no count, and without a customer
-    filter the cases are counted alone, from an index.
+    key) and at most one company, so the joins change no count; the cases are counted
+    alone, from an index, unless a search with wildcards tests the customer's columns.
     """
     tallied = _tallied(query, user)
     if tallied is not None:
         return int(db.session.scalar(tallied))
-    stmt = _conditions(query, user, now, join_customer=bool(query.customer_group or query.q))
+    stmt = _conditions(query, user, now, join_customer=bool(query.q and not _plain(query.q)))
     # count(*), not count(id): no column to read, so the narrow index answers alone
     return int(db.session.scalar(stmt.with_only_columns(func.count()).order_by(None)) or 0)
 
@@ -295,7 +297,7 @@ CASE_SORTS = frozenset(k for k, c in SORTS.items() if getattr(c, "table", None) 
 def _cases_alone(query: ListQuery) -> bool:
     """The list's filters and sort need only the case's own columns."""
     plain = query.q is None or _plain(query.q)
-    return plain and not query.customer_group and query.sort.lstrip("-") in CASE_SORTS
+    return plain and query.sort.lstrip("-") in CASE_SORTS
 
 
 def page(query: ListQuery, user: User, size: int) -> tuple[list[ListRow], int]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from flask import (
@@ -46,6 +48,10 @@ def _visible_case(case_id: int) -> Case:
     return case
 
 
+# What werkzeug's url_for leaves unquoted in query arguments.
+URL_SAFE = "!$'()*,/:;?@"
+
+
 def _case_url(case: Case, query: lists.ListQuery, **extra) -> str:
     return url_for("queue.case_view", case_id=case.id, list=query.tile, **query.args(), **extra)
 
@@ -60,6 +66,18 @@ def _case_href(query: lists.ListQuery) -> tuple[str, str]:
     url = url_for("queue.case_view", case_id=marker, list=query.tile, **query.args())
     before, after = url.split(str(marker), 1)
     return before, after
+
+
+def list_url(query: lists.ListQuery) -> Callable[..., str]:
+    """URLs of this list with some arguments changed (the 12 sort links): the list's
+    path is routed once and each link only encodes its arguments, as url_for does."""
+    base = url_for("queue.case_list", tile=query.tile)
+
+    def url(**changes) -> str:
+        args = query.args(**changes)
+        return f"{base}?{urlencode(args, safe=URL_SAFE)}" if args else base
+
+    return url
 
 
 def _list_query() -> lists.ListQuery:
@@ -90,6 +108,7 @@ def case_list(tile: str):
         filters=filters,
         user_names={u.id: u.name for u in filters["users"]},
         case_href=_case_href(query),
+        list_url=list_url(query),
     )
 
 

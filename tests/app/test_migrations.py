@@ -12,8 +12,8 @@ from recovery.extensions import db
 from tests.conftest import MIGRATIONS
 
 
-# SQLite's reflection cannot read an expression index (ix_customer_sort_name); PostgreSQL
-# compares it.
+# SQLite's reflection cannot read an index on an expression (the list sort indexes'
+# DESC NULLS LAST columns); PostgreSQL compares them.
 @pytest.mark.filterwarnings(
     "ignore:Skipped unsupported reflection of expression-based index:sqlalchemy.exc.SAWarning",
     "ignore:autogenerate skipping metadata-specified expression-based index:UserWarning",

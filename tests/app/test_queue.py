@@ -344,3 +344,24 @@ def test_read_only_pages_leave_the_connection_transactional(client, login_as, bu
     db.session.flush()
     db.session.rollback()  # undone: the write ran inside a transaction
     assert db.session.get(Customer, customer.id).city == "Köln"
+
+
+def test_sort_links_are_the_urls_url_for_builds(app):
+    """The list builds its 12 sort links without url_for's routing, to the same URLs."""
+    from flask import url_for
+
+    from recovery.queue import lists
+    from recovery.queue.routes import list_url
+
+    args = {"sort": "name", "company": "2", "customer_group": "Händler & Co/Ost",
+            "q": "a+b %_ 'x' @ü?", "assigned": "3", "page": "4"}  # fmt: skip
+    with app.test_request_context("/"):
+        for query in (
+            lists.ListQuery.from_args("decline", {}),
+            lists.ListQuery.from_args("reminders", args),
+        ):
+            url = list_url(query)
+            for key in lists.SORTS:
+                for changes in ({"sort": query.toggled(key), "page": 1}, {"page": 2}, {}):
+                    expected = url_for("queue.case_list", tile=query.tile, **query.args(**changes))
+                    assert url(**changes) == expected

@@ -1,5 +1,5 @@
-"""The search text on each case (models/search.py) follows its customer, and the queue's
-free-text search finds by it."""
+"""What each case copies of its customer (models/copies.py: search text, sort keys)
+follows the customer, and the queue's search and sorts work by it."""
 
 from __future__ import annotations
 
@@ -15,7 +15,14 @@ def _texts(conn) -> dict[int, str | None]:
     return dict(conn.execute(select(Case.id, Case.search_text)).tuples().all())
 
 
-def _expected(conn) -> dict[int, str]:
+def _copies(conn) -> dict[int, tuple]:
+    rows = conn.execute(
+        select(Case.id, Case.search_text, Case.sort_name, Case.customer_number, Case.customer_group)
+    )
+    return {row[0]: tuple(row[1:]) for row in rows}
+
+
+def _expected(conn) -> dict[int, tuple]:
     rows = conn.execute(
         select(
             Case.id,
@@ -24,18 +31,24 @@ def _expected(conn) -> dict[int, str]:
             Customer.last_name,
             Customer.company_name,
             Customer.email,
+            Customer.customer_group,
         ).join(Customer, Customer.id == Case.customer_id)
     )
     return {
-        id_: "\n".join((number or "", " ".join(p or "" for p in name), email or "")).lower()
-        for id_, number, *name, email in rows
+        id_: (
+            "\n".join((number or "", " ".join(p or "" for p in name), email or "")).lower(),
+            (name[1] if name[1] is not None else name[2] or "").lower(),
+            number,
+            group,
+        )
+        for id_, number, *name, email, group in rows
     }
 
 
 def _assert_exact(db) -> None:
     db.session.expire_all()
     with db.engine.connect() as conn:
-        assert _texts(conn) == _expected(conn)
+        assert _copies(conn) == _expected(conn)
 
 
 def test_search_text_follows_the_customer(build, db):
@@ -106,7 +119,7 @@ def test_migration_fills_the_text_and_adds_the_triggers(migration_db):
     with engine.begin() as conn:
         assert list(_texts(conn).values()) == ["k1\n bäcker \nb@example.de"]
         conn.execute(text("UPDATE customer SET first_name = 'Anna' WHERE id = 1"))
-        assert _texts(conn) == _expected(conn)
+        assert _copies(conn) == _expected(conn)
         assert list(_texts(conn).values()) == ["k1\nanna bäcker \nb@example.de"]
     engine.dispose()
 
@@ -117,3 +130,39 @@ def test_postgresql_plans_each_search_for_its_text(db):
     if db.engine.dialect.name != "postgresql":
         pytest.skip("SQLite plans each statement anyway")
     assert db.session.scalar(text("SHOW plan_cache_mode")) == "force_custom_plan"
+
+
+def test_lists_sort_by_the_customers_name_number_and_group(client, login_as, build, db):
+    people = [
+        {"last_name": "Zander", "customer_group": "B-Kunde", "number": "K3"},
+        {"last_name": "albrecht", "customer_group": None, "number": "K10"},
+        {"last_name": None, "company_name": "Mitte GmbH", "customer_group": "A-Kunde"},
+        {"last_name": "Albrecht", "customer_group": "B-Kunde", "number": None},
+        {"last_name": None, "company_name": None, "customer_group": "A-Kunde", "number": "K2"},
+    ]
+    cases = [build.case(build.customer(**fields)) for fields in people]
+    login_as("sales")
+
+    def order(sort: str) -> list[int]:
+        page = client.get(f"/list/decline?sort={sort}").text
+        return sorted((c.id for c in cases), key=lambda i: page.index(f"/case/{i}?"))
+
+    keys = {
+        "name": lambda f: (f.get("last_name") or f.get("company_name") or "").lower(),
+        "number": lambda f: f.get("number", "x"),  # build.customer's default K1000n
+        "customer_group": lambda f: f["customer_group"],
+    }
+    for sort, key in keys.items():
+        values = {c.id: key(f) for c, f in zip(cases, people, strict=True)}
+        if sort == "number":
+            values = {c.id: c.customer.number for c in cases}
+        for descending in (False, True):
+            valued = sorted((i for i in values if values[i] is not None), key=lambda i: i)
+            valued.sort(key=lambda i: values[i], reverse=descending)
+            expected = valued + sorted(i for i in values if values[i] is None)
+            assert order(("-" if descending else "") + sort) == expected, (sort, descending)
+
+    # a renamed customer moves in the name sort
+    cases[0].customer.last_name = "Aaron"
+    db.session.commit()
+    assert order("name")[:2] == [cases[4].id, cases[0].id]  # no name at all sorts first
