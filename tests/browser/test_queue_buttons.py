@@ -101,3 +101,44 @@ def test_language_switch_shows_english(page, build, db):
     _open_first(page)
     assert page.is_visible("text=Next customer")
     page.screenshot(path="tests/browser/screenshots/case-en.png", full_page=True)
+
+
+def test_twenty_customers_in_a_row_with_keyboard_and_mouse(page, shot, build, db):
+    """The day's work: 20 customers, each acted on and left with N or the button, no
+    page reloaded by hand; E and R by keyboard, the others with the mouse."""
+    cases = _seed(build, 20)
+    sales = make_user("sales", name="Sven Sales")
+    log_in(page, sales.email, PASSWORD)
+    _open_first(page)
+    expected = []
+    for i in range(20):
+        page.wait_for_selector(".case-head")
+        assert f"K-{100 + i}" in page.inner_text("h1")  # the list's order: most at risk first
+        if i % 4 == 0:
+            page.keyboard.press("e")  # send the standard email
+            expected.append("contacted")
+        elif i % 4 == 1:
+            page.keyboard.press("r")  # remind in the preset 10 days
+            expected.append("reminder")
+        elif i % 4 == 2:
+            page.click("button:has-text('Kein Interesse')")
+            expected.append("no_interest")
+        else:
+            page.fill("textarea[placeholder='Notiz']", f"Angerufen, Kunde {i}")
+            page.click("button:has-text('Notiz speichern')")
+            expected.append("new")  # a note leaves the case in the list
+        page.wait_for_selector(".flash-success")
+        if i % 2:
+            page.click("#next-customer")
+        else:
+            page.keyboard.press("n")
+    page.wait_for_selector(".flash-info")
+    assert "letzte Kunde" in page.inner_text(".flash-info")
+
+    db.session.expire_all()
+    assert [db.session.get(Case, c.id).status for c in cases] == expected
+    assert db.session.query(Message).filter_by(purpose="queue").count() == 5
+    notes = db.session.query(CaseEvent).filter_by(kind="note", user_id=sales.id).count()
+    assert notes == 5
+    remind = db.session.get(Case, cases[1].id).remind_at
+    assert timedelta(days=9) < remind - utcnow() <= timedelta(days=10)
