@@ -129,8 +129,8 @@ class Case(db.Model):
 # order (ORDER BY … DESC NULLS LAST, id or ASC NULLS LAST, id) instead of sorting every
 # case of the list; the customer's name, number and group are the case's copies. An
 # index read backwards would put NULLs and ties the other way round, so each direction
-# has its own. (Status, assignee, reminder date and company sort the list: a status is
-# one index range already, the others are rarely sorted.)
+# has its own. Status, assignee, reminder date and company have no sort index: a status
+# list is one index range already, the others are rarely sorted on the big list.
 LIST_SORT_COLUMNS = {
     "risk": Case.revenue_at_risk,
     "decline": Case.decline_pct,

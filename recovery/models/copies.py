@@ -18,7 +18,7 @@ Triggers keep the copies exact in the same transaction as every change: a case g
 its customer's values when it is written (COPY included) or moved to another customer,
 and a change of a customer's number, name, email or group rewrites all its cases. The
 migration that adds them runs ``FILL`` and ``statements()``; a change needs a migration
-that replaces the triggers and fills the columns again. ``tests/app/test_case_search.py``
+that replaces the triggers and fills the columns again. ``tests/app/test_case_copies.py``
 checks the copies after every kind of change, on both databases.
 """
 

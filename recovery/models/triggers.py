@@ -1,4 +1,4 @@
-"""Triggers that keep derived data exact inside the database (tally.py, search.py)."""
+"""Triggers that keep derived data exact inside the database (tally.py, copies.py)."""
 
 from __future__ import annotations
 

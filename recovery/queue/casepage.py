@@ -16,6 +16,7 @@ from sqlalchemy.orm import contains_eager, joinedload
 from ..extensions import db
 from ..messaging import consent, outbox
 from ..models import (
+    CHANNELS,
     Case,
     CaseEvent,
     Company,
@@ -32,7 +33,6 @@ from ..models.message import GroupMessageTexts
 
 CHART_MONTHS = 36
 ORDERS_SHOWN = 60  # templates/queue/case.html lists this many, the latest first
-CHANNELS = ("email", "sms")
 
 
 @dataclass
