@@ -52,10 +52,10 @@ def _plan_each_statement(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from .admin.routes import bp as admin_bp
-    from .auth.routes import bp as auth_bp
-    from .groups.routes import bp as groups_bp
+    from .auth import bp as auth_bp
+    from .groups import bp as groups_bp
     from .overview.routes import bp as overview_bp
-    from .public.routes import bp as public_bp
+    from .public import bp as public_bp
     from .queue.routes import bp as queue_bp
     from .reconnect.routes import bp as reconnect_bp
 

@@ -21,56 +21,9 @@ Models, all maximum likelihood (:mod:`.mle`):
 common sample of ≤ ``MAX_SELECT_CUSTOMERS`` customers. The three likelihoods are
 densities of the same observed order days (BG/NBD's converted from weeks to days, the
 renewal model's from log-days to days), so they are comparable. Rhythmic businesses get
-the renewal model, businesses whose customers buy at random the (M)BG/NBD; in every case
-below the AIC picked the renewal model exactly where its backtest AUC is the better.
-
-**Evidence** – ROC AUC of each model's p_churn for "no order in the horizon" in
-backtests (as of the date, with the data up to it only). Demo = the ``recovery.demo``
-export as of 2026-11-23 (2,400 customers) for four seeds; synthetic =
-``bench/analysis/generate.py`` (300,000 lines, 30,000 customers, seed 0); LR = the
-third candidate, see below::
-
-    case       as of      horizon  recency  BG/NBD  MBG/NBD  renewal  LR     chosen
-    demo 42    2025-11-01 365 d    0.826    0.805   0.805    0.861    0.836  renewal
-    demo 42    2026-03-01 180 d    0.808    0.788   0.790    0.837    0.837  renewal
-    demo 42    2026-05-01 180 d    0.815    0.834   0.837    0.871    0.867  renewal
-    demo 1     2025-11-01 365 d    0.827    0.827   0.828    0.863    0.845  renewal
-    demo 1     2026-03-01 180 d    0.802    0.799   0.800    0.837    0.841  renewal
-    demo 1     2026-05-01 180 d    0.798    0.830   0.832    0.851    0.856  renewal
-    demo 7     2025-11-01 365 d    0.826    0.806   0.806    0.867    0.832  renewal
-    demo 7     2026-03-01 180 d    0.806    0.808   0.810    0.835    0.836  renewal
-    demo 7     2026-05-01 180 d    0.814    0.833   0.835    0.857    0.861  renewal
-    demo 123   2025-11-01 365 d    0.835    0.815   0.815    0.869    0.845  renewal
-    demo 123   2026-03-01 180 d    0.803    0.810   0.812    0.833    0.832  renewal
-    demo 123   2026-05-01 180 d    0.798    0.841   0.842    0.851    0.850  renewal
-    CDNOW      1997-09-30 273 d    0.771    0.757   0.760    0.779    –      renewal
-    CDNOW      1998-01-31 150 d    0.803    0.795   0.802    0.808    0.810  renewal
-    synthetic  2023-12-31 365 d    0.798    0.820   0.820    0.814    0.821  MBG/NBD
-    synthetic  2024-06-30 180 d    0.797    0.823   0.822    0.816    0.823  MBG/NBD
-
-The chosen model beats days since the last order everywhere (demo: by 0.029 to 0.057);
-plain BG/NBD does not in 6 of the 12 demo backtests and on CDNOW. MBG/NBD alone changes
-little (−0.001 to +0.007 against BG/NBD). "LR" is a calibrated model on the business's own
-history: an L2-regularised logistic regression on the renewal and MBG/NBD logits, log
-recency, log frequency, log age and a one-time-buyer flag, trained on the last full
-horizon before ``as_of`` (features as of ``as_of − h``, label = an order in
-``(as_of − h, as_of]``, so no leakage either). It gains at most 0.005 where the past
-resembles the future and loses 0.018–0.035 where it does not (the demo's first year,
-2025-11, trained on a history of one year with a 15 % instead of 26 % churn rate); its
-calibration error is larger than the renewal model's in all twelve demo backtests
-(0.084–0.163), so it is not used (CDNOW 1997: no history before its training cut).
-With the renewal model the top 20 % by revenue at risk hold 44–68 % of the revenue lost
-in the demo backtests (with BG/NBD's p_churn: 16–67 %; better in 10 of 12).
-
-**Calibration** (``backtest``'s ``calibration``: mean predicted vs observed churn per
-p_churn decile; ``calibration_error`` = their customer-weighted mean distance). Renewal
-model on the demo: 0.064–0.087 (BG/NBD 0.054–0.116), mean p_churn 0.20–0.40 vs observed
-0.26–0.41 – somewhat over-confident at both ends (decile 1: 0.02 predicted vs 0.04
-observed; decile 10: 0.99 vs 0.92 at 2026-03-01), because the demo's regular buyers who
-stop are more than a Beta-geometric dropout expects. CDNOW 0.045 / 0.022 (BG/NBD 0.054 /
-0.031); synthetic (MBG/NBD chosen) 0.009–0.013. On data simulated from the renewal
-model itself, predicted and observed churn agree within 0.01 overall and 0.02 per
-frequency band (``tests/analysis/test_churn_models.py``).
+the renewal model, businesses whose customers buy at random the (M)BG/NBD. The backtests
+behind this choice (demo, CDNOW, synthetic data) and the calibration are in
+``docs/analysis-models.md``.
 
 Per customer, for a horizon of ``h`` days:
 

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from .settings_text import CHOICE_LABELS, TEXTS
+from .settings_text import TEXTS
 
 LOCALES = ("de", "en")
 COMPARISONS = ("previous_period", "same_period_last_year")
@@ -54,11 +54,6 @@ class FieldInfo:
 
     def help(self, locale: str = "de") -> str:
         return self.help_en if locale.startswith("en") else self.help_de
-
-    def choice_label(self, value: str, locale: str = "de") -> str:
-        """Words for one of ``choices`` (the value itself where none are defined)."""
-        de, en = CHOICE_LABELS.get((self.name, value), (value, value))
-        return en if locale.startswith("en") else de
 
 
 def _setting(

@@ -171,15 +171,3 @@ TEXTS: dict[str, tuple[str, str, str, str]] = {
         "ISO code of the currency used for amounts in the reasons.",
     ),
 }
-
-CHOICE_LABELS: dict[tuple[str, str], tuple[str, str]] = {
-    ("comparison", "previous_period"): ("die Monate direkt davor", "the months just before"),
-    ("comparison", "same_period_last_year"): (
-        "derselbe Zeitraum im Vorjahr",
-        "the same period a year earlier",
-    ),
-    ("amount_basis", "net"): ("netto", "net"),
-    ("amount_basis", "gross"): ("brutto", "gross"),
-    ("locale", "de"): ("Deutsch", "German"),
-    ("locale", "en"): ("Englisch", "English"),
-}

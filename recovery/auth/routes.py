@@ -1,13 +1,12 @@
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
 from ..extensions import db
 from ..security import safe_next
+from . import bp
 from .forms import LocaleForm, LoginForm
 from .services import AccountLocked, LoginRefused, authenticate
-
-bp = Blueprint("auth", __name__)
 
 
 @bp.route("/login", methods=["GET", "POST"])

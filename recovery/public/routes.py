@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template
+from flask import abort, render_template
 from flask_babel import force_locale
 
 from ..extensions import csrf
 from ..messaging.unsubscribe import InvalidLink, unsubscribe_by_token
-
-bp = Blueprint("public", __name__)
+from . import bp
 
 
 @bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
@@ -21,6 +20,3 @@ def unsubscribe(token: str):
     # The confirmation speaks the customer's language, not the visitor's browser's.
     with force_locale(customer.locale or "de"):
         return render_template("public/unsubscribed.html", channels=channels)
-
-
-from . import webhook as _webhook  # noqa: E402, F401  (registers /p/mailjet/events)

@@ -14,7 +14,7 @@ from flask import Response, current_app, jsonify, request
 from ..extensions import csrf
 from ..messaging import webhook
 from ..messaging.options import MessagingOptions
-from .routes import bp
+from . import bp
 
 log = logging.getLogger(__name__)
 
