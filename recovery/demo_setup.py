@@ -12,7 +12,17 @@ from .auth.services import create_user
 from .cases import run_analysis
 from .demo.generator import generate_demo_export
 from .extensions import db
-from .models import Case, Company, ConnectorConfig, Customer, OrderLine, User, utcnow
+from .models import (
+    Case,
+    CaseKind,
+    CaseStatus,
+    Company,
+    ConnectorConfig,
+    Customer,
+    OrderLine,
+    User,
+    utcnow,
+)
 from .sync import run_sync
 
 DEMO_USERS = (
@@ -80,7 +90,9 @@ def load_demo(seed: int = 42, customers: int = 2400, echo: Callable[[str], None]
     lines = db.session.scalar(select(func.count(OrderLine.id)))
     people = db.session.scalar(select(func.count(Customer.id)))
     open_cases = db.session.scalar(
-        select(func.count(Case.id)).where(Case.kind == "decline", Case.status == "new")
+        select(func.count(Case.id)).where(
+            Case.kind == CaseKind.DECLINE, Case.status == CaseStatus.NEW
+        )
     )
     logins = "\n".join(
         f"  {role:5}  {email}  /  {password}" + (" (one company only)" if c is not None else "")

@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext as _l
 from jinja2 import pass_context
 
 from . import formatting
+from .models import KIND_LABELS, STATUS_LABELS
 
 TILE_LABELS = {
     "decline": _l("Revenue decline"),
@@ -16,15 +17,6 @@ TILE_LABELS = {
     "offer": _l("Offer requested"),
     "no_interest": _l("No interest"),
     "recovered": _l("Recovered"),
-}
-STATUS_LABELS = {
-    "new": _l("New"),
-    "reminder": _l("Reminder"),
-    "contacted": _l("Contacted"),
-    "offer_requested": _l("Offer requested"),
-    "no_interest": _l("No interest"),
-    "recovered": _l("Recovered"),
-    "closed": _l("Closed"),
 }
 ORDER_STATE_LABELS = {
     "open": _l("open"),
@@ -51,9 +43,9 @@ EVENT_LABELS = {
 }
 
 
+# The analysis settings' sections and the backtest's rules: one per case kind, and more.
 SECTION_LABELS = {
-    "decline": _l("Revenue decline"),
-    "overdue": _l("Overdue by rhythm"),
+    **KIND_LABELS,
     "model": _l("Churn model"),
     "exclusions": _l("Exclusions"),
     "general": _l("General"),
@@ -65,8 +57,7 @@ CHOICE_LABELS = {
     "gross": _l("gross"),
 }
 RULE_LABELS = {
-    "decline": _l("Revenue decline"),
-    "overdue": _l("Overdue by rhythm"),
+    **KIND_LABELS,
     "model": _l("Churn probability ≥ 50 %"),
     "any_flag": _l("Any flag"),
 }

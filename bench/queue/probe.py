@@ -30,7 +30,8 @@ def cpu_split() -> dict[str, list[float]]:
     """Wrap the queue's services and the template rendering to split the CPU time."""
     import flask
 
-    from recovery.queue import casepage, lists, routes
+    from recovery.cases import lists, page
+    from recovery.queue import routes
 
     spent: dict[str, list[float]] = {}
 
@@ -50,7 +51,7 @@ def cpu_split() -> dict[str, list[float]]:
     timed(lists, "page", "lists.page (count and rows)")
     timed(lists, "tile_counts", "lists.tile_counts")
     timed(lists, "next_case", "lists.next_case")
-    timed(casepage, "details", "casepage.details")
+    timed(page, "details", "page.details")
     timed(routes, "render_template", "render_template")
     assert routes.render_template is not flask.render_template
     return spent

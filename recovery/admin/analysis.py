@@ -10,10 +10,10 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from ..analysis import AnalysisSettings, SettingsError
+from ..cases.settings import analysis_settings, save_analysis_settings
 from ..extensions import db
 from ..models import JobRun, ProductGroup
 from ..security import admin_required
-from ..settings_store import analysis_settings, save_analysis_settings
 from .forms import ConfirmForm
 from .routes import bp
 

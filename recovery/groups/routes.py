@@ -7,7 +7,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from ..extensions import db
-from ..models import Case, Customer
+from ..models import Case, CaseKind, CaseStatus, Customer
 from . import bp
 
 
@@ -29,7 +29,7 @@ def index():
             func.coalesce(func.sum(Case.revenue_at_risk), 0),
         )
         .join(Case.customer)
-        .where(Case.kind == "decline", Case.status == "new")
+        .where(Case.kind == CaseKind.DECLINE, Case.status == CaseStatus.NEW)
         .group_by(Customer.customer_group)
     )
     if current_user.company_id is not None:

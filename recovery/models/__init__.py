@@ -1,7 +1,15 @@
 """All models, importable from one place (Alembic and the services use this)."""
 
 from . import copies  # noqa: F401 (creates the copy triggers with the tables)
-from .case import CASE_KINDS, CASE_STATUSES, OPEN_STATUSES, Case, CaseEvent
+from .case import (
+    KIND_LABELS,
+    OPEN_STATUSES,
+    STATUS_LABELS,
+    Case,
+    CaseEvent,
+    CaseKind,
+    CaseStatus,
+)
 from .company import Company
 from .customer import CHANNELS, DNC_REASONS, Customer, DoNotContact
 from .message import MESSAGE_STATES, Message, WebhookEvent
@@ -12,16 +20,18 @@ from .types import utcnow
 from .user import ROLES, User
 
 __all__ = [
-    "CASE_KINDS",
-    "CASE_STATUSES",
     "CHANNELS",
     "DNC_REASONS",
+    "KIND_LABELS",
     "MESSAGE_STATES",
     "OPEN_STATUSES",
     "ORDER_STATES",
     "ROLES",
+    "STATUS_LABELS",
     "Case",
     "CaseEvent",
+    "CaseKind",
+    "CaseStatus",
     "CaseTally",
     "Company",
     "ConnectorConfig",

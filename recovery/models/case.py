@@ -12,8 +12,10 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, text
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -23,17 +25,43 @@ from ..extensions import db
 from .customer import Customer
 from .types import Money, UTCDateTime, utcnow
 
-CASE_KINDS = ("decline", "overdue")
-CASE_STATUSES = (
-    "new",
-    "reminder",
-    "contacted",
-    "offer_requested",
-    "no_interest",
-    "recovered",
-    "closed",
+
+class CaseKind(StrEnum):
+    """Why a case was opened; stored as its value."""
+
+    DECLINE = "decline"  # the customer's revenue fell (one case per customer)
+    OVERDUE = "overdue"  # an order of a product group is overdue (per customer × group)
+
+
+class CaseStatus(StrEnum):
+    """Where a case stands; stored as its value."""
+
+    NEW = "new"
+    REMINDER = "reminder"
+    CONTACTED = "contacted"
+    OFFER_REQUESTED = "offer_requested"
+    NO_INTEREST = "no_interest"
+    RECOVERED = "recovered"
+    CLOSED = "closed"
+
+
+OPEN_STATUSES = frozenset(
+    {CaseStatus.NEW, CaseStatus.REMINDER, CaseStatus.CONTACTED, CaseStatus.OFFER_REQUESTED}
 )
-OPEN_STATUSES = ("new", "reminder", "contacted", "offer_requested")
+
+KIND_LABELS = {
+    CaseKind.DECLINE: _l("Revenue decline"),
+    CaseKind.OVERDUE: _l("Overdue by rhythm"),
+}
+STATUS_LABELS = {
+    CaseStatus.NEW: _l("New"),
+    CaseStatus.REMINDER: _l("Reminder"),
+    CaseStatus.CONTACTED: _l("Contacted"),
+    CaseStatus.OFFER_REQUESTED: _l("Offer requested"),
+    CaseStatus.NO_INTEREST: _l("No interest"),
+    CaseStatus.RECOVERED: _l("Recovered"),
+    CaseStatus.CLOSED: _l("Closed"),
+}
 
 
 class Case(db.Model):
@@ -75,12 +103,12 @@ class Case(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"))
-    # "decline" or "overdue:<product_group_id>"
+    # "decline" or "overdue:<product_group_id>" (see CaseKind)
     key: Mapped[str] = mapped_column(String(40))
     kind: Mapped[str] = mapped_column(String(10))
     product_group_id: Mapped[int | None] = mapped_column(ForeignKey("product_group.id"))
     company_id: Mapped[int | None] = mapped_column(ForeignKey("company.id"))
-    status: Mapped[str] = mapped_column(String(20), default="new")
+    status: Mapped[str] = mapped_column(String(20), default=CaseStatus.NEW)
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reason_key: Mapped[str | None] = mapped_column(String(50))

@@ -6,7 +6,7 @@ Looked up among the customers, a common name ("schmidt") matches thousands of th
 1 000 000 customers, and each of them must then be checked for an open case – some
 25 ms of database time per search. ``recovery_case.search_text`` holds the customer's
 searched fields, lower-cased, one per line, on the case itself; a trigram index
-(pg_trgm) on it finds the few hundred cases that match (``recovery.queue.lists._search``).
+(pg_trgm) on it finds the few hundred cases that match (``recovery.cases.lists._search``).
 
 Sorting a list of 200 000 cases by the customer's name, number or group read the
 customers in that order and looked up each one's case (name), or sorted all 200 000

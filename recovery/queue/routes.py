@@ -21,20 +21,13 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from ..cases import actions, export, lists, page
+from ..cases.action_table import BY_NAME, CASE_ACTIONS
 from ..extensions import db
 from ..models import Case, utcnow
 from ..security import reads_only
 from ..ui import case_reasons
-from . import actions, casepage, export, lists
-from .forms import (
-    EmailForm,
-    NoInterestForm,
-    NoteForm,
-    OfferForm,
-    ReleaseForm,
-    RemindForm,
-    SmsForm,
-)
+from .forms import ReleaseForm
 
 bp = Blueprint("queue", __name__)
 
@@ -135,22 +128,16 @@ def case_view(case_id: int):
     query = _list_query()
     claimed = actions.claim(case, current_user)
     holder = None if claimed else actions.holder_other_than(case, current_user)
-    page = casepage.details(case, current_user._get_current_object())
+    details = page.details(case, current_user._get_current_object())
     return render_template(
         "queue/case.html",
         case=case,
         query=query,
         claimed=claimed,
         holder=holder,
-        page=page,
-        forms={
-            "note": NoteForm(),
-            "no_interest": NoInterestForm(),
-            "offer": OfferForm(),
-            "email": EmailForm(),
-            "remind": RemindForm(),
-            "sms": SmsForm(text=page.sms_text),
-        },
+        page=details,
+        case_actions=CASE_ACTIONS,
+        forms={a.key: a.make_form(details) for a in CASE_ACTIONS},
         done=request.args.get("done"),
     )
 
@@ -159,56 +146,28 @@ def case_view(case_id: int):
 def case_action(case_id: int, action: str):
     case = _visible_case(case_id)
     query = _list_query()
-    forms = {
-        "note": NoteForm,
-        "no-interest": NoInterestForm,
-        "offer": OfferForm,
-        "email": EmailForm,
-        "remind": RemindForm,
-        "sms": SmsForm,
-    }
     if action == "release":
         if ReleaseForm().validate_on_submit():
             actions.release(case, current_user)
         return redirect(url_for("queue.case_list", tile=query.tile, **query.args()))
-    if action not in forms:
+    entry = BY_NAME.get(action)
+    if entry is None:
         abort(404)
-    form = forms[action]()
+    back = url_for("queue.case_view", case_id=case.id, list=query.tile, **query.args())
+    form = entry.form()
     if not form.validate_on_submit():
         for errors in form.errors.values():
             for error in errors:
                 flash(str(error), "error")
-        return redirect(
-            url_for("queue.case_view", case_id=case.id, list=query.tile, **query.args())
-        )
-    token = form.token.data
+        return redirect(back)
     try:
-        if action == "note":
-            actions.add_note(case, current_user, token, form.text.data)
-            flash(_("Note saved."), "success")
-        elif action == "no-interest":
-            actions.no_interest(case, current_user, token, form.text.data)
-            flash(_("Marked as no interest."), "success")
-        elif action == "offer":
-            actions.request_offer(case, current_user, token, form.text.data)
-            flash(_("Offer request sent."), "success")
-        elif action == "email":
-            actions.send_email(case, current_user, token, form.template_kind.data)
-            flash(_("Email queued."), "success")
-        elif action == "sms":
-            actions.send_sms(case, current_user, token, form.text.data)
-            flash(_("SMS queued."), "success")
-        elif action == "remind":
-            on = form.on.data  # a chosen date wins over the period
-            actions.remind(case, current_user, token, None if on else int(form.days.data), on)
-            flash(_("Reminder set."), "success")
+        entry.service(case, current_user, form.token.data, **form.values())
+        flash(str(entry.flash), "success")
     except actions.AlreadyDone:
         flash(_("This was done already; nothing was repeated."), "info")
     except actions.ActionRefused as exc:
         flash(str(exc), "error")
-        return redirect(
-            url_for("queue.case_view", case_id=case.id, list=query.tile, **query.args())
-        )
+        return redirect(back)
     return redirect(_case_url(case, query, done=action))
 
 

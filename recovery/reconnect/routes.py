@@ -7,7 +7,7 @@ from flask_login import current_user
 from sqlalchemy import and_, case, exists, func, select
 
 from ..extensions import db
-from ..models import Case, Customer, DoNotContact, ProductGroup
+from ..models import Case, CaseKind, Customer, DoNotContact, ProductGroup
 
 bp = Blueprint("reconnect", __name__)
 
@@ -28,7 +28,7 @@ def overview():
         )
         .join(Case, Case.product_group_id == ProductGroup.id)
         .join(Customer, Customer.id == Case.customer_id)
-        .where(Case.kind == "overdue", Case.closed_at.is_(None))
+        .where(Case.kind == CaseKind.OVERDUE, Case.closed_at.is_(None))
         .group_by(ProductGroup.name)
         .order_by(func.count(Case.id).desc())
     )

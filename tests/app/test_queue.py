@@ -125,7 +125,7 @@ def test_csv_export_german_english_filtered_and_neutralised(client, login_as, bu
 
 
 def test_formula_cells_are_neutralised():
-    from recovery.queue.export import neutralise
+    from recovery.cases.export import neutralise
 
     for text in ("=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx"):
         assert neutralise(text) == "'" + text
@@ -316,7 +316,7 @@ def test_case_page_links_into_the_wawi(client, login_as, build, db):
 
 def test_cancelled_export_leaves_the_session_usable(client, login_as, build, db):
     """A download broken off mid-way (the browser closed) ends cleanly."""
-    from recovery.queue import export, lists
+    from recovery.cases import export, lists
 
     user = login_as("sales")
     company = _company(build, "Firma A")
@@ -350,7 +350,7 @@ def test_sort_links_are_the_urls_url_for_builds(app):
     """The list builds its 12 sort links without url_for's routing, to the same URLs."""
     from flask import url_for
 
-    from recovery.queue import lists
+    from recovery.cases import lists
     from recovery.queue.routes import list_url
 
     args = {"sort": "name", "company": "2", "customer_group": "Händler & Co/Ost",

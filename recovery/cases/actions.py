@@ -1,4 +1,4 @@
-"""The status buttons of the case page (Q4) with claims (Q6) and history (Q7).
+"""The services behind the case page's buttons (Q4), with claims (Q6) and history (Q7).
 
 Every action runs in one transaction that also inserts a ``CaseEvent`` carrying the
 form's one-time token: a resent form hits the unique token and changes nothing.
@@ -6,6 +6,7 @@ form's one-time token: a resent form hits the unique token and changes nothing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -16,8 +17,8 @@ from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..messaging import outbox
-from ..models import Case, CaseEvent, User, utcnow
-from ..settings_store import analysis_settings
+from ..models import Case, CaseEvent, CaseStatus, Message, User, utcnow
+from .settings import analysis_settings
 
 REMIND_DAYS = (1, 3, 7, 10, 14, 30, 60, 90)
 
@@ -47,10 +48,14 @@ def claim(case: Case, user: User, minutes: int | None = None) -> bool:
     return True
 
 
+def _unclaim(case: Case) -> None:
+    case.claimed_by_id = None
+    case.claimed_until = None
+
+
 def release(case: Case, user: User) -> None:
     if case.claimed_by_id == user.id:
-        case.claimed_by_id = None
-        case.claimed_until = None
+        _unclaim(case)
         db.session.commit()
 
 
@@ -59,6 +64,11 @@ def holder_other_than(case: Case, user: User, now: datetime | None = None) -> Us
     if case.claimed_by_id and case.claimed_by_id != user.id and case.claimed_until > now:
         return case.claimed_by
     return None
+
+
+def _must_be_open(case: Case) -> None:
+    if not case.is_open:
+        raise ActionRefused(_("This case is closed already."))
 
 
 def _record(case: Case, user: User, kind: str, token: str, text=None, **data) -> CaseEvent:
@@ -88,6 +98,33 @@ def _commit(event: CaseEvent) -> CaseEvent:
     return event
 
 
+def _send(
+    case: Case,
+    user: User,
+    token: str,
+    kind: str,
+    status: CaseStatus,
+    queue: Callable[[], Message],
+    text: str | None = None,
+    **data,
+) -> ActionResult:
+    """Record the action, queue its message (``queue()`` calls the outbox), move the case
+    to ``status`` and hand the message over; the outbox's refusal becomes ActionRefused."""
+    _must_be_open(case)
+    event = _record(case, user, kind, token, text=text, **data)
+    try:
+        message = queue()
+    except outbox.CannotSend as exc:
+        db.session.rollback()
+        raise ActionRefused(str(exc)) from None
+    event.data = {**event.data, "message_id": message.id, "to": message.to_address}
+    case.status = status
+    _unclaim(case)
+    _commit(event)
+    outbox.deliver_if_offline(message)
+    return ActionResult(event, message.id)
+
+
 def add_note(case: Case, user: User, token: str, text: str) -> ActionResult:
     text = (text or "").strip()
     if not text:
@@ -96,22 +133,20 @@ def add_note(case: Case, user: User, token: str, text: str) -> ActionResult:
 
 
 def no_interest(case: Case, user: User, token: str, text: str = "") -> ActionResult:
-    if not case.is_open:
-        raise ActionRefused(_("This case is closed already."))
+    _must_be_open(case)
     now = utcnow()
     days = analysis_settings().no_interest_days
     event = _record(case, user, "no_interest", token, text=(text or "").strip() or None, days=days)
-    case.status = "no_interest"
+    case.status = CaseStatus.NO_INTEREST
     case.closed_at = now
-    case.claimed_by_id = None
-    case.claimed_until = None
+    _unclaim(case)
     case.customer.no_interest_until = now + timedelta(days=days)
     return ActionResult(_commit(event))
 
 
 def remind(case: Case, user: User, token: str, days: int | None, on: date | None) -> ActionResult:
-    if not case.is_open:
-        raise ActionRefused(_("This case is closed already."))
+    """Remind in ``days`` (one of REMIND_DAYS) or on the date ``on``, which wins."""
+    _must_be_open(case)
     tz = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
     today = utcnow().astimezone(tz).date()
     if on is None:
@@ -123,64 +158,45 @@ def remind(case: Case, user: User, token: str, days: int | None, on: date | None
     event = _record(case, user, "remind", token, remind_on=on.isoformat())
     # Due from the start of that day in the business's time zone.
     case.remind_at = datetime.combine(on, time.min, tz).astimezone(ZoneInfo("UTC"))
-    case.status = "reminder"
-    case.claimed_by_id = None
-    case.claimed_until = None
+    case.status = CaseStatus.REMINDER
+    _unclaim(case)
     return ActionResult(_commit(event))
 
 
 def send_email(case: Case, user: User, token: str, template_kind: str) -> ActionResult:
-    if not case.is_open:
-        raise ActionRefused(_("This case is closed already."))
-    event = _record(case, user, "email", token, template_kind=template_kind)
-    try:
-        message = outbox.queue_case_email(case, user, template_kind)
-    except outbox.CannotSend as exc:
-        db.session.rollback()
-        raise ActionRefused(str(exc)) from None
-    event.data = {**event.data, "message_id": message.id, "to": message.to_address}
-    case.status = "contacted"
-    case.claimed_by_id = None
-    case.claimed_until = None
-    _commit(event)
-    outbox.deliver_if_offline(message)
-    return ActionResult(event, message.id)
+    return _send(
+        case,
+        user,
+        token,
+        "email",
+        CaseStatus.CONTACTED,
+        lambda: outbox.queue_case_email(case, user, template_kind),
+        template_kind=template_kind,
+    )
 
 
 def send_sms(case: Case, user: User, token: str, text: str) -> ActionResult:
-    if not case.is_open:
-        raise ActionRefused(_("This case is closed already."))
-    event = _record(case, user, "sms", token, text=(text or "").strip()[:1000])
-    try:
-        message = outbox.queue_case_sms(case, user, text)
-    except outbox.CannotSend as exc:
-        db.session.rollback()
-        raise ActionRefused(str(exc)) from None
-    event.data = {**event.data, "message_id": message.id, "to": message.to_address}
-    case.status = "contacted"
-    case.claimed_by_id = None
-    case.claimed_until = None
-    _commit(event)
-    outbox.deliver_if_offline(message)
-    return ActionResult(event, message.id)
+    return _send(
+        case,
+        user,
+        token,
+        "sms",
+        CaseStatus.CONTACTED,
+        lambda: outbox.queue_case_sms(case, user, text),
+        text=(text or "").strip()[:1000],
+    )
 
 
 def request_offer(case: Case, user: User, token: str, text: str) -> ActionResult:
     text = (text or "").strip()
     if not text:
         raise ActionRefused(_("Describe the offer to prepare."))
-    if not case.is_open:
-        raise ActionRefused(_("This case is closed already."))
-    event = _record(case, user, "offer", token, text=text[:5000])
-    try:
-        message = outbox.queue_offer_request(case, user, text)
-    except outbox.CannotSend as exc:
-        db.session.rollback()
-        raise ActionRefused(str(exc)) from None
-    event.data = {**event.data, "message_id": message.id, "to": message.to_address}
-    case.status = "offer_requested"
-    case.claimed_by_id = None
-    case.claimed_until = None
-    _commit(event)
-    outbox.deliver_if_offline(message)
-    return ActionResult(event, message.id)
+    return _send(
+        case,
+        user,
+        token,
+        "offer",
+        CaseStatus.OFFER_REQUESTED,
+        lambda: outbox.queue_offer_request(case, user, text),
+        text=text[:5000],
+    )

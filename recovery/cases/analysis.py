@@ -30,11 +30,13 @@ import pandas as pd
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import selectinload
 
-from .analysis import AnalysisSettings, backtest, score_customer_groups, score_customers
-from .extensions import db
-from .models import (
+from ..analysis import AnalysisSettings, backtest, score_customer_groups, score_customers
+from ..extensions import db
+from ..models import (
     Case,
     CaseEvent,
+    CaseKind,
+    CaseStatus,
     Company,
     Customer,
     JobRun,
@@ -43,7 +45,7 @@ from .models import (
     utcnow,
 )
 from .order_lines import load_lines
-from .settings_store import analysis_settings
+from .settings import analysis_settings
 
 
 @dataclass
@@ -149,11 +151,11 @@ def _recover(as_of: datetime) -> int:
         for case in by_customer.get(order.customer_id, []):
             if case.closed_at is not None or order.ordered_at <= case.opened_at:
                 continue
-            if case.kind == "overdue" and not any(
+            if case.kind == CaseKind.OVERDUE and not any(
                 line.product_group_id == case.product_group_id for line in order.lines
             ):
                 continue
-            case.status = "recovered"
+            case.status = CaseStatus.RECOVERED
             case.closed_at = order.ordered_at
             case.recovered_at = order.ordered_at
             case.recovered_order_id = order.id
@@ -171,7 +173,7 @@ def _recover(as_of: datetime) -> int:
 
 
 def _sync_cases(
-    kind: str,
+    kind: CaseKind,
     flagged: pd.DataFrame,
     key_of: Callable[[dict], str],
     group_of: Callable[[dict], int | None],
@@ -203,7 +205,7 @@ def _sync_cases(
                     "customer_id": ident[0],
                     "key": key,
                     "kind": kind,
-                    "status": "new",
+                    "status": CaseStatus.NEW,
                     "opened_at": as_of,
                     "updated_at": utcnow(),
                     **values,
@@ -220,11 +222,11 @@ def _sync_cases(
     stale = [
         case_id
         for ident, (case_id, status) in open_cases.items()
-        if ident not in seen and status == "new"
+        if ident not in seen and status == CaseStatus.NEW
     ]
     if stale:
         db.session.execute(
-            update(Case).where(Case.id.in_(stale)).values(status="closed", closed_at=as_of)
+            update(Case).where(Case.id.in_(stale)).values(status=CaseStatus.CLOSED, closed_at=as_of)
         )
     return opened, updated, len(stale)
 
@@ -308,9 +310,9 @@ def _analyse(
     ok = scored["excluded_reason"].isna() | (scored["excluded_reason"] == "")
     decline = scored[ok & scored["flag_decline"].astype(bool)]
     d_open, d_upd, d_closed = _sync_cases(
-        "decline",
+        CaseKind.DECLINE,
         decline,
-        lambda row: "decline",
+        lambda row: CaseKind.DECLINE.value,
         lambda row: group_ids.get(row.get("last_product_group") or ""),
         as_of,
         companies,
@@ -318,9 +320,9 @@ def _analyse(
     ok_g = groups["excluded_reason"].isna() | (groups["excluded_reason"] == "")
     overdue = groups[ok_g & groups["flag_overdue"].astype(bool)]
     o_open, o_upd, o_closed = _sync_cases(
-        "overdue",
+        CaseKind.OVERDUE,
         overdue,
-        lambda row: f"overdue:{group_ids.get(row['product_group'], 0)}",
+        lambda row: f"{CaseKind.OVERDUE}:{group_ids.get(row['product_group'], 0)}",
         lambda row: group_ids.get(row["product_group"]),
         as_of,
         companies,

@@ -132,7 +132,7 @@ class CaseDetails:
     variables: dict[str, str]  # what "Send email" would pass to Mailjet, shown before sending
 
 
-def _months_back(today: date, count: int) -> list[date]:
+def months_back(today: date, count: int) -> list[date]:
     months = []
     year, month = today.year, today.month
     for _ in range(count):
@@ -150,7 +150,7 @@ def revenue_chart(orders, today: date, tz: ZoneInfo) -> list[MonthBar]:
         if order.state in ("completed", "open"):
             local = order.ordered_at.astimezone(tz)
             totals[date(local.year, local.month, 1)] += order.net_total
-    months = _months_back(today, CHART_MONTHS)
+    months = months_back(today, CHART_MONTHS)
     peak = max((totals[m] for m in months), default=Decimal(0)) or Decimal(1)
     return [MonthBar(m, totals[m], float(totals[m] / peak * 100)) for m in months]
 
@@ -314,7 +314,7 @@ def chart_orders(orders: LatestOrders, customer_id: int, today: date, tz: ZoneIn
     (state, time, net total) of the orders in the chart's months."""
     if len(orders) == len(orders.loaded):
         return orders.loaded
-    first_day = _months_back(today, CHART_MONTHS)[0]
+    first_day = months_back(today, CHART_MONTHS)[0]
     since = datetime.combine(first_day, time.min, tz).astimezone(UTC)
     return _rows(_CHART_ORDERS, customer_id=customer_id, since=since)
 

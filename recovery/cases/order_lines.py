@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 import pandas as pd
 from sqlalchemy import DateTime, Float, bindparam, cast, select
 
-from .extensions import db
-from .models import Company, Customer, Order, OrderLine, ProductGroup
+from ..extensions import db
+from ..models import Company, Customer, Order, OrderLine, ProductGroup
 
 CATEGORIES = ("product_group", "company", "state", "customer_group")
 

@@ -25,18 +25,28 @@ from sqlalchemy import (
 from sqlalchemy.orm import contains_eager
 
 from ..extensions import db
-from ..models import Case, CaseTally, Company, Customer, ProductGroup, User, utcnow
+from ..models import (
+    Case,
+    CaseKind,
+    CaseStatus,
+    CaseTally,
+    Company,
+    Customer,
+    ProductGroup,
+    User,
+    utcnow,
+)
 from ..models.customer import display_name
 from ..models.types import UTCDateTime
 
 # Tile key -> (statuses, only reminders that are due)
-LISTS: dict[str, tuple[tuple[str, ...], bool]] = {
-    "decline": (("new",), False),
-    "reminders": (("reminder",), True),
-    "contacted": (("contacted",), False),
-    "offer": (("offer_requested",), False),
-    "no_interest": (("no_interest",), False),
-    "recovered": (("recovered",), False),
+LISTS: dict[str, tuple[tuple[CaseStatus, ...], bool]] = {
+    "decline": ((CaseStatus.NEW,), False),
+    "reminders": ((CaseStatus.REMINDER,), True),
+    "contacted": ((CaseStatus.CONTACTED,), False),
+    "offer": ((CaseStatus.OFFER_REQUESTED,), False),
+    "no_interest": ((CaseStatus.NO_INTEREST,), False),
+    "recovered": ((CaseStatus.RECOVERED,), False),
 }
 
 SORTS = {
@@ -120,7 +130,7 @@ class ListQuery:
 
 def visible_cases(user: User) -> Select:
     """Cases the user may see: a user restricted to a company sees only its cases."""
-    stmt = select(Case).where(Case.kind == "decline")
+    stmt = select(Case).where(Case.kind == CaseKind.DECLINE)
     if user.company_id is not None:
         stmt = stmt.where(Case.company_id == user.company_id)
     return stmt
@@ -219,7 +229,7 @@ def _tallied(query: ListQuery, user: User) -> Select | None:
     if due_only or query.customer_group or query.product_group or query.assigned or query.q:
         return None
     stmt = select(func.coalesce(func.sum(CaseTally.cases), 0)).where(
-        CaseTally.kind == "decline", CaseTally.status.in_(statuses)
+        CaseTally.kind == CaseKind.DECLINE, CaseTally.status.in_(statuses)
     )
     for company_id in (user.company_id, query.company):
         if company_id is not None:
@@ -364,8 +374,10 @@ def _tiles_statement(restricted: bool) -> Select:
     the home page is opened all day, and building and keying a statement of seven
     subqueries costs more than running it."""
     company = bindparam("company", type_=Integer)
-    tally = select(func.coalesce(func.sum(CaseTally.cases), 0)).where(CaseTally.kind == "decline")
-    cases = select(Case).where(Case.kind == "decline")
+    tally = select(func.coalesce(func.sum(CaseTally.cases), 0)).where(
+        CaseTally.kind == CaseKind.DECLINE
+    )
+    cases = select(Case).where(Case.kind == CaseKind.DECLINE)
     if restricted:
         tally = tally.where(CaseTally.company_id == company)
         cases = cases.where(Case.company_id == company)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .analysis import AnalysisSettings
-from .extensions import db
-from .models import Setting
+from ..analysis import AnalysisSettings
+from ..extensions import db
+from ..models import Setting
 
 ANALYSIS_KEY = "analysis"
 

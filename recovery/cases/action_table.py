@@ -1,0 +1,68 @@
+"""The case page's buttons, one entry each: the case view makes the forms from it, the
+action route dispatches by it and the template renders the buttons from it.
+
+A new button is one entry here, its service in ``actions`` (taking the form's fields as
+keyword arguments), its form in ``forms`` and its fields in
+``templates/queue/actions/<key>.html``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
+
+from . import actions
+from .forms import ActionForm, EmailForm, NoInterestForm, NoteForm, OfferForm, RemindForm, SmsForm
+
+if TYPE_CHECKING:
+    from .page import CaseDetails
+
+
+@dataclass(frozen=True)
+class CaseAction:
+    name: str  # in the action's URL and in ``?done=`` after it
+    form: type[ActionForm]
+    service: Callable[..., actions.ActionResult]  # (case, user, token, **form.values())
+    flash: LazyString  # shown when it is done
+    label: LazyString  # the button's text
+    shortcut: str | None = None  # the key that presses the button (static/js/app.js)
+    style: str = "btn"  # the button's classes
+    initial: Callable[[CaseDetails], dict] | None = None  # what the form starts with
+
+    def make_form(self, details: CaseDetails) -> ActionForm:
+        """The form as the case page shows it."""
+        return self.form(**(self.initial(details) if self.initial else {}))
+
+    @property
+    def key(self) -> str:
+        """The name as an identifier: the template's ``forms`` key and file name."""
+        return self.name.replace("-", "_")
+
+
+# In the order the case page shows them.
+CASE_ACTIONS = (
+    CaseAction(
+        "email", EmailForm, actions.send_email, _l("Email queued."), _l("Send email"),
+        shortcut="e", style="btn primary",
+    ),
+    CaseAction(
+        "sms", SmsForm, actions.send_sms, _l("SMS queued."), _l("Send SMS"),
+        initial=lambda details: {"text": details.sms_text},
+    ),
+    CaseAction(
+        "remind", RemindForm, actions.remind, _l("Reminder set."), _l("Remind me"), shortcut="r"
+    ),
+    CaseAction(
+        "offer", OfferForm, actions.request_offer, _l("Offer request sent."), _l("Create offer")
+    ),
+    CaseAction(
+        "no-interest", NoInterestForm, actions.no_interest, _l("Marked as no interest."),
+        _l("No interest"), style="btn danger",
+    ),
+    CaseAction("note", NoteForm, actions.add_note, _l("Note saved."), _l("Save note")),
+)  # fmt: skip
+BY_NAME = {action.name: action for action in CASE_ACTIONS}
