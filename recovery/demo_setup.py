@@ -13,7 +13,7 @@ from .cases import run_analysis
 from .demo.generator import generate_demo_export
 from .extensions import db
 from .models import Case, Company, ConnectorConfig, Customer, OrderLine, User, utcnow
-from .sync import run_sync
+from .sources.sync import run_sync
 
 DEMO_USERS = (
     # email, name, role, password, company restriction (index into companies)
