@@ -14,7 +14,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     if not app.config.get("SECRET_KEY"):
         raise RuntimeError("SECRET_KEY must be set in the environment")
 
-    from . import cli, errors, i18n, security, ui
+    from . import cli_group, errors, i18n, security, ui
     from .extensions import csrf, db, login_manager, migrate
 
     _plan_each_statement(app)
@@ -26,9 +26,21 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     security.init_app(app)
     ui.init_app(app)
     errors.init_app(app)
-    cli.init_app(app)
+    cli_group.init_app(app)
+    register_background_work()
     register_blueprints(app)
     return app
+
+
+def register_background_work() -> None:
+    """The modules that add commands to ``flask recovery`` and register the worker's
+    job kinds, recurring tasks and loops (recovery/jobs/registry.py)."""
+    from . import cases_jobs, cli  # noqa: F401
+    from .jobs import cli as jobs_cli  # noqa: F401
+    from .jobs import schedule  # noqa: F401
+    from .messaging import cli as messaging_cli  # noqa: F401
+    from .messaging import jobs as messaging_jobs  # noqa: F401
+    from .sources import jobs as sources_jobs  # noqa: F401
 
 
 def _plan_each_statement(app: Flask) -> None:

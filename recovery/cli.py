@@ -1,18 +1,21 @@
-"""``flask recovery …`` commands (S2)."""
+"""``flask recovery …`` commands: users, demo, sync, analysis (S2).
+
+The worker's command is in ``jobs/cli.py``, the messaging commands in ``messaging/cli.py``.
+"""
 
 from __future__ import annotations
 
 import sys
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime
 from pathlib import Path
 
 import click
-from flask import Flask, current_app
+from flask import current_app
 from sqlalchemy import select, text
 
+from .cases_jobs import as_of_end
+from .cli_group import group
 from .extensions import db
-
-group = click.Group("recovery", help="Win-back commands: users, demo, sync, analysis.")
 
 
 def _as_of(value: str | None) -> datetime | None:
@@ -22,7 +25,7 @@ def _as_of(value: str | None) -> datetime | None:
         day = date.fromisoformat(value)
     except ValueError:
         raise click.BadParameter(f"not a date (YYYY-MM-DD): {value}") from None
-    return datetime.combine(day, time(23, 59, 59), UTC)
+    return as_of_end(day)
 
 
 @group.command("create-admin")
@@ -122,7 +125,7 @@ def backtest_command(as_of: str, horizon: int | None) -> None:
 def sync(name: str | None, full: bool) -> None:
     """Read customers and orders from the configured sources."""
     from .models import ConnectorConfig
-    from .sync import SyncFailed, run_sync
+    from .sources.sync import SyncFailed, run_sync
 
     stmt = select(ConnectorConfig).where(ConnectorConfig.enabled.is_(True))
     if name:
@@ -150,27 +153,6 @@ def sync(name: str | None, full: bool) -> None:
         click.echo(f"  done – {rows}")
     if failed:
         sys.exit(1)
-
-
-@group.command("run-job")
-@click.argument("job_id", type=int)
-def run_job_command(job_id: int) -> None:
-    """Run a queued job (started by the web app for "sync now" and file imports)."""
-    from .sources import SourceError
-    from .sources.jobs import run_job
-
-    try:
-        job = run_job(job_id)
-    except SourceError as exc:
-        raise click.ClickException(str(exc)) from None
-    click.echo(f"job {job.id}: {job.state}" + (f" – {job.error}" if job.error else ""))
-    if job.state != "done":
-        sys.exit(1)
-
-
-def init_app(app: Flask) -> None:
-    app.cli.add_command(group)
-    from .messaging import cli as _messaging_cli  # noqa: F401  (adds `worker` to the group)
 
 
 def instance_path() -> Path:

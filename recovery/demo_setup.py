@@ -23,7 +23,7 @@ from .models import (
     User,
     utcnow,
 )
-from .sync import run_sync
+from .sources.sync import run_sync
 
 DEMO_USERS = (
     # email, name, role, password, company restriction (index into companies)

@@ -187,6 +187,17 @@ def login_as(client, db):
     return login
 
 
+@pytest.fixture()
+def run_jobs(db):
+    """Run the enqueued jobs through the worker's real code until none is due; the count."""
+    from recovery.jobs.worker import JobRunner
+
+    def run() -> int:
+        return JobRunner("test-worker", echo=lambda _line: None).run(once=True)
+
+    return run
+
+
 def utc(*args) -> datetime:
     return datetime(*args, tzinfo=UTC)
 

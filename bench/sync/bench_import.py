@@ -73,7 +73,7 @@ def child(database_url: str, path: str) -> dict:
     from recovery import create_app
     from recovery.extensions import db
     from recovery.models import ConnectorConfig, Customer, Order, OrderLine
-    from recovery.sync import run_sync
+    from recovery.sources.sync import run_sync
 
     app = create_app("production", SQLALCHEMY_DATABASE_URI=database_url, SECRET_KEY="bench")  # noqa: S106
     result: dict = {}

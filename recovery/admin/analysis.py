@@ -1,17 +1,25 @@
-"""Admin pages for the analysis: settings with hover help, run now, backtest (A6, A7)."""
+"""Admin pages for the analysis: settings with hover help, run now, backtest (A6, A7).
+
+"Run analysis now" and "Run backtest" enqueue a job for the worker (recovery/jobs/);
+the pages show its progress (static/js/job-progress.js polls ``job_status``) and then
+its result from the job row.
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import date
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
 from ..analysis import AnalysisSettings, SettingsError
+from ..analysis.backtest import BacktestResult
 from ..cases.settings import analysis_settings, save_analysis_settings
 from ..extensions import db
+from ..jobs import ACTIVE, enqueue, latest
 from ..models import JobRun, ProductGroup
 from ..security import admin_required
 from .forms import ConfirmForm
@@ -20,6 +28,24 @@ from .routes import bp
 # Edited elsewhere: group intervals live on the product groups (table below the form);
 # the reasons are rendered in each reader's own language.
 HIDDEN = {"group_default_intervals", "locale"}
+# States and the steps the jobs report (recovery/cases.py, cases_jobs.py), for the reader.
+JOB_LABELS = {
+    "queued": _l("queued"),
+    "starting": _l("starting"),
+    "running": _l("running"),
+    "waiting for the syncs": _l("waiting for the syncs"),
+    "reading orders": _l("reading orders"),
+    "scoring customers": _l("scoring customers"),
+    "writing cases": _l("writing cases"),
+    "scoring and comparing": _l("scoring and comparing"),
+    "done": _l("done"),
+    "failed": _l("failed"),
+}
+
+
+@bp.app_template_global()
+def job_label(text: str | None) -> str:
+    return str(JOB_LABELS.get(text or "", text or ""))
 
 
 def _fields(locale: str):
@@ -74,9 +100,7 @@ def analysis_settings_page():
         groups=groups,
         form=form,
         locale=locale,
-        last_runs=db.session.scalars(
-            select(JobRun).where(JobRun.kind == "analyze").order_by(JobRun.id.desc()).limit(5)
-        ).all(),
+        last_runs=latest("analyze"),
     )
 
 
@@ -84,21 +108,9 @@ def analysis_settings_page():
 @admin_required
 def analysis_run():
     if ConfirmForm().validate_on_submit():
-        from ..cases import run_analysis  # pandas loads on first use, not at start-up
-
-        result = run_analysis(user_id=current_user.id)
-        flash(
-            _(
-                "%(customers)s customers scored; %(opened)s cases opened, %(updated)s updated, "
-                "%(closed)s closed, %(recovered)s recovered.",
-                customers=result.customers,
-                opened=result.opened,
-                updated=result.updated,
-                closed=result.closed,
-                recovered=result.recovered,
-            ),
-            "success",
-        )
+        enqueue("analyze", user_id=current_user.id)
+        db.session.commit()
+        flash(_("The analysis is queued; its progress is shown below."), "info")
     return redirect(url_for("admin.analysis_settings_page"))
 
 
@@ -106,20 +118,55 @@ def analysis_run():
 @admin_required
 def backtest_page():
     form = ConfirmForm()
-    result = None
-    as_of_text = request.form.get("as_of") or ""
-    horizon_text = request.form.get("horizon") or str(analysis_settings().horizon_days)
+    job = _backtest_job(request.args.get("job", type=int))
+    params = job.params if job else {}
+    as_of_text = request.form.get("as_of") or params.get("as_of") or ""
+    horizon_text = request.form.get("horizon") or str(
+        params.get("horizon") or analysis_settings().horizon_days
+    )
     if request.method == "POST" and form.validate_on_submit():
         try:
             as_of = date.fromisoformat(as_of_text)
             horizon = int(horizon_text)
             if not 7 <= horizon <= 1095:
                 raise ValueError(_("horizon: a number of days from 7 to 1095"))
-            from ..cases import run_backtest
-
-            result = run_backtest(datetime.combine(as_of, time(23, 59, 59), UTC), horizon)
         except ValueError as exc:
             flash(_("Backtest not possible: %(reason)s", reason=str(exc)), "error")
+        else:
+            job = enqueue(
+                "backtest", {"as_of": as_of.isoformat(), "horizon": horizon}, current_user.id
+            )
+            db.session.commit()
+            return redirect(url_for("admin.backtest_page", job=job.id))
+    done = job is not None and job.state == "done"
     return render_template(
-        "admin/backtest.html", form=form, result=result, as_of=as_of_text, horizon=horizon_text
+        "admin/backtest.html",
+        form=form,
+        job=job,
+        result=BacktestResult.from_dict(job.result) if done else None,
+        as_of=as_of_text,
+        horizon=horizon_text,
+    )
+
+
+def _backtest_job(job_id: int | None) -> JobRun | None:
+    if job_id is None:
+        return None
+    job = db.session.get(JobRun, job_id)
+    if job is None or job.kind != "backtest":
+        abort(404)
+    return job
+
+
+@bp.get("/jobs/<int:job_id>/status")
+@admin_required
+def job_status(job_id: int):
+    """What a page polls while a job runs (static/js/job-progress.js)."""
+    job = db.session.get(JobRun, job_id) or abort(404)
+    return jsonify(
+        state=job.state,
+        active=job.state in ACTIVE,
+        text=job_label(job.message or job.state),
+        done=job.progress_done,
+        total=job.progress_total,
     )

@@ -35,6 +35,7 @@ from ..sources.jobs import (
     run_of,
     start_sync,
 )
+from ..sources.sync import LOOKBACK_DAYS
 from ..sources.upload import (
     FIELD_LABELS,
     REQUIRED_FIELDS,
@@ -44,7 +45,6 @@ from ..sources.upload import (
     save_upload,
     start_import,
 )
-from ..sync import LOOKBACK_DAYS
 from .routes import bp
 
 LOG_PAGE = 20
@@ -261,11 +261,11 @@ def connector_sync(cid: int):
         flash(_("No file yet: upload one first."), "error")
         return redirect(url_for("admin.connector_detail", cid=cid))
     try:
-        job = start_sync(cfg, full=full, user_id=current_user.id)
+        start_sync(cfg, full=full, user_id=current_user.id)
     except SourceError as exc:
         flash(str(exc) if not isinstance(exc, SyncRunning) else _running_message(), "error")
     else:
-        _flash_job(job)
+        _flash_started()
     return redirect(url_for("admin.connector_detail", cid=cid))
 
 
@@ -273,14 +273,8 @@ def _running_message() -> str:
     return _("A sync of this connector is already running; wait until it has finished.")
 
 
-def _flash_job(job: JobRun) -> None:
-    db.session.refresh(job)
-    if job.state == "done":
-        flash(_("Sync finished: %(rows)s", rows=stream_rows(job.result.get("rows"))), "success")
-    elif job.state == "failed":
-        flash(_("Sync failed: %(error)s", error=(job.error or "").splitlines()[0]), "error")
-    else:
-        flash(_("Sync started; its progress is shown below."), "info")
+def _flash_started() -> None:
+    flash(_("Sync started; its progress is shown below."), "info")
 
 
 @bp.post("/connectors/<int:cid>/upload")
@@ -312,7 +306,7 @@ def connector_mapping(cid: int, token: str):
     if request.method == "POST":
         chosen = {t: request.form.get(f"map_{t}", "") for t in FIELD_LABELS}
         try:
-            job = start_import(cfg, upload, chosen, current_user.id)
+            start_import(cfg, upload, chosen, current_user.id)
         except MappingInvalid as exc:
             errors, mapping = exc.errors, {t: h for t, h in chosen.items() if h}
             flash(_("Nothing was imported; please correct the marked fields."), "error")
@@ -321,7 +315,7 @@ def connector_mapping(cid: int, token: str):
         except SourceError as exc:
             flash(str(exc), "error")
         else:
-            _flash_import(job)
+            _flash_started()
             return redirect(url_for("admin.connector_detail", cid=cid))
     return render_template(
         "admin/connectors/mapping.html",
@@ -333,21 +327,6 @@ def connector_mapping(cid: int, token: str):
         fields=list(FIELD_LABELS.items()),
         required=set(REQUIRED_FIELDS),
     ), (200 if not errors else 422)
-
-
-def _flash_import(job: JobRun) -> None:
-    db.session.refresh(job)
-    if job.state == "failed" and (job.result or {}).get("errors"):
-        flash(
-            _(
-                "The file was refused: %(count)s errors; nothing of it was stored. "
-                "The list is below.",
-                count=job.result.get("error_total"),
-            ),
-            "error",
-        )
-    else:
-        _flash_job(job)
 
 
 @bp.errorhandler(413)

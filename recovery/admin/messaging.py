@@ -12,9 +12,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
+from ..jobs.schedule import save_worker_settings, worker_settings
 from ..messaging import outbox as outbox_service
 from ..messaging import preview
-from ..messaging.schedule import save_worker_settings, worker_settings
 from ..messaging.variables import SAMPLE_VARIABLES
 from ..models import (
     MESSAGE_STATES,

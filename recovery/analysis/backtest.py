@@ -133,6 +133,16 @@ class BacktestResult:
         """JSON-safe: dates as ISO strings, NaN as None."""
         return _jsonable(asdict(self))
 
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> BacktestResult:
+        """The result again from :meth:`to_dict` (e.g. stored on a job row)."""
+        values = {k: _unjson(v) for k, v in values.items()}
+        for name in ("as_of", "horizon_end", "data_end"):
+            values[name] = date.fromisoformat(values[name])
+        values["rules"] = tuple(RuleMetrics(**r) for r in values["rules"])
+        values["calibration"] = tuple(CalibrationBin(**b) for b in values["calibration"])
+        return cls(**values)
+
 
 def _jsonable(value: Any) -> Any:
     if isinstance(value, dict):
@@ -145,6 +155,15 @@ def _jsonable(value: Any) -> Any:
         return None if math.isnan(value) else float(value)
     if isinstance(value, np.integer):
         return int(value)
+    return value
+
+
+def _unjson(value: Any) -> Any:
+    """None back to NaN in numbers and the lists of numbers (the dicts stay as stored)."""
+    if value is None:
+        return math.nan
+    if isinstance(value, list):
+        return [{k: math.nan if v is None else v for k, v in item.items()} for item in value]
     return value
 
 

@@ -39,7 +39,6 @@ from ..models import (
     CaseStatus,
     Company,
     Customer,
-    JobRun,
     Order,
     ProductGroup,
     utcnow,
@@ -245,51 +244,26 @@ def effective_settings() -> AnalysisSettings:
     return dataclasses.replace(analysis_settings(), group_default_intervals=intervals)
 
 
-def _job(kind: str, user_id: int | None, **params) -> JobRun:
-    job = JobRun(kind=kind, state="running", params=params, created_by_id=user_id)
-    job.started_at = utcnow()
-    db.session.add(job)
-    db.session.commit()
-    return job
-
-
-def _finish_job(job: JobRun, state: str, result: dict | None = None, error: str | None = None):
-    job.state = state
-    job.result = result or {}
-    job.error = error
-    job.finished_at = utcnow()
-    db.session.commit()
-
-
 def run_analysis(
     as_of: datetime | None = None,
     settings: AnalysisSettings | None = None,
     progress: Callable[[str], None] | None = None,
-    user_id: int | None = None,
 ) -> AnalyzeResult:
-    """Score all customers as of ``as_of`` and bring the cases up to date (a job row)."""
-    job = _job("analyze", user_id, as_of=as_of.isoformat() if as_of else None)
-    try:
-        result = _analyse(as_of or utcnow(), settings or effective_settings(), progress)
-    except Exception as exc:
-        db.session.rollback()
-        _finish_job(db.session.merge(job), "failed", error=f"{type(exc).__name__}: {exc}")
-        raise
-    _finish_job(job, "done", dataclasses.asdict(result))
-    return result
+    """Score all customers as of ``as_of`` and bring the cases up to date."""
+    return _analyse(as_of or utcnow(), settings or effective_settings(), progress)
 
 
-def run_backtest(as_of: datetime, horizon_days: int | None = None, user_id: int | None = None):
-    """The rules as of a past date against what happened after it (A6); a job row."""
-    job = _job("backtest", user_id, as_of=as_of.isoformat(), horizon=horizon_days)
-    try:
-        result = backtest(load_lines(), as_of, horizon_days, effective_settings())
-    except Exception as exc:
-        db.session.rollback()
-        _finish_job(db.session.merge(job), "failed", error=str(exc))
-        raise
-    _finish_job(job, "done", result.to_dict())
-    return result
+def run_backtest(
+    as_of: datetime,
+    horizon_days: int | None = None,
+    progress: Callable[[str], None] | None = None,
+):
+    """The rules as of a past date against what happened after it (A6)."""
+    say = progress or (lambda _msg: None)
+    say("reading orders")
+    lines = load_lines()
+    say("scoring and comparing")
+    return backtest(lines, as_of, horizon_days, effective_settings())
 
 
 def _analyse(

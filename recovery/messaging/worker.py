@@ -1,9 +1,8 @@
-"""The worker behind ``flask recovery worker`` (PRODUCT.md M7, S2, S4).
+"""The sending loop of ``flask recovery worker`` (PRODUCT.md M7, S2, S4).
 
 It sends due messages in batches (see ``sending.py`` for claims, leases and lost
-answers) and, between batches, runs the scheduled work: due reminders, retries of
-webhook events, and the nightly sync + analysis (``schedule.py``). SIGTERM and
-SIGINT stop it after the current batch.
+answers), in a thread of its own beside the jobs and the recurring tasks
+(recovery/jobs/worker.py, which stops it after the current batch).
 
 Several workers may run against one PostgreSQL database, on several machines. With
 SQLite run a single worker: SQLite has no row locks (the lease still protects a
@@ -16,12 +15,7 @@ This module never creates the app; the CLI (or a test) hands one in.
 from __future__ import annotations
 
 import logging
-import os
-import signal
-import socket
 import threading
-import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from datetime import datetime
@@ -29,16 +23,13 @@ from datetime import datetime
 from flask import Flask
 
 from ..extensions import db
+from ..jobs.worker import make_worker_id
 from ..models import utcnow
-from . import outbox, schedule, webhook
+from . import outbox
 from .options import MessagingOptions
 from .sending import BatchResult, Sender, TokenBucket, transport_from_config
 
 log = logging.getLogger(__name__)
-
-
-def make_worker_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"[:100]
 
 
 @dataclass
@@ -71,14 +62,12 @@ class Worker:
         options: MessagingOptions | None = None,
         *,
         now: Callable[[], datetime] = utcnow,
-        schedule_every: float = 30.0,
         echo: Callable[[str], None] | None = None,
     ) -> None:
         self.app = app
         self.options = options or MessagingOptions.from_config(app.config)
         self.worker_id = make_worker_id()
         self.now = now
-        self.schedule_every = schedule_every
         self.echo = echo or (lambda _line: None)
         self.stats = WorkerStats()
         self._stop = threading.Event()
@@ -97,18 +86,10 @@ class Worker:
     def stopping(self) -> bool:
         return self._stop.is_set()
 
-    def install_signal_handlers(self) -> None:
-        def handle(signum, _frame) -> None:
-            self.echo(f"{signal.Signals(signum).name}: stopping after the current batch")
-            self.stop()
-
-        signal.signal(signal.SIGTERM, handle)
-        signal.signal(signal.SIGINT, handle)
-
     # -- running -------------------------------------------------------------------------------
 
     def run(self, once: bool = False) -> WorkerStats:
-        """Send and schedule until stopped; with ``once``, until nothing is due."""
+        """Send until stopped; with ``once``, until nothing is due."""
         # A request context gives translations and URL building what they expect
         # (the locale falls back to the business default); it opens no socket.
         with self.app.test_request_context(base_url=self.app.config["PUBLIC_BASE_URL"]):
@@ -122,15 +103,9 @@ class Worker:
                 TokenBucket(self.options.rate),
                 now=self.now,
             )
-            next_schedule = 0.0
             try:
                 while not self.stopping:
                     self._send_due(sender, once)
-                    if self.stopping:
-                        break
-                    if once or time.monotonic() >= next_schedule:
-                        self._scheduled()
-                        next_schedule = time.monotonic() + self.schedule_every
                     if once:
                         break
                     self._wait(self.options.idle_seconds)
@@ -160,35 +135,8 @@ class Worker:
                     return
                 self._wait(result.pause)
 
-    def _scheduled(self) -> None:
-        now = self.now()
-        for name, job in (
-            ("reminders", lambda: schedule.record_due_reminders(now)),
-            ("webhook events", lambda: webhook.process_pending(now)),
-            ("nightly run", lambda: self._nightly(now)),
-        ):
-            try:
-                job()
-            except Exception:
-                db.session.rollback()
-                self.stats.errors += 1
-                log.exception("worker %s: %s failed", self.worker_id, name)
-
-    def _nightly(self, now: datetime) -> None:
-        night = schedule.night_due(now, schedule.worker_settings())
-        db.session.rollback()
-        if night is None:
-            return
-        job = schedule.claim_night(night, now)
-        if job is not None:
-            self.echo(f"nightly run for {night.isoformat()} (job {job.id})")
-            job = schedule.run_nightly(job.id)
-            self.echo(f"nightly run {job.state}: {job.error or job.message}")
-
     def _wait(self, seconds: float) -> None:
-        end = time.monotonic() + seconds
-        while not self.stopping and (left := end - time.monotonic()) > 0:
-            self._stop.wait(min(left, 0.5))
+        self._stop.wait(seconds)
 
     @staticmethod
     def _line(r: BatchResult) -> str:

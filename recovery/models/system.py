@@ -24,13 +24,21 @@ class Setting(db.Model):
 
 
 class JobRun(db.Model):
-    """The truth about a background job: state, progress and error."""
+    """The truth about a background job: state, progress and error (recovery/jobs/).
+
+    A worker claims a due ``queued`` job, or a ``running`` one whose lease ran out
+    (its worker died), by setting ``lease_owner``/``lease_until``; it renews the lease
+    while it works and finishes only while the lease is still its own.
+    """
 
     __tablename__ = "job_run"
-    __table_args__ = (Index("ix_job_run_kind_started", "kind", "started_at"),)
+    __table_args__ = (
+        Index("ix_job_run_kind_started", "kind", "started_at"),
+        Index("ix_job_run_state_run_after", "state", "run_after"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(String(30))  # sync, analyze, backtest, send
+    kind: Mapped[str] = mapped_column(String(30))  # sync, analyze, backtest, nightly
     state: Mapped[str] = mapped_column(String(10), default="queued")
     params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     progress_done: Mapped[int] = mapped_column(default=0)
@@ -42,6 +50,11 @@ class JobRun(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    run_after: Mapped[datetime | None] = mapped_column(UTCDateTime)  # not before; None: now
+    lease_owner: Mapped[str | None] = mapped_column(String(120))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    max_attempts: Mapped[int] = mapped_column(default=3, server_default="3")
 
 
 class ConnectorConfig(db.Model):
@@ -63,7 +76,7 @@ class ConnectorConfig(db.Model):
     order_url: Mapped[str | None] = mapped_column(String(500))
     product_url: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    # The sync lease (recovery/sync.py): one sync per connector at a time, on any machine.
+    # The sync lease (recovery/sources/sync.py): one sync per connector at a time, on any machine.
     sync_owner: Mapped[str | None] = mapped_column(String(120))
     sync_lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

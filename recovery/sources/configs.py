@@ -21,9 +21,9 @@ from wawi_connectors import AuthenticationError, ConnectorError, SettingField, g
 
 from ..extensions import db
 from ..models import ConnectorConfig
-from ..sync import build_connector, secret_values
 from . import SourceError
 from .secrets import decrypt, encrypt, redact
+from .sync import build_connector, secret_values
 
 NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,49}")
 # Settings another page sets: a file connector's file and mapping come from the upload.

@@ -1,34 +1,32 @@
-"""Sync jobs outside the request (S2): a JobRun row and a detached process that runs it.
+"""Sync and file-import jobs: the "sync" job kind (S2).
 
-"Sync now" adds a ``JobRun(kind="sync", state="queued")`` and, in the same
-transaction, reserves the connector's sync lease for it (recovery/sync.py) – the
-database refuses a second reservation while one is held, so two clicks, two browser
-tabs or two web servers never start two syncs of one connector. Then it starts
-``flask recovery run-job <id>`` in a new session with the app's own interpreter, so
-the job outlives the request and the web worker. The job claims its row (queued →
-running), takes the lease over from its reservation and writes its progress into
-the row in each batch's transaction. Tests run jobs inline (``SYNC_JOBS="inline"``).
+"Sync now" enqueues a ``JobRun(kind="sync")`` and, in the same transaction, reserves
+the connector's sync lease for it (``sync.py``) – the database refuses a second
+reservation while one is held, so two clicks, two browser tabs or two web servers
+never queue two syncs of one connector. The worker (``flask recovery worker``) runs
+the job: it takes the lease over from its reservation and writes its progress into
+the job row in each batch's transaction, which also renews the job's lease.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
-import threading
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from wawi_connectors import Connector, ConnectorError
 
 from ..extensions import db
-from ..models import ConnectorConfig, JobRun, SyncRun, utcnow
-from ..sync import (
+from ..jobs import ACTIVE, JobContext, JobFailed, enqueue, job_kind
+from ..models import ConnectorConfig, JobRun, SyncRun
+from . import SourceError
+from .secrets import redact
+from .sync import (
+    LEASE,
     SyncFailed,
     build_connector,
     release_lease,
@@ -36,13 +34,10 @@ from ..sync import (
     secret_values,
     take_lease,
 )
-from . import SourceError
-from .secrets import redact
 
 KIND = "sync"
 # A queued job that has not started within this time gives its reservation up.
 RESERVATION = timedelta(minutes=5)
-ACTIVE = ("queued", "running")
 _ERROR_COUNT = re.compile(r": (\d+) errors?\b")
 
 
@@ -57,149 +52,79 @@ def reservation(job_id: int) -> str:
 def start_sync(
     cfg: ConnectorConfig, *, full: bool, user_id: int | None, file: dict[str, Any] | None = None
 ) -> JobRun:
-    """Queue a sync of ``cfg`` (with ``file``: import that uploaded file) and start it."""
+    """Queue a sync of ``cfg`` (with ``file``: import that uploaded file); commits."""
     params: dict[str, Any] = {"connector_id": cfg.id, "full": full}
     if file:
         params.update(file)
-    job = JobRun(kind=KIND, state="queued", params=params, created_by_id=user_id, message="queued")
-    db.session.add(job)
-    db.session.flush()
+    job = enqueue(KIND, params, user_id)
     if not take_lease(cfg.id, reservation(job.id), lease=RESERVATION):
         db.session.rollback()
         raise SyncRunning("A sync of this connector is already running.")
     db.session.commit()
-    launch(job.id)
     return job
 
 
-def launch(job_id: int) -> None:
-    """Run the job here (tests) or in a detached ``flask recovery run-job`` process."""
-    mode = current_app.config.get("SYNC_JOBS") or ("inline" if current_app.testing else "process")
-    if mode == "inline":
-        run_job(job_id)
-        return
-    root = Path(current_app.root_path).parent
-    log_path = Path(current_app.instance_path) / "jobs.log"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    env = {
-        **os.environ,
-        # the child must see the same database and key as this app, however it was configured
-        "DATABASE_URL": str(current_app.config["SQLALCHEMY_DATABASE_URI"]),
-        "SECRET_KEY": str(current_app.config["SECRET_KEY"]),
-    }
-    command = [sys.executable, "-m", "flask", "--app", "wsgi", "recovery", "run-job", str(job_id)]
-    try:
-        with log_path.open("ab") as log:
-            process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
-                command,
-                cwd=root,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-    except OSError as exc:
-        _give_up(job_id, f"the job process could not be started: {exc.strerror}")
-        raise SourceError("The sync could not be started; see the log.") from None
-    # Reap the child when it ends (no zombie); if this worker goes first, init does it.
-    threading.Thread(target=process.wait, daemon=True).start()
-
-
-def _give_up(job_id: int, reason: str) -> None:
-    job = db.session.get(JobRun, job_id)
-    job.state, job.error, job.finished_at = "failed", reason, utcnow()
-    cfg = db.session.get(ConnectorConfig, job.params["connector_id"])
-    if cfg is not None and cfg.sync_owner == reservation(job_id):
-        cfg.sync_owner = cfg.sync_lease_until = None
-    db.session.commit()
-
-
-def run_job(job_id: int) -> JobRun:
-    """Run a queued sync job to its end; the row tells how it went (never raises for that)."""
-    claimed = db.session.execute(
-        update(JobRun)
-        .where(JobRun.id == job_id, JobRun.kind == KIND, JobRun.state == "queued")
-        .values(state="running", started_at=utcnow(), message="starting")
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    db.session.commit()
-    job = db.session.get(JobRun, job_id)
-    if job is None or not claimed:
-        raise SourceError(f"Job {job_id} is not a queued sync job.")
-    params = job.params
+# The connector's lease and the job's last as long: both are renewed in each batch.
+@job_kind(KIND, lease=LEASE)
+def sync_job(ctx: JobContext) -> dict[str, Any]:
+    """Run a sync (or the import of a file) to its end."""
+    params = ctx.params
     cfg = db.session.get(ConnectorConfig, params["connector_id"])
     if cfg is None:
-        return _done(job, "failed", error="The connector no longer exists.")
+        raise JobFailed("The connector no longer exists.")
     file = {"path": params["path"], "mapping": params["mapping"]} if params.get("path") else None
     try:
         connector = build_connector(cfg, file)
     except ConnectorError as exc:
         db.session.rollback()
-        release_lease(cfg.id, reservation(job_id))  # no run started: free the connector
-        return _done(job, "failed", error=redact(str(exc), secret_values(cfg)))
-    progress = _Progress(job, connector if cfg.kind == "csv" else None)
+        release_lease(cfg.id, reservation(ctx.job_id))  # no run started: free the connector
+        db.session.commit()
+        raise JobFailed(redact(str(exc), secret_values(cfg))) from None
+    progress = _Progress(ctx, connector if cfg.kind == "csv" else None)
     try:
         result = run_sync(
             cfg,
             full=bool(params.get("full")),
             progress=progress,
-            job_id=job.id,
+            job_id=ctx.job_id,
             connector=connector,
-            reserved=reservation(job.id),
+            reserved=reservation(ctx.job_id),
         )
     except SyncFailed as exc:
         errors = [{"row": e.row, "column": e.column, "reason": e.reason} for e in exc.errors]
         found = _ERROR_COUNT.search(str(exc))
-        job = db.session.get(JobRun, job_id)
-        return _done(
-            job,
-            "failed",
-            error=str(exc),
-            result={"errors": errors, "error_total": int(found[1]) if found else len(errors)},
-        )
+        total = int(found[1]) if found else len(errors)
+        raise JobFailed(str(exc), {"errors": errors, "error_total": total}) from None
     except Exception as exc:
-        current_app.logger.exception("sync job %s failed", job_id)
+        current_app.logger.exception("sync job %s failed", ctx.job_id)
         db.session.rollback()
-        job = db.session.get(JobRun, job_id)
-        message = f"{type(exc).__name__}: {exc}"
-        return _done(job, "failed", error=redact(message, secret_values(cfg)))
-    job = db.session.get(JobRun, job_id)
+        raise JobFailed(redact(f"{type(exc).__name__}: {exc}", secret_values(cfg))) from None
     if file:  # the imported file is the connector's file from now on
         cfg = db.session.get(ConnectorConfig, cfg.id)
         cfg.settings = {**(cfg.settings or {}), **file}
-    return _done(job, "done", result={"rows": result.rows, "run_id": result.run.id})
+    return {"rows": result.rows, "run_id": result.run.id}
 
 
 class _Progress:
     """Writes rows so far into the job row, inside the batch's own transaction."""
 
-    def __init__(self, job: JobRun, csv: Connector | None):
-        self.job_id = job.id
+    def __init__(self, ctx: JobContext, csv: Connector | None):
+        self.ctx = ctx
         self.csv = csv
+        self.total: int | None = None
         self.rows: dict[str, int] = {}
 
     def __call__(self, stream: str, rows: int) -> None:
         self.rows[stream] = rows
-        job = db.session.get(JobRun, self.job_id)
-        if job.progress_total is None and self.csv is not None:
+        if self.total is None and self.csv is not None:
             check = self.csv.check()  # CsvFileConnector: scanned already, so cheap
-            job.progress_total = check.customers + check.orders
-        job.progress_done = sum(self.rows.values())
-        job.message = ", ".join(f"{name}: {count}" for name, count in self.rows.items())
-        job.result = {"rows": dict(self.rows)}
-
-
-def _done(
-    job: JobRun, state: str, error: str | None = None, result: dict[str, Any] | None = None
-) -> JobRun:
-    job.state = state
-    job.error = error
-    job.result = {**(job.result or {}), **(result or {})}
-    job.message = "done" if state == "done" else "failed"
-    job.finished_at = utcnow()
-    db.session.commit()
-    return job
+            self.total = check.customers + check.orders
+        self.ctx.progress(
+            ", ".join(f"{name}: {count}" for name, count in self.rows.items()),
+            done=sum(self.rows.values()),
+            total=self.total,
+            result={"rows": dict(self.rows)},
+        )
 
 
 def of_connector(connector_id: int):

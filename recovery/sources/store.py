@@ -5,7 +5,7 @@ into session-local staging tables (PostgreSQL ``COPY``, SQLite ``executemany``),
 few ``INSERT … SELECT … ON CONFLICT`` statements upsert customers and orders by
 (source, external id), resolve customer ids in the database and replace the orders'
 lines. Everything runs in the caller's transaction, so a batch and its cursor still
-commit together (recovery/sync.py).
+commit together (recovery/sources/sync.py).
 """
 
 from __future__ import annotations

@@ -3,7 +3,6 @@ fake shops, sync now (inline and as a real `flask recovery run-job` process), th
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -207,13 +206,20 @@ def test_connection_test_against_fake_woocommerce_right_and_wrong_key(client, lo
     assert "Anmeldung fehlgeschlagen" in html and CONSUMER_SECRET not in html
 
 
-def test_sync_now_stores_customers_and_orders_and_shows_the_log(client, login_as, db, shop):
+def test_sync_now_stores_customers_and_orders_and_shows_the_log(
+    client, login_as, db, shop, run_jobs
+):
     login_as("admin")
     create(client, "shopware6", shopware_form(shop))
     cfg = db.session.scalar(select(ConnectorConfig))
     detail = f"/admin/connectors/{cfg.id}"
     html = post(client, f"{detail}/sync", {"full": "0"}, page_url=detail).get_data(as_text=True)
-    assert "Sync abgeschlossen" in html
+    assert "Sync gestartet" in html and 'data-active="1"' in html  # the page polls
+    assert client.get(f"{detail}/status").get_json()["job"]["state"] == "queued"
+    assert db.session.scalar(select(func.count(Customer.id))) == 0  # nothing in the request
+    assert run_jobs() == 1
+    html = page_of(client, detail)
+    assert "job-done" in html and 'data-active=""' in html
     assert db.session.scalar(select(func.count(Customer.id))) == 3
     assert db.session.scalar(select(func.count(Order.id))) == 3
     run = db.session.scalars(select(SyncRun)).one()
@@ -231,8 +237,10 @@ def test_sync_now_stores_customers_and_orders_and_shows_the_log(client, login_as
     assert "Kunden 3 · Bestellungen 3" in listing and "fertig" in listing
     # a failing sync: the error in the log and in the message
     shop.faults.add("status", status=500, times=2, path="/api/search/customer")
-    html = post(client, f"{detail}/sync", {"full": "1"}, page_url=detail).get_data(as_text=True)
-    assert "Sync fehlgeschlagen" in html and "HTTP 500" in html
+    post(client, f"{detail}/sync", {"full": "1"}, page_url=detail)
+    run_jobs()
+    html = page_of(client, detail)
+    assert "job-failed" in html and "HTTP 500" in html
     assert db.session.scalar(select(func.count(SyncRun.id))) == 2
 
 
@@ -275,31 +283,6 @@ def test_link_patterns_reach_the_case_page_settings(client, login_as, db, tmp_pa
     assert "https://wawi.example/kunden/10001" in html
 
 
-def test_sync_now_runs_in_a_real_detached_process(app, client, login_as, db, tmp_path):
-    cfg = csv_connector(db, german_csv(tmp_path / "export.csv"))
-    login_as("admin")
-    app.config["SYNC_JOBS"] = "process"
-    try:
-        detail = f"/admin/connectors/{cfg.id}"
-        html = post(client, f"{detail}/sync", page_url=detail).get_data(as_text=True)
-    finally:
-        app.config.pop("SYNC_JOBS")
-    assert "gestartet" in html
-    job_id = db.session.scalar(select(JobRun.id))
-    deadline = time.monotonic() + 60
-    while True:
-        db.session.expire_all()
-        job = db.session.get(JobRun, job_id)
-        if job.state in ("done", "failed") or time.monotonic() > deadline:
-            break
-        time.sleep(0.2)
-    assert job.state == "done", job.error
-    assert job.progress_done == 6 and job.progress_total == 6
-    assert db.session.scalar(select(func.count(Order.id))) == 3
-    db.session.refresh(cfg)
-    assert cfg.sync_owner is None
-
-
 def test_sql_connector_json_and_secret_url(client, login_as, db):
     login_as("admin")
     url = "mssql+pyodbc://reader:Geheim-4711@wawi-dsn"
@@ -326,7 +309,9 @@ def test_sql_connector_json_and_secret_url(client, login_as, db):
     assert "Geheim-4711" not in edit and "&#34;Verkauf&#34;: &#34;jtl_verkauf&#34;" in edit
 
 
-def test_a_job_whose_connector_cannot_be_built_fails_and_frees_the_connector(client, login_as, db):
+def test_a_job_whose_connector_cannot_be_built_fails_and_frees_the_connector(
+    client, login_as, db, run_jobs
+):
     cfg = ConnectorConfig(
         name="shop",
         kind="shopware6",
@@ -337,8 +322,9 @@ def test_a_job_whose_connector_cannot_be_built_fails_and_frees_the_connector(cli
     login_as("admin")
     detail = f"/admin/connectors/{cfg.id}"
     for _ in range(2):  # the second click is not refused as "running"
-        html = post(client, f"{detail}/sync", page_url=detail).get_data(as_text=True)
-        assert "Sync fehlgeschlagen: Missing settings: Secret access key" in html
+        post(client, f"{detail}/sync", page_url=detail)
+        run_jobs()
+        assert "Missing settings: Secret access key" in page_of(client, detail)
     db.session.expire_all()
     assert db.session.get(ConnectorConfig, cfg.id).sync_owner is None
     assert [j.state for j in db.session.scalars(select(JobRun))] == ["failed", "failed"]

@@ -11,6 +11,7 @@ import openpyxl
 import pytest
 from sqlalchemy import func, select
 
+from recovery.jobs.worker import JobRunner
 from recovery.models import (
     ConnectorConfig,
     Customer,
@@ -83,12 +84,21 @@ def selected(html: str) -> dict[str, str]:
     return found
 
 
-def confirm(client, mapping_url: str, changes: dict[str, str] | None = None):
+def choose(client, mapping_url: str, changes: dict[str, str] | None = None):
+    """Import with the mapping shown (and ``changes``)."""
     html = client.get(mapping_url).get_data(as_text=True)
     form = {f"map_{k}": v for k, v in selected(html).items()}
     form.update({f"map_{k}": v for k, v in (changes or {}).items()})
     form["csrf_token"] = csrf_from(html)
     return client.post(mapping_url, data=form, follow_redirects=True)
+
+
+def confirm(client, mapping_url: str, changes: dict[str, str] | None = None):
+    """Import, let the worker run the import job; the connector's page afterwards."""
+    response = choose(client, mapping_url, changes)
+    assert "Sync gestartet" in response.get_data(as_text=True)
+    assert JobRunner("test-worker", echo=lambda _line: None).run(once=True) == 1
+    return client.get(response.request.path)
 
 
 def test_german_csv_upload_mapping_and_import(client, db, connector, tmp_path, app):
@@ -107,7 +117,7 @@ def test_german_csv_upload_mapping_and_import(client, db, connector, tmp_path, a
     assert len(stored) == 1 and re.fullmatch(r"[0-9a-f]{32}\.csv", stored[0].name)
 
     page = confirm(client, mapping_url, {"product_group": "Sortiment"}).get_data(as_text=True)
-    assert "Sync abgeschlossen" in page and "Kunden 3 · Bestellungen 3" in page
+    assert "job-done" in page and "Kunden 3 · Bestellungen 3" in page
     assert "Export März.csv" in page  # the current file
     assert count(db, Customer) == 3 and count(db, Order) == 3 and count(db, OrderLine) == 4
     assert {g.name for g in db.session.scalars(select(ProductGroup))} == {
@@ -156,7 +166,7 @@ def test_bad_file_is_refused_whole_and_the_fixed_file_imports(client, db, connec
              "offen;ART-1;X;Saatgut;1;9,99;11,89"]  # fmt: skip
     mapping_url = upload(client, connector, csv_bytes(tmp_path, fixed)).headers["Location"]
     page = confirm(client, mapping_url).get_data(as_text=True)
-    assert "Sync abgeschlossen" in page
+    assert "job-done" in page
     assert count(db, Customer) == 4 and count(db, Order) == 4 and count(db, OrderLine) == 5
 
 
@@ -164,7 +174,7 @@ def test_same_file_twice_duplicates_nothing(client, db, connector, tmp_path):
     content = csv_bytes(tmp_path)
     for _ in range(2):
         mapping_url = upload(client, connector, content).headers["Location"]
-        assert "Sync abgeschlossen" in confirm(client, mapping_url).get_data(as_text=True)
+        assert "job-done" in confirm(client, mapping_url).get_data(as_text=True)
     assert count(db, Customer) == 3 and count(db, Order) == 3 and count(db, OrderLine) == 4
     assert (
         db.session.scalar(
@@ -188,13 +198,13 @@ def test_excel_file_imports(client, db, connector, tmp_path):
     response = upload(client, connector, buffer.getvalue(), name="export.xlsx")
     mapping_url = response.headers["Location"]
     assert "Excel-Datei" in client.get(mapping_url).get_data(as_text=True)
-    assert "Sync abgeschlossen" in confirm(client, mapping_url).get_data(as_text=True)
+    assert "job-done" in confirm(client, mapping_url).get_data(as_text=True)
     assert count(db, Order) == 3
 
 
 def test_mapping_errors_are_named_and_nothing_is_imported(client, db, connector, tmp_path):
     mapping_url = upload(client, connector, csv_bytes(tmp_path)).headers["Location"]
-    response = confirm(client, mapping_url, {"net_amount": "", "gross_amount": "Menge"})
+    response = choose(client, mapping_url, {"net_amount": "", "gross_amount": "Menge"})
     html = response.get_data(as_text=True)
     assert response.status_code == 422
     assert "Pflichtfeld" in html and "bereits" in html

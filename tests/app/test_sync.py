@@ -1,4 +1,4 @@
-"""recovery/sync.py against a real database: batches with cursors, faults and resume,
+"""recovery/sources/sync.py against a real database: batches with cursors, faults and resume,
 the lease (one sync per connector), look-back, secrets at rest, the CLI's exit code."""
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from recovery.models import (
     utcnow,
 )
 from recovery.sources.secrets import decrypt, encrypt, redact
-from recovery.sync import (
+from recovery.sources.sync import (
     READ_AHEAD,
     SyncBusy,
     SyncFailed,

@@ -21,6 +21,19 @@ def live_server(app):
     server.shutdown()
 
 
+@pytest.fixture()
+def worker(app, db):
+    """The real worker's job part in a thread beside the live server, as in the demo."""
+    from recovery.jobs.worker import Worker
+
+    runner = Worker(app, only=("jobs",), echo=lambda _line: None)
+    thread = threading.Thread(target=runner.run, daemon=True)
+    thread.start()
+    yield runner
+    runner.stop()
+    thread.join(timeout=30)
+
+
 @pytest.fixture(scope="session")
 def browser():
     playwright_api = pytest.importorskip("playwright.sync_api")

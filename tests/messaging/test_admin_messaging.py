@@ -149,7 +149,7 @@ def test_job_runs_show_progress_and_errors(client, db, login_as):
 
 
 def test_worker_settings_are_saved(client, db, login_as):
-    from recovery.messaging.schedule import worker_settings
+    from recovery.jobs.schedule import worker_settings
 
     login_as("admin")
     token = csrf_from(client.get("/admin/jobs").get_data(as_text=True))

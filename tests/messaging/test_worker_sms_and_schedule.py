@@ -1,14 +1,13 @@
-"""SMS through the worker, the channel plan, offline mode and the scheduled work."""
+"""SMS through the worker, the channel plan and offline mode (the recurring tasks: tests/jobs)."""
 
 from __future__ import annotations
 
-import threading
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
-from recovery.messaging import outbox, schedule
-from recovery.models import CaseEvent, DoNotContact, JobRun, utcnow
+from recovery.messaging import outbox
+from recovery.models import DoNotContact
 from tests.conftest import make_user
 from tests.messaging import messaging_fixtures
 from tests.messaging.messaging_fixtures import (
@@ -132,60 +131,3 @@ def test_offline_worker_puts_due_messages_into_the_outbox(app, db, build):
     clock.advance(3601)
     run_worker(app, clock)
     assert messages(ids)[ids[1]].state == "outbox"
-
-
-def test_due_reminder_is_noted_once_in_the_history(app, db, build):
-    now = utcnow()
-    due = build.case(build.customer(), status="reminder", remind_at=now - timedelta(hours=1))
-    later = build.case(build.customer(), status="reminder", remind_at=now + timedelta(days=2))
-    assert schedule.record_due_reminders(now) == 1
-    assert schedule.record_due_reminders(now) == 0
-    run_worker(app)  # the worker's scheduled pass changes nothing more
-    events = db.session.query(CaseEvent).filter_by(kind="reminder_due").all()
-    assert [e.case_id for e in events] == [due.id]
-    # A new reminder on the same case is noted again when it falls due.
-    due.remind_at = now + timedelta(days=1)
-    db.session.commit()
-    assert schedule.record_due_reminders(now + timedelta(days=1, minutes=1)) == 1
-    assert later.id not in {e.case_id for e in db.session.query(CaseEvent).all()}
-
-
-def test_nightly_run_once_per_night_at_the_configured_hour(app, db, build):
-    customer = build.customer()
-    build.order(customer, utcnow() - timedelta(days=500), "900.00")
-    schedule.save_worker_settings({"nightly_enabled": True, "nightly_hour": 3}, None)
-    db.session.commit()
-    settings = schedule.worker_settings()
-    # 01:30 UTC is 02:30 in Berlin in winter: not yet; 02:30 UTC is 03:30: due.
-    assert schedule.night_due(datetime(2026, 1, 10, 1, 30, tzinfo=UTC), settings) is None
-    night = schedule.night_due(datetime(2026, 1, 10, 2, 30, tzinfo=UTC), settings)
-    assert night.isoformat() == "2026-01-10"
-    job = schedule.claim_night(night)
-    assert job is not None and schedule.claim_night(night) is None
-    job = schedule.run_nightly(job.id)
-    assert job.state == "done", job.error
-    assert (job.progress_done, job.progress_total) == (1, 1)
-    assert job.result["analysis"]["customers"] == 1
-    assert db.session.query(JobRun).filter_by(kind="nightly").count() == 1
-
-
-def test_two_workers_claim_a_night_once(app, db):
-    if db.engine.dialect.name != "postgresql":
-        pytest.skip("SQLite has no concurrent writers: run one worker per SQLite database")
-    night = datetime(2026, 2, 1).date()
-    claimed: list[int | None] = []
-    barrier = threading.Barrier(4)
-
-    def claim() -> None:
-        with app.app_context():
-            barrier.wait()
-            job = schedule.claim_night(night)
-            claimed.append(job.id if job else None)
-
-    threads = [threading.Thread(target=claim) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert len([c for c in claimed if c]) == 1
-    assert db.session.query(JobRun).filter_by(kind="nightly").count() == 1

@@ -36,10 +36,10 @@ from wawi_connectors import (
     get_connector_class,
 )
 
-from .extensions import db
-from .models import ConnectorConfig, JobRun, SyncCursor, SyncRun, utcnow
-from .sources.secrets import decrypt, redact
-from .sources.store import Store
+from ..extensions import db
+from ..models import ConnectorConfig, JobRun, SyncCursor, SyncRun, utcnow
+from .secrets import decrypt, redact
+from .store import Store
 
 LOOKBACK_DAYS = 30
 LEASE = timedelta(minutes=10)
@@ -170,7 +170,10 @@ def release_lease(connector_id: int, owner: str) -> None:
 
 
 def _close_abandoned(connector_id: int, job_id: int | None) -> None:
-    """Runs and sync jobs of this connector left 'running' by a holder that is gone."""
+    """Runs and sync jobs of this connector left 'running' by a holder that is gone.
+
+    Queued jobs stay: they run after this one.
+    """
     now = utcnow()
     reason = "interrupted: the process running it ended before it finished"
     db.session.execute(
@@ -183,11 +186,11 @@ def _close_abandoned(connector_id: int, job_id: int | None) -> None:
         update(JobRun)
         .where(
             JobRun.kind == "sync",
-            JobRun.state.in_(("queued", "running")),
+            JobRun.state == "running",
             JobRun.params["connector_id"].as_integer() == connector_id,
             JobRun.id != (job_id or 0),
         )
-        .values(state="failed", error=reason, finished_at=now)
+        .values(state="failed", error=reason, finished_at=now, lease_owner=None, lease_until=None)
         .execution_options(synchronize_session=False)
     )
 
