@@ -35,7 +35,8 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
 def register_background_work() -> None:
     """The modules that add commands to ``flask recovery`` and register the worker's
     job kinds, recurring tasks and loops (recovery/jobs/registry.py)."""
-    from . import cases_jobs, cli  # noqa: F401
+    from . import cli  # noqa: F401
+    from .cases import jobs as cases_jobs  # noqa: F401
     from .jobs import cli as jobs_cli  # noqa: F401
     from .jobs import schedule  # noqa: F401
     from .messaging import cli as messaging_cli  # noqa: F401

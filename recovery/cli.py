@@ -13,7 +13,7 @@ import click
 from flask import current_app
 from sqlalchemy import select, text
 
-from .cases_jobs import as_of_end
+from .cases.jobs import as_of_end
 from .cli_group import group
 from .extensions import db
 

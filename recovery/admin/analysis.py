@@ -16,7 +16,6 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from ..analysis import AnalysisSettings, SettingsError
-from ..analysis.backtest import BacktestResult
 from ..cases.settings import analysis_settings, save_analysis_settings
 from ..extensions import db
 from ..jobs import ACTIVE, enqueue, latest
@@ -28,7 +27,7 @@ from .routes import bp
 # Edited elsewhere: group intervals live on the product groups (table below the form);
 # the reasons are rendered in each reader's own language.
 HIDDEN = {"group_default_intervals", "locale"}
-# States and the steps the jobs report (recovery/cases.py, cases_jobs.py), for the reader.
+# States and the steps the jobs report (recovery/cases/analysis.py, cases/jobs.py), for the reader.
 JOB_LABELS = {
     "queued": _l("queued"),
     "starting": _l("starting"),
@@ -138,12 +137,16 @@ def backtest_page():
             )
             db.session.commit()
             return redirect(url_for("admin.backtest_page", job=job.id))
-    done = job is not None and job.state == "done"
+    result = None
+    if job is not None and job.state == "done":
+        from ..analysis import BacktestResult  # pandas loads on first use, not at start-up
+
+        result = BacktestResult.from_dict(job.result)
     return render_template(
         "admin/backtest.html",
         form=form,
         job=job,
-        result=BacktestResult.from_dict(job.result) if done else None,
+        result=result,
         as_of=as_of_text,
         horizon=horizon_text,
     )

@@ -1,7 +1,7 @@
 """What the worker can run: job kinds, recurring tasks and worker loops, by name.
 
 Each domain registers its own in its own module (``sources/jobs.py``,
-``messaging/jobs.py``, ``cases_jobs.py``), imported by ``create_app``; this package
+``messaging/jobs.py``, ``cases/jobs.py``), imported by ``create_app``; this package
 never imports them, so the scheduler enqueues "sync" and "analyze" by name.
 """
 

@@ -3,7 +3,7 @@
 It runs once per night even with several workers: the worker that first inserts the
 ``nightly:<date>`` settings row (a primary key, so a second insert fails) owns that
 night, and enqueues the night's jobs in the same transaction. The analysis job waits
-until the night's syncs are finished (``cases_jobs.py``); any worker runs them.
+until the night's syncs are finished (``cases/jobs.py``); any worker runs them.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from recovery.cases_jobs import record_due_reminders
+from recovery.cases.jobs import record_due_reminders
 from recovery.jobs import enqueue, registry, rows, schedule
 from recovery.jobs.worker import JobContext, JobRunner
 from recovery.models import Case, CaseEvent, JobRun, utcnow
@@ -76,7 +76,7 @@ def test_backtest_shows_its_progress_and_then_the_same_result(
 
     from recovery.analysis.backtest import BacktestResult
     from recovery.cases import run_backtest
-    from recovery.cases_jobs import as_of_end
+    from recovery.cases.jobs import as_of_end
 
     direct = run_backtest(as_of_end(datetime.fromisoformat(as_of).date()), 90)
     assert BacktestResult.from_dict(job.result).to_dict() == direct.to_dict()

@@ -10,9 +10,9 @@ from typing import Any
 from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 
-from .extensions import db
-from .jobs import JobContext, JobFailed, Wait, job_kind, recurring, unfinished
-from .models import Case, CaseEvent, utcnow
+from ..extensions import db
+from ..jobs import JobContext, JobFailed, Wait, job_kind, recurring, unfinished
+from ..models import Case, CaseEvent, CaseStatus, utcnow
 
 # Steps are reported as they start; the lease covers the longest one.
 STEP_LEASE = timedelta(minutes=30)
@@ -29,7 +29,7 @@ def analyse_job(ctx: JobContext) -> dict[str, Any]:
     waiting = unfinished(ctx.params.get("after") or [])
     if waiting:
         raise Wait(60, "waiting for the syncs")
-    from .cases import run_analysis  # pandas loads on first use, not at start-up
+    from .analysis import run_analysis  # pandas loads on first use, not at start-up
 
     as_of = ctx.params.get("as_of")
     day = as_of_end(date.fromisoformat(as_of)) if as_of else None
@@ -39,7 +39,7 @@ def analyse_job(ctx: JobContext) -> dict[str, Any]:
 @job_kind("backtest", lease=STEP_LEASE, max_attempts=2)
 def backtest_job(ctx: JobContext) -> dict[str, Any]:
     """The rules as of a past date against what happened afterwards; the result as JSON."""
-    from .cases import run_backtest
+    from .analysis import run_backtest
 
     as_of = as_of_end(date.fromisoformat(ctx.params["as_of"]))
     try:
@@ -60,7 +60,7 @@ def record_due_reminders(now: datetime | None = None, limit: int = 500) -> int:
     )
     due = db.session.execute(
         select(Case.id, Case.remind_at)
-        .where(Case.status == "reminder", Case.remind_at <= now, ~noted)
+        .where(Case.status == CaseStatus.REMINDER, Case.remind_at <= now, ~noted)
         .order_by(Case.remind_at)
         .limit(limit)
     ).all()
