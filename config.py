@@ -41,6 +41,10 @@ class Config:
     MAILJET_API_SECRET = os.environ.get("MAILJET_API_SECRET")
     MAILJET_SMS_TOKEN = os.environ.get("MAILJET_SMS_TOKEN")
     MAILJET_BASE_URL = os.environ.get("MAILJET_BASE_URL")  # tests point this at the fake
+    # Twilio SMS (a company may choose it as its SMS provider); never edited in the app.
+    TWILIO_ACCOUNT_SID = os.environ.get("TWILIO_ACCOUNT_SID")
+    TWILIO_AUTH_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN")
+    TWILIO_BASE_URL = os.environ.get("TWILIO_BASE_URL")  # tests point this at the fake
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
     UPLOAD_FOLDER = os.environ.get("UPLOAD_FOLDER", str(BASE_DIR / "instance" / "uploads"))
     MAX_CONTENT_LENGTH = 512 * 1024 * 1024
@@ -67,6 +71,8 @@ class TestConfig(Config):
     MAILJET_API_KEY = None
     MAILJET_API_SECRET = None
     MAILJET_SMS_TOKEN = None
+    TWILIO_ACCOUNT_SID = None
+    TWILIO_AUTH_TOKEN = None
     LOGIN_MAX_FAILURES = 5
 
 

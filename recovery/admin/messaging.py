@@ -13,8 +13,8 @@ from sqlalchemy.orm import selectinload
 
 from ..extensions import db
 from ..jobs.schedule import save_worker_settings, worker_settings
+from ..messaging import channels, preview
 from ..messaging import outbox as outbox_service
-from ..messaging import preview
 from ..messaging.variables import SAMPLE_VARIABLES
 from ..models import (
     MESSAGE_STATES,
@@ -24,7 +24,13 @@ from ..models import (
     ProductGroup,
     WebhookEvent,
 )
-from ..models.message import MESSAGE_CHANNELS, MESSAGE_PURPOSES, GroupMessageTexts
+from ..models.message import (
+    CHANNEL_LABELS,
+    MESSAGE_CHANNELS,
+    MESSAGE_PURPOSES,
+    Channel,
+    GroupMessageTexts,
+)
 from ..security import admin_required, safe_next
 from .forms import ConfirmForm
 from .messaging_forms import CompanyForm, GroupTextsForm, WorkerSettingsForm
@@ -46,7 +52,6 @@ MESSAGE_STATE_LABELS = {
     "failed": _l("failed"),
     "cancelled": _l("cancelled"),
 }
-CHANNEL_LABELS = {"email": _l("Email"), "sms": _l("SMS")}
 PURPOSE_LABELS = {
     "queue": _l("Queue"),
     "offer": _l("Offer request"),
@@ -227,6 +232,7 @@ def company(company_id: int):
         number=number,
         customer=customer,
         previews=previews,
+        providers=channels.sms_providers(),
     ), (400 if form.errors else 200)
 
 
@@ -281,7 +287,7 @@ def product_group(group_id: int):
     if form.errors:
         flash(_("Please correct the marked fields."), "error")
     counts = {
-        name: preview.sms_preview(form[name].data or "")
+        name: channels.channel(Channel.SMS).preview(form[name].data or "")
         for name in ("first_sms_text", "followup_sms_text")
     }
     return render_template(

@@ -8,12 +8,16 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import URL, Length, NumberRange, Optional, Regexp, ValidationError
 
-from ..messaging import placeholders, preview, sms
+from ..messaging import channels, placeholders, sms
 from ..messaging.variables import VARIABLE_NAMES
+from ..models.message import CHANNEL_PREFERENCE_LABELS, Channel
 
 EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 # Mailjet's SMS sender ("From"): 3 to 11 letters and digits.
 SMS_SENDER = r"^[A-Za-z0-9]{3,11}$"
+# Twilio's "From": an E.164 number, an alphanumeric sender ID (up to 11 characters,
+# at least one letter) or a Messaging Service SID.
+TWILIO_SENDER = r"^(\+[1-9]\d{6,14}|(?=[A-Za-z0-9 ]*[A-Za-z])[A-Za-z0-9 ]{1,11}|MG[0-9a-fA-F]{32})$"
 
 
 def _email(label: str):
@@ -59,6 +63,23 @@ class CompanyForm(FlaskForm):
             ),
         ],
     )
+    sms_provider = SelectField(_l("SMS provider"))
+    twilio_sender = StringField(
+        _l("Twilio sender"),
+        validators=[
+            Optional(),
+            Regexp(
+                TWILIO_SENDER,
+                message=_l(
+                    "Twilio sender: a number in international format (+49…), a sender "
+                    "name of up to 11 letters or digits, or a Messaging Service SID (MG…)."
+                ),
+            ),
+        ],
+    )
+    channel_preference = SelectField(
+        _l("Channels"), choices=[(k.value, v) for k, v in CHANNEL_PREFERENCE_LABELS.items()]
+    )
     shop_url = StringField(
         _l("Shop URL"),
         validators=[
@@ -70,6 +91,15 @@ class CompanyForm(FlaskForm):
     error_report_email = StringField(
         _l("Template error reports to"), validators=_email(_l("Template error reports to"))
     )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.sms_provider.choices = [(p.name, p.label) for p in channels.sms_providers()]
+
+    def validate_sms_provider(self, field) -> None:
+        # On the provider: the sender's own chain stops early when it is empty.
+        if field.data == "twilio" and not (self.twilio_sender.data or "").strip():
+            raise ValidationError(_("Twilio sender: needed when Twilio sends the SMS."))
 
     def validate_standard_template_id(self, field) -> None:
         # The case button sends the standard template: without it nothing can go out.
@@ -92,7 +122,7 @@ def _sms_text(label: str):
                     known=", ".join(VARIABLE_NAMES),
                 )
             )
-        _body, count = preview.sms_preview(text)
+        _body, count = channels.channel(Channel.SMS).preview(text)
         if count.too_long:
             raise ValidationError(
                 _(

@@ -1,16 +1,10 @@
 """Mailjet transport on the official ``mailjet_rest`` client (PRODUCT.md M1, M4, M7).
 
-Plain values in, plain values out. Every send ends in one of four outcomes, so the
-outbox worker can decide without knowing HTTP:
-
-- ``accepted``: Mailjet answered ``Status: success`` for that message.
-- ``rejected``: Mailjet refused that message (or the whole payload) for good; the
-  result carries Mailjet's own ``ErrorCode`` and ``ErrorMessage``.
-- ``retry``: Mailjet surely did not take the message and trying later makes sense
-  (connection never opened, 429, credentials refused, account-level SMS limits).
-- ``unknown``: the request may have been processed (read timeout, connection lost
-  after the request went out, 5xx, unreadable answer). Resolve it with
-  :meth:`MailjetTransport.find_by_custom_id` before sending again.
+Plain values in, plain values out; every send ends in one of the four outcomes of
+``transport.py``. For Mailjet: ``accepted`` is ``Status: success``; ``rejected``
+carries Mailjet's own ``ErrorCode`` and ``ErrorMessage``; ``retry`` includes the
+account-level SMS limits; an ``unknown`` email is resolved with
+:meth:`MailjetTransport.find_by_custom_id` before it is sent again.
 
 mailjet-rest 1.9.1 mounts a retrying adapter on ``https://`` (3 retries, POST
 included, on 429/5xx and on connection and read errors). A retried POST after a read
@@ -24,25 +18,28 @@ import email.utils
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
 import requests
 from mailjet_rest import Client
 from mailjet_rest import errors as mj_errors
 from mailjet_rest.utils.guardrails import SecureHTTPAdapter
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import ConnectTimeoutError, MaxRetryError
 from urllib3.util.retry import Retry
+
+from .transport import (
+    ACCEPTED,
+    REJECTED,
+    RETRY,
+    UNKNOWN,
+    OutgoingSms,
+    SendResult,
+    never_connected,
+)
 
 DEFAULT_BASE_URL = "https://api.mailjet.com/"
 # Send API v3.1 takes at most 50 recipients per call (error send-0015 beyond that).
 MAX_MESSAGES_PER_CALL = 50
-
-Outcome = Literal["accepted", "rejected", "retry", "unknown"]
-ACCEPTED: Outcome = "accepted"
-REJECTED: Outcome = "rejected"
-RETRY: Outcome = "retry"
-UNKNOWN: Outcome = "unknown"
 
 # SMS errors about the account (wallet, daily limit, setup), not about the message.
 _SMS_ACCOUNT_ERRORS = frozenset({"sms-0001", "sms-0003", "sms-0004"})
@@ -94,25 +91,6 @@ class OutgoingEmail:
             raise ValueError("custom_id is required: it is how a lost answer is found again")
         if self.template_id is None and not (self.text or self.html):
             raise ValueError("an email needs a template_id or a text/html body")
-
-
-@dataclass(frozen=True, slots=True)
-class OutgoingSms:
-    custom_id: str
-    sender: str
-    to: str
-    text: str
-
-
-@dataclass(frozen=True, slots=True)
-class SendResult:
-    custom_id: str
-    outcome: Outcome
-    provider_id: str | None = None
-    error_code: str | None = None
-    error_message: str | None = None
-    retry_after: float | None = None
-    provider_uuid: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,7 +237,7 @@ class MailjetTransport:
         try:
             response = call()
         except (mj_errors.TimeoutError, mj_errors.CriticalApiError) as exc:
-            return _Reply(None, reached=not _never_connected(exc.__cause__), error=str(exc))
+            return _Reply(None, reached=not never_connected(exc.__cause__), error=str(exc))
         except mj_errors.ApiError as exc:
             # 4xx/5xx arrive as exceptions; the answer hangs on the requests error.
             response = getattr(exc.__cause__, "response", None)
@@ -379,15 +357,6 @@ def _error_of(body: Any, status: int) -> tuple[str, str]:
     code = body.get("ErrorCode") or f"http-{status}"
     text = body.get("ErrorMessage") or body.get("ErrorInfo") or f"HTTP {status}"
     return str(code), str(text)
-
-
-def _never_connected(exc: BaseException | None) -> bool:
-    """True when the connection was never opened, so the request cannot have been sent."""
-    if isinstance(exc, requests.ConnectTimeout):
-        return True
-    reason = exc.args[0] if isinstance(exc, requests.ConnectionError) and exc.args else None
-    # NewConnectionError (refused, DNS) is a ConnectTimeoutError in urllib3.
-    return isinstance(reason, MaxRetryError) and isinstance(reason.reason, ConnectTimeoutError)
 
 
 def _json(response: requests.Response) -> Any:

@@ -17,9 +17,13 @@ from sqlalchemy import bindparam, func, select
 
 from ..extensions import db
 from ..models import Case, Company, Customer, Message, Order, OrderLine, ProductGroup, User, utcnow
-from . import consent, placeholders, sms
-
-CHANNEL_PREFERENCES = ("email", "sms", "both", "sms_else_email")
+from ..models.message import (
+    CHANNEL_LABELS,
+    CHANNEL_PREFERENCE_LABELS,
+    Channel,
+    ChannelPreference,
+)
+from . import channels, consent
 
 
 class CannotSend(Exception):
@@ -83,7 +87,7 @@ def unsubscribe_url(customer: Customer, channel: str) -> str:
 
 
 def variables_for(
-    customer: Customer, ctx: CustomerContext, user: User | None, channel: str = "email"
+    customer: Customer, ctx: CustomerContext, user: User | None, channel: str = Channel.EMAIL
 ) -> dict[str, str]:
     from .variables import CustomerVars, build_variables
 
@@ -111,11 +115,11 @@ def variables_for(
 def queue_case_email(case: Case, user: User, template_kind: str) -> Message:
     """Store the standard or voucher email of the company of the last order."""
     customer = case.customer
-    reason = consent.blocked_reason(customer, "email")
-    if reason:
-        raise CannotSend(_("No email can be sent: %(reason)s.", reason=reason))
     ctx = customer_context(customer)
     company = ctx.company
+    reason = refusal(customer, company, Channel.EMAIL)
+    if reason:
+        raise CannotSend(_("No email can be sent: %(reason)s.", reason=reason))
     if company is None:
         raise CannotSend(_("The customer has no order with a company to send from."))
     template_id = (
@@ -131,7 +135,7 @@ def queue_case_email(case: Case, user: User, template_kind: str) -> Message:
         customer_id=customer.id,
         case_id=case.id,
         company_id=company.id,
-        channel="email",
+        channel=Channel.EMAIL,
         purpose="queue",
         marketing=True,
         template_kind=template_kind,
@@ -171,7 +175,7 @@ def queue_offer_request(case: Case, user: User, note: str) -> Message:
         customer_id=customer.id,
         case_id=case.id,
         company_id=ctx.company.id if ctx.company else None,
-        channel="email",
+        channel=Channel.EMAIL,
         purpose="offer",
         marketing=False,
         to_address=to,
@@ -195,74 +199,76 @@ class ChannelPlan:
     reasons: dict[str, str]
 
 
-def sms_number(customer: Customer) -> str | None:
-    """The customer's mobile number in E.164, or None when it is no valid mobile."""
-    return sms.normalise_phone(customer.mobile, customer.country or "DE", mobile_only=True)
-
-
-def channel_block(customer: Customer, channel: str, marketing: bool = True) -> str | None:
-    """Why ``channel`` cannot reach the customer (consent, address), or None."""
-    reason = consent.blocked_reason(customer, channel, marketing)
-    if reason is None and channel == "sms" and sms_number(customer) is None:
-        reason = _("the mobile number %(number)s is not valid", number=customer.mobile)
-    return reason
-
-
 def plan_channels(customer: Customer, preference: str, marketing: bool = True) -> ChannelPlan:
     """Which channels a message goes out on for ``preference`` (M4).
 
     ``email`` / ``sms``: that channel only; ``both``: every usable one;
     ``sms_else_email``: SMS when the customer can get one, otherwise email.
     """
-    if preference not in CHANNEL_PREFERENCES:
+    if preference not in tuple(ChannelPreference):
         raise ValueError(f"unknown channel preference {preference!r}")
-    wanted = {"email": ["email"], "sms": ["sms"]}.get(preference, ["sms", "email"])
-    reasons = {c: r for c in wanted if (r := channel_block(customer, c, marketing))}
+    wanted = {
+        ChannelPreference.EMAIL: [Channel.EMAIL],
+        ChannelPreference.SMS: [Channel.SMS],
+    }.get(preference, [Channel.SMS, Channel.EMAIL])
+    reasons = {c: r for c in wanted if (r := channels.channel(c).blocked(customer, marketing))}
     usable = [c for c in wanted if c not in reasons]
-    if preference == "sms_else_email":
+    if preference == ChannelPreference.SMS_ELSE_EMAIL:
         usable = usable[:1]
     return ChannelPlan(usable, reasons)
 
 
+def refusal(customer: Customer, company: Company | None, channel: Channel) -> str | None:
+    """Why ``channel`` may not carry a win-back message to ``customer`` now, or None:
+    the company's channel preference planned (M4), then consent and address (M5)."""
+    preference = company.channel_preference if company else ChannelPreference.BOTH
+    plan = plan_channels(customer, preference)
+    if channel in plan.channels:
+        return None
+    return plan.reasons.get(channel) or _(
+        "%(company)s does not send %(channel)s here (channel preference: %(preference)s)",
+        company=company.name if company else "–",
+        channel=CHANNEL_LABELS[channel],
+        preference=CHANNEL_PREFERENCE_LABELS[ChannelPreference(preference)],
+    )
+
+
 def queue_case_sms(case: Case, user: User, text: str) -> Message:
-    """Store a marketing SMS: placeholders filled, unsubscribe link added, E.164 number."""
+    """Store a marketing SMS: placeholders filled, unsubscribe link added, E.164 number,
+    for the SMS provider the company chose."""
     customer = case.customer
-    reason = channel_block(customer, "sms")
-    if reason:
-        raise CannotSend(_("No SMS can be sent: %(reason)s.", reason=reason))
-    if not offline() and not current_app.config.get("MAILJET_SMS_TOKEN"):
-        raise CannotSend(_("SMS sending is not set up (no Mailjet SMS token)."))
-    if not (text or "").strip():
-        raise CannotSend(_("The SMS text is empty."))
     ctx = customer_context(customer)
     company = ctx.company or case.company
-    if company is None or not company.sms_sender:
+    reason = refusal(customer, company, Channel.SMS)
+    if reason:
+        raise CannotSend(_("No SMS can be sent: %(reason)s.", reason=reason))
+    provider = channels.sms_provider(company.sms_provider if company else None)
+    if not offline() and not provider.configured(current_app.config):
+        raise CannotSend(str(provider.not_set_up))
+    if not (text or "").strip():
+        raise CannotSend(_("The SMS text is empty."))
+    sender = provider.sender(company) if company else None
+    if company is None or not sender:
         name = company.name if company else "–"
         raise CannotSend(_("%(company)s has no SMS sender set.", company=name))
-    values = variables_for(customer, ctx, user, channel="sms")
-    body = sms.add_unsubscribe_notice(
-        placeholders.render(text, values), values["abmeldelink"], customer.locale or "de"
-    )
-    count = sms.segments(body)
-    if count.too_long:
-        raise CannotSend(
-            _(
-                "The SMS is too long: %(n)s parts, at most %(max)s.",
-                n=count.segments,
-                max=sms.MAX_SEGMENTS,
-            )
-        )
+    sms = channels.channel(Channel.SMS)
+    values = variables_for(customer, ctx, user, channel=Channel.SMS)
+    body = sms.compose(text, values, customer.locale or "de")
+    problem = sms.size_problem(body)
+    if problem:
+        raise CannotSend(problem)
     message = Message(
         customer_id=customer.id,
         case_id=case.id,
         company_id=company.id,
-        channel="sms",
+        channel=Channel.SMS,
+        provider=provider.name,
         purpose="queue",
         marketing=True,
-        to_address=sms_number(customer),
+        to_address=sms.address(customer),
         to_name=customer.display_name,
-        from_address=company.sms_sender,
-        from_name=company.sms_sender,
+        from_address=sender,
+        from_name=sender,
         body=body,
         variables=values,
         created_by_id=user.id,

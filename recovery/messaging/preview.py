@@ -1,5 +1,5 @@
 """Previews for the admin: a company's Mailjet template filled with a customer's
-variables, and the length of an SMS text (PRODUCT.md M3)."""
+variables (PRODUCT.md M3). The SMS preview is the SMS channel's own."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import Company, Customer, User
-from . import outbox, placeholders, sms
+from ..models.message import Channel
+from . import channels, outbox
 from .mailjet import MailjetError, TemplateNotFound
 from .options import MessagingOptions
 from .variables import SAMPLE_VARIABLES
@@ -58,30 +59,17 @@ def template_preview(
     base = TemplatePreview(kind, template_id, values, customer)
     if outbox.offline():
         return _with(base, error=_("No Mailjet keys are set, so the template cannot be fetched."))
-    from .sending import transport_from_config
-
+    email = channels.channel(Channel.EMAIL)
     options = MessagingOptions.from_config(current_app.config)
     try:
-        with transport_from_config(current_app.config, options) as transport:
+        with email.open(current_app.config, options) as transport:
             content = transport.get_template(template_id)
     except TemplateNotFound:
         return _with(base, error=_("Mailjet has no template %(id)s.", id=template_id))
     except MailjetError as exc:
         return _with(base, error=_("Mailjet could not be asked: %(error)s", error=str(exc)))
-    return _with(
-        base,
-        subject=placeholders.render(content.subject, values),
-        html=placeholders.render(content.html, values, html=True),
-        text=placeholders.render(content.text, values),
-    )
-
-
-def sms_preview(text: str, locale: str = "de") -> tuple[str, sms.SmsCount]:
-    """The SMS as a customer would get it (sample values, unsubscribe notice) and its size."""
-    body = sms.add_unsubscribe_notice(
-        placeholders.render(text or "", SAMPLE_VARIABLES), SAMPLE_VARIABLES["abmeldelink"], locale
-    )
-    return body, sms.segments(body)
+    subject, html, text = email.preview(content, values)
+    return _with(base, subject=subject, html=html, text=text)
 
 
 def _with(preview: TemplatePreview, **changes) -> TemplatePreview:

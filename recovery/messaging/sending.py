@@ -14,8 +14,12 @@ killed mid-batch) or whose send ended ``unknown`` (read timeout, dropped connect
 again: it is looked up by CustomID (= our message id) first. Found → ``sent``. Not
 found → it waits until ``lookup_grace_seconds`` have passed since it became unknown
 (Mailjet's message API can lag behind the Send API), looking again meanwhile, and
-only then is sent again. SMS have no CustomID at Mailjet, so an unknown SMS fails
-with that reason instead of risking a second SMS; an admin can retry it.
+only then is sent again. SMS providers (Mailjet, Twilio) have no CustomID for SMS, so
+an unknown SMS fails with that reason instead of risking a second SMS; an admin can
+retry it.
+
+**Channels.** Emails go through Mailjet; each SMS goes through the provider stored on
+it (the company's choice when it was queued, see ``channels/``), opened on first use.
 
 **Outcomes.** ``accepted`` → ``sent``; ``rejected`` → ``failed`` with Mailjet's code
 and text; ``retry`` → back to ``queued`` with exponential back-off (at least the
@@ -27,7 +31,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -37,23 +41,27 @@ from sqlalchemy.orm import joinedload
 
 from ..extensions import db
 from ..models import Message, utcnow
+from ..models.message import Channel
 from ..models.types import UTCDateTime
-from . import consent, outbox
+from . import channels, consent, outbox
 from .mailjet import (
-    ACCEPTED,
-    DEFAULT_BASE_URL,
     MAX_MESSAGES_PER_CALL,
-    REJECTED,
-    RETRY,
     LookupResult,
     MailjetError,
     MailjetTransport,
     MailjetUnavailable,
     OutgoingEmail,
-    OutgoingSms,
-    SendResult,
 )
 from .options import MessagingOptions
+from .transport import (
+    ACCEPTED,
+    REJECTED,
+    RETRY,
+    NotSetUp,
+    OutgoingSms,
+    SendResult,
+    SmsTransport,
+)
 
 Now = Callable[[], datetime]
 
@@ -107,15 +115,45 @@ class BatchResult:
     errors: list[str] = field(default_factory=list)
 
 
-def transport_from_config(config, options: MessagingOptions) -> MailjetTransport:
-    return MailjetTransport(
-        config["MAILJET_API_KEY"],
-        config["MAILJET_API_SECRET"],
-        sms_token=config.get("MAILJET_SMS_TOKEN") or None,
-        base_url=config.get("MAILJET_BASE_URL") or DEFAULT_BASE_URL,
-        timeout=options.timeout_seconds,
-        connect_timeout=min(5.0, options.timeout_seconds),
-    )
+class Transports:
+    """One worker's open connections: Mailjet for email, and each SMS provider's
+    transport, opened when its first SMS is due."""
+
+    def __init__(
+        self,
+        email: MailjetTransport,
+        config: Mapping[str, object] | None = None,
+        options: MessagingOptions | None = None,
+    ) -> None:
+        self.email = email
+        self._config = config or {}
+        self._options = options or MessagingOptions()
+        self._sms: dict[str, SmsTransport] = {}
+
+    def sms(self, provider_name: str | None) -> SmsTransport:
+        """The provider's transport; NotSetUp when its keys are missing."""
+        provider = channels.sms_provider(provider_name)
+        if provider.name not in self._sms:
+            if not provider.configured(self._config):
+                raise NotSetUp(str(provider.not_set_up))
+            self._sms[provider.name] = provider.open(self._config, self._options)
+        return self._sms[provider.name]
+
+    def close(self) -> None:
+        for transport in (self.email, *self._sms.values()):
+            transport.close()
+        self._sms.clear()
+
+    def __enter__(self) -> Transports:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def transport_from_config(config, options: MessagingOptions) -> Transports:
+    email = channels.channel(Channel.EMAIL).open(config, options)
+    return Transports(email, config, options)
 
 
 def backoff(attempts: int, options: MessagingOptions, retry_after: float | None = None) -> float:
@@ -125,13 +163,13 @@ def backoff(attempts: int, options: MessagingOptions, retry_after: float | None 
 
 
 class Sender:
-    """One worker's sending engine: one transport, one rate limit, one worker id."""
+    """One worker's sending engine: its transports, one rate limit, one worker id."""
 
     def __init__(
         self,
         worker_id: str,
         options: MessagingOptions,
-        transport: MailjetTransport | None,
+        transport: Transports | None,
         bucket: TokenBucket | None = None,
         now: Now = utcnow,
     ) -> None:
@@ -186,7 +224,7 @@ class Sender:
         rows = claimed.all()
         db.session.commit()
         # Emails that may be at Mailjet already: looked up before anything is sent.
-        self._uncertain = {i for i, since, channel in rows if since and channel == "email"}
+        self._uncertain = {i for i, since, channel in rows if since and channel == Channel.EMAIL}
         return sorted(i for i, _since, _channel in rows)
 
     # -- one batch -------------------------------------------------------------------------
@@ -211,7 +249,7 @@ class Sender:
             return
         lookups = self._look_up(ids)
         emails: list[OutgoingEmail] = []
-        texts: list[OutgoingSms] = []
+        texts: list[tuple[str | None, OutgoingSms]] = []
         ready = [
             m
             for m in self._owned(ids)
@@ -223,8 +261,8 @@ class Sender:
                 self._cancel(message, reasons[message.id], result)
                 continue
             try:
-                if message.channel == "sms":
-                    texts.append(self._sms(message))
+                if message.channel == Channel.SMS:
+                    texts.append((message.provider, self._sms(message)))
                 else:
                     emails.append(self._email(message))
             except ValueError as exc:
@@ -233,12 +271,12 @@ class Sender:
         for start in range(0, len(emails), MAX_MESSAGES_PER_CALL):
             chunk = emails[start : start + MAX_MESSAGES_PER_CALL]
             self.bucket.take()
-            self._record(self.transport.send_emails(chunk), result)
-        for text in texts:
+            self._record(self.transport.email.send_emails(chunk), result)
+        for provider, text in texts:
             self.bucket.take()
             try:
-                outcome = self.transport.send_sms(text)
-            except MailjetError as exc:  # no SMS token configured: nothing was sent
+                outcome = self.transport.sms(provider).send_sms(text)
+            except NotSetUp as exc:  # nothing was sent
                 outcome = SendResult(
                     text.custom_id, REJECTED, error_code="setup", error_message=str(exc)
                 )
@@ -278,7 +316,7 @@ class Sender:
                 break
             self.bucket.take()
             try:
-                found[message_id] = self.transport.find_by_custom_id(str(message_id))
+                found[message_id] = self.transport.email.find_by_custom_id(str(message_id))
             except MailjetError as exc:
                 found[message_id] = exc
         return found
@@ -288,13 +326,13 @@ class Sender:
     ) -> bool:
         """Decide about a possibly sent message; True when it should be sent (again) now."""
         now = self.now()
-        if message.channel != "email":
+        if message.channel != Channel.EMAIL:
             self._fail(
                 message,
                 "unknown",
                 _(
-                    "Mailjet may have sent this SMS (the answer was lost). SMS cannot be "
-                    "looked up, so it is not sent again automatically."
+                    "The SMS provider may have sent this SMS (the answer was lost). SMS "
+                    "cannot be looked up, so it is not sent again automatically."
                 ),
                 result,
             )
@@ -358,9 +396,9 @@ class Sender:
     def _blocked(messages: list[Message]) -> dict[int, str | None]:
         """Why each marketing message may not go out now (consent, address), by id."""
         reasons: dict[int, str | None] = {}
-        for channel in ("email", "sms"):
-            batch = [m for m in messages if m.marketing and m.channel == channel]
-            found = consent.blocked_reasons([m.customer for m in batch if m.customer], channel)
+        for channel in channels.channels():
+            batch = [m for m in messages if m.marketing and m.channel == channel.name]
+            found = consent.blocked_reasons([m.customer for m in batch if m.customer], channel.name)
             for message in batch:
                 reasons[message.id] = (
                     found[message.customer_id]

@@ -23,6 +23,13 @@ class Company(db.Model):
     voucher_template_id: Mapped[int | None]
     offer_email: Mapped[str | None] = mapped_column(String(254))
     sms_sender: Mapped[str | None] = mapped_column(String(11))
+    # Which registered SMS provider sends this company's SMS (messaging/channels/).
+    # Server defaults only: rows written before these columns existed need no change.
+    sms_provider: Mapped[str] = mapped_column(String(20), server_default="mailjet_sms")
+    # Twilio's "From": an E.164 number, an alphanumeric sender or a Messaging Service SID.
+    twilio_sender: Mapped[str | None] = mapped_column(String(34))
+    # M4: email, sms, both, sms_else_email (ChannelPreference); "both" keeps both buttons.
+    channel_preference: Mapped[str] = mapped_column(String(20), server_default="both")
     shop_url: Mapped[str | None] = mapped_column(String(500))
     # Mailjet mails template errors (TemplateErrorReporting) to this address.
     error_report_email: Mapped[str | None] = mapped_column(String(254))

@@ -4,8 +4,10 @@ message texts per product group."""
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -13,7 +15,34 @@ from ..extensions import db
 from .types import UTCDateTime, utcnow
 
 MESSAGE_STATES = ("queued", "sending", "unknown", "sent", "outbox", "failed", "cancelled")
-MESSAGE_CHANNELS = ("email", "sms")
+
+
+class Channel(StrEnum):
+    """The ways a message reaches a customer; each has a module in messaging/channels/."""
+
+    EMAIL = "email"
+    SMS = "sms"
+
+
+CHANNEL_LABELS = {Channel.EMAIL: _l("Email"), Channel.SMS: _l("SMS")}
+MESSAGE_CHANNELS = tuple(Channel)
+
+
+class ChannelPreference(StrEnum):
+    """Per company (M4): which channels a win-back message goes out on."""
+
+    EMAIL = "email"
+    SMS = "sms"
+    BOTH = "both"
+    SMS_ELSE_EMAIL = "sms_else_email"
+
+
+CHANNEL_PREFERENCE_LABELS = {
+    ChannelPreference.EMAIL: _l("Email only"),
+    ChannelPreference.SMS: _l("SMS only"),
+    ChannelPreference.BOTH: _l("Email and SMS"),
+    ChannelPreference.SMS_ELSE_EMAIL: _l("SMS if possible, otherwise email"),
+}
 MESSAGE_PURPOSES = ("queue", "offer", "reconnect", "followup", "newsletter")
 
 
@@ -29,7 +58,9 @@ class Message(db.Model):
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customer.id", ondelete="SET NULL"))
     case_id: Mapped[int | None] = mapped_column(ForeignKey("recovery_case.id", ondelete="SET NULL"))
     company_id: Mapped[int | None] = mapped_column(ForeignKey("company.id"))
-    channel: Mapped[str] = mapped_column(String(10), default="email")
+    channel: Mapped[str] = mapped_column(String(10), default=Channel.EMAIL)
+    # The SMS provider chosen when the message was stored (None: Mailjet, as before).
+    provider: Mapped[str | None] = mapped_column(String(20))
     # queue, offer, reconnect, followup, newsletter
     purpose: Mapped[str] = mapped_column(String(20))
     marketing: Mapped[bool] = mapped_column(default=True)

@@ -62,7 +62,9 @@ def test_company_page_shows_the_sms_warning_and_preview_note(page, shot, build, 
     page.click(f"text={shop.name}")
     page.wait_for_selector("form.card")
     assert page.input_value("input[name=sms_sender]") == "Gartenwelt"
-    assert "verbietet die Nutzung für Werbung" in page.inner_text(".notice")
+    assert "verbieten die Nutzung des SMS-Dienstes für Werbung" in page.inner_text(".notice")
+    assert page.input_value("select[name=sms_provider]") == "mailjet_sms"
+    assert "erlaubt Werbe-SMS" in page.inner_text(".provider-usage")
     assert "keine Mailjet-Schlüssel" in page.inner_text(".template-preview")
     page.fill("input[name=sms_sender]", "Garten Welt")
     page.click("button:has-text('Speichern')")

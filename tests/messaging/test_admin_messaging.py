@@ -171,6 +171,9 @@ def _company_form(client, shop, **changes):
         "voucher_template_id": "",
         "offer_email": "",
         "sms_sender": "Gartenwelt",
+        "sms_provider": "mailjet_sms",
+        "twilio_sender": "",
+        "channel_preference": "both",
         "shop_url": "https://shop.gartenwelt.example/",
         "error_report_email": "",
     }
@@ -209,11 +212,51 @@ def test_company_validation_names_the_field(client, db, build, login_as, field, 
     assert shop.sms_sender == "Gartenwelt" and shop.sender_email == "service@gartenwelt.example"
 
 
-def test_company_page_warns_that_mailjet_sms_is_transactional(client, db, build, login_as):
+@pytest.mark.parametrize(
+    ("locale", "mailjet_text", "twilio_text"),
+    [
+        (
+            "en",
+            "Mailjet's terms forbid marketing use",
+            "Twilio's Messaging Policy allows marketing",
+        ),
+        (
+            "de",
+            "Mailjets Bedingungen verbieten",
+            "Die Messaging Policy von Twilio erlaubt Werbe-SMS",
+        ),
+    ],
+)
+def test_company_page_says_what_each_sms_provider_may_be_used_for(
+    client, db, build, login_as, locale, mailjet_text, twilio_text
+):
+    shop = company(build)
+    login_as("admin", locale=locale)
+    html = client.get(f"/admin/companies/{shop.id}").get_data(as_text=True)
+    assert mailjet_text in html and twilio_text in html
+    assert '<option selected value="mailjet_sms">' in html
+
+
+def test_company_chooses_twilio_with_a_sender_and_a_channel_preference(client, db, build, login_as):
     shop = company(build)
     login_as("admin", locale="en")
-    html = client.get(f"/admin/companies/{shop.id}").get_data(as_text=True)
-    assert "forbids marketing use" in html
+    response = _company_form(client, shop, sms_provider="twilio", twilio_sender="")
+    assert response.status_code == 400
+    assert "Twilio sender: needed when Twilio sends the SMS." in response.get_data(as_text=True)
+    response = _company_form(
+        client,
+        shop,
+        sms_provider="twilio",
+        twilio_sender="+4915112345678",
+        channel_preference="sms_else_email",
+    )
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert (shop.sms_provider, shop.twilio_sender, shop.channel_preference) == (
+        "twilio",
+        "+4915112345678",
+        "sms_else_email",
+    )
 
 
 def test_template_preview_without_keys_says_so(client, db, build, login_as):

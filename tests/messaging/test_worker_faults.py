@@ -6,7 +6,7 @@ from collections import Counter
 from datetime import timedelta
 
 from recovery.messaging.mailjet import MailjetTransport
-from recovery.messaging.sending import BatchResult, Sender, TokenBucket
+from recovery.messaging.sending import BatchResult, Sender, TokenBucket, Transports
 from tests.fakes.mailjet import API_KEY, API_SECRET
 from tests.messaging import messaging_fixtures
 from tests.messaging.messaging_fixtures import (
@@ -130,7 +130,7 @@ def test_lease_expired_mid_batch_is_resolved_by_custom_id(app, db, build, online
     clock = Clock()
     ids = bulk_messages(company(build), 80)
     transport = DiesAfterSending(API_KEY, API_SECRET, base_url=online.url, timeout=0.5)
-    dying = Sender("dead:1:x", FAST, transport, TokenBucket(1000), now=clock)
+    dying = Sender("dead:1:x", FAST, Transports(transport), TokenBucket(1000), now=clock)
     claimed = dying.claim()
     assert len(claimed) == 50
     try:
