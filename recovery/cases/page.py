@@ -29,7 +29,7 @@ from ..models import (
     User,
     utcnow,
 )
-from ..models.message import GroupMessageTexts
+from ..models.message import Channel, ChannelPreference, GroupMessageTexts
 
 CHART_MONTHS = 36
 ORDERS_SHOWN = 60  # templates/queue/case.html lists this many, the latest first
@@ -324,6 +324,20 @@ def history(customer_id: int) -> list[HistoryEntry]:
     return [HistoryEntry(*row) for row in _rows(_HISTORY, customer_id=customer_id)]
 
 
+def _channel_reasons(
+    customer: Customer, company: Company | None, records: dict[str, str | None]
+) -> dict[str, str | None]:
+    """Per channel, why the case page cannot send on it: consent and address (M5), then
+    the channel preference of the company whose template would be used (M4)."""
+    reasons = {ch: consent.reason_from_record(customer, ch, records[ch]) for ch in CHANNELS}
+    if company is None or company.channel_preference == ChannelPreference.BOTH:
+        return reasons
+    return {
+        ch: reason or outbox.refusal(customer, company, Channel(ch))
+        for ch, reason in reasons.items()
+    }
+
+
 def details(case: Case, user: User) -> CaseDetails:
     """Everything the case page shows besides the case itself; reloads the case first."""
     extras = load_case(case, user)
@@ -333,16 +347,15 @@ def details(case: Case, user: User) -> CaseDetails:
     orders = latest_orders(customer.id, extras.links)
     events = history(customer.id)
     messages = _rows(_MESSAGES, customer_id=customer.id)
+    context = outbox.customer_context(customer)
     return CaseDetails(
         orders=orders,
         chart=revenue_chart(chart_orders(orders, customer.id, today, tz), today, tz),
         events=[e for e in events if e.kind != "note"],
         notes=[e for e in events if e.kind == "note"],
         messages=messages,
-        channels={
-            ch: consent.reason_from_record(customer, ch, extras.records[ch]) for ch in CHANNELS
-        },
+        channels=_channel_reasons(customer, context.company or case.company, extras.records),
         customer_link=_link(extras.links.customer, id=customer.external_id, number=customer.number),
         sms_text=extras.sms_text,
-        variables=outbox.variables_for(customer, outbox.customer_context(customer), user),
+        variables=outbox.variables_for(customer, context, user),
     )

@@ -190,3 +190,36 @@ def test_sms_else_email_sends_email_to_customers_without_a_mobile(app, db, build
     case = case_for(build, shop, mobile=None)
     with app.test_request_context():
         assert outbox.queue_case_email(case, make_user("sales"), "standard").channel == "email"
+
+
+@pytest.mark.parametrize(
+    ("preference", "disabled", "enabled"),
+    [
+        ("email", "sms", "email"),
+        ("sms", "email", "sms"),
+        ("sms_else_email", "email", "sms"),
+    ],
+)
+def test_the_case_page_offers_only_the_channels_the_preference_allows(
+    client, login_as, build, preference, disabled, enabled
+):
+    login_as("sales", locale="en")
+    case = case_for(build, company(build, channel_preference=preference), mobile="0171 1234567")
+    page = client.get(f"/case/{case.id}?list=decline").get_data(as_text=True)
+
+    def button(action: str) -> str:
+        form = re.search(
+            rf'<form[^>]*action="/case/{case.id}/{action}\?[^"]*".*?</form>', page, re.S
+        )
+        return re.search(r"<button[^>]*>", form.group(0)).group(0)
+
+    assert "disabled" in button(disabled)
+    assert "disabled" not in button(enabled)
+    assert "channel preference" in page
+
+
+def test_the_case_page_of_a_company_with_both_channels_offers_both(client, login_as, build):
+    login_as("sales", locale="en")
+    case = case_for(build, company(build), mobile="0171 1234567")
+    page = client.get(f"/case/{case.id}?list=decline").get_data(as_text=True)
+    assert "channel preference" not in page
