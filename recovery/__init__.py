@@ -64,13 +64,13 @@ def _plan_each_statement(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from .admin.routes import bp as admin_bp
+    from .admin import bp as admin_bp
     from .auth import bp as auth_bp
     from .groups import bp as groups_bp
-    from .overview.routes import bp as overview_bp
+    from .overview import bp as overview_bp
     from .public import bp as public_bp
-    from .queue.routes import bp as queue_bp
-    from .reconnect.routes import bp as reconnect_bp
+    from .queue import bp as queue_bp
+    from .reconnect import bp as reconnect_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(queue_bp)

@@ -144,15 +144,22 @@ def month(value: date, locale: str) -> str:
     return f"{_month_names(locale)[value.month - 1]} {value.year:04d}"
 
 
+def local_day(value: date | datetime, tz: tzinfo) -> date:
+    """The day of ``value`` in ``tz`` (the business's time zone); naive datetimes are UTC,
+    as stored. A date is its own day."""
+    if not isinstance(value, datetime):
+        return value
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(tz).date()
+
+
 def day(value: date | datetime, locale: str, tz: tzinfo) -> str:
     """German ``dd.mm.yyyy``, otherwise Babel's medium date ("Mar 5, 2026"), in ``tz``.
 
-    A datetime is shown on its day in ``tz`` (naive ones are UTC, as for Babel).
+    The one date format of the app: pages, exports, reasons and message variables.
     """
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
-        value = value.astimezone(tz).date()
+    value = local_day(value, tz)
     if locale.startswith("de"):
         return f"{value.day:02d}.{value.month:02d}.{value.year:04d}"
     if locale.startswith("en"):

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date
+
 from flask import Flask
-from flask_babel import format_date, get_locale
+from flask_babel import format_decimal, get_locale
 from flask_babel import lazy_gettext as _l
 from jinja2 import pass_context
 
 from . import formatting
-from .models import KIND_LABELS, STATUS_LABELS
+from .cases.action_table import CASE_ACTIONS
+from .models import (
+    CHANNEL_LABELS,
+    JOB_LABELS,
+    KIND_LABELS,
+    MESSAGE_STATE_LABELS,
+    PURPOSE_LABELS,
+    STATUS_LABELS,
+    TEMPLATE_KIND_LABELS,
+)
 
 TILE_LABELS = {
     "decline": _l("Revenue decline"),
@@ -24,12 +35,9 @@ ORDER_STATE_LABELS = {
     "cancelled": _l("cancelled"),
     "returned": _l("returned"),
 }
+# The case history's words: the buttons' events from the action table, and the rest.
 EVENT_LABELS = {
-    "note": _l("added a note"),
-    "no_interest": _l("marked no interest"),
-    "email": _l("sent an email"),
-    "offer": _l("requested an offer"),
-    "remind": _l("set a reminder"),
+    **{action.key: action.history for action in CASE_ACTIONS},
     "opened": _l("case opened"),
     "recovered": _l("customer ordered again"),
     "closed": _l("case closed"),
@@ -44,6 +52,12 @@ EVENT_LABELS = {
 
 
 # The analysis settings' sections and the backtest's rules: one per case kind, and more.
+STREAM_LABELS = {"customers": _l("Customers"), "orders": _l("Orders")}
+LINK_LABELS = {
+    "customer_url": _l("Customer page"),
+    "order_url": _l("Order page"),
+    "product_url": _l("Product page"),
+}
 SECTION_LABELS = {
     **KIND_LABELS,
     "model": _l("Churn model"),
@@ -136,13 +150,24 @@ def case_reasons(cases, locale: str) -> list[str]:
 def event_label(event) -> str:
     label = str(EVENT_LABELS.get(event.kind, event.kind))
     if event.kind == "remind" and event.data.get("remind_on"):
-        from datetime import date
-
         on = date.fromisoformat(event.data["remind_on"])
-        label += " " + format_date(on, "dd.MM.yyyy" if locale_code() == "de" else "medium")
+        label += " " + formatting.day(on, locale_code(), UTC)
     if event.kind == "email" and event.data.get("template_kind"):
-        label += f" ({event.data['template_kind']})"
+        kind = event.data["template_kind"]
+        label += f" ({TEMPLATE_KIND_LABELS.get(kind, kind)})"
     return label
+
+
+def job_label(text: str | None) -> str:
+    """A job's state or the step it reports, in the reader's words."""
+    return str(JOB_LABELS.get(text or "", text or ""))
+
+
+def stream_rows(rows: dict[str, int] | None) -> str:
+    """``{"customers": 3, "orders": 5}`` as "Customers 3 · Orders 5" in the user's words."""
+    return " · ".join(
+        f"{STREAM_LABELS.get(k, k)} {format_decimal(v)}" for k, v in (rows or {}).items()
+    )
 
 
 def init_app(app: Flask) -> None:
@@ -162,6 +187,11 @@ def init_app(app: Flask) -> None:
         section_label=lambda key: str(SECTION_LABELS.get(key, key)),
         choice_label=lambda key: str(CHOICE_LABELS.get(key, key)),
         rule_label=lambda key: str(RULE_LABELS.get(key, key)),
+        job_label=job_label,
+        message_state_label=lambda s: str(MESSAGE_STATE_LABELS.get(s, s)),
+        channel_label=lambda c: str(CHANNEL_LABELS.get(c, c)),
+        purpose_label=lambda p: str(PURPOSE_LABELS.get(p, p)),
+        stream_rows=stream_rows,
         admin_pages=ADMIN_PAGES,
     )
     app.jinja_env.filters["month"] = pass_context(

@@ -11,7 +11,6 @@ from datetime import date
 
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -21,30 +20,13 @@ from ..extensions import db
 from ..jobs import ACTIVE, enqueue, latest
 from ..models import JobRun, ProductGroup
 from ..security import admin_required
+from ..ui import job_label
+from . import bp
 from .forms import ConfirmForm
-from .routes import bp
 
 # Edited elsewhere: group intervals live on the product groups (table below the form);
 # the reasons are rendered in each reader's own language.
 HIDDEN = {"group_default_intervals", "locale"}
-# States and the steps the jobs report (recovery/cases/analysis.py, cases/jobs.py), for the reader.
-JOB_LABELS = {
-    "queued": _l("queued"),
-    "starting": _l("starting"),
-    "running": _l("running"),
-    "waiting for the syncs": _l("waiting for the syncs"),
-    "reading orders": _l("reading orders"),
-    "scoring customers": _l("scoring customers"),
-    "writing cases": _l("writing cases"),
-    "scoring and comparing": _l("scoring and comparing"),
-    "done": _l("done"),
-    "failed": _l("failed"),
-}
-
-
-@bp.app_template_global()
-def job_label(text: str | None) -> str:
-    return str(JOB_LABELS.get(text or "", text or ""))
 
 
 def _fields(locale: str):

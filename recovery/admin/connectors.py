@@ -5,9 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
-from flask_babel import format_decimal
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func, select
 
@@ -45,21 +43,10 @@ from ..sources.upload import (
     save_upload,
     start_import,
 )
-from .routes import bp
+from ..ui import LINK_LABELS, job_label, stream_rows
+from . import bp
 
 LOG_PAGE = 20
-STATE_LABELS = {
-    "queued": _l("queued"),
-    "running": _l("running"),
-    "done": _l("done"),
-    "failed": _l("failed"),
-}
-STREAM_LABELS = {"customers": _l("Customers"), "orders": _l("Orders")}
-URL_LABELS = {
-    "customer_url": _l("Customer page"),
-    "order_url": _l("Order page"),
-    "product_url": _l("Product page"),
-}
 
 
 def _connector(cid: int) -> ConnectorConfig:
@@ -74,19 +61,6 @@ def _kind_label(kind: str) -> str:
         return get_connector_class(kind).label
     except ConfigurationError:
         return kind
-
-
-@bp.app_template_global()
-def sync_state_label(state: str | None) -> str:
-    return str(STATE_LABELS.get(state or "", state or ""))
-
-
-@bp.app_template_global()
-def stream_rows(rows: dict[str, int] | None) -> str:
-    """``{"customers": 3, "orders": 5}`` as "Customers 3 · Orders 5" in the user's words."""
-    return " · ".join(
-        f"{STREAM_LABELS.get(k, k)} {format_decimal(v)}" for k, v in (rows or {}).items()
-    )
 
 
 @bp.get("/connectors")
@@ -143,7 +117,7 @@ def _settings_page(cfg: ConnectorConfig | None, kind: str):
         values=values,
         errors=errors,
         form_error=errors.get(FORM_ERROR),
-        url_fields=[(f, URL_LABELS[f], _placeholders(f)) for f in URL_FIELDS],
+        url_fields=[(f, LINK_LABELS[f], _placeholders(f)) for f in URL_FIELDS],
         url_example=url_example,
         url_examples=EXAMPLE_VALUES,
         file_kind=kind == "csv",
@@ -190,7 +164,7 @@ def connector_detail(cid: int):
         runs=runs,
         page=page,
         pages=max((total + LOG_PAGE - 1) // LOG_PAGE, 1),
-        url_fields=[(f, URL_LABELS[f], getattr(cfg, f)) for f in URL_FIELDS],
+        url_fields=[(f, LINK_LABELS[f], getattr(cfg, f)) for f in URL_FIELDS],
         url_example=url_example,
         file_kind=cfg.kind == "csv",
         max_mb=current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024),
@@ -231,7 +205,7 @@ def _job_json(job: JobRun | None) -> dict[str, Any] | None:
     return {
         "id": job.id,
         "state": job.state,
-        "state_label": sync_state_label(job.state),
+        "state_label": job_label(job.state),
         "done": job.progress_done,
         "total": job.progress_total,
         "rows": stream_rows((job.result or {}).get("rows")),

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import func, select
@@ -17,6 +16,7 @@ from ..messaging import channels, preview
 from ..messaging import outbox as outbox_service
 from ..messaging.variables import SAMPLE_VARIABLES
 from ..models import (
+    CHANNELS,
     MESSAGE_STATES,
     Company,
     JobRun,
@@ -25,49 +25,21 @@ from ..models import (
     WebhookEvent,
 )
 from ..models.message import (
-    CHANNEL_LABELS,
-    MESSAGE_CHANNELS,
     MESSAGE_PURPOSES,
     Channel,
     GroupMessageTexts,
 )
 from ..security import admin_required, safe_next
+from . import bp
 from .forms import ConfirmForm
 from .messaging_forms import CompanyForm, GroupTextsForm, WorkerSettingsForm
-from .routes import PAGE, bp
+from .routes import PAGE
 
 # The sandboxed template preview may show its own styles and remote images, never run code.
 PREVIEW_CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; font-src https:; "
     "sandbox; frame-ancestors 'self'"
 )
-
-
-MESSAGE_STATE_LABELS = {
-    "queued": _l("queued"),
-    "sending": _l("sending"),
-    "unknown": _l("outcome unknown"),
-    "sent": _l("sent"),
-    "outbox": _l("in the outbox"),
-    "failed": _l("failed"),
-    "cancelled": _l("cancelled"),
-}
-PURPOSE_LABELS = {
-    "queue": _l("Queue"),
-    "offer": _l("Offer request"),
-    "reconnect": _l("ReConnect"),
-    "followup": _l("Follow-up"),
-    "newsletter": _l("Newsletter"),
-}
-
-
-@bp.app_context_processor
-def messaging_labels() -> dict:
-    return {
-        "message_state_label": lambda s: str(MESSAGE_STATE_LABELS.get(s, s)),
-        "channel_label": lambda c: str(CHANNEL_LABELS.get(c, c)),
-        "purpose_label": lambda p: str(PURPOSE_LABELS.get(p, p)),
-    }
 
 
 def _pages(total: int) -> int:
@@ -82,9 +54,7 @@ def _pages(total: int) -> int:
 def outbox():
     args = {
         "state": request.args.get("state") if request.args.get("state") in MESSAGE_STATES else None,
-        "channel": request.args.get("channel")
-        if request.args.get("channel") in MESSAGE_CHANNELS
-        else None,
+        "channel": request.args.get("channel") if request.args.get("channel") in CHANNELS else None,
         "purpose": request.args.get("purpose")
         if request.args.get("purpose") in MESSAGE_PURPOSES
         else None,
@@ -111,7 +81,7 @@ def outbox():
         messages=messages,
         args=args,
         states=MESSAGE_STATES,
-        channels=MESSAGE_CHANNELS,
+        channels=CHANNELS,
         purposes=MESSAGE_PURPOSES,
         counts=counts,
         total=total,

@@ -1,19 +1,18 @@
-"""Admin pages; every route refuses non-admins on the server."""
+"""The admin home and the action log (Q7)."""
 
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, current_app, render_template, request
+from flask import current_app, render_template, request
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
 from ..models import CaseEvent, User
 from ..security import admin_required
-
-bp = Blueprint("admin", __name__)
+from . import bp
 
 PAGE = 50
 
@@ -65,6 +64,3 @@ def _date_arg(name: str) -> date | None:
         return date.fromisoformat(request.args.get(name, ""))
     except ValueError:
         return None
-
-
-from . import analysis, connectors, messaging  # noqa: E402,F401  (they register their routes on bp)

@@ -1,8 +1,9 @@
 """The case page's buttons, one entry each: the case view makes the forms from it, the
 action route dispatches by it and the template renders the buttons from it.
 
-A new button is one entry here, its service in ``actions`` (taking the form's fields as
-keyword arguments), its form in ``forms`` and its fields in
+A new button is one entry here (with the words for its line in the case history), its
+service in ``actions`` (taking the form's fields as keyword arguments and recording an
+event of the entry's ``key``), its form in ``forms`` and its fields in
 ``templates/queue/actions/<key>.html``.
 """
 
@@ -29,6 +30,7 @@ class CaseAction:
     service: Callable[..., actions.ActionResult]  # (case, user, token, **form.values())
     flash: LazyString  # shown when it is done
     label: LazyString  # the button's text
+    history: LazyString  # the case history's words for the event it records (``key``)
     shortcut: str | None = None  # the key that presses the button (static/js/app.js)
     style: str = "btn"  # the button's classes
     initial: Callable[[CaseDetails], dict] | None = None  # what the form starts with
@@ -47,22 +49,27 @@ class CaseAction:
 CASE_ACTIONS = (
     CaseAction(
         "email", EmailForm, actions.send_email, _l("Email queued."), _l("Send email"),
-        shortcut="e", style="btn primary",
+        _l("sent an email"), shortcut="e", style="btn primary",
     ),
     CaseAction(
-        "sms", SmsForm, actions.send_sms, _l("SMS queued."), _l("Send SMS"),
+        "sms", SmsForm, actions.send_sms, _l("SMS queued."), _l("Send SMS"), _l("sent an SMS"),
         initial=lambda details: {"text": details.sms_text},
     ),
     CaseAction(
-        "remind", RemindForm, actions.remind, _l("Reminder set."), _l("Remind me"), shortcut="r"
+        "remind", RemindForm, actions.remind, _l("Reminder set."), _l("Remind me"),
+        _l("set a reminder"), shortcut="r",
     ),
     CaseAction(
-        "offer", OfferForm, actions.request_offer, _l("Offer request sent."), _l("Create offer")
+        "offer", OfferForm, actions.request_offer, _l("Offer request sent."), _l("Create offer"),
+        _l("requested an offer"),
     ),
     CaseAction(
         "no-interest", NoInterestForm, actions.no_interest, _l("Marked as no interest."),
-        _l("No interest"), style="btn danger",
+        _l("No interest"), _l("marked no interest"), style="btn danger",
     ),
-    CaseAction("note", NoteForm, actions.add_note, _l("Note saved."), _l("Save note")),
+    CaseAction(
+        "note", NoteForm, actions.add_note, _l("Note saved."), _l("Save note"),
+        _l("added a note"),
+    ),
 )  # fmt: skip
 BY_NAME = {action.name: action for action in CASE_ACTIONS}

@@ -11,13 +11,14 @@ import csv
 import io
 from collections import namedtuple
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from itertools import islice
 from zoneinfo import ZoneInfo
 
 from psycopg.rows import namedtuple_row
 
+from .. import formatting
 from ..extensions import db
 from ..models import Case, Company, Customer, User
 from .lists import ListQuery, ordered_rows
@@ -84,12 +85,9 @@ class _Format:
     def day(self, value: datetime | None) -> str:
         if value is None:
             return ""
-        if value.tzinfo is None:  # straight from the driver: UTC
-            value = value.replace(tzinfo=UTC)
-        local = value.astimezone(self.tz)
         if self.german:
-            return f"{local.day:02d}.{local.month:02d}.{local.year:04d}"
-        return f"{local.year:04d}-{local.month:02d}-{local.day:02d}"
+            return formatting.day(value, "de", self.tz)
+        return formatting.local_day(value, self.tz).isoformat()  # English export: ISO dates
 
 
 def chunks(stmt, size: int = CHUNK_ROWS) -> Iterator[list]:

@@ -7,6 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
+from ..models import TEMPLATE_KIND_LABELS
 from .actions import REMIND_DAYS
 
 
@@ -41,7 +42,7 @@ class OfferForm(ActionForm):
 class EmailForm(ActionForm):
     template_kind = SelectField(
         _l("Template"),
-        choices=[("standard", _l("Standard")), ("voucher", _l("Voucher"))],
+        choices=list(TEMPLATE_KIND_LABELS.items()),
         default="standard",
     )
 

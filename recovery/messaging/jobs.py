@@ -11,16 +11,16 @@ from flask import Flask
 from ..jobs import recurring, worker_loop
 from . import webhook
 from .outbox import offline
-from .worker import Worker
+from .sending_loop import SendingLoop
 
 
 @worker_loop("send")
-def sending_loop(app: Flask, options: dict[str, Any], echo: Callable[[str], None]) -> Worker:
+def sending_loop(app: Flask, options: dict[str, Any], echo: Callable[[str], None]) -> SendingLoop:
     """Due messages in batches; ``options`` are the worker command's (``messaging/cli.py``)."""
     with app.app_context():
         mode = "offline: due messages go to the outbox" if offline() else "through Mailjet"
     echo(f"sending {mode}")
-    return Worker(app, echo=echo).with_options(
+    return SendingLoop(app, echo=echo).with_options(
         batch_size=options.get("batch"),
         rate=options.get("rate"),
         lease_seconds=options.get("lease"),

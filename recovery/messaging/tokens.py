@@ -12,8 +12,9 @@ from dataclasses import dataclass
 
 from itsdangerous import BadData, URLSafeSerializer
 
+from ..models import CHANNELS
+
 SALT = "recovery.unsubscribe"
-CHANNELS = ("email", "sms")
 
 Secret = str | bytes | Sequence[str | bytes]
 

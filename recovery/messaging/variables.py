@@ -9,10 +9,12 @@ variable is missing; the local renderer treats empty the same way.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, tzinfo
+from datetime import date, datetime, tzinfo
 from zoneinfo import ZoneInfo
 
 from babel import Locale, UnknownLocaleError
+
+from .. import formatting
 
 # The names users already use in their Mailjet templates; the UI lists them in this order.
 VARIABLE_NAMES: tuple[str, ...] = (
@@ -86,7 +88,9 @@ def build_variables(
     """All M2 variables for one customer; dates are taken in the business time zone."""
     zone = ZoneInfo(timezone) if isinstance(timezone, str) else timezone
     person = " ".join(p for p in (_clean(customer.first_name), _clean(customer.last_name)) if p)
-    last_day = _local_day(customer.last_order_at, zone)
+    last_day = (
+        formatting.local_day(customer.last_order_at, zone) if customer.last_order_at else None
+    )
     values = {
         "name": person or _clean(customer.company_name),
         "vorname": _clean(customer.first_name),
@@ -97,9 +101,9 @@ def build_variables(
         "email": _clean(customer.email),
         "kundennummer": _clean(customer.number),
         "kundengruppe": _clean(customer.customer_group),
-        "letzte_bestellung": last_day.strftime("%d.%m.%Y") if last_day else "",
+        "letzte_bestellung": formatting.day(last_day, "de", zone) if last_day else "",
         "letzte_bestellung_tage": (
-            str(max(0, (_local_day(as_of, zone) - last_day).days)) if last_day else ""
+            str(max(0, (formatting.local_day(as_of, zone) - last_day).days)) if last_day else ""
         ),
         "letzte_warengruppe": _clean(customer.last_product_group),
         "abmeldelink": unsubscribe_url or "",
@@ -119,16 +123,6 @@ def country_name(code: str | None, locale: str = "de") -> str:
     except (UnknownLocaleError, ValueError):
         return code
     return names.get(code.upper(), code)
-
-
-def _local_day(value: datetime | date | None, zone: tzinfo) -> date | None:
-    if value is None:
-        return None
-    if not isinstance(value, datetime):
-        return value
-    # Stored times are UTC; a naive one is taken as UTC too.
-    aware = value if value.tzinfo else value.replace(tzinfo=UTC)
-    return aware.astimezone(zone).date()
 
 
 def _clean(value: str | None) -> str:

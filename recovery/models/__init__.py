@@ -10,16 +10,44 @@ from .case import (
     CaseKind,
     CaseStatus,
 )
-from .company import Company
+from .company import TEMPLATE_KIND_LABELS, Company
 from .customer import CHANNELS, DNC_REASONS, Customer, DoNotContact
-from .message import MESSAGE_STATES, Message, WebhookEvent
+from .message import (
+    CHANNEL_LABELS,
+    MESSAGE_STATE_LABELS,
+    MESSAGE_STATES,
+    PURPOSE_LABELS,
+    Channel,
+    Message,
+    MessagePurpose,
+    MessageState,
+    WebhookEvent,
+)
 from .order import ORDER_STATES, Order, OrderLine, Product, ProductGroup
-from .system import ConnectorConfig, JobRun, SavedMapping, Setting, SyncCursor, SyncRun
+from .system import (
+    JOB_LABELS,
+    ConnectorConfig,
+    JobRun,
+    JobState,
+    SavedMapping,
+    Setting,
+    SyncCursor,
+    SyncRun,
+)
 from .tally import CaseTally
 from .types import utcnow
 from .user import ROLES, User
 
 __all__ = [
+    "CHANNEL_LABELS",
+    "JOB_LABELS",
+    "MESSAGE_STATE_LABELS",
+    "PURPOSE_LABELS",
+    "TEMPLATE_KIND_LABELS",
+    "Channel",
+    "JobState",
+    "MessagePurpose",
+    "MessageState",
     "CHANNELS",
     "DNC_REASONS",
     "KIND_LABELS",

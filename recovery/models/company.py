@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
 from .types import UTCDateTime, utcnow
+
+# The Mailjet templates a company has for win-back emails, in the reader's words.
+TEMPLATE_KIND_LABELS = {"standard": _l("Standard"), "voucher": _l("Voucher")}
 
 
 class Company(db.Model):

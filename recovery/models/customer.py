@@ -8,9 +8,10 @@ from sqlalchemy import DDL, ForeignKey, Index, String, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
+from .message import Channel
 from .types import UTCDateTime, utcnow
 
-CHANNELS = ("email", "sms")
+CHANNELS = tuple(Channel)
 DNC_REASONS = ("unsubscribed", "hard_bounce", "spam", "manual", "imported")
 
 

@@ -14,7 +14,29 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..extensions import db
 from .types import UTCDateTime, utcnow
 
-MESSAGE_STATES = ("queued", "sending", "unknown", "sent", "outbox", "failed", "cancelled")
+
+class MessageState(StrEnum):
+    """Where a stored message is on its way out (messaging/sending.py)."""
+
+    QUEUED = "queued"
+    SENDING = "sending"
+    UNKNOWN = "unknown"
+    SENT = "sent"
+    OUTBOX = "outbox"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+MESSAGE_STATE_LABELS = {
+    MessageState.QUEUED: _l("queued"),
+    MessageState.SENDING: _l("sending"),
+    MessageState.UNKNOWN: _l("outcome unknown"),
+    MessageState.SENT: _l("sent"),
+    MessageState.OUTBOX: _l("in the outbox"),
+    MessageState.FAILED: _l("failed"),
+    MessageState.CANCELLED: _l("cancelled"),
+}
+MESSAGE_STATES = tuple(MessageState)
 
 
 class Channel(StrEnum):
@@ -25,7 +47,6 @@ class Channel(StrEnum):
 
 
 CHANNEL_LABELS = {Channel.EMAIL: _l("Email"), Channel.SMS: _l("SMS")}
-MESSAGE_CHANNELS = tuple(Channel)
 
 
 class ChannelPreference(StrEnum):
@@ -43,7 +64,26 @@ CHANNEL_PREFERENCE_LABELS = {
     ChannelPreference.BOTH: _l("Email and SMS"),
     ChannelPreference.SMS_ELSE_EMAIL: _l("SMS if possible, otherwise email"),
 }
-MESSAGE_PURPOSES = ("queue", "offer", "reconnect", "followup", "newsletter")
+
+
+class MessagePurpose(StrEnum):
+    """Why a message was written: from the queue, an offer request, ReConnect, …"""
+
+    QUEUE = "queue"
+    OFFER = "offer"
+    RECONNECT = "reconnect"
+    FOLLOWUP = "followup"
+    NEWSLETTER = "newsletter"
+
+
+PURPOSE_LABELS = {
+    MessagePurpose.QUEUE: _l("Queue"),
+    MessagePurpose.OFFER: _l("Offer request"),
+    MessagePurpose.RECONNECT: _l("ReConnect"),
+    MessagePurpose.FOLLOWUP: _l("Follow-up"),
+    MessagePurpose.NEWSLETTER: _l("Newsletter"),
+}
+MESSAGE_PURPOSES = tuple(MessagePurpose)
 
 
 class Message(db.Model):

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -21,6 +23,30 @@ class Setting(db.Model):
     value: Mapped[Any] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+
+class JobState(StrEnum):
+    """A job row's state (recovery/jobs/rows.py); sync runs use the same words."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+# A job's state and the steps it reports as its message, in the reader's words.
+JOB_LABELS = {
+    JobState.QUEUED: _l("queued"),
+    "starting": _l("starting"),
+    JobState.RUNNING: _l("running"),
+    "waiting for the syncs": _l("waiting for the syncs"),
+    "reading orders": _l("reading orders"),
+    "scoring customers": _l("scoring customers"),
+    "writing cases": _l("writing cases"),
+    "scoring and comparing": _l("scoring and comparing"),
+    JobState.DONE: _l("done"),
+    JobState.FAILED: _l("failed"),
+}
 
 
 class JobRun(db.Model):

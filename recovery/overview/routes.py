@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import render_template
 from flask_login import current_user
 
 from ..cases.overview import owner_figures
-
-bp = Blueprint("overview", __name__)
+from . import bp
 
 
 @bp.get("/")

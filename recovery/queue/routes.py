@@ -7,7 +7,6 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from flask import (
-    Blueprint,
     Response,
     abort,
     current_app,
@@ -27,9 +26,8 @@ from ..extensions import db
 from ..models import Case, utcnow
 from ..security import reads_only
 from ..ui import case_reasons
+from . import bp
 from .forms import ReleaseForm
-
-bp = Blueprint("queue", __name__)
 
 
 def _visible_case(case_id: int) -> Case:

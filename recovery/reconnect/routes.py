@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import render_template
 from flask_login import current_user
 from sqlalchemy import and_, case, exists, func, select
 
 from ..extensions import db
 from ..models import Case, CaseKind, Customer, DoNotContact, ProductGroup
-
-bp = Blueprint("reconnect", __name__)
+from . import bp
 
 
 @bp.get("/")

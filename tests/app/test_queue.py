@@ -206,7 +206,7 @@ def test_two_users_on_one_case(app, client, login_as, build, db):
     token = csrf_from(other.get("/login").get_data(as_text=True))
     other.post("/login", data={"email": second.email, "password": PASSWORD, "csrf_token": token})
     html = other.get(f"/case/{case.id}?list=decline").get_data(as_text=True)
-    assert "Erste bearbeitet diesen Fall gerade. Du kannst ihn ansehen" in html
+    assert "Erste bearbeitet diesen Fall gerade. Sie können ihn ansehen" in html
     fields = form_fields(html, f"/case/{case.id}/note")
     fields["text"] = "geht nicht"
     other.post(f"/case/{case.id}/note?list=decline", data=fields)
@@ -216,7 +216,7 @@ def test_two_users_on_one_case(app, client, login_as, build, db):
     assert response.headers["Location"].startswith("/list/decline")
     with time_machine.travel(utcnow() + timedelta(minutes=6)):
         html = other.get(f"/case/{case.id}?list=decline").get_data(as_text=True)
-        assert "Du kannst ihn ansehen" not in html
+        assert "Sie können ihn ansehen" not in html
         fields = form_fields(html, f"/case/{case.id}/note")
         fields["text"] = "jetzt geht es"
         other.post(f"/case/{case.id}/note?list=decline", data=fields)
@@ -281,6 +281,17 @@ def test_sms_from_the_case_page(client, login_as, build, db):
     assert message.body.startswith("Hallo Erika, 10 % Rabatt!\nAbmelden: http://127.0.0.1:5000/p/")
     assert message.state == "outbox" and message.from_address == "Gartenwelt"
     assert db.session.get(Case, case.id).status == "contacted"
+
+
+def test_history_names_the_sms_and_the_email_template_in_words(client, login_as, build, db):
+    login_as("sales")
+    case = _case(build, _company(build, sms_sender="Gartenwelt"), mobile="0171 2345678")
+    _act(client, case, "sms", text="Hallo")
+    _act(client, case, "email", template_kind="voucher")
+    history = client.get(f"/case/{case.id}?list=decline").get_data(as_text=True)
+    assert "hat eine SMS gesendet" in history
+    assert "hat eine E-Mail gesendet (Gutschein)" in history
+    assert "(voucher)" not in history
 
 
 def test_sms_refused_without_mobile(client, login_as, build, db):

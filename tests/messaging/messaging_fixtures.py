@@ -16,7 +16,7 @@ import pytest
 from recovery.extensions import db as _db
 from recovery.messaging import outbox
 from recovery.messaging.options import MessagingOptions
-from recovery.messaging.worker import Worker
+from recovery.messaging.sending_loop import SendingLoop
 from recovery.models import Message, utcnow
 from tests.conftest import make_user
 from tests.fakes.mailjet import API_KEY, API_SECRET, SMS_TOKEN, FakeMailjet, Template
@@ -85,7 +85,7 @@ class Clock:
 
 
 def run_worker(app, clock=None, **options):
-    worker = Worker(app, replace(FAST, **options), now=clock or utcnow)
+    worker = SendingLoop(app, replace(FAST, **options), now=clock or utcnow)
     return worker.run(once=True)
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from recovery.messaging.worker import Worker
+from recovery.messaging.sending_loop import SendingLoop
 from recovery.models import utcnow
 from tests.fakes.mailjet import API_KEY, API_SECRET, SMS_TOKEN
 from tests.messaging import messaging_fixtures
@@ -101,7 +101,7 @@ def test_two_workers_on_postgresql_send_each_message_once(app, db, build, online
     ids = bulk_messages(company(build), 400)
     db.session.remove()
     options = replace(FAST, batch_size=20)
-    workers = [Worker(app, options), Worker(app, options)]
+    workers = [SendingLoop(app, options), SendingLoop(app, options)]
     threads = [threading.Thread(target=w.run, kwargs={"once": True}) for w in workers]
     for thread in threads:
         thread.start()

@@ -1,6 +1,6 @@
 """SMS (PRODUCT.md M3, M4, M5): a mobile number in E.164, GSM-7/UCS-2 segments, the
 unsubscribe notice every marketing SMS carries. Which provider sends it is chosen per
-company (``mailjet_sms``, ``twilio_sms``)."""
+company (``mailjet_sms``, ``twilio``; modules ``mailjet_sms.py``, ``twilio_sms.py``)."""
 
 from __future__ import annotations
 

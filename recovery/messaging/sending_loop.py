@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 
 @dataclass
-class WorkerStats:
+class SendingStats:
     batches: int = 0
     claimed: int = 0
     sent: int = 0
@@ -55,7 +55,7 @@ class WorkerStats:
         return ", ".join(f"{f.name} {getattr(self, f.name)}" for f in fields(self))
 
 
-class Worker:
+class SendingLoop:
     def __init__(
         self,
         app: Flask,
@@ -69,10 +69,10 @@ class Worker:
         self.worker_id = make_worker_id()
         self.now = now
         self.echo = echo or (lambda _line: None)
-        self.stats = WorkerStats()
+        self.stats = SendingStats()
         self._stop = threading.Event()
 
-    def with_options(self, **changes) -> Worker:
+    def with_options(self, **changes) -> SendingLoop:
         self.options = replace(self.options, **{k: v for k, v in changes.items() if v is not None})
         return self
 
@@ -88,7 +88,7 @@ class Worker:
 
     # -- running -------------------------------------------------------------------------------
 
-    def run(self, once: bool = False) -> WorkerStats:
+    def run(self, once: bool = False) -> SendingStats:
         """Send until stopped; with ``once``, until nothing is due."""
         # A request context gives translations and URL building what they expect
         # (the locale falls back to the business default); it opens no socket.
