@@ -131,10 +131,12 @@ def test_twenty_customers_in_a_row_with_keyboard_and_mouse(page, shot, build, db
             page.click("button:has-text('Notiz speichern')")
             expected.append("new")  # a note leaves the case in the list
         page.wait_for_selector(".flash-success")
-        if i % 2:
-            page.click("#next-customer")
-        else:
-            page.keyboard.press("n")
+        # wait for the next page itself: the old one has a .case-head too
+        with page.expect_navigation():
+            if i % 2:
+                page.click("#next-customer")
+            else:
+                page.keyboard.press("n")
     page.wait_for_selector(".flash-info")
     assert "letzte Kunde" in page.inner_text(".flash-info")
 
