@@ -6,26 +6,34 @@ The worker's command is in ``jobs/cli.py``, the messaging commands in ``messagin
 from __future__ import annotations
 
 import sys
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 
 import click
 from flask import current_app
 from sqlalchemy import select, text
 
-from .cases.jobs import as_of_end
 from .cli_group import group
 from .extensions import db
 
 
-def _as_of(value: str | None) -> datetime | None:
-    if not value:
-        return None
+def _day(value: str) -> str:
+    """A date given on the command line, checked (YYYY-MM-DD)."""
     try:
-        day = date.fromisoformat(value)
+        return date.fromisoformat(value).isoformat()
     except ValueError:
         raise click.BadParameter(f"not a date (YYYY-MM-DD): {value}") from None
-    return as_of_end(day)
+
+
+def _run_job(kind: str, params: dict):
+    """Run a job of ``kind`` here and now, telling its steps; its row is kept as the
+    worker's are (Admin → Job runs). A failed job ends the command with its error."""
+    from .jobs import run_here
+
+    job = run_here(kind, params, echo=lambda step: click.echo(f"… {step}"))
+    if job.state != "done":
+        raise click.ClickException(job.error or job.state)
+    return job
 
 
 @group.command("create-admin")
@@ -81,14 +89,13 @@ def demo(reset: bool, seed: int, customers: int) -> None:
 @group.command("analyze")
 @click.option("--as-of", "as_of", help="Analyse as of this date (YYYY-MM-DD); default now.")
 def analyze(as_of: str | None) -> None:
-    """Score all customers and open, update or close cases."""
-    from .cases import run_analysis
-
-    result = run_analysis(_as_of(as_of), progress=lambda m: click.echo(f"… {m}"))
+    """Score all customers and open, update or close cases (a job run here, at once)."""
+    job = _run_job("analyze", {"as_of": _day(as_of)} if as_of else {})
+    r = job.result
     click.echo(
-        f"{result.customers} customers scored, {result.flagged} with revenue decline; "
-        f"cases: {result.opened} opened, {result.updated} updated, {result.closed} closed, "
-        f"{result.recovered} recovered"
+        f"{r['customers']} customers scored, {r['flagged']} with revenue decline; "
+        f"cases: {r['opened']} opened, {r['updated']} updated, {r['closed']} closed, "
+        f"{r['recovered']} recovered"
     )
 
 
@@ -96,13 +103,11 @@ def analyze(as_of: str | None) -> None:
 @click.option("--as-of", "as_of", required=True, help="The past date to score as of (YYYY-MM-DD).")
 @click.option("--horizon", type=click.IntRange(7, 1095), help="Days to look ahead.")
 def backtest_command(as_of: str, horizon: int | None) -> None:
-    """Score as of a past date and compare with what happened afterwards."""
-    from .cases import run_backtest
+    """Score as of a past date and compare with what happened afterwards (a job run here)."""
+    from .analysis import BacktestResult
 
-    try:
-        r = run_backtest(_as_of(as_of), horizon)
-    except ValueError as exc:
-        raise click.ClickException(str(exc)) from None
+    job = _run_job("backtest", {"as_of": _day(as_of), "horizon": horizon})
+    r = BacktestResult.from_dict(job.result)
     click.echo(
         f"As of {r.as_of}, horizon {r.horizon_days} days (to {r.horizon_end}): "
         f"{r.churned} of {r.population} active customers did not order again "

@@ -9,9 +9,9 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from .auth.services import create_user
-from .cases import run_analysis
 from .demo.generator import generate_demo_export
 from .extensions import db
+from .jobs import run_here
 from .models import (
     Case,
     CaseKind,
@@ -86,7 +86,9 @@ def load_demo(seed: int = 42, customers: int = 2400, echo: Callable[[str], None]
                 company_id=companies[company].id if company is not None else None,
             )
     echo("Analysing …")
-    result = run_analysis()
+    job = run_here("analyze", echo=lambda step: echo(f"  … {step}"))
+    if job.state != "done":
+        raise RuntimeError(f"the demo's analysis failed: {job.error}")
     lines = db.session.scalar(select(func.count(OrderLine.id)))
     people = db.session.scalar(select(func.count(Customer.id)))
     open_cases = db.session.scalar(
@@ -100,6 +102,6 @@ def load_demo(seed: int = 42, customers: int = 2400, echo: Callable[[str], None]
     )
     return (
         f"Demo ready: {people} customers, {lines} order lines, {len(companies)} companies, "
-        f"{open_cases} customers with revenue decline ({result.opened} cases opened).\n"
+        f"{open_cases} customers with revenue decline ({job.result['opened']} cases opened).\n"
         f"Log in at http://127.0.0.1:5000 with\n{logins}"
     )

@@ -34,7 +34,7 @@ def extracted(tmp_path_factory) -> set[str]:
     subprocess.run(
         [sys.executable, "-c", "from babel.messages.frontend import main; main()",
          "extract", "-F", "babel.cfg",
-         "-k", "_l", "-k", "lazy_gettext", "-o", str(pot), "."],
+         "-k", "_l", "-k", "lazy_gettext", "-k", "lazy_ngettext:1,2", "-o", str(pot), "."],
         cwd=ROOT, check=True, capture_output=True,
     )  # fmt: skip
     with pot.open("rb") as f:

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
+from ..jobs import ACTIVE
 from ..jobs.schedule import save_worker_settings, worker_settings
 from ..messaging import channels, preview
 from ..messaging import outbox as outbox_service
@@ -149,7 +150,10 @@ def jobs():
         stmt = stmt.where(JobRun.kind == kind)
     total = db.session.scalar(stmt.with_only_columns(func.count(JobRun.id)))
     runs = db.session.scalars(
-        stmt.order_by(JobRun.id.desc()).limit(PAGE).offset((page - 1) * PAGE)
+        stmt.options(selectinload(JobRun.created_by))
+        .order_by(JobRun.id.desc())
+        .limit(PAGE)
+        .offset((page - 1) * PAGE)
     ).all()
     kinds = db.session.scalars(select(JobRun.kind).distinct().order_by(JobRun.kind)).all()
     return render_template(
@@ -157,6 +161,7 @@ def jobs():
         runs=runs,
         kind=kind,
         kinds=kinds,
+        active=ACTIVE,
         form=form,
         page=page,
         pages=_pages(total),

@@ -3,6 +3,7 @@
 import secrets
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
@@ -54,7 +55,7 @@ class SmsForm(ActionForm):
 class RemindForm(ActionForm):
     days = SelectField(
         _l("Remind in"),
-        choices=[(str(d), _l("%(n)s days", n=d)) for d in REMIND_DAYS],
+        choices=[(str(d), lazy_ngettext("%(num)s day", "%(num)s days", d)) for d in REMIND_DAYS],
         coerce=int,
         default="10",
     )

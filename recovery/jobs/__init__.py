@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from .registry import job_kind, recurring, worker_loop
 from .rows import ACTIVE, JobFailed, Wait, enqueue, latest, unfinished
-from .worker import JobContext
+from .worker import JobContext, run_here
 
 __all__ = [
     "ACTIVE",
@@ -22,6 +22,7 @@ __all__ = [
     "job_kind",
     "latest",
     "recurring",
+    "run_here",
     "unfinished",
     "worker_loop",
 ]

@@ -79,8 +79,11 @@ def _claimable(now: datetime):
     )
 
 
-def claim(worker_id: str, kinds: Iterable[str], now: datetime | None = None) -> JobRun | None:
-    """The oldest due job of ``kinds``, now leased to ``worker_id``; commits."""
+def claim(
+    worker_id: str, kinds: Iterable[str], now: datetime | None = None, job_id: int | None = None
+) -> JobRun | None:
+    """The oldest due job of ``kinds`` (or the job ``job_id``), now leased to ``worker_id``;
+    commits."""
     now = now or utcnow()
     kinds = list(kinds)
     _give_up_abandoned(now)
@@ -90,6 +93,8 @@ def claim(worker_id: str, kinds: Iterable[str], now: datetime | None = None) -> 
         .order_by(JobRun.id)
         .limit(1)
     )
+    if job_id is not None:
+        stmt = stmt.where(JobRun.id == job_id)
     if db.session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True)
     row = db.session.execute(stmt).first()

@@ -49,6 +49,7 @@ class JobContext:
     user_id: int | None
     worker_id: str
     attempt: int
+    echo: Echo | None = None  # where the steps are told as well (the command line)
 
     def progress(self, message: str | None = None, **counts: Any) -> bool:
         """Report in the caller's transaction (it commits); renews the lease."""
@@ -58,6 +59,8 @@ class JobContext:
     def step(self, message: str) -> None:
         """Report a step at once, in a transaction of its own; renews the lease."""
         rows.report(self.job_id, self.kind, self.worker_id, rows.Progress(message))
+        if self.echo is not None:
+            self.echo(message)
 
 
 class JobRunner:
@@ -80,7 +83,7 @@ class JobRunner:
             self.run_claimed(job)
         return job
 
-    def run_claimed(self, job: JobRun) -> None:
+    def run_claimed(self, job: JobRun, echo_steps: bool = False) -> None:
         ctx = JobContext(
             job.id,
             job.kind,
@@ -88,6 +91,7 @@ class JobRunner:
             job.created_by_id,
             self.worker_id,
             job.attempts,
+            self.echo if echo_steps else None,
         )
         self.echo(f"job {job.id} ({job.kind}) started, attempt {job.attempts}")
         try:
@@ -164,6 +168,19 @@ class Ticker:
             if once:
                 return
             self._stop.wait(1.0)
+
+
+def run_here(kind: str, params: dict[str, Any] | None = None, echo: Echo = print) -> JobRun:
+    """Enqueue a job and run it in this process at once (the command line): the same row,
+    progress and outcome as in the worker, with its steps told to ``echo``."""
+    job_id = rows.enqueue(kind, params).id
+    db.session.commit()
+    runner = JobRunner(make_worker_id(), echo)
+    job = rows.claim(runner.worker_id, [kind], job_id=job_id)
+    if job is None:  # a worker took it in between: it runs there
+        raise LookupError(f"job {job_id} was taken by a worker")
+    runner.run_claimed(job, echo_steps=True)
+    return db.session.get(JobRun, job_id, populate_existing=True)
 
 
 PARTS = ("ticks", "jobs")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, ForeignKey, Index, String, Text
@@ -12,6 +12,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from .types import UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    from .user import User
 
 
 class Setting(db.Model):
@@ -34,8 +37,12 @@ class JobState(StrEnum):
     FAILED = "failed"
 
 
-# A job's state and the steps it reports as its message, in the reader's words.
+# A job's kind, its state and the steps it reports as its message, in the reader's words.
 JOB_LABELS = {
+    "sync": _l("Sync or import"),
+    "analyze": _l("Analysis"),
+    "backtest": _l("Backtest"),
+    "nightly": _l("Nightly run"),
     JobState.QUEUED: _l("queued"),
     "starting": _l("starting"),
     JobState.RUNNING: _l("running"),
@@ -75,6 +82,8 @@ class JobRun(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    created_by: Mapped[User | None] = relationship()
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     run_after: Mapped[datetime | None] = mapped_column(UTCDateTime)  # not before; None: now
     lease_owner: Mapped[str | None] = mapped_column(String(120))

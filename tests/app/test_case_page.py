@@ -87,7 +87,7 @@ def test_consent_history_notes_and_messages(client, login_as, build, db):
         r"Call back in May</div>",
         html,
     )
-    assert f"Message email → {customer.email}" in html
+    assert f"Message Email → {customer.email}" in html
 
 
 def test_sms_form_starts_with_the_groups_first_text(client, login_as, build, db):

@@ -144,8 +144,13 @@ def test_job_runs_show_progress_and_errors(client, db, login_as):
     db.session.commit()
     login_as("admin")
     html = client.get("/admin/jobs").get_data(as_text=True)
-    assert '<progress max="5" value="2">' in html and "2/5" in html
+    assert '<progress max="5" value="2">' in html and "2 von 5" in html
     assert "sync shop: HTTP 503" in html
+    # in the reader's words, with who started it, and polled while it runs
+    assert "Nächtlicher Lauf" in html and ">läuft<" in html and ">fehlgeschlagen<" in html
+    assert ">nightly<" not in html and ">running<" not in html and "der Worker" in html
+    assert 'class="job-progress" data-status-url="/admin/jobs/' in html
+    assert "js/job-progress.js" in html
 
 
 def test_worker_settings_are_saved(client, db, login_as):
