@@ -130,7 +130,7 @@ def main() -> None:
     from flask_migrate import upgrade
 
     from recovery import create_app
-    from recovery.cases import run_analysis
+    from recovery.cases.analysis import run_analysis
 
     app = create_app()
     try:

@@ -41,19 +41,13 @@ class WorkerSettings:
 
 
 def worker_settings() -> WorkerSettings:
-    row = db.session.get(Setting, SETTINGS_KEY)
-    return WorkerSettings.from_dict(row.value if row else {})
+    return WorkerSettings.from_dict(Setting.read(SETTINGS_KEY))
 
 
 def save_worker_settings(values: dict[str, Any], user_id: int | None) -> WorkerSettings:
     """Validate and store; the caller commits."""
     settings = WorkerSettings.from_dict(values)
-    row = db.session.get(Setting, SETTINGS_KEY)
-    if row is None:
-        row = Setting(key=SETTINGS_KEY)
-        db.session.add(row)
-    row.value = asdict(settings)
-    row.updated_by_id = user_id
+    Setting.write(SETTINGS_KEY, asdict(settings), user_id)
     return settings
 
 

@@ -27,6 +27,22 @@ class Setting(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
 
+    @classmethod
+    def read(cls, key: str) -> dict[str, Any]:
+        """The stored value of ``key`` ({} when nothing is stored)."""
+        row = db.session.get(cls, key)
+        return row.value if row else {}
+
+    @classmethod
+    def write(cls, key: str, value: Any, user_id: int | None) -> None:
+        """Store ``value`` under ``key``; the caller commits."""
+        row = db.session.get(cls, key)
+        if row is None:
+            row = cls(key=key)
+            db.session.add(row)
+        row.value = value
+        row.updated_by_id = user_id
+
 
 class JobState(StrEnum):
     """A job row's state (recovery/jobs/rows.py); sync runs use the same words."""

@@ -6,7 +6,7 @@ import re
 from datetime import timedelta
 from decimal import Decimal
 
-from recovery.cases import run_analysis
+from recovery.cases.analysis import run_analysis
 from recovery.models import Case, utcnow
 from tests.conftest import csrf_from
 

@@ -7,7 +7,8 @@ from datetime import timedelta
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, func, literal_column, select, text
 
-from recovery.cases import lists, run_analysis
+from recovery.cases import lists
+from recovery.cases.analysis import run_analysis
 from recovery.models import Case, CaseTally, Company, Customer, utcnow
 from tests.app.test_analysis_cases import _decliner
 from tests.conftest import MIGRATIONS, form_fields
