@@ -64,10 +64,14 @@ def percent(value: float | None, locale: str | None = None) -> str:
     return formatting.number_format(locale or _locale()).decimal(value, 1, 1) + " %"
 
 
-def number(value: Decimal | float | int | None, locale: str | None = None) -> str:
+def number(
+    value: Decimal | float | int | None, locale: str | None = None, places: int | None = None
+) -> str:
+    """Up to three decimals ("1.234,5"), or exactly ``places`` of them ("0,880")."""
     if value is None:
         return "–"
-    return formatting.number_format(locale or _locale()).decimal(value)
+    numbers = formatting.number_format(locale or _locale())
+    return numbers.decimal(value) if places is None else numbers.decimal(value, places, places)
 
 
 def day(value: date | datetime | None, locale: str | None = None, tz=None) -> str:
@@ -102,7 +106,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(
         money=pass_context(lambda ctx, v, currency="EUR": money(v, currency, ctx.get("_locale"))),
         percent=pass_context(lambda ctx, v: percent(v, ctx.get("_locale"))),
-        number=pass_context(lambda ctx, v: number(v, ctx.get("_locale"))),
+        number=pass_context(lambda ctx, v, places=None: number(v, ctx.get("_locale"), places)),
         day=pass_context(lambda ctx, v: day(v, ctx.get("_locale"), ctx.get("_tz"))),
         moment=moment,
     )

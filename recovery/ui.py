@@ -75,6 +75,14 @@ RULE_LABELS = {
     "model": _l("Churn probability ≥ 50 %"),
     "any_flag": _l("Any flag"),
 }
+# The churn models recovery.analysis.clv chooses among, and its fallback (``model`` in
+# its result).
+MODEL_LABELS = {
+    "renewal": _l("Renewal model (rhythm)"),
+    "bgnbd": _l("BG/NBD"),
+    "mbgnbd": _l("MBG/NBD"),
+    "rhythm": _l("Rhythm (fallback)"),
+}
 
 
 # The admin pages, in the order of the admin menu and the admin home tiles.
@@ -187,6 +195,7 @@ def init_app(app: Flask) -> None:
         section_label=lambda key: str(SECTION_LABELS.get(key, key)),
         choice_label=lambda key: str(CHOICE_LABELS.get(key, key)),
         rule_label=lambda key: str(RULE_LABELS.get(key, key)),
+        model_label=lambda key: str(MODEL_LABELS.get(key, key)),
         job_label=job_label,
         message_state_label=lambda s: str(MESSAGE_STATE_LABELS.get(s, s)),
         channel_label=lambda c: str(CHANNEL_LABELS.get(c, c)),

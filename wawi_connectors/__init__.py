@@ -1,6 +1,7 @@
 """Framework-free connectors that read customers and orders from WaWi and shop systems."""
 
 from .base import (
+    N_,
     AuthenticationError,
     Batch,
     ConfigurationError,
@@ -23,6 +24,7 @@ __all__ = [
     "ConnectorError",
     "CustomerRecord",
     "DataError",
+    "N_",
     "OrderLineRecord",
     "OrderRecord",
     "ProductRecord",

@@ -18,9 +18,22 @@ from .records import Record
 FieldKind = Literal["str", "text", "int", "url", "password", "bool", "json"]
 
 
+def N_(text: str) -> str:
+    """Marks a text the app shows for translation; returns it unchanged.
+
+    Connector labels and setting labels and help are English here; the app translates
+    them when it shows them (the gettext convention for deferred translation: Babel
+    extracts the marked texts, this package stays free of any framework).
+    """
+    return text
+
+
 @dataclass(frozen=True, slots=True)
 class SettingField:
-    """One setting a connector needs; ``secret`` ones are never shown back to users."""
+    """One setting a connector needs; ``secret`` ones are never shown back to users.
+
+    ``label`` and ``help`` are marked with :func:`N_` and translated by the app.
+    """
 
     name: str
     label: str
@@ -92,7 +105,8 @@ class ReadContext:
 
 
 class Connector(ABC):
-    """Base class: declare ``kind``, ``label``, ``settings_schema`` and ``streams``."""
+    """Base class: declare ``kind``, ``label`` (marked with :func:`N_`), ``settings_schema``
+    and ``streams``."""
 
     kind: ClassVar[str]
     label: ClassVar[str]

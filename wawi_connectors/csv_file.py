@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 
-from .base import Batch, ConfigurationError, Connector, ReadContext, SettingField
+from .base import N_, Batch, ConfigurationError, Connector, ReadContext, SettingField
 from .records import CustomerRecord, OrderLineRecord, OrderRecord, Record
 from .registry import register
 from .tabular.mapping import (
@@ -131,27 +131,29 @@ def preview(path: str, rows: int = 10) -> Preview:
 @register
 class CsvFileConnector(Connector):
     kind = "csv"
-    label = "CSV / Excel file"
+    label = N_("CSV / Excel file")
     settings_schema = (
-        SettingField("path", "File", help="The uploaded order-line export (.csv or .xlsx)."),
+        SettingField(
+            "path", N_("File"), help=N_("The uploaded order-line export (.csv or .xlsx).")
+        ),
         SettingField(
             "mapping",
-            "Column mapping",
+            N_("Column mapping"),
             kind="json",
             required=False,
-            help="Field -> column header. Empty: proposed from the headers.",
+            help=N_("Field -> column header. Empty: proposed from the headers."),
         ),
         SettingField(
             "timezone",
-            "Time zone",
+            N_("Time zone"),
             default="Europe/Berlin",
-            help="The time zone the file's dates and times are in.",
+            help=N_("The time zone the file's dates and times are in."),
         ),
         SettingField(
             "default_currency",
-            "Currency",
+            N_("Currency"),
             default="EUR",
-            help="For files without a currency column and for empty currency cells.",
+            help=N_("For files without a currency column and for empty currency cells."),
         ),
     )
     streams = ("customers", "orders")

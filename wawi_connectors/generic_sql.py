@@ -77,6 +77,7 @@ from sqlalchemy.sql.selectable import Subquery
 
 from . import sqlsource
 from .base import (
+    N_,
     Batch,
     ConfigurationError,
     Connector,
@@ -135,51 +136,65 @@ def _wrapped(sql: str, names: Sequence[str] = ()) -> Subquery:
 @register
 class GenericSqlConnector(sqlsource.EngineOwner, Connector):
     kind = "generic_sql"
-    label = "Generic SQL database"
+    label = N_("Generic SQL database")
     streams = ("customers", "orders")
     settings_schema = (
         SettingField(
             "url",
-            "Database URL",
+            N_("Database URL"),
             kind="password",
             secret=True,
-            help="SQLAlchemy URL, e.g. postgresql+psycopg://reader:secret@host/shop. "
-            "Use a user that may only read.",
+            help=N_(
+                "SQLAlchemy URL, e.g. postgresql+psycopg://reader:secret@host/shop. "
+                "Use a user that may only read."
+            ),
         ),
         SettingField(
             "customers_query",
-            "Customers query",
+            N_("Customers query"),
             kind="text",
-            help="One SELECT with the columns external_id, customer_number, first_name, "
-            "last_name, company_name, email, phone, mobile, city, country, customer_group.",
+            help=N_(
+                "One SELECT with the columns external_id, customer_number, first_name, "
+                "last_name, company_name, email, phone, mobile, city, country, customer_group."
+            ),
         ),
-        SettingField("customers_cursor_column", "Customers cursor column", default="updated_at"),
+        SettingField(
+            "customers_cursor_column", N_("Customers cursor column"), default="updated_at"
+        ),
         SettingField(
             "orders_query",
-            "Orders query",
+            N_("Orders query"),
             kind="text",
-            help="One SELECT with external_id, customer_external_id, ordered_at, net_total "
-            "and optionally order_number, gross_total, state, company, currency.",
+            help=N_(
+                "One SELECT with external_id, customer_external_id, ordered_at, net_total "
+                "and optionally order_number, gross_total, state, company, currency."
+            ),
         ),
-        SettingField("orders_cursor_column", "Orders cursor column", default="updated_at"),
+        SettingField("orders_cursor_column", N_("Orders cursor column"), default="updated_at"),
         SettingField(
             "order_lines_query",
-            "Order lines query",
+            N_("Order lines query"),
             kind="text",
             required=False,
-            help="Optional SELECT with order_external_id, line_no, sku, product_name, "
-            "product_group, quantity, net_amount.",
+            help=N_(
+                "Optional SELECT with order_external_id, line_no, sku, product_name, "
+                "product_group, quantity, net_amount."
+            ),
         ),
         SettingField(
             "state_map",
-            "Order states",
+            N_("Order states"),
             kind="json",
             required=False,
-            help='Translate your state values, e.g. {"storniert": "cancelled", '
-            '"retour": "returned", "offen": "open"}.',
+            help=N_(
+                'Translate your state values, e.g. {"storniert": "cancelled", '
+                '"retour": "returned", "offen": "open"}.'
+            ),
         ),
-        SettingField("timezone", "Time zone", required=False, default="Europe/Berlin"),
-        SettingField("batch_size", "Records per batch", kind="int", required=False, default=5000),
+        SettingField("timezone", N_("Time zone"), required=False, default="Europe/Berlin"),
+        SettingField(
+            "batch_size", N_("Records per batch"), kind="int", required=False, default=5000
+        ),
     )
 
     @classmethod

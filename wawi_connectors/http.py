@@ -29,6 +29,7 @@ from urllib.parse import urljoin, urlsplit
 import requests
 
 from .base import (
+    N_,
     AuthenticationError,
     ConfigurationError,
     ConnectorError,
@@ -39,16 +40,20 @@ from .base import (
 Sleep = Callable[[float], None]
 
 HTTP_SETTINGS: tuple[SettingField, ...] = (
-    SettingField("connect_timeout", "Connect timeout (seconds)", "int", required=False, default=10),
-    SettingField("read_timeout", "Read timeout (seconds)", "int", required=False, default=60),
+    SettingField(
+        "connect_timeout", N_("Connect timeout (seconds)"), "int", required=False, default=10
+    ),
+    SettingField("read_timeout", N_("Read timeout (seconds)"), "int", required=False, default=60),
     SettingField(
         "max_retries",
-        "Retries on temporary errors",
+        N_("Retries on temporary errors"),
         "int",
         required=False,
         default=4,
-        help="Timeouts, rate limits (429), server errors (5xx) and broken answers are "
-        "retried this many times with growing pauses before the sync fails.",
+        help=N_(
+            "Timeouts, rate limits (429), server errors (5xx) and broken answers are "
+            "retried this many times with growing pauses before the sync fails."
+        ),
     ),
 )
 

@@ -75,7 +75,7 @@ from sqlalchemy import (
 )
 
 from . import sqlsource
-from .base import Batch, ConfigurationError, Connector, ReadContext, SettingField
+from .base import N_, Batch, ConfigurationError, Connector, ReadContext, SettingField
 from .records import CustomerRecord, OrderLineRecord, OrderRecord, Record
 from .registry import register
 
@@ -173,39 +173,43 @@ def _changes(
 @register
 class JtlWawiConnector(sqlsource.EngineOwner, Connector):
     kind = "jtl_wawi"
-    label = "JTL-Wawi (SQL Server)"
+    label = N_("JTL-Wawi (SQL Server)")
     streams = ("customers", "orders")
     settings_schema = (
         SettingField(
             "url",
-            "Database URL",
+            N_("Database URL"),
             kind="password",
             secret=True,
-            help="SQLAlchemy URL of the JTL database, e.g. "
-            "mssql+pyodbc://reader:secret@wawi-dsn (use a login with db_datareader only).",
+            help=N_(
+                "SQLAlchemy URL of the JTL database, e.g. "
+                "mssql+pyodbc://reader:secret@wawi-dsn (use a login with db_datareader only)."
+            ),
         ),
         SettingField(
             "batch_size",
-            "Records per batch",
+            N_("Records per batch"),
             kind="int",
             required=False,
             default=5000,
         ),
         SettingField(
             "timezone",
-            "Time zone of the Wawi",
+            N_("Time zone of the Wawi"),
             required=False,
             default="Europe/Berlin",
-            help="JTL stores local times without a zone; they are read in this zone.",
+            help=N_("JTL stores local times without a zone; they are read in this zone."),
         ),
         SettingField(
             "schema_map",
-            "Schema names",
+            N_("Schema names"),
             kind="json",
             required=False,
             default=None,
-            help="Only when the tables are not in the schemas dbo and Verkauf, e.g. "
-            '{"dbo": "jtl", "Verkauf": "jtl_verkauf"}.',
+            help=N_(
+                "Only when the tables are not in the schemas dbo and Verkauf, e.g. "
+                '{"dbo": "jtl", "Verkauf": "jtl_verkauf"}.'
+            ),
         ),
     )
 

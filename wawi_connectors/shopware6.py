@@ -60,6 +60,7 @@ from functools import partial
 from typing import Any
 
 from .base import (
+    N_,
     AuthenticationError,
     Batch,
     ConfigurationError,
@@ -98,24 +99,28 @@ TOKEN_MARGIN = 30.0
 @register
 class Shopware6Connector(Connector):
     kind = "shopware6"
-    label = "Shopware 6 (Admin API)"
+    label = N_("Shopware 6 (Admin API)")
     settings_schema = (
-        SettingField("base_url", "Shop URL", "url", help="e.g. https://shop.example.com"),
+        SettingField("base_url", N_("Shop URL"), "url", help=N_("e.g. https://shop.example.com")),
         SettingField(
             "client_id",
-            "Access key ID",
-            help="Settings › System › Integrations; the integration needs read access "
-            "to customers, orders, products, categories and newsletter recipients.",
+            N_("Access key ID"),
+            help=N_(
+                "Settings › System › Integrations; the integration needs read access "
+                "to customers, orders, products, categories and newsletter recipients."
+            ),
         ),
-        SettingField("client_secret", "Secret access key", "password", secret=True),
-        SettingField("page_size", "Records per request", "int", required=False, default=100),
+        SettingField("client_secret", N_("Secret access key"), "password", secret=True),
+        SettingField("page_size", N_("Records per request"), "int", required=False, default=100),
         SettingField(
             "product_group_field",
-            "Product custom field holding the product group",
+            N_("Product custom field holding the product group"),
             required=False,
             default="",
-            help="Empty: the product group is the name of the product's most specific "
-            "category (deepest level, then alphabetical).",
+            help=N_(
+                "Empty: the product group is the name of the product's most specific "
+                "category (deepest level, then alphabetical)."
+            ),
         ),
         *HTTP_SETTINGS,
     )

@@ -57,7 +57,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from .base import Batch, ConfigurationError, Connector, ReadContext, SettingField
+from .base import N_, Batch, ConfigurationError, Connector, ReadContext, SettingField
 from .http import (
     HTTP_SETTINGS,
     HttpClient,
@@ -92,25 +92,29 @@ CENT = Decimal("0.01")
 @register
 class WooCommerceConnector(Connector):
     kind = "woocommerce"
-    label = "WooCommerce (REST API v3)"
+    label = N_("WooCommerce (REST API v3)")
     settings_schema = (
-        SettingField("base_url", "Shop URL", "url", help="https://… (keys only work over HTTPS)"),
+        SettingField(
+            "base_url", N_("Shop URL"), "url", help=N_("https://… (keys only work over HTTPS)")
+        ),
         SettingField(
             "consumer_key",
-            "Consumer key",
-            help="WooCommerce › Settings › Advanced › REST API; read access is enough.",
+            N_("Consumer key"),
+            help=N_("WooCommerce › Settings › Advanced › REST API; read access is enough."),
         ),
-        SettingField("consumer_secret", "Consumer secret", "password", secret=True),
+        SettingField("consumer_secret", N_("Consumer secret"), "password", secret=True),
         SettingField(
             "auth_in_query",
-            "Send the keys as query parameters",
+            N_("Send the keys as query parameters"),
             "bool",
             required=False,
             default=False,
-            help='Only for servers that drop the Authorization header ("Consumer key is missing").',
+            help=N_(
+                'Only for servers that drop the Authorization header ("Consumer key is missing").'
+            ),
         ),
-        SettingField("shop_name", "Shop name stored on orders", required=False, default=""),
-        SettingField("page_size", "Records per request", "int", required=False, default=100),
+        SettingField("shop_name", N_("Shop name stored on orders"), required=False, default=""),
+        SettingField("page_size", N_("Records per request"), "int", required=False, default=100),
         *HTTP_SETTINGS,
     )
 

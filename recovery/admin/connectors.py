@@ -22,6 +22,7 @@ from ..sources.configs import (
     SettingsInvalid,
     form_fields,
     save_connector,
+    say,
     test_connection,
     url_example,
 )
@@ -58,7 +59,7 @@ def _connector(cid: int) -> ConnectorConfig:
 
 def _kind_label(kind: str) -> str:
     try:
-        return get_connector_class(kind).label
+        return say(get_connector_class(kind).label)
     except ConfigurationError:
         return kind
 
@@ -81,7 +82,7 @@ def connectors():
         configs=configs,
         runs=runs,
         active={c.id: active_job(c.id) for c in configs},
-        kinds=[(kind, cls.label) for kind, cls in connector_kinds().items()],
+        kinds=[(kind, say(cls.label)) for kind, cls in connector_kinds().items()],
         kind_label=_kind_label,
     )
 

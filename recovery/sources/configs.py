@@ -61,6 +61,11 @@ class FieldView:
     stored: bool = False  # a secret is stored (the input is empty on purpose)
 
 
+def say(text: str) -> str:
+    """A text wawi_connectors marked with ``N_`` (a label, a help), in the reader's words."""
+    return _(text) if text else ""
+
+
 def is_secret(field: SettingField) -> bool:
     return field.secret or field.kind == "password"
 
@@ -87,11 +92,11 @@ def form_fields(
         views.append(
             FieldView(
                 f.name,
-                f.label,
+                say(f.label),
                 f.kind,
                 f.required,
                 is_secret(f),
-                f.help,
+                say(f.help),
                 value,
                 stored=is_secret(f) and bool(secrets.get(f.name)),
             )
@@ -127,18 +132,18 @@ def _parse(field: SettingField, raw: str | None, errors: dict[str, str]) -> Any:
         try:
             return int(text)
         except ValueError:
-            errors[field.name] = _("%(field)s: a whole number, please", field=field.label)
+            errors[field.name] = _("%(field)s: a whole number, please", field=say(field.label))
     elif field.kind == "url":
         if not re.match(r"https?://[^\s/]+", text):
             errors[field.name] = _(
-                "%(field)s: an address starting with https://", field=field.label
+                "%(field)s: an address starting with https://", field=say(field.label)
             )
     elif field.kind == "json":
         try:
             return json.loads(text)
         except ValueError as exc:
             errors[field.name] = _(
-                "%(field)s: not valid JSON (%(reason)s)", field=field.label, reason=exc
+                "%(field)s: not valid JSON (%(reason)s)", field=say(field.label), reason=exc
             )
     return text
 
@@ -201,7 +206,7 @@ def save_connector(
             plain[field] = cfg.settings[field]
     for field in (f for f in editable_fields(kind) if f.required and f.default is None):
         if field.name not in errors and (plain.get(field.name) or secrets.get(field.name)) is None:
-            errors[field.name] = _("%(field)s is required.", field=field.label)
+            errors[field.name] = _("%(field)s is required.", field=say(field.label))
     if not errors:
         _check_with_connector(cls, kind, plain, secrets, errors)
     patterns = {}

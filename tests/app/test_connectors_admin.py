@@ -6,14 +6,18 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from flask_babel import force_locale, gettext
+from markupsafe import escape
 from sqlalchemy import func, select
 
 from recovery.models import ConnectorConfig, Customer, JobRun, Order, SyncRun, utcnow
+from recovery.sources.configs import editable_fields
 from recovery.sources.secrets import decrypt
 from tests.app.test_sync import csv_connector, german_csv
 from tests.conftest import csrf_from
 from tests.fakes.shopware import CLIENT_ID, FakeShopware
 from tests.fakes.woocommerce import CONSUMER_KEY, CONSUMER_SECRET, FakeWooCommerce
+from wawi_connectors import connector_kinds
 
 T0 = datetime(2024, 5, 1, 10, tzinfo=UTC)
 SECRET = "Sw-Secret-4711-do-not-show"
@@ -111,7 +115,7 @@ def test_create_connector_stores_the_secret_encrypted_and_never_shows_it(
 ):
     login_as("admin")
     listing = page_of(client, "/admin/connectors")
-    assert "Shopware 6 (Admin API)" in listing and "WooCommerce" in listing
+    assert "Shopware 6 (Admin-API)" in listing and "WooCommerce" in listing
     response = create(client, "shopware6", shopware_form(shop))
     assert response.status_code == 302
     cfg = db.session.scalar(select(ConnectorConfig))
@@ -154,7 +158,7 @@ def test_invalid_settings_name_the_field_save_nothing_and_echo_no_secret(
     response = create(client, "shopware6", form)
     html = response.get_data(as_text=True)
     assert response.status_code == 422
-    assert "Shop URL" in html and "Records per request" in html
+    assert "Shop-URL" in html and "Datensätze je Anfrage" in html
     assert "{number}" in html and "999" in html
     assert SECRET not in html
     assert db.session.scalar(select(func.count(ConnectorConfig.id))) == 0
@@ -328,3 +332,57 @@ def test_a_job_whose_connector_cannot_be_built_fails_and_frees_the_connector(
     db.session.expire_all()
     assert db.session.get(ConnectorConfig, cfg.id).sync_owner is None
     assert [j.state for j in db.session.scalars(select(JobRun))] == ["failed", "failed"]
+
+
+def _german(app, text: str) -> str:
+    with app.test_request_context(), force_locale("de"):
+        return gettext(text)
+
+
+def test_german_pages_name_connector_types_and_settings_in_german(app, client, login_as, db):
+    login_as("admin")
+    listing = page_of(client, "/admin/connectors")
+    for kind, cls in connector_kinds().items():
+        assert f'<option value="{kind}">{_german(app, cls.label)}</option>' in listing
+        form = page_of(client, f"/admin/connectors/new?kind={kind}")
+        assert f'<small class="muted">{_german(app, cls.label)}</small>' in form
+        for field in editable_fields(kind):
+            label, german = field.label, _german(app, field.label)
+            assert f'<span class="setting-label">{escape(german)}' in form, label
+            if field.help:
+                assert f'title="{escape(_german(app, field.help))}"' in form, field.help
+                assert f'title="{escape(field.help)}"' not in form, field.help
+            if german != label:
+                assert f'<span class="setting-label">{escape(label)}' not in form, label
+    assert "CSV- oder Excel-Datei" in listing and "CSV / Excel file" not in listing
+    assert "Allgemeine SQL-Datenbank" in listing and "Generic SQL database" not in listing
+    form = page_of(client, "/admin/connectors/new?kind=generic_sql")
+    assert "Datenbank-URL" in form and "Verwenden Sie einen Benutzer, der nur lesen darf." in form
+    assert "Database URL" not in form and "Use a user that may only read" not in form
+
+
+def test_german_connector_pages_show_settings_and_their_errors_in_german(
+    client, login_as, db, tmp_path
+):
+    cfg = csv_connector(db, german_csv(tmp_path / "export.csv"))
+    login_as("admin")
+    detail = page_of(client, f"/admin/connectors/{cfg.id}")
+    assert '<small class="muted">CSV- oder Excel-Datei</small>' in detail
+    assert "<dt>Zeitzone</dt>" in detail and "<dt>Währung</dt>" in detail
+    assert "Time zone" not in detail and "Currency" not in detail
+    edit = page_of(client, f"/admin/connectors/{cfg.id}/edit")
+    assert "Für Dateien ohne Währungsspalte" in edit and "For files without" not in edit
+    response = create(client, "shopware6", {"name": "shop", "lookback_days": "30"})
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    for german in ("Shop-URL", "Zugangsschlüssel-ID"):
+        assert f"{german} ist ein Pflichtfeld." in html
+    assert "Shop URL" not in html and "Access key ID" not in html
+
+
+def test_english_readers_keep_the_connectors_own_words(client, login_as, db, tmp_path):
+    cfg = csv_connector(db, german_csv(tmp_path / "export.csv"))
+    login_as("admin", locale="en")
+    assert '<option value="csv">CSV / Excel file</option>' in page_of(client, "/admin/connectors")
+    detail = page_of(client, f"/admin/connectors/{cfg.id}")
+    assert "<dt>Time zone</dt>" in detail and "<dt>Currency</dt>" in detail

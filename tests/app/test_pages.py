@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
-from recovery.models import utcnow
+from recovery.models import JobRun, utcnow
 
 
 def test_groups_page_counts_customers_and_open_cases(client, login_as, build):
@@ -48,3 +49,41 @@ def test_reconnect_lists_overdue_by_group(client, login_as, build):
     html = client.get("/reconnect/").get_data(as_text=True)
     row = html.split("Saatgut</td>")[1].split("</tr>")[0]
     assert [cell.split("<")[0] for cell in row.split('class="num">')[1:]] == ["2", "1", "1"]
+
+
+def test_backtest_page_names_the_model_in_words_with_the_readers_decimals(
+    client, login_as, build, db
+):
+    from recovery.cases import run_backtest
+    from recovery.cases.jobs import as_of_end
+    from tests.app.test_analysis_cases import _decliner
+
+    company = build.company()
+    for _ in range(3):
+        _decliner(build, company)
+    result = run_backtest(as_of_end((utcnow() - timedelta(days=200)).date()), 90).to_dict()
+    # the page's numbers as a backtest may find them, and no plain BG/NBD fitted
+    result.update(auc_p_churn=0.885, auc_days_since_last_order=0.88, auc_bgnbd=None)
+    models = {
+        "renewal": ("Erneuerungsmodell (Rhythmus)", "Renewal model (rhythm)"),
+        "bgnbd": ("BG/NBD", "BG/NBD"),
+        "mbgnbd": ("MBG/NBD", "MBG/NBD"),
+        "rhythm": ("Rhythmus (Ersatzverfahren)", "Rhythm (fallback)"),
+    }
+    jobs = {}
+    for model in models:
+        job = JobRun(kind="backtest", state="done", result={**result, "model": {"model": model}})
+        db.session.add(job)
+        db.session.commit()
+        jobs[model] = job.id
+    admin = login_as("admin")
+    for model, (german, _english) in models.items():
+        html = client.get(f"/admin/backtest?job={jobs[model]}").get_data(as_text=True)
+        assert f"<dd>{german}</dd>" in html and f"<dd>{model}</dd>" not in html
+        assert "<dd>0,885</dd>" in html and "<dd>0,880</dd>" in html and "<dd>–</dd>" in html
+        assert "0.885" not in html and "0.88" not in html
+    admin.locale = "en"
+    db.session.commit()
+    for model, (_german, english) in models.items():
+        html = client.get(f"/admin/backtest?job={jobs[model]}").get_data(as_text=True)
+        assert f"<dd>{english}</dd>" in html and "<dd>0.885</dd>" in html
