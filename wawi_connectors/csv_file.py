@@ -48,6 +48,7 @@ from .tabular.values import (
     Memo,
     decimal_parser,
     parse_column,
+    parse_countries,
     parse_currencies,
     parse_dates,
     parse_flags,
@@ -248,6 +249,8 @@ class CsvFileConnector(Connector):
             fields = {t: parse_text(cells[t]).values for t in CUSTOMER_FIELDS if t in cells}
             if "marketing_consent" in cells:
                 fields["marketing_consent"] = parse_flags(cells["marketing_consent"]).values
+            if "country" in cells:
+                fields["country"] = parse_countries(cells["country"]).values
             numbers = parse_text(cells["customer_number"]).values.tolist()
             columns = {name: values.tolist() for name, values in fields.items()}
             for i, number in enumerate(numbers):

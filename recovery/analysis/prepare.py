@@ -2,8 +2,9 @@
 
 Conventions used by every rule:
 
-* Times are converted to UTC and made naive; a *day* is a UTC calendar day, counted as
-  days since 1970-01-01 (int32). Naive ``ordered_at`` values are taken as UTC already.
+* A *day* is a calendar day of the naive times given, counted as days since 1970-01-01
+  (int32). The app hands in the business's wall-clock times (``cases.order_lines``), so
+  days are the business's days; aware times are converted to UTC first.
 * Only lines ordered on or before the ``as_of`` day count (the whole ``as_of`` day is
   included); later lines are dropped, so customers seen only later do not appear.
 * A line is *valid* when its ``state`` is ``completed`` or missing. ``cancelled`` and
@@ -30,7 +31,7 @@ REQUIRED_COLUMNS = ("customer_id", "order_id", "ordered_at", "net_amount")
 class Prepared:
     """Lines and orders of one analysis run as integer-coded numpy arrays."""
 
-    as_of: pd.Timestamp  # midnight (UTC-naive) of the as_of day
+    as_of: pd.Timestamp  # midnight (naive) of the as_of day
     as_of_day: int
     customer_ids: pd.Index  # original ids; position = customer code
     groups: pd.Index  # product group labels; position = group code (-1 = none)
@@ -54,7 +55,7 @@ class Prepared:
 
 
 def to_day(value: date | datetime | str | pd.Timestamp) -> pd.Timestamp:
-    """The UTC calendar day of ``value`` as a naive midnight timestamp."""
+    """The calendar day of ``value`` (naive as given, aware in UTC) as a naive midnight."""
     ts = pd.Timestamp(value)
     if ts.tzinfo is not None:
         ts = ts.tz_convert("UTC").tz_localize(None)

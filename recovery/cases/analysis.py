@@ -23,10 +23,12 @@ import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, tzinfo
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pandas as pd
+from flask import current_app
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import selectinload
 
@@ -69,11 +71,28 @@ def _float(value) -> float | None:
     return float(value)
 
 
-def _time(value) -> datetime | None:
+def business_tz() -> tzinfo:
+    """The business's time zone: the analysis counts in its days."""
+    return ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
+
+
+def as_of_end(day: date) -> datetime:
+    """The end of the business's ``day``: what "as of" a date means for the analysis and
+    backtest."""
+    return datetime.combine(day, time(23, 59, 59), business_tz())
+
+
+def _wall_clock(moment: datetime, tz: tzinfo) -> pd.Timestamp:
+    """``moment`` as the analyser takes it: naive, the business's wall clock."""
+    return pd.Timestamp(moment.astimezone(tz).replace(tzinfo=None))
+
+
+def _time(value, tz: tzinfo) -> datetime | None:
+    """A day of the analyser (naive, in ``tz``) as the UTC time of its local midnight."""
     if value is None or pd.isna(value):
         return None
-    ts = pd.Timestamp(value)
-    return (ts.tz_localize(UTC) if ts.tzinfo is None else ts.tz_convert(UTC)).to_pydatetime()
+    ts = pd.Timestamp(value).tz_localize(tz, ambiguous=True, nonexistent="shift_forward")
+    return ts.tz_convert(UTC).to_pydatetime()
 
 
 def _jsonable(params) -> dict:
@@ -90,7 +109,7 @@ def _jsonable(params) -> dict:
     return out
 
 
-def _case_values(row, as_of: datetime, companies: dict[str, int]) -> dict:
+def _case_values(row, as_of: datetime, companies: dict[str, int], tz: tzinfo) -> dict:
     return {
         "company_id": companies.get(row.get("company") or ""),
         "reason_key": row.get("reason_key"),
@@ -101,8 +120,8 @@ def _case_values(row, as_of: datetime, companies: dict[str, int]) -> dict:
         "decline_pct": _float(row.get("decline_pct")),
         "revenue_at_risk": _money(row.get("revenue_at_risk")),
         "p_churn": _float(row.get("p_churn")),
-        "last_order_at": _time(row.get("last_order")),
-        "expected_next_order": _time(row.get("expected_next_order")),
+        "last_order_at": _time(row.get("last_order"), tz),
+        "expected_next_order": _time(row.get("expected_next_order"), tz),
         "analysed_at": as_of,
     }
 
@@ -178,6 +197,7 @@ def _sync_cases(
     group_of: Callable[[dict], int | None],
     as_of: datetime,
     companies: dict[str, int],
+    tz: tzinfo,
 ) -> tuple[int, int, int]:
     open_cases = {
         (customer_id, key): (case_id, status)
@@ -195,7 +215,7 @@ def _sync_cases(
         key = key_of(row)
         ident = (int(row["customer_id"]), key)
         seen.add(ident)
-        values = _case_values(row, as_of, companies)
+        values = _case_values(row, as_of, companies, tz)
         values["product_group_id"] = group_of(row)
         case = open_cases.get(ident)
         if case is None:
@@ -261,9 +281,10 @@ def run_backtest(
     """The rules as of a past date against what happened after it (A6)."""
     say = progress or (lambda _msg: None)
     say("reading orders")
-    lines = load_lines()
+    tz = business_tz()
+    lines = load_lines(tz)
     say("scoring and comparing")
-    return backtest(lines, as_of, horizon_days, effective_settings())
+    return backtest(lines, _wall_clock(as_of, tz), horizon_days, effective_settings())
 
 
 def _analyse(
@@ -271,13 +292,15 @@ def _analyse(
 ) -> AnalyzeResult:
     say = progress or (lambda _msg: None)
     say("reading orders")
-    lines = load_lines(as_of)
+    tz = business_tz()
+    lines = load_lines(tz, as_of)
     recovered = _recover(as_of)
     db.session.flush()
     excluded = _excluded(as_of)
     say("scoring customers")
-    scored = score_customers(lines, pd.Timestamp(as_of), settings, excluded=excluded)
-    groups = score_customer_groups(lines, pd.Timestamp(as_of), settings, excluded=excluded)
+    local = _wall_clock(as_of, tz)
+    scored = score_customers(lines, local, settings, excluded=excluded)
+    groups = score_customer_groups(lines, local, settings, excluded=excluded)
     companies = dict(db.session.execute(select(Company.name, Company.id)).tuples().all())
     group_ids = dict(db.session.execute(select(ProductGroup.name, ProductGroup.id)).tuples().all())
     say("writing cases")
@@ -290,6 +313,7 @@ def _analyse(
         lambda row: group_ids.get(row.get("last_product_group") or ""),
         as_of,
         companies,
+        tz,
     )
     ok_g = groups["excluded_reason"].isna() | (groups["excluded_reason"] == "")
     overdue = groups[ok_g & groups["flag_overdue"].astype(bool)]
@@ -300,6 +324,7 @@ def _analyse(
         lambda row: group_ids.get(row["product_group"]),
         as_of,
         companies,
+        tz,
     )
     db.session.commit()
     return AnalyzeResult(

@@ -4,7 +4,7 @@ recurring note of due reminders (run by ``flask recovery worker``)."""
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import exists, select
@@ -18,18 +18,13 @@ from ..models import Case, CaseEvent, CaseStatus, utcnow
 STEP_LEASE = timedelta(minutes=30)
 
 
-def as_of_end(day: date) -> datetime:
-    """The end of ``day`` (UTC): what "as of" a date means for the analysis and backtest."""
-    return datetime.combine(day, time(23, 59, 59), UTC)
-
-
 @job_kind("analyze", lease=STEP_LEASE, max_attempts=2)
 def analyse_job(ctx: JobContext) -> dict[str, Any]:
     """Score all customers and open, update or close cases; after the jobs in ``after``."""
     waiting = unfinished(ctx.params.get("after") or [])
     if waiting:
         raise Wait(60, "waiting for the syncs")
-    from .analysis import run_analysis  # pandas loads on first use, not at start-up
+    from .analysis import as_of_end, run_analysis  # pandas loads on first use, not at start-up
 
     as_of = ctx.params.get("as_of")
     day = as_of_end(date.fromisoformat(as_of)) if as_of else None
@@ -39,7 +34,7 @@ def analyse_job(ctx: JobContext) -> dict[str, Any]:
 @job_kind("backtest", lease=STEP_LEASE, max_attempts=2)
 def backtest_job(ctx: JobContext) -> dict[str, Any]:
     """The rules as of a past date against what happened afterwards; the result as JSON."""
-    from .analysis import run_backtest
+    from .analysis import as_of_end, run_backtest
 
     as_of = as_of_end(date.fromisoformat(ctx.params["as_of"]))
     try:

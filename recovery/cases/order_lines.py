@@ -3,12 +3,16 @@
 On PostgreSQL the rows leave the database through ``COPY … TO STDOUT`` as CSV and
 pandas parses them in C: about ten times faster than fetching a million rows as
 Python objects. SQLite (the embedded default, small data) reads through pandas.
+
+The analyser counts in calendar days of the times it is given, so ``ordered_at`` leaves
+here as the business's wall-clock time (naive, in BABEL_DEFAULT_TIMEZONE): an order at
+00:30 in Berlin belongs to that day, not to the UTC day before.
 """
 
 from __future__ import annotations
 
 import io
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 
 import pandas as pd
 from sqlalchemy import DateTime, Float, bindparam, cast, select
@@ -57,8 +61,8 @@ def _copy_out(stmt) -> pd.DataFrame:
     return pd.read_csv(buffer, dtype={c: "string" for c in CATEGORIES})
 
 
-def load_lines(as_of: datetime | None = None) -> pd.DataFrame:
-    """One row per order line up to ``as_of`` (naive UTC ``ordered_at``)."""
+def load_lines(tz: tzinfo, as_of: datetime | None = None) -> pd.DataFrame:
+    """One row per order line up to ``as_of``; ``ordered_at`` naive in ``tz``."""
     stmt = _statement(as_of)
     if db.engine.dialect.name == "postgresql":
         frame = _copy_out(stmt)
@@ -66,9 +70,9 @@ def load_lines(as_of: datetime | None = None) -> pd.DataFrame:
         with db.engine.connect() as conn:
             frame = pd.read_sql(stmt, conn)
     ordered_at = pd.to_datetime(frame["ordered_at"], format="ISO8601")
-    if ordered_at.dt.tz is not None:  # SQLite rows come through UTCDateTime, aware
-        ordered_at = ordered_at.dt.tz_convert(None)
-    frame["ordered_at"] = ordered_at
+    if ordered_at.dt.tz is None:  # PostgreSQL's COPY writes the stored naive UTC
+        ordered_at = ordered_at.dt.tz_localize(UTC)
+    frame["ordered_at"] = ordered_at.dt.tz_convert(tz).dt.tz_localize(None)
     for column in ("net_amount", "gross_amount"):
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
     for column in CATEGORIES:

@@ -108,6 +108,7 @@ def variables_for(
         shop_link=(ctx.company.shop_url if ctx.company else None) or "",
         sales_person=user.name if user else "",
         as_of=utcnow(),
+        locale=customer.locale or "de",
         timezone=current_app.config["BABEL_DEFAULT_TIMEZONE"],
     )
 

@@ -19,6 +19,7 @@ from sqlalchemy import String, bindparam, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 
 from wawi_connectors import Batch, CustomerRecord, OrderRecord, ProductRecord
+from wawi_connectors.countries import country_code
 
 from ..extensions import db
 from ..models import Company, Product, ProductGroup, utcnow
@@ -159,7 +160,7 @@ def _customer_row(r: CustomerRecord) -> tuple[Any, ...]:
         r.phone,
         r.mobile,
         r.city,
-        (r.country or "")[:2].upper() or None,
+        country_code(r.country),
         r.customer_group,
         r.marketing_consent,
     )

@@ -75,8 +75,7 @@ def test_backtest_shows_its_progress_and_then_the_same_result(
     assert "ROC AUC" in shown and "job-progress" not in shown
 
     from recovery.analysis.backtest import BacktestResult
-    from recovery.cases.analysis import run_backtest
-    from recovery.cases.jobs import as_of_end
+    from recovery.cases.analysis import as_of_end, run_backtest
 
     direct = run_backtest(as_of_end(datetime.fromisoformat(as_of).date()), 90)
     assert BacktestResult.from_dict(job.result).to_dict() == direct.to_dict()

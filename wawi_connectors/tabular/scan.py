@@ -34,6 +34,7 @@ from .values import (
     amount_kinds,
     cell_text,
     format_local,
+    parse_countries,
     parse_currencies,
     parse_dates,
     parse_flags,
@@ -207,6 +208,7 @@ class Scanner:
             self.default_currency,
         )
         self._parsed("marketing_consent", cells, rows, errors, parse_flags, None)
+        self._parsed("country", cells, rows, errors, parse_countries, None)
         for target, seen in evidence.items():
             self._check_amounts(target, rows, cells[target], errors, seen)
         keys["row"] = rows
@@ -235,6 +237,7 @@ class Scanner:
             "state": "unknown order status",
             "currency": "not a currency code",
             "marketing_consent": "not a yes/no value",
+            "country": "not a country",
         }.get(target, "not readable")
         self._report(errors, target, rows, cells, column, reason)
         return column.values

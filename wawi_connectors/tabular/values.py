@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..countries import country_code
 from .mapping import normalise_header
 
 NAT = np.iinfo(np.int64).min  # "no time" in int64 nanosecond arrays
@@ -371,3 +372,13 @@ def parse_currencies(cells: Cells, default: str) -> Column:
         return text if _CURRENCY.fullmatch(text) else INVALID
 
     return parse_column(cells, currency, empty=default)
+
+
+def parse_countries(cells: Cells) -> Column:
+    """ISO 3166-1 alpha-2 codes of country codes or names (wawi_connectors.countries)."""
+
+    def country(value: Any) -> str | None:
+        text = cell_text(value).strip()
+        return (country_code(text) or INVALID) if text else None
+
+    return parse_column(cells, country)
