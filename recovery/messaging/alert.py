@@ -35,4 +35,3 @@ def clear(source: str | None = None, user_id: int | None = None) -> None:
 def current() -> dict[str, Any] | None:
     """The standing warning (``code``, ``text``, ``at``), or None."""
     return Setting.read(KEY) or None
-
