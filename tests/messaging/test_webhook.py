@@ -248,9 +248,7 @@ def test_soft_bounce_that_blocks_nothing_stays_temporary(client, db, hook, sent)
     assert dnc(sent.customer_id) == {}
 
 
-def test_later_spam_and_unsub_show_the_latest_reason_and_keep_the_history(
-    client, db, hook, sent
-):
+def test_later_spam_and_unsub_show_the_latest_reason_and_keep_the_history(client, db, hook, sent):
     post(client, [vendor_event(sent, "event_unsub.json", time=1767225600)])
     post(client, [vendor_event(sent, "event_spam.json", time=1767229200)])
     record = DoNotContact.query.filter_by(customer_id=sent.customer_id).one()
