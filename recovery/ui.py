@@ -179,11 +179,13 @@ def stream_rows(rows: dict[str, int] | None) -> str:
 
 
 def init_app(app: Flask) -> None:
+    from .messaging.alert import current as sending_warning
     from .messaging.outbox import offline
 
     app.jinja_env.globals.update(
         current_locale=locale_code,
         mail_offline=offline,
+        sending_warning=sending_warning,
         tile_labels=lambda: list(TILE_LABELS.items()),
         tile_label=pass_context(lambda ctx, key: label(TILE_LABELS, key, ctx.get("_locale"))),
         status_label=pass_context(lambda ctx, s: label(STATUS_LABELS, s, ctx.get("_locale"))),

@@ -13,7 +13,7 @@ from sqlalchemy.orm import selectinload
 from ..extensions import db
 from ..jobs import ACTIVE
 from ..jobs.schedule import save_worker_settings, worker_settings
-from ..messaging import channels, preview
+from ..messaging import alert, channels, preview
 from ..messaging import outbox as outbox_service
 from ..messaging.variables import SAMPLE_VARIABLES
 from ..models import (
@@ -123,6 +123,17 @@ def retry_message(message_id: int):
         flash(_("Message %(id)s is queued again.", id=msg.id), "success")
     back = safe_next(request.form.get("back"))
     return redirect(back or url_for("admin.message", message_id=msg.id))
+
+
+@bp.post("/sending-warning/dismiss")
+@admin_required
+def dismiss_sending_warning():
+    """The admin fixed the key or the sender (or wants the warning gone anyway)."""
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    alert.clear(user_id=current_user.id)
+    db.session.commit()
+    return redirect(safe_next(request.form.get("back")) or url_for("admin.outbox"))
 
 
 # -- job runs and worker settings ----------------------------------------------------------------

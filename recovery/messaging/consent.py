@@ -3,21 +3,67 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, ScalarSelect, select
 
 from ..extensions import db
-from ..models import Customer, DoNotContact
+from ..models import Customer, DoNotContact, utcnow
 
 DNC_TEXT = {
     "unsubscribed": _l("unsubscribed"),
     "hard_bounce": _l("address bounced"),
     "spam": _l("spam complaint"),
+    "provider_block": _l("blocked by the email provider"),
     "manual": _l("blocked by hand"),
     "imported": _l("blocked in the source system"),
 }
+
+
+def block(
+    customer_id: int,
+    channel: str,
+    reason: str,
+    note: str | None = None,
+    at: datetime | None = None,
+) -> bool:
+    """Record that ``customer_id`` may not be contacted on ``channel`` any more.
+
+    One record per customer and channel: a new reason (a spam complaint after an
+    unsubscribe) becomes the one shown, the earlier ones stay in its ``history``; the
+    same reason again changes nothing. True when something was written; the caller
+    commits.
+    """
+    at = at or utcnow()
+    record = db.session.scalar(
+        select(DoNotContact).where(
+            DoNotContact.customer_id == customer_id, DoNotContact.channel == channel
+        )
+    )
+    if record is not None and record.reason == reason:
+        return False
+    note = note[:500] if note else None
+    entry = {"reason": reason, "note": note, "at": at.isoformat()}
+    if record is None:
+        db.session.add(
+            DoNotContact(
+                customer_id=customer_id,
+                channel=channel,
+                reason=reason,
+                note=note,
+                created_at=at,
+                history=[entry],
+            )
+        )
+    else:
+        earlier = record.history or [
+            {"reason": record.reason, "note": record.note, "at": record.created_at.isoformat()}
+        ]
+        record.reason, record.note, record.history = reason, note, [*earlier, entry]
+    db.session.flush()
+    return True
 
 
 def blocked_reason(customer: Customer, channel: str, marketing: bool = True) -> str | None:

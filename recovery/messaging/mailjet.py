@@ -2,7 +2,9 @@
 
 Plain values in, plain values out; every send ends in one of the four outcomes of
 ``transport.py``. For Mailjet: ``accepted`` is ``Status: success``; ``rejected``
-carries Mailjet's own ``ErrorCode`` and ``ErrorMessage``; ``retry`` includes the
+carries Mailjet's own ``ErrorCode`` and ``ErrorMessage``, with ``halt`` for a refused
+or suspended key (HTTP 401, ``mj-0001``) and an unauthorised sender (``send-0006``,
+``send-0007``, ``send-0008``; Send API v3.1 error table); ``retry`` includes the
 account-level SMS limits; an ``unknown`` email is resolved with
 :meth:`MailjetTransport.find_by_custom_id` before it is sent again.
 
@@ -40,6 +42,10 @@ from .transport import (
 DEFAULT_BASE_URL = "https://api.mailjet.com/"
 # Send API v3.1 takes at most 50 recipients per call (error send-0015 beyond that).
 MAX_MESSAGES_PER_CALL = 50
+
+# Send API v3.1 per-message errors (StatusCode 403) about the sender, not the message:
+# the Sender header not allowed, SenderID not validated, From not authorised.
+SENDER_REFUSED = frozenset({"send-0006", "send-0007", "send-0008"})
 
 # SMS errors about the account (wallet, daily limit, setup), not about the message.
 _SMS_ACCOUNT_ERRORS = frozenset({"sms-0001", "sms-0003", "sms-0004"})
@@ -167,7 +173,8 @@ class MailjetTransport:
             payload["SandboxMode"] = True
         reply = self._call(lambda: self._send_client.send.create(data=payload))
         messages = reply.body.get("Messages") if isinstance(reply.body, dict) else None
-        if reply.status in (200, 400) and isinstance(messages, list):
+        # Per-message answers come with 200, or with 400/403 when some were refused.
+        if reply.status is not None and reply.status < 500 and isinstance(messages, list):
             return [
                 _message_result(e.custom_id, messages[i] if i < len(messages) else None)
                 for i, e in enumerate(emails)
@@ -314,7 +321,8 @@ def _message_result(custom_id: str, item: Any) -> SendResult:
         texts = "; ".join(str(e.get("ErrorMessage", "")) for e in errors) or None
         statuses = [int(e.get("StatusCode") or 400) for e in errors] or [400]
         outcome = RETRY if any(s == 429 or s >= 500 for s in statuses) else REJECTED
-        return SendResult(custom_id, outcome, error_code=codes, error_message=texts)
+        halt = any(e.get("ErrorCode") in SENDER_REFUSED for e in errors)
+        return SendResult(custom_id, outcome, error_code=codes, error_message=texts, halt=halt)
     return SendResult(custom_id, UNKNOWN, error_message=f"unexpected status {item.get('Status')!r}")
 
 
@@ -331,13 +339,19 @@ def _call_result(custom_id: str, reply: _Reply) -> SendResult:
     if reply.status >= 500:
         # Mailjet does not document that a 5xx means "not processed": it may have been.
         outcome = UNKNOWN
-    elif reply.status in (400, 413):
+    elif reply.status in (400, 401, 413):
         outcome = REJECTED
     else:
-        # 429, refused credentials, wrong URL: nothing was taken.
+        # 429, wrong URL: nothing was taken.
         outcome = RETRY
     return SendResult(
-        custom_id, outcome, error_code=code, error_message=text, retry_after=reply.retry_after
+        custom_id,
+        outcome,
+        error_code=code,
+        error_message=text,
+        retry_after=reply.retry_after,
+        # The key is refused or suspended (mj-0001): nothing goes out until it is fixed.
+        halt=reply.status == 401,
     )
 
 

@@ -22,7 +22,11 @@ retry it.
 it (the company's choice when it was queued, see ``channels/``), opened on first use.
 
 **Outcomes.** ``accepted`` → ``sent``; ``rejected`` → ``failed`` with Mailjet's code
-and text; ``retry`` → back to ``queued`` with exponential back-off (at least the
+and text. A refusal of the key or the sender (``halt``: 401 ``mj-0001``, ``send-0006``
+… ``send-0008``) also stops the batch for that provider: what was not sent yet goes
+back to ``queued`` untouched, the admin's warning (``alert.py``) is raised and the
+worker pauses for ``retry_max_seconds``; the next accepted send takes the warning down.
+``retry`` → back to ``queued`` with exponential back-off (at least the
 ``Retry-After``), ``failed`` after ``max_attempts``; ``unknown`` → as above. Every
 outcome is written only if the row still belongs to this worker's claim.
 """
@@ -43,7 +47,7 @@ from ..extensions import db
 from ..models import Message, utcnow
 from ..models.message import Channel
 from ..models.types import UTCDateTime
-from . import channels, consent, outbox
+from . import alert, channels, consent, outbox
 from .mailjet import (
     MAX_MESSAGES_PER_CALL,
     LookupResult,
@@ -268,11 +272,20 @@ class Sender:
             except ValueError as exc:
                 self._fail(message, "invalid", str(exc), result)
         db.session.commit()
+        stopped: set[str] = set()  # the sources that refused the key or the sender
+        held: list[str] = []  # not sent because their source stopped
         for start in range(0, len(emails), MAX_MESSAGES_PER_CALL):
             chunk = emails[start : start + MAX_MESSAGES_PER_CALL]
+            if Channel.EMAIL in stopped:
+                held += [e.custom_id for e in chunk]
+                continue
             self.bucket.take()
-            self._record(self.transport.email.send_emails(chunk), result)
+            self._record(self.transport.email.send_emails(chunk), result, Channel.EMAIL, stopped)
         for provider, text in texts:
+            source = f"sms:{channels.sms_provider(provider).name}"
+            if source in stopped:
+                held.append(text.custom_id)
+                continue
             self.bucket.take()
             try:
                 outcome = self.transport.sms(provider).send_sms(text)
@@ -280,7 +293,9 @@ class Sender:
                 outcome = SendResult(
                     text.custom_id, REJECTED, error_code="setup", error_message=str(exc)
                 )
-            self._record([outcome], result)
+            self._record([outcome], result, source, stopped)
+        if held:
+            self._hold(held, result)
 
     # -- before sending ----------------------------------------------------------------------
 
@@ -445,10 +460,20 @@ class Sender:
 
     # -- after sending -----------------------------------------------------------------------
 
-    def _record(self, results: list[SendResult], result: BatchResult) -> None:
-        """Write each outcome, for the rows that are still this worker's."""
+    def _record(
+        self, results: list[SendResult], result: BatchResult, source: str, stopped: set[str]
+    ) -> None:
+        """Write each outcome, for the rows that are still this worker's; a refusal of the
+        key or the sender adds ``source`` to ``stopped`` and raises the admin's warning."""
         now = self.now()
         accepted = [r for r in results if r.outcome == ACCEPTED]
+        halted = next((r for r in results if r.halt), None)
+        if halted is not None:
+            stopped.add(source)
+            alert.raise_alert(source, halted.error_code, halted.error_message, now)
+            result.pause = max(result.pause, self.options.retry_max_seconds)
+        elif accepted:
+            alert.clear(source)
         if accepted:
             # The common case in one statement: the guard keeps a lost lease untouched.
             provider_ids = {int(r.custom_id): r.provider_id for r in accepted}
@@ -508,6 +533,14 @@ class Sender:
         message.last_error = _text(outcome)
         self._unlock(message)
         result.retry += 1
+
+    def _hold(self, custom_ids: list[str], result: BatchResult) -> None:
+        """Give back claimed messages that were not sent: queued as before, no attempt."""
+        for message in self._owned([int(i) for i in custom_ids], lock=True):
+            message.state = "queued"
+            self._unlock(message)
+            result.retry += 1
+        db.session.commit()
 
     # -- final states --------------------------------------------------------------------------
 

@@ -4,9 +4,11 @@ Every send ends in one of four outcomes, so the worker decides without knowing H
 
 - ``accepted``: the provider took the message.
 - ``rejected``: the provider refused it for good; the result carries the provider's
-  own error code and text.
+  own error code and text. ``halt`` marks a refusal of the account or the sender
+  (key suspended or refused, sender not authorised): every further message would be
+  refused the same way, so the worker stops the batch and tells the admin.
 - ``retry``: the provider surely did not take it and trying later makes sense
-  (connection never opened, 429, credentials refused).
+  (connection never opened, 429).
 - ``unknown``: the request may have been processed (read timeout, connection lost
   after the request went out, 5xx, unreadable answer).
 """
@@ -43,6 +45,7 @@ class SendResult:
     error_message: str | None = None
     retry_after: float | None = None
     provider_uuid: str | None = None
+    halt: bool = False
 
 
 class NotSetUp(Exception):

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from flask import current_app
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
-from ..models import Customer, DoNotContact
+from ..models import Customer
+from . import consent
 from .tokens import InvalidUnsubscribeToken, read_unsubscribe_token
 
 
@@ -30,18 +30,11 @@ def unsubscribe_by_token(token: str) -> tuple[Customer, tuple[str, ...]]:
 
 
 def block(customer: Customer, channel: str, reason: str, note: str | None = None) -> bool:
-    """Write a do-not-contact record once; True when it is new."""
-    exists = db.session.scalar(
-        select(DoNotContact).where(
-            DoNotContact.customer_id == customer.id, DoNotContact.channel == channel
-        )
-    )
-    if exists:
-        return False
-    db.session.add(DoNotContact(customer_id=customer.id, channel=channel, reason=reason, note=note))
+    """Write the do-not-contact record (:func:`consent.block`) and commit; True when new."""
     try:
+        written = consent.block(customer.id, channel, reason, note)
         db.session.commit()
-    except IntegrityError:
+    except IntegrityError:  # another request wrote the record at the same moment
         db.session.rollback()
         return False
-    return True
+    return written

@@ -10,8 +10,9 @@ contact records and history entries are written once, times only move forward.
 
 Fields used (Mailjet Event API): ``event``, ``time`` (unix seconds), ``email``,
 ``MessageID`` (``mj_message_id`` in old payloads), ``Message_GUID``, ``CustomID``
-(our message id), ``url`` (click), ``hard_bounce`` (bounce), ``error_related_to`` and
-``error`` (bounce, blocked).
+(our message id), ``url`` (click), ``hard_bounce`` and ``blocked`` (bounce: "true if
+this bounce leads to the recipient being blocked"), ``error_related_to`` and ``error``
+(bounce, blocked; Mailjet's table "Possible values for errors").
 """
 
 from __future__ import annotations
@@ -28,22 +29,24 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..extensions import db
-from ..models import CaseEvent, Customer, DoNotContact, Message, WebhookEvent, utcnow
+from ..models import CaseEvent, Customer, Message, WebhookEvent, utcnow
+from . import consent
 from .options import MessagingOptions
 
 log = logging.getLogger(__name__)
 
 EVENTS = ("sent", "open", "click", "bounce", "blocked", "spam", "unsub")
-# Mailjet's error table: these ``blocked`` reasons mean the address itself is dead.
-PERMANENT_BLOCKS = frozenset(
-    {
-        ("recipient", "user unknown"),
-        ("recipient", "mailbox inactive"),
-        ("domain", "invalid domain"),
-        ("domain", "no mail host"),
-        ("mailjet", "preblocked"),
-    }
-)
+# Mailjet's error table: these ``blocked`` reasons are for good, with the
+# do-not-contact reason each one means.
+PERMANENT_BLOCKS = {
+    ("recipient", "user unknown"): "hard_bounce",
+    ("recipient", "mailbox inactive"): "hard_bounce",
+    ("recipient", "spam reporter"): "spam",
+    ("recipient", "blacklisted"): "provider_block",
+    ("domain", "invalid domain"): "hard_bounce",
+    ("domain", "no mail host"): "hard_bounce",
+    ("mailjet", "preblocked"): "hard_bounce",
+}
 MAX_ATTEMPTS = 5
 RETRY_AFTER = timedelta(minutes=1)  # leave fresh rows to the request that stored them
 
@@ -177,15 +180,18 @@ def _apply(row: WebhookEvent, event: dict[str, Any]) -> None:
         reason = _error_text(event)
         if message is not None:
             message.last_error = f"bounce: {reason}"
-        if event.get("hard_bounce") is True:
+        if event.get("hard_bounce") is True or event.get("blocked") is True:
             _block(message, event, "hard_bounce", f"Mailjet bounce: {reason}", at)
         _history(message, "email_bounced", f"bounce:{row.dedupe_key}", at, error=reason)
     elif kind == "blocked":
         reason = _error_text(event)
         if message is not None:
             message.last_error = f"blocked: {reason}"
-        if (str(event.get("error_related_to")), str(event.get("error"))) in PERMANENT_BLOCKS:
-            _block(message, event, "hard_bounce", f"Mailjet blocked: {reason}", at)
+        permanent = PERMANENT_BLOCKS.get(
+            (str(event.get("error_related_to")), str(event.get("error")))
+        )
+        if permanent:
+            _block(message, event, permanent, f"Mailjet blocked: {reason}", at)
         _history(message, "email_blocked", f"blocked:{row.dedupe_key}", at, error=reason)
     elif kind == "spam":
         _block(message, event, "spam", "Mailjet spam complaint", at)
@@ -237,22 +243,7 @@ def _block(
             else []
         )
     for customer_id in customer_ids:
-        exists = db.session.scalar(
-            select(DoNotContact.id).where(
-                DoNotContact.customer_id == customer_id, DoNotContact.channel == "email"
-            )
-        )
-        if exists is None:
-            db.session.add(
-                DoNotContact(
-                    customer_id=customer_id,
-                    channel="email",
-                    reason=reason,
-                    note=note[:500],
-                    created_at=at,
-                )
-            )
-            db.session.flush()
+        consent.block(customer_id, "email", reason, note, at)
 
 
 def _history(message: Message | None, kind: str, token: str, at: datetime, **data: str) -> None:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import DDL, ForeignKey, Index, String, UniqueConstraint, event
+from sqlalchemy import DDL, JSON, ForeignKey, Index, String, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -12,7 +13,7 @@ from .message import Channel
 from .types import UTCDateTime, utcnow
 
 CHANNELS = tuple(Channel)
-DNC_REASONS = ("unsubscribed", "hard_bounce", "spam", "manual", "imported")
+DNC_REASONS = ("unsubscribed", "hard_bounce", "spam", "provider_block", "manual", "imported")
 
 
 class Customer(db.Model):
@@ -76,7 +77,11 @@ event.listen(
 
 
 class DoNotContact(db.Model):
-    """One record per customer and channel; checked right before every send."""
+    """One record per customer and channel; checked right before every send.
+
+    ``reason`` and ``note`` are the latest; ``history`` lists every reason recorded, the
+    latest last, as ``{"reason", "note", "at"}`` (written by ``messaging.consent.block``).
+    """
 
     __tablename__ = "do_not_contact"
     __table_args__ = (UniqueConstraint("customer_id", "channel"),)
@@ -87,5 +92,6 @@ class DoNotContact(db.Model):
     reason: Mapped[str] = mapped_column(String(20))
     note: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    history: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
 
     customer: Mapped[Customer] = relationship(back_populates="do_not_contact")

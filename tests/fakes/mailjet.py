@@ -9,7 +9,9 @@ once" per CustomID. Faults (``fake.faults.add(kind, …)``), one per matching re
 - ``timeout``: take the message, then sleep ``seconds`` before answering (answer lost);
 - ``drop``: take the message, then drop the connection without an answer;
 - ``reset``: drop the connection before taking anything;
-- ``broken_json``: take the message, answer 200 with a truncated body.
+- ``broken_json``: take the message, answer 200 with a truncated body;
+- ``answer``: answer ``status`` with ``body`` (one of Mailjet's documented examples,
+  ``tests/data/vendor/mailjet/``), nothing taken.
 
 ``rate_limit`` answers 429 to calls beyond N per second, as Mailjet's limiter does.
 """
@@ -211,7 +213,7 @@ class FakeMailjet:
         fault = None if limited else self.faults.take(path)
         if limited:
             answer = _error_answer(429, "Too many requests, please slow down.")
-        elif fault is not None and fault.kind in ("status", "reset"):
+        elif fault is not None and fault.kind in ("status", "reset", "answer"):
             answer = self._fault_before(fault, environ)
         else:
             answer = self._run_app(environ)
@@ -247,6 +249,8 @@ class FakeMailjet:
 
     @staticmethod
     def _fault_before(fault: Fault, environ) -> _Answer:
+        if fault.kind == "answer":
+            return _Answer(fault.status, (fault.body or "").encode())
         if fault.kind == "reset":
             _drop(environ)
         answer = _error_answer(fault.status, HTTPStatus(fault.status).phrase)

@@ -21,13 +21,14 @@ from wawi_connectors import Batch, Connector, ProductRecord, ReadContext
 
 @dataclass
 class Fault:
-    """One planned failure: ``kind`` is timeout, status, broken_json or drop."""
+    """One planned failure: ``kind`` is timeout, status, broken_json, drop or answer."""
 
     kind: str
     status: int = 500
     retry_after: str | None = None
     seconds: float = 0.0
     path: str | None = None  # only requests whose path starts with this
+    body: str | None = None  # kind "answer": this body (a vendor's example) with ``status``
 
 
 class Faults:

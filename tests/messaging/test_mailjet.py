@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import threading
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from mailjet_rest import Client
@@ -21,6 +22,7 @@ from recovery.messaging.variables import VARIABLE_NAMES, CustomerVars, build_var
 from tests.fakes.mailjet import API_KEY, API_SECRET, SMS_TOKEN, FakeMailjet, Template
 
 STANDARD, VOUCHER = 4711, 4712
+VENDOR = Path(__file__).parents[1] / "data" / "vendor" / "mailjet"
 CLIENT_TIMEOUT = 0.5
 
 
@@ -84,6 +86,10 @@ def email(custom_id: str, **overrides) -> OutgoingEmail:
     }
     values.update(overrides)
     return OutgoingEmail(**values)
+
+
+def vendor_text(name: str) -> str:
+    return (VENDOR / name).read_text(encoding="utf-8")
 
 
 def closed_port() -> int:
@@ -241,13 +247,39 @@ def test_connection_refused_is_retry():
     assert result.error_code == "network"
 
 
-def test_refused_credentials_are_retry_not_a_failed_message(fake):
+def test_refused_credentials_stop_sending_they_are_no_retry(fake):
     with MailjetTransport(API_KEY, "wrong", base_url=fake.url, timeout=CLIENT_TIMEOUT) as transport:
         [result] = transport.send_emails([email("1001")])
 
-    assert result.outcome == "retry"
+    assert (result.outcome, result.halt) == ("rejected", True)
     assert result.error_code == "mj-0015"
     assert fake.emails == []
+
+
+def test_suspended_api_key_stops_sending_with_mailjets_code(fake, transport):
+    # Mailjet's documented error table: 401 / mj-0001 "when API key is suspended".
+    fake.faults.add("answer", status=401, body=vendor_text("send_v31_api_key_suspended.json"))
+
+    results = transport.send_emails([email("1002"), email("1003")])
+
+    assert [(r.outcome, r.halt, r.error_code) for r in results] == [
+        ("rejected", True, "mj-0001"),
+        ("rejected", True, "mj-0001"),
+    ]
+    assert results[0].error_message == "API key is suspended."
+
+
+@pytest.mark.parametrize("status", [400, 403])
+def test_sender_not_authorised_stops_sending_with_mailjets_code(fake, transport, status):
+    # Mailjet's own example of send-0008 (per-message StatusCode 403), whatever the
+    # status of the whole call.
+    body = vendor_text("send_v31_sender_not_authorised.json")
+    fake.faults.add("answer", status=status, body=body)
+
+    [result] = transport.send_emails([email("1004")])
+
+    assert (result.outcome, result.halt, result.error_code) == ("rejected", True, "send-0008")
+    assert "is not an authorized sender email address" in result.error_message
 
 
 # -- when nobody can know: unknown, then look it up ---------------------------------------
@@ -388,13 +420,13 @@ def test_invalid_sms_is_rejected_with_mailjets_code(fake, transport, sender, to,
     assert fake.sms == []
 
 
-def test_sms_with_a_wrong_token_is_retry(fake):
+def test_sms_with_a_wrong_token_stops_sending(fake):
     with MailjetTransport(
         API_KEY, API_SECRET, sms_token="wrong", base_url=fake.url, timeout=CLIENT_TIMEOUT
     ) as transport:
         result = transport.send_sms(OutgoingSms("1901", "Gartenbau", "+491711234567", "Hallo"))
 
-    assert result.outcome == "retry"
+    assert (result.outcome, result.halt) == ("rejected", True)
     assert fake.sms == []
 
 

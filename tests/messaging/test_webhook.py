@@ -5,15 +5,17 @@ from __future__ import annotations
 import base64
 import json
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
-from recovery.messaging import webhook
+from recovery.messaging import consent, webhook
 from recovery.models import CaseEvent, DoNotContact, Message, WebhookEvent, utcnow
 from tests.messaging.messaging_fixtures import case_for, messages, queue_emails
 
 USER, PASSWORD = "mailjet", "s3cret-hook"
 URL = "/p/mailjet/events"
+VENDOR = Path(__file__).parents[1] / "data" / "vendor" / "mailjet"
 
 
 @pytest.fixture()
@@ -202,3 +204,61 @@ def test_history_shows_open_and_click_labels(client, db, hook, sent, login_as):
     html = client.get(f"/case/{sent.case_id}?list=contacted").get_data(as_text=True)
     assert "E-Mail geöffnet" in html or "opened the email" in html
     assert "Link geklickt" in html or "clicked a link" in html
+
+
+# -- Mailjet's documented samples (tests/data/vendor/mailjet/) ------------------------------
+
+
+def vendor_event(message, name, **fields):
+    """Mailjet's sample event, tied to ``message`` (CustomID, MessageID, email)."""
+    values = json.loads((VENDOR / name).read_text(encoding="utf-8"))
+    values.update(
+        CustomID=str(message.id), MessageID=int(message.provider_id), email=message.to_address
+    )
+    values.update(fields)
+    return values
+
+
+@pytest.mark.parametrize(
+    ("name", "fields", "reason"),
+    [
+        ("event_bounce.json", {}, "hard_bounce"),
+        # "true if this bounce leads to the recipient being blocked", even when soft
+        (
+            "event_bounce.json",
+            {"blocked": True, "hard_bounce": False, "error": "quota exceeded"},
+            "hard_bounce",
+        ),
+        ("event_blocked.json", {}, "hard_bounce"),
+        ("event_blocked.json", {"error": "spam reporter"}, "spam"),
+        ("event_blocked.json", {"error": "blacklisted"}, "provider_block"),
+        ("event_spam.json", {}, "spam"),
+        ("event_unsub.json", {}, "unsubscribed"),
+    ],
+    ids=["bounce", "blocked-bounce", "blocked", "spam-reporter", "blacklisted", "spam", "unsub"],
+)
+def test_mailjets_samples_block_the_address_for_good(client, db, hook, sent, name, fields, reason):
+    assert post(client, [vendor_event(sent, name, **fields)]).status_code == 200
+    assert dnc(sent.customer_id) == {"email": reason}
+
+
+def test_soft_bounce_that_blocks_nothing_stays_temporary(client, db, hook, sent):
+    fields = {"hard_bounce": False, "blocked": False, "error": "quota exceeded"}
+    post(client, [vendor_event(sent, "event_bounce.json", **fields)])
+    assert dnc(sent.customer_id) == {}
+
+
+def test_later_spam_and_unsub_show_the_latest_reason_and_keep_the_history(client, db, hook, sent):
+    post(client, [vendor_event(sent, "event_unsub.json", time=1767225600)])
+    post(client, [vendor_event(sent, "event_spam.json", time=1767229200)])
+    record = DoNotContact.query.filter_by(customer_id=sent.customer_id).one()
+    assert record.reason == "spam"
+    assert consent.blocked_reason(sent.customer, "email") == "Spam-Beschwerde"
+    assert [(h["reason"], h["at"]) for h in record.history] == [
+        ("unsubscribed", "2026-01-01T00:00:00+00:00"),
+        ("spam", "2026-01-01T01:00:00+00:00"),
+    ]
+    # The same reason again changes nothing.
+    post(client, [vendor_event(sent, "event_spam.json", time=1767232800)])
+    record = DoNotContact.query.filter_by(customer_id=sent.customer_id).one()
+    assert record.reason == "spam" and len(record.history) == 2

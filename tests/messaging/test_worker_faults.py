@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import timedelta
+from pathlib import Path
 
 from recovery.messaging.mailjet import MailjetTransport
 from recovery.messaging.sending import BatchResult, Sender, TokenBucket, Transports
+from tests.conftest import csrf_from
 from tests.fakes.mailjet import API_KEY, API_SECRET
 from tests.messaging import messaging_fixtures
 from tests.messaging.messaging_fixtures import (
@@ -19,6 +21,7 @@ from tests.messaging.messaging_fixtures import (
 )
 
 mailjet, fake, online = messaging_fixtures.FIXTURES  # used as pytest fixtures
+VENDOR = Path(__file__).parents[1] / "data" / "vendor" / "mailjet"
 
 
 def delivered_once(fake, ids) -> bool:
@@ -147,3 +150,56 @@ def test_lease_expired_mid_batch_is_resolved_by_custom_id(app, db, build, online
     assert stats.resolved == 50 and stats.sent == 0
     assert delivered_once(online, ids)
     assert {m.state for m in messages(ids).values()} == {"sent"}
+
+
+# -- the key or the sender refused: stop, fail with Mailjet's code, tell the admin ---------
+
+
+def test_suspended_key_stops_the_batch_and_warns_the_admin_until_a_send_succeeds(
+    app, db, build, online, client, login_as
+):
+    ids = bulk_messages(company(build), 60)  # two batches: 50 + 10
+    body = (VENDOR / "send_v31_api_key_suspended.json").read_text(encoding="utf-8")
+    online.faults.add("answer", status=401, body=body, path="/v3.1/send")
+    stats = run_worker(app, retry_max_seconds=600)
+    assert online.call_count("/v3.1/send") == 1  # the worker paused: no second call
+    result = messages(ids)
+    refused, held = ids[:50], ids[50:]
+    assert {(result[i].state, result[i].error_code) for i in refused} == {("failed", "mj-0001")}
+    assert {(result[i].state, result[i].attempts) for i in held} == {("queued", 0)}
+    assert stats.failed == 50
+    # Every page tells the admin, in every web process (stored in the database).
+    login_as("admin")
+    page = client.get("/").get_data(as_text=True)
+    assert "mj-0001" in page and "API key is suspended." in page
+    # The key works again: the held messages go out and the warning is gone.
+    run_worker(app, retry_max_seconds=600)
+    assert {messages(held)[i].state for i in held} == {"sent"}
+    assert "mj-0001" not in client.get("/").get_data(as_text=True)
+
+
+def test_unauthorised_sender_stops_the_batch_and_the_admin_dismisses_the_warning(
+    app, db, build, online, client, login_as
+):
+    body = (VENDOR / "send_v31_sender_not_authorised.json").read_text(encoding="utf-8")
+    online.faults.add("answer", status=403, body=body, path="/v3.1/send")
+    [message_id] = bulk_messages(company(build), 1)
+    stats = run_worker(app, retry_max_seconds=600)
+    message = messages([message_id])[message_id]
+    assert (message.state, message.error_code, message.attempts) == ("failed", "send-0008", 1)
+    assert stats.retry == 0 and online.emails == []
+    login_as("admin")
+    page = client.get("/").get_data(as_text=True)
+    assert "send-0008" in page and "not an authorized sender" in page
+    form = csrf_from(page)
+    response = client.post("/admin/sending-warning/dismiss", data={"csrf_token": form})
+    assert response.status_code == 302
+    assert "send-0008" not in client.get("/").get_data(as_text=True)
+
+
+def test_sales_users_do_not_see_the_admins_warning(app, db, build, online, client, login_as):
+    online.senders = {"someone@else.example"}
+    bulk_messages(company(build), 1)
+    run_worker(app, retry_max_seconds=600)
+    login_as("sales")
+    assert "send-0008" not in client.get("/").get_data(as_text=True)
