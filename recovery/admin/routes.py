@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
-from flask import current_app, render_template, request
+from flask import render_template, request
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
-from ..models import CaseEvent, User
+from ..models import CaseEvent, User, business_tz
 from ..security import admin_required
 from . import bp
 
@@ -34,7 +33,7 @@ def action_log():
     stmt = select(CaseEvent).where(CaseEvent.user_id.is_not(None))
     if user_id:
         stmt = stmt.where(CaseEvent.user_id == user_id)
-    tz = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
+    tz = business_tz()
     if start:
         stmt = stmt.where(CaseEvent.created_at >= datetime.combine(start, time.min, tz))
     if end:

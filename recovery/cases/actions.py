@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..messaging import outbox
-from ..models import Case, CaseEvent, CaseStatus, Message, User, utcnow
+from ..models import Case, CaseEvent, CaseStatus, Message, User, business_tz, utcnow
 from .settings import analysis_settings
 
 REMIND_DAYS = (1, 3, 7, 10, 14, 30, 60, 90)
@@ -147,7 +147,7 @@ def no_interest(case: Case, user: User, token: str, text: str = "") -> ActionRes
 def remind(case: Case, user: User, token: str, days: int | None, on: date | None) -> ActionResult:
     """Remind in ``days`` (one of REMIND_DAYS) or on the date ``on``, which wins."""
     _must_be_open(case)
-    tz = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
+    tz = business_tz()
     today = utcnow().astimezone(tz).date()
     if on is None:
         if days not in REMIND_DAYS:

@@ -25,10 +25,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, tzinfo
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 import pandas as pd
-from flask import current_app
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import selectinload
 
@@ -43,6 +41,7 @@ from ..models import (
     Customer,
     Order,
     ProductGroup,
+    business_tz,
     utcnow,
 )
 from .order_lines import load_lines
@@ -69,11 +68,6 @@ def _float(value) -> float | None:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
     return float(value)
-
-
-def business_tz() -> tzinfo:
-    """The business's time zone: the analysis counts in its days."""
-    return ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
 
 
 def as_of_end(day: date) -> datetime:

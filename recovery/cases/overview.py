@@ -9,7 +9,8 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from ..extensions import db
-from ..models import OPEN_STATUSES, CaseStatus, User, utcnow
+from ..formatting import local_day
+from ..models import OPEN_STATUSES, CaseStatus, User, business_tz, utcnow
 from .lists import visible_cases
 from .page import MonthBar, months_back
 
@@ -41,10 +42,11 @@ def owner_figures(user: User) -> OwnerFigures:
             cases.c.status == CaseStatus.RECOVERED, cases.c.recovered_at >= since
         )
     ).all()
-    months = months_back(utcnow().date(), 12)
+    tz = business_tz()
+    months = months_back(local_day(utcnow(), tz), 12)
     totals = {m: 0 for m in months}
     for when, revenue in recovered:
-        key = when.date().replace(day=1)
+        key = local_day(when, tz).replace(day=1)
         if key in totals:
             totals[key] += revenue or 0
     peak = max(totals.values(), default=0) or 1

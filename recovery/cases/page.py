@@ -9,7 +9,6 @@ from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from flask import current_app
 from sqlalchemy import Row, Select, bindparam, func, inspect, select
 from sqlalchemy.orm import contains_eager, joinedload
 
@@ -27,6 +26,7 @@ from ..models import (
     OrderLine,
     ProductGroup,
     User,
+    business_tz,
     utcnow,
 )
 from ..models.message import Channel, ChannelPreference, GroupMessageTexts
@@ -342,7 +342,7 @@ def details(case: Case, user: User) -> CaseDetails:
     """Everything the case page shows besides the case itself; reloads the case first."""
     extras = load_case(case, user)
     customer: Customer = case.customer
-    tz = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
+    tz = business_tz()
     today = utcnow().astimezone(tz).date()
     orders = latest_orders(customer.id, extras.links)
     events = history(customer.id)

@@ -11,14 +11,12 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from flask import current_app
 from sqlalchemy import and_, delete, select
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
-from ..models import ConnectorConfig, JobRun, Setting, utcnow
+from ..models import ConnectorConfig, JobRun, Setting, business_tz, utcnow
 from .registry import recurring
 from .rows import enqueue
 
@@ -55,7 +53,7 @@ def night_due(now: datetime, settings: WorkerSettings) -> date | None:
     """The local date whose nightly run is due at ``now``, if any."""
     if not settings.nightly_enabled:
         return None
-    local = now.astimezone(ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"]))
+    local = now.astimezone(business_tz())
     return local.date() if local.hour >= settings.nightly_hour else None
 
 

@@ -35,7 +35,7 @@ from .system import (
     SyncRun,
 )
 from .tally import CaseTally
-from .types import utcnow
+from .types import business_tz, utcnow
 from .user import ROLES, User
 
 __all__ = [
@@ -77,5 +77,6 @@ __all__ = [
     "SyncRun",
     "User",
     "WebhookEvent",
+    "business_tz",
     "utcnow",
 ]

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
+from flask import current_app
 from sqlalchemy import DateTime, Numeric
 from sqlalchemy.types import TypeDecorator
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def business_tz() -> tzinfo:
+    """The business's time zone (BABEL_DEFAULT_TIMEZONE): days are counted in it."""
+    return ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
 
 
 class UTCDateTime(TypeDecorator[datetime]):

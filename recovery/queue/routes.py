@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 from flask import (
     Response,
@@ -23,7 +22,7 @@ from flask_login import current_user
 from ..cases import actions, export, lists, page
 from ..cases.action_table import BY_NAME, CASE_ACTIONS
 from ..extensions import db
-from ..models import Case, utcnow
+from ..models import Case, business_tz, utcnow
 from ..security import reads_only
 from ..ui import case_reasons
 from . import bp
@@ -109,7 +108,7 @@ def export_csv(tile: str):
         abort(404)
     query = lists.ListQuery.from_args(tile, request.args)
     lang = "en" if request.args.get("format") == "en" else "de"
-    tz = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
+    tz = business_tz()
     user = current_user._get_current_object()
     body = export.rows(query, user, lang, tz, case_reasons)
     name = f"{tile}-{utcnow().astimezone(tz):%Y-%m-%d}.csv"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from recovery.models import JobRun, utcnow
@@ -86,3 +86,27 @@ def test_backtest_page_names_the_model_in_words_with_the_readers_decimals(
     for model, (_german, english) in models.items():
         html = client.get(f"/admin/backtest?job={jobs[model]}").get_data(as_text=True)
         assert f"<dd>{english}</dd>" in html and "<dd>0.885</dd>" in html
+
+
+def test_overview_counts_recovered_revenue_in_the_business_month(client, login_as, build):
+    """Recovered on the 1st of this month at 00:30 in Berlin – the evening before in UTC –
+    counts for this month, not the last."""
+    from zoneinfo import ZoneInfo
+
+    from recovery.formatting import month
+
+    login_as("sales")
+    berlin = ZoneInfo("Europe/Berlin")
+    today = utcnow().astimezone(berlin).date()
+    when = datetime(today.year, today.month, 1, 0, 30, tzinfo=berlin).astimezone(UTC)
+    assert when.month != today.month or when.year != today.year  # the day before in UTC
+    build.case(
+        build.customer(),
+        build.company(),
+        status="recovered",
+        recovered_revenue=Decimal("555.00"),
+        recovered_at=when,
+        closed_at=when,
+    )
+    html = client.get("/overview/").get_data(as_text=True)
+    assert f"<title>{month(today.replace(day=1), 'de')}: 555,00\xa0€</title>" in html
