@@ -44,6 +44,7 @@ from .tabular.mapping import (
     Layout,
     mapping_signature,
     parse_mapping,
+    propose,
     propose_mapping,
     resolve_layout,
 )
@@ -101,6 +102,7 @@ LINE_FIELDS = (
 _ONE = Decimal(1)
 _ZERO = Decimal(0)
 _SEPARATOR_NAMES = {";": "semicolon", ",": "comma", "\t": "tab"}
+SAMPLE_ROWS = 1_000  # the first rows whose values the proposal looks at
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +115,7 @@ class Preview:
     headers: list[str]
     rows: list[list[str]]
     mapping: dict[str, str]  # the proposal: target field -> header
+    hints: dict[str, str]  # target field -> why the proposal is unsure (``Proposal``)
     signature: str  # mapping_signature(headers): look up a saved mapping with it
     unmapped_required: list[str]  # required target fields the proposal did not find
 
@@ -131,16 +134,18 @@ class FileCheck:
 def preview(path: str, rows: int = 10) -> Preview:
     """Detected format, headers, the first ``rows`` rows as text, and a proposed mapping."""
     info = inspect_file(path)
-    mapping = propose_mapping(info.headers)
+    sample = head_rows(info, max(rows, SAMPLE_ROWS))
+    proposal = propose(info.headers, sample)
     return Preview(
         file_type=info.file_type,
         encoding=info.encoding,
         separator=info.separator,
         headers=list(info.headers),
-        rows=head_rows(info, rows),
-        mapping=mapping,
+        rows=sample[:rows],
+        mapping=proposal.mapping,
+        hints=proposal.hints,
         signature=mapping_signature(info.headers),
-        unmapped_required=[t for t in REQUIRED_FIELDS if t not in mapping],
+        unmapped_required=[t for t in REQUIRED_FIELDS if t not in proposal.mapping],
     )
 
 
@@ -194,7 +199,7 @@ class CsvFileConnector(Connector):
 
     def test_connection(self) -> str:
         info = inspect_file(self.settings["path"])
-        resolve_layout(info.headers, self.settings["mapping"])
+        self._layout(info)
         if info.file_type == "xlsx":
             detail = "Excel"
         else:
@@ -242,7 +247,14 @@ class CsvFileConnector(Connector):
         if scanned is not None and file_hash(path) == scanned.info.content_hash:
             return scanned.info, scanned.layout  # spares re-reading an Excel file's headers
         info = inspect_file(path)
-        return info, resolve_layout(info.headers, self.settings["mapping"])
+        return info, self._layout(info)
+
+    def _layout(self, info: FileInfo) -> Layout:
+        """The file's columns by the mapping setting, else by the proposal a preview shows."""
+        mapping = self.settings["mapping"]
+        if mapping is None:
+            mapping = propose(info.headers, head_rows(info, SAMPLE_ROWS)).mapping
+        return resolve_layout(info.headers, mapping)
 
     def _scan(self, info: FileInfo, layout: Layout) -> ScanResult:
         """Validate the file, once per content (both streams read the same file)."""
