@@ -78,7 +78,8 @@ class CompanyForm(FlaskForm):
         ],
     )
     channel_preference = SelectField(
-        _l("Channel preference"), choices=[(k.value, v) for k, v in CHANNEL_PREFERENCE_LABELS.items()]
+        _l("Channel preference"),
+        choices=[(k.value, v) for k, v in CHANNEL_PREFERENCE_LABELS.items()],
     )
     shop_url = StringField(
         _l("Shop URL"),
