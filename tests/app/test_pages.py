@@ -54,7 +54,7 @@ def test_reconnect_lists_overdue_by_group(client, login_as, build):
 def test_backtest_page_names_the_model_in_words_with_the_readers_decimals(
     client, login_as, build, db
 ):
-    from recovery.cases import run_backtest
+    from recovery.cases.analysis import run_backtest
     from recovery.cases.jobs import as_of_end
     from tests.app.test_analysis_cases import _decliner
 
