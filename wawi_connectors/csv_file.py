@@ -29,7 +29,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import numpy as np
 
 from .base import N_, Batch, ConfigurationError, Connector, ReadContext, SettingField
-from .records import CustomerRecord, OrderLineRecord, OrderRecord, Record
+from .records import (
+    VOID_STATES,
+    CustomerRecord,
+    OrderLineRecord,
+    OrderRecord,
+    Record,
+    state_of_lines,
+)
 from .registry import register
 from .tabular.mapping import (
     REQUIRED_FIELDS,
@@ -37,6 +44,7 @@ from .tabular.mapping import (
     Layout,
     mapping_signature,
     parse_mapping,
+    propose,
     propose_mapping,
     resolve_layout,
 )
@@ -81,11 +89,21 @@ CUSTOMER_FIELDS = (
 )
 ORDER_FIELDS = ("order_number", "customer_number", "ordered_at", "company", "state", "currency")
 _HEAD_FIELDS = ORDER_FIELDS[1:]  # what an order takes from its first line
+_HEAD_STATE = _HEAD_FIELDS.index("state")
 # in the order of OrderLineRecord's fields after line_no
-LINE_FIELDS = ("net_amount", "quantity", "sku", "product_name", "product_group", "gross_amount")
+LINE_FIELDS = (
+    "net_amount",
+    "quantity",
+    "sku",
+    "product_name",
+    "product_group",
+    "gross_amount",
+    "state",
+)
 _ONE = Decimal(1)
 _ZERO = Decimal(0)
 _SEPARATOR_NAMES = {";": "semicolon", ",": "comma", "\t": "tab"}
+SAMPLE_ROWS = 1_000  # the first rows whose values the proposal looks at
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +116,7 @@ class Preview:
     headers: list[str]
     rows: list[list[str]]
     mapping: dict[str, str]  # the proposal: target field -> header
+    hints: dict[str, str]  # target field -> why the proposal is unsure (``Proposal``)
     signature: str  # mapping_signature(headers): look up a saved mapping with it
     unmapped_required: list[str]  # required target fields the proposal did not find
 
@@ -116,16 +135,18 @@ class FileCheck:
 def preview(path: str, rows: int = 10) -> Preview:
     """Detected format, headers, the first ``rows`` rows as text, and a proposed mapping."""
     info = inspect_file(path)
-    mapping = propose_mapping(info.headers)
+    sample = head_rows(info, max(rows, SAMPLE_ROWS))
+    proposal = propose(info.headers, sample)
     return Preview(
         file_type=info.file_type,
         encoding=info.encoding,
         separator=info.separator,
         headers=list(info.headers),
-        rows=head_rows(info, rows),
-        mapping=mapping,
+        rows=sample[:rows],
+        mapping=proposal.mapping,
+        hints=proposal.hints,
         signature=mapping_signature(info.headers),
-        unmapped_required=[t for t in REQUIRED_FIELDS if t not in mapping],
+        unmapped_required=[t for t in REQUIRED_FIELDS if t not in proposal.mapping],
     )
 
 
@@ -179,7 +200,7 @@ class CsvFileConnector(Connector):
 
     def test_connection(self) -> str:
         info = inspect_file(self.settings["path"])
-        resolve_layout(info.headers, self.settings["mapping"])
+        self._layout(info)
         if info.file_type == "xlsx":
             detail = "Excel"
         else:
@@ -227,7 +248,14 @@ class CsvFileConnector(Connector):
         if scanned is not None and file_hash(path) == scanned.info.content_hash:
             return scanned.info, scanned.layout  # spares re-reading an Excel file's headers
         info = inspect_file(path)
-        return info, resolve_layout(info.headers, self.settings["mapping"])
+        return info, self._layout(info)
+
+    def _layout(self, info: FileInfo) -> Layout:
+        """The file's columns by the mapping setting, else by the proposal a preview shows."""
+        mapping = self.settings["mapping"]
+        if mapping is None:
+            mapping = propose(info.headers, head_rows(info, SAMPLE_ROWS)).mapping
+        return resolve_layout(info.headers, mapping)
 
     def _scan(self, info: FileInfo, layout: Layout) -> ScanResult:
         """Validate the file, once per content (both streams read the same file)."""
@@ -265,6 +293,10 @@ class CsvFileConnector(Connector):
 
         Lines of one order need not be next to each other: an order stays open until its
         last line, so memory grows only with orders whose lines are spread out.
+
+        The status is per line (a cancelled position of a completed order). An order
+        whose lines all share one state has that state and the sums of its lines; the
+        few others get theirs from their lines (``_mixed_order``).
         """
         open_orders: dict[str, _OpenOrder] = {}
         parsers = {t: decimal_parser(style) for t, style in scanned.amount_styles.items()}
@@ -278,7 +310,7 @@ class CsvFileConnector(Connector):
             bounds = np.append(starts, len(rows))
             line_no = np.arange(len(rows)) - np.repeat(starts, np.diff(bounds)) + 1
             # positional: a fifth faster than keywords over a million lines; the field
-            # order is OrderLineRecord's (line_no, net_amount, quantity, sku, name, group, gross)
+            # order is OrderLineRecord's (line_no, net, quantity, sku, name, group, gross, state)
             lines = list(
                 map(
                     OrderLineRecord,
@@ -286,25 +318,35 @@ class CsvFileConnector(Connector):
                     *(values[t].tolist() for t in LINE_FIELDS),
                 )
             )
+            states = values["state"]
+            first_state = np.repeat(states[starts], np.diff(bounds))
             runs = zip(
                 values["order_number"][starts].tolist(),
                 zip(*(values[t][starts].tolist() for t in _HEAD_FIELDS), strict=True),
                 np.add.reduceat(values["net_amount"], starts).tolist(),
                 _run_totals(columns["gross_amount"], starts),
+                np.logical_or.reduceat(states != first_state, starts).tolist(),
                 _rows_among(rows, scanned.order_end_rows)[bounds[1:] - 1].tolist(),
                 bounds[:-1].tolist(),
                 bounds[1:].tolist(),
                 strict=True,
             )
-            for number, head, net, gross, ends, start, stop in runs:
+            for number, head, net, gross, mixed, ends, start, stop in runs:
                 order = open_orders.pop(number, None)
                 if order is None and ends:  # the usual case: an order in one piece
-                    yield _order_record(number, head, net, gross, lines[start:stop])
+                    yield _order_record(number, head, net, gross, lines[start:stop], mixed)
                     continue
                 order = order or _OpenOrder(head)
-                order.add(lines[start:stop], net, gross)
+                order.add(
+                    lines[start:stop],
+                    net,
+                    gross,
+                    mixed or head[_HEAD_STATE] != order.head[_HEAD_STATE],
+                )
                 if ends:
-                    yield _order_record(number, order.head, order.net, order.gross, order.lines)
+                    yield _order_record(
+                        number, order.head, order.net, order.gross, order.lines, order.mixed
+                    )
                 else:
                     open_orders[number] = order
 
@@ -341,20 +383,24 @@ class CsvFileConnector(Connector):
 class _OpenOrder:
     """An order whose last line has not been read yet."""
 
-    __slots__ = ("head", "net", "gross", "lines")
+    __slots__ = ("head", "net", "gross", "lines", "mixed")
 
     def __init__(self, head: tuple[Any, ...]):
         self.head = head
         self.net = _ZERO
         self.gross: Decimal | None = _ZERO
         self.lines: list[OrderLineRecord] = []
+        self.mixed = False  # its lines have different states
 
-    def add(self, lines: list[OrderLineRecord], net: Decimal, gross: Decimal | None) -> None:
+    def add(
+        self, lines: list[OrderLineRecord], net: Decimal, gross: Decimal | None, mixed: bool
+    ) -> None:
         if self.lines:  # lines come numbered from 1
             lines = [replace(line, line_no=len(self.lines) + line.line_no) for line in lines]
         self.lines += lines
         self.net += net
         self.gross = None if self.gross is None or gross is None else self.gross + gross
+        self.mixed = self.mixed or mixed
 
 
 def _order_record(
@@ -363,8 +409,11 @@ def _order_record(
     net: Decimal,
     gross: Decimal | None,
     lines: list[OrderLineRecord],
+    mixed: bool,
 ) -> OrderRecord:
     customer, ordered_at, company, state, currency = head
+    if mixed:
+        state, net, gross = _mixed_order(lines)
     return OrderRecord(
         external_id=number,
         customer_external_id=customer,
@@ -377,6 +426,17 @@ def _order_record(
         gross_total=gross,
         lines=tuple(lines),
     )
+
+
+def _mixed_order(lines: list[OrderLineRecord]) -> tuple[str, Decimal, Decimal | None]:
+    """State, net and gross of an order whose lines have different states: cancelled and
+    returned lines add nothing (unless no line is live: then the order is void anyway)."""
+    live = [line for line in lines if line.state not in VOID_STATES]
+    counted = live or lines
+    net = sum((line.net_amount for line in counted), _ZERO)
+    grosses = [line.gross_amount for line in counted]
+    gross = None if None in grosses else sum(grosses, _ZERO)
+    return state_of_lines(line.state for line in lines), net, gross
 
 
 def _run_totals(amounts: Column, starts: np.ndarray) -> list[Decimal | None]:

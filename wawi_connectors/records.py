@@ -6,6 +6,7 @@ decides how to store them. Money is ``Decimal``, times are timezone-aware UTC.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -13,6 +14,17 @@ from typing import Literal
 
 OrderState = Literal["open", "completed", "cancelled", "returned"]
 ORDER_STATES: tuple[str, ...] = ("open", "completed", "cancelled", "returned")
+VOID_STATES: tuple[str, ...] = ("cancelled", "returned")  # a line in these adds nothing
+
+
+def state_of_lines(states: Iterable[str]) -> OrderState:
+    """An order's state from its lines' states: that of its live lines (open while one
+    is open), else returned if a line was returned, else cancelled."""
+    seen = set(states)
+    for state in ("open", "completed", "returned", "cancelled"):
+        if state in seen:
+            return state  # type: ignore[return-value]
+    return "completed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +62,9 @@ class OrderLineRecord:
     product_name: str | None = None
     product_group: str | None = None
     gross_amount: Decimal | None = None
+    # The line's own state where the source has one per line (a cancelled position of
+    # a completed order); None: the line shares the order's state.
+    state: OrderState | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ import io
 from datetime import UTC, datetime, tzinfo
 
 import pandas as pd
-from sqlalchemy import DateTime, Float, bindparam, cast, select
+from sqlalchemy import DateTime, Float, bindparam, cast, func, select
 
 from ..extensions import db
 from ..models import Company, Customer, Order, OrderLine, ProductGroup
@@ -33,7 +33,8 @@ def _statement(as_of: datetime | None):
             cast(OrderLine.gross_amount, Float).label("gross_amount"),
             ProductGroup.name.label("product_group"),
             Company.name.label("company"),
-            Order.state,
+            # a line's own state (a cancelled position) before its order's
+            func.coalesce(OrderLine.state, Order.state).label("state"),
             Customer.customer_group,
         )
         .join(OrderLine, OrderLine.order_id == Order.id)

@@ -70,6 +70,7 @@ class ShownLine:
     quantity: Decimal
     net_amount: Decimal
     link: str | None  # the article in the WaWi
+    state: str | None  # its own state (a cancelled position); None: the order's
 
 
 @dataclass(slots=True)
@@ -221,6 +222,7 @@ _LATEST_WITH_LINES = (
         ProductGroup.name,
         OrderLine.quantity,
         OrderLine.net_amount,
+        OrderLine.state,
     )
     .outerjoin(Company, Company.id == _LATEST.c.company_id)
     .outerjoin(OrderLine, OrderLine.order_id == _LATEST.c.id)
@@ -292,6 +294,7 @@ def latest_orders(customer_id: int, patterns: LinkPatterns) -> LatestOrders:
         group,
         quantity,
         net_amount,
+        line_state,
     ) in rows:
         if not loaded or loaded[-1].id != order_id:
             link = _link(patterns.order, id=external_id, number=number)
@@ -304,7 +307,9 @@ def latest_orders(customer_id: int, patterns: LinkPatterns) -> LatestOrders:
         if sku not in product_links:
             product_links[sku] = sku and _link(patterns.product, sku=sku)
         order.lines.append(
-            ShownLine(sku, product_name, group, quantity, net_amount, product_links[sku])
+            ShownLine(
+                sku, product_name, group, quantity, net_amount, product_links[sku], line_state
+            )
         )
     return LatestOrders(loaded, rows[0].total if rows else 0)
 

@@ -77,6 +77,9 @@ class OrderLine(db.Model):
     quantity: Mapped[Decimal] = mapped_column(Quantity, default=Decimal("1"))
     net_amount: Mapped[Decimal] = mapped_column(Money)
     gross_amount: Mapped[Decimal | None] = mapped_column(Money)
+    # The line's own state where the source has one per line (a cancelled position of a
+    # completed order); None: the line shares its order's state.
+    state: Mapped[str | None] = mapped_column(String(10))
 
     order: Mapped[Order] = relationship(back_populates="lines")
     product_group: Mapped[ProductGroup | None] = relationship()

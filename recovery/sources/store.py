@@ -59,6 +59,7 @@ LINE_COLUMNS = (
     "quantity",
     "net_amount",
     "gross_amount",
+    "state",
 )
 _STAGES = {
     "stage_customer": ", ".join(
@@ -264,6 +265,7 @@ class Store:
                     line.quantity,
                     line.net_amount,
                     line.gross_amount,
+                    line.state,
                 )
                 for r in latest.values()
                 for line in r.lines

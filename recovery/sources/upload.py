@@ -63,6 +63,20 @@ FIELD_LABELS = {
     "gross_amount": _l("Gross amount"),
     "currency": _l("Currency"),
 }
+# Why the proposal is unsure about a column (``Proposal.hints`` of the file connector).
+HINTS = {
+    "seller": _l(
+        "Chosen by its values: a few names that repeat across many customers, as a seller's do."
+    ),
+    "customer": _l(
+        "Chosen by its values: almost every customer has a name of their own, as customers' "
+        "company names do."
+    ),
+    "unclear": _l(
+        "Please check: the first rows do not show whether this column names the seller or "
+        "the customers' companies."
+    ),
+}
 
 
 class MappingInvalid(SourceError):
@@ -83,7 +97,8 @@ class Upload:
 class MappingProposal:
     preview: Preview
     mapping: dict[str, str]  # target field -> header, what the drop-downs show
-    saved: bool  # from a saved mapping (else: proposed from the header names)
+    saved: bool  # from a saved mapping (else: proposed from the header names and values)
+    hints: dict[str, str]  # target field -> a line on why the proposal is unsure of it
     separator_label: str | None
 
 
@@ -135,10 +150,12 @@ def propose(upload: Upload) -> MappingProposal:
     saved = db.session.scalar(select(SavedMapping).where(SavedMapping.signature == found.signature))
     headers = set(found.headers)
     mapping = found.mapping
-    if saved is not None:
+    hints = {t: str(HINTS[reason]) for t, reason in found.hints.items()}
+    if saved is not None:  # the user's own choice: nothing to be unsure about
         mapping = {t: h for t, h in saved.mapping.items() if h in headers and t in TARGET_FIELDS}
+        hints = {}
     separator = str(_SEPARATORS[found.separator]) if found.separator in _SEPARATORS else None
-    return MappingProposal(found, mapping, saved is not None, separator)
+    return MappingProposal(found, mapping, saved is not None, hints, separator)
 
 
 def check_mapping(headers: list[str], chosen: dict[str, str]) -> dict[str, str]:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, time, timedelta
 from babel.dates import format_date
 from sqlalchemy import event
 
-from recovery.models import CaseEvent, DoNotContact, Message, utcnow
+from recovery.models import CaseEvent, DoNotContact, Message, OrderLine, utcnow
 from recovery.models.message import GroupMessageTexts
 
 
@@ -52,6 +52,23 @@ def test_a_few_orders_with_lines_links_and_companies(client, login_as, build):
     assert "<td>Hof &amp; Feld</td>" in html  # the older order's company
     assert "<td>–</td>" in html  # the newer one has none
     assert f"<td>{older.lines[0].sku}</td><td>Tomatensamen</td><td>Dünger</td>" in html
+
+
+def test_a_cancelled_position_is_shown_as_cancelled(client, login_as, build, db):
+    login_as("sales")
+    customer = build.customer()
+    order = build.order(customer, utcnow() - timedelta(days=30), "120.50", "Dünger")
+    order.lines.append(
+        OrderLine(
+            line_no=2, sku="STORNO-1", product_name="Gießkanne", net_amount=9, state="cancelled"
+        )
+    )
+    db.session.commit()
+    html = _page(client, build.case(customer))
+
+    cancelled = re.search(r'<tr class="own-state">(.*?)</tr>', html, re.S)
+    assert cancelled and "STORNO-1" in cancelled.group(1) and "storniert" in cancelled.group(1)
+    assert html.count('<tr class="own-state">') == 1  # the live line is shown as before
 
 
 def test_consent_history_notes_and_messages(client, login_as, build, db):

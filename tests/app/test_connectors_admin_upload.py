@@ -135,6 +135,26 @@ def test_german_csv_upload_mapping_and_import(client, db, connector, tmp_path, a
     assert job.params["full"] is True
 
 
+def test_firma_and_mandant_are_told_apart_by_their_values(client, db, connector, tmp_path):
+    from tests.connectors.test_csv_mapping import wawi_export_with_firma_and_mandant
+
+    content = wawi_export_with_firma_and_mandant(tmp_path).read_bytes()
+    mapping_url = upload(client, connector, content).headers["Location"]
+    html = client.get(mapping_url).get_data(as_text=True)
+
+    shown = selected(html)
+    assert (shown["company"], shown["company_name"]) == ("Mandant", "Firma")
+    fields = re.findall(r'name="map_(\w+)"(.*?)</label>', html, re.S)
+    hints = {f: re.findall(r'<small class="hint">([^<]*)</small>', body) for f, body in fields}
+    hints = {f: found[0] for f, found in hints.items() if found}
+    assert set(hints) == {"company", "company_name"}
+    assert "Kunden" in hints["company_name"] and "Verkäufer" in hints["company"]
+    page = confirm(client, mapping_url).get_data(as_text=True)
+    assert "job-done" in page
+    names = {c.company_name for c in db.session.scalars(select(Customer))}
+    assert "Bäckerei Größ" in names and "Gartenwelt GmbH" not in names
+
+
 def test_bad_file_is_refused_whole_and_the_fixed_file_imports(client, db, connector, tmp_path):
     mapping_url = upload(client, connector, csv_bytes(tmp_path)).headers["Location"]
     confirm(client, mapping_url, {"product_group": "Sortiment"})

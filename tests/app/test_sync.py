@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, text
 
+from recovery.analysis.prepare import prepare
+from recovery.cases.order_lines import load_lines
 from recovery.models import (
     ConnectorConfig,
     Customer,
@@ -152,6 +154,54 @@ def test_a_changed_order_replaces_its_lines_and_keeps_customer_ids(db, tmp_path)
     assert order.state == "returned" and [li.sku for li in order.lines] == ["ART-1"]
     assert order.net_total == Decimal("1234.56") and order.customer_id == customer_id
     assert count(db, Customer) == 3 and count(db, Order) == 3
+
+
+# A WaWi export carries the status per position: one line of an order cancelled or
+# returned, the others completed (#12.1).
+POSITION_LINES = (
+    "K-2001;Jörg;Schäfer;joerg@example.de;Graz;Endkunde;A-7001;30.08.2025;Gartenwelt GmbH;"
+    "abgeschlossen;ART-1;Tomatensamen;Saatgut;2;1.234,56;1.469,13",
+    "K-2001;Jörg;Schäfer;joerg@example.de;Graz;Endkunde;A-7001;30.08.2025;Gartenwelt GmbH;"
+    "storniert;ART-2;Hornspäne;Dünger;1;99,90;118,88",
+    "K-2001;Jörg;Schäfer;joerg@example.de;Graz;Endkunde;A-7001;30.08.2025;Gartenwelt GmbH;"
+    "abgeschlossen;ART-3;Gießkanne;Zubehör;1;10,00;11,90",
+    "K-2002;Frauke;Möller;;Zürich;Händler;A-7002;01.09.2025;Gartenwelt GmbH;"
+    "storniert;ART-1;Tomatensamen;Saatgut;1;617,28;734,56",
+    "K-2002;Frauke;Möller;;Zürich;Händler;A-7002;01.09.2025;Gartenwelt GmbH;"
+    "storniert;ART-3;Gießkanne;Zubehör;1;10,00;11,90",
+    "K-2003;Ülkü;Demir;;Köln;Endkunde;A-7003;02.09.2025;Pflanzenhof;"
+    "Retoure;ART-1;Tomatensamen;Saatgut;1;617,28;734,56",
+    "K-2003;Ülkü;Demir;;Köln;Endkunde;A-7003;02.09.2025;Pflanzenhof;"
+    "offen;ART-3;Gießkanne;Zubehör;3;30,00;35,70",
+)
+
+
+def test_cancelled_positions_are_imported_and_add_no_revenue(db, tmp_path):
+    cfg = csv_connector(db, german_csv(tmp_path / "export.csv", POSITION_LINES))
+    assert run_sync(cfg).rows == {"customers": 3, "orders": 3}
+
+    orders = {o.external_id: o for o in db.session.scalars(select(Order))}
+    partly = orders["A-7001"]  # one position cancelled: the order is what its live lines are
+    assert partly.state == "completed"
+    assert (partly.net_total, partly.gross_total) == (Decimal("1244.56"), Decimal("1481.03"))
+    assert [(li.sku, li.state) for li in partly.lines] == [
+        ("ART-1", "completed"),
+        ("ART-2", "cancelled"),
+        ("ART-3", "completed"),
+    ]
+    whole = orders["A-7002"]  # every position cancelled: the order is cancelled
+    assert whole.state == "cancelled" and whole.net_total == Decimal("627.28")
+    returned = orders["A-7003"]  # a returned position, the other still open
+    assert returned.state == "open" and returned.net_total == Decimal("30.00")
+
+    lines = load_lines()
+    state_of = dict(zip(lines["net_amount"].round(2), lines["state"].astype(str), strict=True))
+    assert state_of[99.9] == "cancelled" and state_of[30.0] == "open"
+    prepared = prepare(lines, "2025-09-30")
+    revenue = dict(zip(prepared.customer_ids[prepared.o_cust], prepared.o_amount, strict=True))
+    ids = {c.external_id: c.id for c in db.session.scalars(select(Customer))}
+    assert revenue[ids["K-2001"]] == pytest.approx(1244.56)
+    assert revenue[ids["K-2002"]] == 0 and revenue[ids["K-2003"]] == 0
 
 
 def test_bad_file_stores_nothing_and_keeps_the_cursor(db, tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -192,3 +193,41 @@ def test_default_currency_fills_orders_without_one(tmp_path):
     path = write(tmp_path, "Kundennummer;Auftragsnummer;Datum;Netto\n1;A;01.02.2024;1\n")
 
     assert orders_by_number(path, default_currency="CHF")["A"].currency == "CHF"
+
+
+def wawi_export_with_firma_and_mandant(folder) -> Path:
+    """A WaWi export whose "Firma" is the customer's company and "Mandant" the seller
+    (cp1252, ``;``, 1.234,56, dd.mm.yyyy), as in #12.4."""
+    companies = ["Bäckerei Größ", "", "Müller & Söhne KG", "Café Übersee", "", "Schäfer GmbH",
+                 "Zahnarztpraxis Dr. Weiß", "Öko-Hof Jürgens", "", "Blumen Haß"]  # fmt: skip
+    rows = [
+        f"K-{300 + i};{company};{'Gartenwelt GmbH' if i % 3 else 'Pflanzenhof AG'};"
+        f"A-{800 + i};{i + 1:02d}.03.2025;abgeschlossen;ART-{i};1.{i}34,56"
+        for i, company in enumerate(companies)
+    ]
+    header = "Kundennummer;Firma;Mandant;Belegnummer;Belegdatum;Status;Artikelnummer;Netto"
+    return write(folder, "\n".join([header, *rows]) + "\n", encoding="cp1252")
+
+
+def test_firma_holding_the_customers_companies_is_their_company_name(tmp_path):
+    shown = preview(str(wawi_export_with_firma_and_mandant(tmp_path)))
+
+    assert shown.mapping["company"] == "Mandant"  # two sellers repeat across ten customers
+    assert shown.mapping["company_name"] == "Firma"  # a name of its own per customer
+    # chosen by the values against the names: the page says so under both
+    assert shown.hints == {"company": "seller", "company_name": "customer"}
+    orders = orders_by_number(wawi_export_with_firma_and_mandant(tmp_path))
+    assert orders["A-801"].company == "Gartenwelt GmbH"  # no mapping saved: the same proposal
+
+
+def test_a_company_column_the_first_rows_cannot_explain_gets_a_hint(tmp_path):
+    path = write(
+        tmp_path,
+        "Kundennummer;Firma;Belegnummer;Belegdatum;Netto\n"
+        "1;Gartenwelt GmbH;A;01.02.2024;1\n"
+        "2;Pflanzenhof;B;01.02.2024;1\n",
+    )
+
+    shown = preview(str(path))
+
+    assert shown.mapping["company"] == "Firma" and shown.hints == {"company": "unclear"}

@@ -23,6 +23,7 @@ from wawi_connectors.tabular import source
 from .test_csv_support import DATA, batches, orders_by_number, records, utc, write
 
 D = Decimal
+DONE, VOID = "completed", "cancelled"  # the lines' own states
 
 
 def test_registered_as_csv():
@@ -92,9 +93,11 @@ def test_german_export_orders_with_their_lines():
             gross_total=D("1484.01"),
             lines=(
                 OrderLineRecord(
-                    1, D("1234.56"), D("2"), "HP-1", "Shampoo 1 l", "Haarpflege", D("1469.13")
+                    1, D("1234.56"), D("2"), "HP-1", "Shampoo 1 l", "Haarpflege", D("1469.13"), DONE
                 ),
-                OrderLineRecord(2, D("12.50"), D("1"), "ST-7", "Haarspray", "Styling", D("14.88")),
+                OrderLineRecord(
+                    2, D("12.50"), D("1"), "ST-7", "Haarspray", "Styling", D("14.88"), DONE
+                ),
             ),
         ),
         OrderRecord(
@@ -109,7 +112,7 @@ def test_german_export_orders_with_their_lines():
             gross_total=D("734.56"),
             lines=(
                 OrderLineRecord(
-                    1, D("617.28"), D("1"), "HP-1", "Shampoo 1 l", "Haarpflege", D("734.56")
+                    1, D("617.28"), D("1"), "HP-1", "Shampoo 1 l", "Haarpflege", D("734.56"), VOID
                 ),
             ),
         ),
@@ -124,7 +127,9 @@ def test_german_export_orders_with_their_lines():
             currency="EUR",
             gross_total=D("53.55"),
             lines=(
-                OrderLineRecord(1, D("45.00"), D("3"), "FA-3", "Farbe Rot", "Färben", D("53.55")),
+                OrderLineRecord(
+                    1, D("45.00"), D("3"), "FA-3", "Farbe Rot", "Färben", D("53.55"), DONE
+                ),
             ),
         ),
     ]
@@ -370,3 +375,28 @@ def test_both_streams_from_one_connector_read_the_file_once(tmp_path, monkeypatc
         connector.close()
 
     assert (len(customers), len(orders), len(reads)) == (2, 3, 1)
+
+
+def test_states_per_position_make_the_orders_state(tmp_path, monkeypatch):
+    """A WaWi export's status is per position; an order spread over chunks counts too."""
+    monkeypatch.setattr(source, "CHUNK_ROWS", 2)
+    path = write(
+        tmp_path,
+        "Kundennummer;Auftragsnummer;Datum;Status;Netto;Brutto\n"
+        "1;A;30.08.2025;abgeschlossen;1.234,56;1.469,13\n"
+        "1;A;30.08.2025;storniert;99,90;118,88\n"
+        "1;A;30.08.2025;abgeschlossen;10,00;11,90\n"
+        "2;B;01.09.2025;storniert;5,00;5,95\n"
+        "2;B;01.09.2025;Retoure;7,00;8,33\n"
+        "3;C;02.09.2025;offen;3,00;3,57\n"
+        "3;C;02.09.2025;abgeschlossen;4,00;4,76\n",
+        encoding="cp1252",
+    )
+
+    orders = orders_by_number(path)
+
+    a = orders["A"]
+    assert (a.state, a.net_total, a.gross_total) == ("completed", D("1244.56"), D("1481.03"))
+    assert [line.state for line in a.lines] == ["completed", "cancelled", "completed"]
+    assert (orders["B"].state, orders["B"].net_total) == ("returned", D("12.00"))
+    assert (orders["C"].state, orders["C"].net_total) == ("open", D("7.00"))

@@ -41,6 +41,8 @@ REQUIRED_FIELDS: tuple[str, ...] = ("customer_number", "order_number", "ordered_
 # Header names per target, best first; compared after ``normalise_header``.
 # "Firma" alone is the selling company (as in JTL and most German ERP exports); the
 # customer's own company is "Firmenname", "Kundenfirma", "Firma (Kunde)" and the like.
+# Some exports say "Firma" for the customer's company, "Mandant" for the seller: where
+# the first rows show it, ``propose`` goes by the values (``_company_roles``).
 _SYNONYM_TABLE = """
 customer_number: Kundennummer, Kunden-Nr., KdNr, Kunden-ID, Debitorennummer, Debitor,
     customer number, customer no, customer id
@@ -114,6 +116,75 @@ def propose_mapping(headers: Sequence[str]) -> dict[str, str]:
     return mapping
 
 
+# Telling the seller from the customers' companies by the values of the first rows:
+# a seller column repeats a few names across many customers, a customer-company column
+# has a name of its own per customer. Below MIN_CUSTOMERS the rows do not tell.
+MIN_CUSTOMERS = 5
+SELLER_RATIO = 0.25  # at most this many distinct names per customer: a seller
+CUSTOMER_RATIO = 0.5  # at least this many: the customers' companies
+
+
+@dataclass(frozen=True, slots=True)
+class Proposal:
+    """A proposed mapping, and per target why the proposal is unsure about its column:
+    ``seller`` / ``customer`` (chosen by its values, against the header names: a
+    seller's or the customers' company names) or ``unclear`` (the rows do not tell)."""
+
+    mapping: dict[str, str]
+    hints: dict[str, str]
+
+
+def propose(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> Proposal:
+    """The proposal from the header names, with the company columns checked against
+    the values of ``rows`` (the first rows of the file, as text)."""
+    mapping = propose_mapping(headers)
+    roles = _company_roles(headers, rows, mapping.get("customer_number"))
+    if not roles:
+        return Proposal(mapping, {})
+    by_name = {t: mapping.pop(t) for t in ("company", "company_name") if t in mapping}
+    hints: dict[str, str] = {}
+    for target, role in (("company", "seller"), ("company_name", "customer")):
+        named = by_name.get(target)
+        # the column whose values say so, named for this target first; else the named
+        # one, if its values do not say it is the other
+        fitting = [h for h in roles if roles[h] == role and h not in mapping.values()]
+        fitting.sort(key=lambda h: h != named)
+        if fitting:
+            mapping[target] = fitting[0]
+            if fitting[0] != named:
+                hints[target] = role
+        elif named is not None and roles[named] is None and named not in mapping.values():
+            mapping[target] = named
+            hints[target] = "unclear"
+    return Proposal(mapping, hints)
+
+
+def _company_roles(
+    headers: Sequence[str], rows: Sequence[Sequence[str]], customer_header: str | None
+) -> dict[str, str | None]:
+    """Each company-like column (by name) -> "seller", "customer" or None (unclear)."""
+    if customer_header is None:
+        return {}
+    names = SYNONYMS["company"] + SYNONYMS["company_name"]
+    columns = [p for p, h in enumerate(headers) if normalise_header(h) in names]
+    columns.sort(key=lambda p: names.index(normalise_header(headers[p])))
+    customer = headers.index(customer_header)
+    roles: dict[str, str | None] = {}
+    for position in columns:
+        pairs = {
+            (row[customer], row[position])
+            for row in rows
+            if len(row) > max(customer, position) and row[customer] and row[position]
+        }
+        customers = len({c for c, _ in pairs})
+        ratio = len({v for _, v in pairs}) / customers if customers >= MIN_CUSTOMERS else None
+        if ratio is None or SELLER_RATIO < ratio < CUSTOMER_RATIO:
+            roles[headers[position]] = None
+        else:
+            roles[headers[position]] = "seller" if ratio <= SELLER_RATIO else "customer"
+    return roles
+
+
 def mapping_signature(headers: Sequence[str]) -> str:
     """Stable hash of the file's header names, for reusing a saved mapping.
 
@@ -160,10 +231,8 @@ class Layout:
         return [t for t in targets if t in self.positions]
 
 
-def resolve_layout(headers: Sequence[str], mapping: Mapping[str, str] | None) -> Layout:
+def resolve_layout(headers: Sequence[str], mapping: Mapping[str, str]) -> Layout:
     """Find each mapped header in the file (exactly, else normalised); check required fields."""
-    if mapping is None:
-        mapping = propose_mapping(headers)
     exact = {}
     normalised = {}
     for position, header in enumerate(headers):

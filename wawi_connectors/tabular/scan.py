@@ -1,7 +1,8 @@
 """The validating pass over an order-line file -- the only time the file is read.
 
 It reads the file in chunks, checks every cell that can be wrong, decides each amount
-column's number style, checks that the lines of one order agree, and remembers, as
+column's number style, checks that the lines of one order agree (the status is per line:
+a cancelled position of a completed order is no contradiction), and remembers, as
 arrays of row numbers, which row gives each customer's fields and on which row each
 order ends. The chunks go to a spool the streams replay. Nothing is yielded from a
 file that fails here.
@@ -48,7 +49,6 @@ AMOUNT_FIELDS = ("net_amount", "gross_amount", "quantity")
 ORDER_FIELDS: dict[str, str] = {
     "customer_number": "belongs to two customers",
     "ordered_at": "has two different dates",
-    "state": "has two different states",
     "company": "belongs to two companies",
     "currency": "has two different currencies",
 }
@@ -197,7 +197,7 @@ class Scanner:
             keys[target] = self._parsed(target, cells, rows, errors, parse_text)
         dates, keys["ordered_at"] = parse_dates(cells["ordered_at"], self.tz)
         self._report(errors, "ordered_at", rows, cells, dates, "not a date")
-        keys["state"] = self._parsed("state", cells, rows, errors, parse_states, "completed")
+        self._parsed("state", cells, rows, errors, parse_states)
         keys["company"] = self._parsed("company", cells, rows, errors, _text_or_empty, "")
         keys["currency"] = self._parsed(
             "currency",
@@ -301,7 +301,7 @@ class Scanner:
         return styles
 
     def _check_orders(self, firsts: pd.DataFrame, errors: ErrorLog) -> None:
-        """Every line of an order must agree on customer, date, state, company, currency.
+        """Every line of an order must agree on customer, date, company and currency.
 
         ``firsts`` has the first line of each run of equal keys, so an order that shows
         up more than once in it is either spread out or inconsistent.
