@@ -25,6 +25,7 @@ from recovery.models import (
     ProductGroup,
     SyncCursor,
     SyncRun,
+    business_tz,
     utcnow,
 )
 from recovery.sources.secrets import decrypt, encrypt, redact
@@ -194,7 +195,7 @@ def test_cancelled_positions_are_imported_and_add_no_revenue(db, tmp_path):
     returned = orders["A-7003"]  # a returned position, the other still open
     assert returned.state == "open" and returned.net_total == Decimal("30.00")
 
-    lines = load_lines()
+    lines = load_lines(business_tz())
     state_of = dict(zip(lines["net_amount"].round(2), lines["state"].astype(str), strict=True))
     assert state_of[99.9] == "cancelled" and state_of[30.0] == "open"
     prepared = prepare(lines, "2025-09-30")
