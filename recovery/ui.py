@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date
 
 from flask import Flask
-from flask_babel import format_decimal, get_locale
+from flask_babel import format_decimal, get_locale, gettext
 from flask_babel import lazy_gettext as _l
 from jinja2 import pass_context
 
@@ -171,6 +171,13 @@ def job_label(text: str | None) -> str:
     return str(JOB_LABELS.get(text or "", text or ""))
 
 
+def row_reason(error: dict) -> str:
+    """Why a row of a file was refused, in the reader's language (the connector's English
+    where it gave no template)."""
+    template = error.get("template")
+    return gettext(template, **error.get("params", {})) if template else error["reason"]
+
+
 def stream_rows(rows: dict[str, int] | None) -> str:
     """``{"customers": 3, "orders": 5}`` as "Customers 3 · Orders 5" in the user's words."""
     return " · ".join(
@@ -203,6 +210,7 @@ def init_app(app: Flask) -> None:
         channel_label=lambda c: str(CHANNEL_LABELS.get(c, c)),
         purpose_label=lambda p: str(PURPOSE_LABELS.get(p, p)),
         stream_rows=stream_rows,
+        row_reason=row_reason,
         admin_pages=ADMIN_PAGES,
     )
     app.jinja_env.filters["month"] = pass_context(

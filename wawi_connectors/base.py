@@ -55,9 +55,18 @@ class Batch:
 
 @dataclass(frozen=True, slots=True)
 class RowError:
+    """A refused row: ``reason`` in English; ``template`` (marked with ``N_``) and
+    ``params`` let the app say the same in the reader's language."""
+
     row: int
     column: str
     reason: str
+    template: str = field(default="", compare=False)
+    params: Mapping[str, Any] = field(default_factory=dict, compare=False)
+
+    @classmethod
+    def of(cls, row: int, column: str, template: str, /, **params: Any) -> RowError:
+        return cls(row, column, template % params, template, params)
 
     def __str__(self) -> str:
         return f"row {self.row}, column {self.column}: {self.reason}"

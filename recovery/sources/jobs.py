@@ -91,7 +91,16 @@ def sync_job(ctx: JobContext) -> dict[str, Any]:
             reserved=reservation(ctx.job_id),
         )
     except SyncFailed as exc:
-        errors = [{"row": e.row, "column": e.column, "reason": e.reason} for e in exc.errors]
+        errors = [
+            {
+                "row": e.row,
+                "column": e.column,
+                "reason": e.reason,
+                "template": e.template,
+                "params": dict(e.params),
+            }
+            for e in exc.errors
+        ]
         found = _ERROR_COUNT.search(str(exc))
         total = int(found[1]) if found else len(errors)
         raise JobFailed(str(exc), {"errors": errors, "error_total": total}) from None

@@ -174,6 +174,11 @@ def test_bad_file_is_refused_whole_and_the_fixed_file_imports(client, db, connec
     assert len(rows) == 100  # the first 100 of them
     assert ("3", "Belegdatum") in {(r, c) for r, c, _ in rows}
     assert any(c == "Netto" and "viel" in reason for _, c, reason in rows)
+    # the reasons in the reader's language, the file's own values quoted
+    reasons = {reason for _, _, reason in rows}
+    assert "kein Betrag: „viel“" in reasons
+    assert any(r.startswith("Auftrag A-5001 hat zwei verschiedene Daten: ") for r in reasons)
+    assert not any(r.startswith(("not ", "order ")) for r in reasons)
     assert "Zuordnung ändern" in page
     db.session.expire_all()
     assert count(db, Customer) == 3 and count(db, Order) == 3 and count(db, OrderLine) == 4

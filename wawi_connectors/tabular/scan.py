@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..base import DataError, RowError
-from .mapping import TARGET_FIELDS, Layout
+from ..base import N_, DataError, RowError
+from .mapping import Layout
 from .source import FileInfo, iter_chunks
 from .spool import Spool
 from .values import (
@@ -46,12 +46,41 @@ from .values import (
 ERROR_LIMIT = 100
 AMOUNT_FIELDS = ("net_amount", "gross_amount", "quantity")
 # Fields that must be the same on every line of one order, and how to say they are not.
+# What the lines of one order may not disagree on, and how a disagreement is told.
 ORDER_FIELDS: dict[str, str] = {
-    "customer_number": "belongs to two customers",
-    "ordered_at": "has two different dates",
-    "company": "belongs to two companies",
-    "currency": "has two different currencies",
+    "customer_number": N_(
+        "order %(number)s belongs to two customers: %(here)s here, %(there)s in row %(row)s"
+    ),
+    "ordered_at": N_(
+        "order %(number)s has two different dates: %(here)s here, %(there)s in row %(row)s"
+    ),
+    "company": N_(
+        "order %(number)s belongs to two companies: %(here)s here, %(there)s in row %(row)s"
+    ),
+    "currency": N_(
+        "order %(number)s has two different currencies: %(here)s here, %(there)s in row %(row)s"
+    ),
 }
+# Why a cell cannot be read, per field; the value follows.
+UNREADABLE: dict[str, str] = {
+    "ordered_at": N_("not a date: '%(value)s'"),
+    "state": N_("unknown order status: '%(value)s'"),
+    "currency": N_("not a currency code: '%(value)s'"),
+    "marketing_consent": N_("not a yes/no value: '%(value)s'"),
+    "country": N_("not a country: '%(value)s'"),
+    "quantity": N_("not a quantity: '%(value)s'"),
+    "amount": N_("not an amount: '%(value)s'"),
+}
+NOT_READABLE = N_("not readable: '%(value)s'")
+MISSING: dict[str, str] = {
+    "customer_number": N_("missing customer number"),
+    "order_number": N_("missing order number"),
+    "ordered_at": N_("missing order date"),
+    "net_amount": N_("missing net amount"),
+}
+OTHER_STYLE = N_("'%(value)s' is written differently from the rest of the column (%(example)s)")
+# A reason: its N_-marked text and the values for its %(…)s places.
+Reason = tuple[str, dict[str, Any]]
 _KEYS = ("order_number", *ORDER_FIELDS)
 
 
@@ -83,7 +112,7 @@ class ErrorLog:
         self._kept: list[tuple[int, int, RowError]] = []
 
     def add(
-        self, target: str, rows: np.ndarray, reasons: Iterable[str], count: int | None = None
+        self, target: str, rows: np.ndarray, reasons: Iterable[Reason], count: int | None = None
     ) -> None:
         """Errors in ``target``'s column on ``rows`` (ascending), one reason per row.
 
@@ -91,8 +120,8 @@ class ErrorLog:
         """
         self.total += len(rows) if count is None else count
         position, header = self.layout.positions[target], self.layout.header(target)
-        for row, reason in zip(rows[:ERROR_LIMIT].tolist(), reasons, strict=False):
-            self._kept.append((row, position, RowError(row, header, reason)))
+        for row, (template, params) in zip(rows[:ERROR_LIMIT].tolist(), reasons, strict=False):
+            self._kept.append((row, position, RowError.of(row, header, template, **params)))
         if len(self._kept) > 4 * ERROR_LIMIT:
             self._trim()
 
@@ -196,7 +225,7 @@ class Scanner:
         for target in ("customer_number", "order_number"):
             keys[target] = self._parsed(target, cells, rows, errors, parse_text)
         dates, keys["ordered_at"] = parse_dates(cells["ordered_at"], self.tz)
-        self._report(errors, "ordered_at", rows, cells, dates, "not a date")
+        self._report(errors, "ordered_at", rows, cells, dates)
         self._parsed("state", cells, rows, errors, parse_states)
         keys["company"] = self._parsed("company", cells, rows, errors, _text_or_empty, "")
         keys["currency"] = self._parsed(
@@ -233,13 +262,7 @@ class Scanner:
         if target not in cells:
             return np.full(len(rows), default, dtype=object)
         column = parse(cells[target])
-        reason = {
-            "state": "unknown order status",
-            "currency": "not a currency code",
-            "marketing_consent": "not a yes/no value",
-            "country": "not a country",
-        }.get(target, "not readable")
-        self._report(errors, target, rows, cells, column, reason)
+        self._report(errors, target, rows, cells, column)
         return column.values
 
     def _report(
@@ -249,15 +272,14 @@ class Scanner:
         rows: np.ndarray,
         cells: dict[str, Cells],
         column: Column,
-        reason: str,
     ) -> None:
         bad = np.flatnonzero(column.bad)
         if len(bad):
             raw = cells[target].at(bad[:ERROR_LIMIT])
-            errors.add(target, rows[bad], (f"{reason}: '{cell_text(v)}'" for v in raw))
+            errors.add(target, rows[bad], _with_values(UNREADABLE.get(target, NOT_READABLE), raw))
         if target in ("customer_number", "order_number", "ordered_at"):
             missing = np.flatnonzero(column.missing)
-            errors.add(target, rows[missing], _repeat(f"missing {TARGET_FIELDS[target]}"))
+            errors.add(target, rows[missing], _repeat(MISSING[target]))
 
     def _check_amounts(
         self, target: str, rows: np.ndarray, cells: Cells, errors: ErrorLog, seen: _StyleEvidence
@@ -265,11 +287,10 @@ class Scanner:
         kinds = amount_kinds(cells, seen.kind_of)
         bad = np.flatnonzero(kinds == BAD)
         if len(bad):
-            noun = "a quantity" if target == "quantity" else "an amount"
-            raw = cells.at(bad[:ERROR_LIMIT])
-            errors.add(target, rows[bad], (f"not {noun}: '{cell_text(v)}'" for v in raw))
+            template = UNREADABLE["quantity" if target == "quantity" else "amount"]
+            errors.add(target, rows[bad], _with_values(template, cells.at(bad[:ERROR_LIMIT])))
         if target == "net_amount":
-            errors.add(target, rows[kinds == EMPTY], _repeat("missing net amount"))
+            errors.add(target, rows[kinds == EMPTY], _repeat(MISSING["net_amount"]))
         seen.add(kinds, rows, cells)
 
     def _decide_styles(
@@ -293,8 +314,7 @@ class Scanner:
             if seen.counts[other]:
                 rows = np.array([row for row, _ in seen.samples[other]], dtype=np.int64)
                 reasons = (
-                    f"'{cell_text(raw)}' is written differently from the rest of the "
-                    f"column ({STYLE_EXAMPLES[style]})"
+                    (OTHER_STYLE, {"value": cell_text(raw), "example": STYLE_EXAMPLES[style]})
                     for _, raw in seen.samples[other]
                 )
                 errors.add(target, rows, reasons, count=seen.counts[other])
@@ -308,7 +328,7 @@ class Scanner:
         """
         firsts = firsts[firsts["order_number"].notna()]
         suspects = firsts[firsts["order_number"].duplicated(keep=False)]
-        for target, says in ORDER_FIELDS.items():
+        for target, template in ORDER_FIELDS.items():
             if not self.layout.has(target) or suspects.empty:
                 continue
             keys = suspects[["order_number", target, "row"]]
@@ -320,8 +340,15 @@ class Scanner:
             first = variants.drop_duplicates("order_number").set_index("order_number")
             first = first.reindex(clashes["order_number"])
             reasons = (
-                f"order {number} {says}: {self._shown(target, here)} here, "
-                f"{self._shown(target, there)} in row {there_row}"
+                (
+                    template,
+                    {
+                        "number": str(number),
+                        "here": self._shown(target, here),
+                        "there": self._shown(target, there),
+                        "row": int(there_row),
+                    },
+                )
                 for number, here, there, there_row in zip(
                     clashes["order_number"],
                     clashes[target],
@@ -357,6 +384,10 @@ def _concat(parts: list[pd.DataFrame]) -> pd.DataFrame:
     return pd.DataFrame({**empty, "ordered_at": np.array([], dtype=np.int64), "row": []})
 
 
-def _repeat(text: str) -> Iterable[str]:
+def _repeat(template: str) -> Iterable[Reason]:
     while True:
-        yield text
+        yield template, {}
+
+
+def _with_values(template: str, raw: np.ndarray) -> Iterable[Reason]:
+    return ((template, {"value": cell_text(value)}) for value in raw)

@@ -21,7 +21,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..base import ConfigurationError, DataError, RowError
+from ..base import N_, ConfigurationError, DataError, RowError
 from .values import cell_text
 
 CHUNK_ROWS = 50_000
@@ -169,10 +169,15 @@ def _unreadable_row_error(info: FileInfo, message: str) -> DataError:
     """The parser stops at the first row it cannot split; say which and why."""
     if found := re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", message):
         expected, line, saw = found.groups()
-        reason = f"{saw} columns instead of {expected} (check separators and quotes)"
-        error = RowError(int(line), "", reason)
+        error = RowError.of(
+            int(line),
+            "",
+            N_("%(saw)s columns instead of %(expected)s (check separators and quotes)"),
+            saw=saw,
+            expected=expected,
+        )
     elif found := re.search(r"EOF inside string starting at row (\d+)", message):
-        error = RowError(int(found[1]) + 1, "", "a quote opens here and is never closed")
+        error = RowError.of(int(found[1]) + 1, "", N_("a quote opens here and is never closed"))
     else:
         return DataError(f"The file cannot be read as CSV: {message}")
     return DataError(f"{info.path.name}: 1 error; nothing was imported", [error])
