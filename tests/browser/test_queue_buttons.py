@@ -116,6 +116,8 @@ def test_twenty_customers_in_a_row_with_keyboard_and_mouse(page, shot, build, db
     expected = []
     for i in range(20):
         page.wait_for_selector(".case-head")
+        # the keys work once app.js (deferred) has run: a key pressed before is lost
+        page.wait_for_load_state("domcontentloaded")
         assert f"K-{100 + i}" in page.inner_text("h1")  # the list's order: most at risk first
         if i % 4 == 0:
             page.keyboard.press("e")  # send the standard email
@@ -131,6 +133,7 @@ def test_twenty_customers_in_a_row_with_keyboard_and_mouse(page, shot, build, db
             page.click("button:has-text('Notiz speichern')")
             expected.append("new")  # a note leaves the case in the list
         page.wait_for_selector(".flash-success")
+        page.wait_for_load_state("domcontentloaded")
         # wait for the next page itself: the old one has a .case-head too
         with page.expect_navigation():
             if i % 2:
