@@ -79,7 +79,14 @@ from .http import (
     parse_utc,
     to_decimal,
 )
-from .records import CustomerRecord, OrderLineRecord, OrderRecord, OrderState, Record
+from .records import (
+    CustomerRecord,
+    OrderLineRecord,
+    OrderRecord,
+    OrderState,
+    Record,
+    guest_external_id,
+)
 from .registry import register
 
 ENTITIES = {"customers": "customer", "orders": "order"}
@@ -307,9 +314,10 @@ class Shopware6Connector(Connector):
         buyer = row.get("orderCustomer") or {}
         customer_id = buyer.get("customerId")
         if not customer_id:
-            # The customer account was deleted (or never existed): keep the buyer by email.
+            # The customer account was deleted (or never existed): keep the buyer by email;
+            # the app gives the order to a registered customer with that email.
             email = clean_text(buyer.get("email"))
-            customer_id = f"guest:{email.lower()}" if email else f"guest:order:{row['id']}"
+            customer_id = guest_external_id(email, row["id"])
             records.append(
                 CustomerRecord(
                     external_id=customer_id,

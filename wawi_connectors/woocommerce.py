@@ -41,7 +41,8 @@ Decisions:
   so an order's net total is reduced by the refunded share of its gross total; lines
   keep what was sold. A fully refunded order has the state ``returned``.
 - Guest orders (``customer_id`` 0) yield a customer ``guest:<lower-cased billing
-  email>`` in the same batch, so the app can store the order's customer first.
+  email>`` in the same batch, so the app can store the order's customer first; the app
+  gives them to the registered customer with that email (records.GUEST_PREFIX).
 - A line's product is its parent product (``product_id``): name, SKU (when the parent
   has one) and group (its first category) come from ``/products?include=…``, fetched in
   batches of 100 and cached per connector instance. A line whose product is gone keeps
@@ -56,8 +57,8 @@ from __future__ import annotations
 import html
 import json
 import time
-from dataclasses import dataclass
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from email.utils import parsedate_to_datetime
@@ -76,7 +77,14 @@ from .http import (
     parse_utc,
     to_decimal,
 )
-from .records import CustomerRecord, OrderLineRecord, OrderRecord, OrderState, Record
+from .records import (
+    CustomerRecord,
+    OrderLineRecord,
+    OrderRecord,
+    OrderState,
+    Record,
+    guest_external_id,
+)
 from .registry import register
 
 API = "wp-json/wc/v3/"
@@ -350,7 +358,7 @@ def _guest(row: dict[str, Any]) -> CustomerRecord:
     billing = row.get("billing") or {}
     email = clean_text(billing.get("email"))
     return CustomerRecord(
-        external_id=f"guest:{email.lower()}" if email else f"guest:order:{row['id']}",
+        external_id=guest_external_id(email, row["id"]),
         first_name=clean_text(billing.get("first_name")),
         last_name=clean_text(billing.get("last_name")),
         company_name=clean_text(billing.get("company")),
