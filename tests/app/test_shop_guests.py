@@ -1,20 +1,25 @@
 """A shop's guest orders belong to the registered customer with the same email (issue 12
 items 5 and 6), whichever of the two the sync stores first.
 
-Read by the real WooCommerce connector from WooCommerce's documented examples
+WooCommerce: read by the real connector from WooCommerce's documented examples
 (tests/data/vendor/woocommerce/): order 727 is by the guest john.doe@example.com, and
-customer 25 is registered with that email.
+customer 25 is registered with that email. Shopware: an order whose
+``orderCustomer.customerId`` is missing, from the fake Admin API.
 """
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
 
 from recovery.models import Customer, Order
 from recovery.sources.store import Store
+from tests.fakes.shopware import CLIENT_ID, CLIENT_SECRET, FakeShopware
 from tests.fakes.woocommerce import CONSUMER_KEY, CONSUMER_SECRET, FakeWooCommerce, vendor_example
 from wawi_connectors import ReadContext
+from wawi_connectors.shopware6 import Shopware6Connector
 from wawi_connectors.woocommerce import WooCommerceConnector
 
 
@@ -69,3 +74,19 @@ def test_guest_orders_move_to_the_customer_who_registers_later(db, woo):
     # Read again, the guest's order stays with the registered customer.
     sync(db, connector, "orders")
     assert owners(db) == {"727": "25", "723": "26"}
+
+
+def test_a_shopware_order_without_customer_id_goes_to_the_customer_with_its_email(db):
+    shop = FakeShopware()
+    at = datetime(2025, 3, 1, 10, tzinfo=UTC)
+    eva = shop.add_customer("eva@example.com", "Eva", "Berg", created=at)
+    buyer = {"customerId": None, "email": "EVA@example.com", "firstName": "Eva"}
+    line = {"label": "Samen", "sku": "S-1", "unit_gross": "11.90"}
+    order = shop.add_order(None, created=at, buyer=buyer, lines=[line])
+    with shop.server() as server:
+        settings = {"base_url": server.url, "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}
+        connector = Shopware6Connector(settings)
+        sync(db, connector, "customers")
+        sync(db, connector, "orders")
+        connector.close()
+    assert owners(db) == {order["id"]: eva["id"]}
