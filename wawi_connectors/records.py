@@ -15,6 +15,15 @@ from typing import Literal
 OrderState = Literal["open", "completed", "cancelled", "returned"]
 ORDER_STATES: tuple[str, ...] = ("open", "completed", "cancelled", "returned")
 VOID_STATES: tuple[str, ...] = ("cancelled", "returned")  # a line in these adds nothing
+# A shop's guest (an order without a customer account) is the customer
+# "guest:<lower-cased email>"; the app gives such orders to the source's registered
+# customer with that email (recovery/sources/store.py).
+GUEST_PREFIX = "guest:"
+
+
+def guest_external_id(email: str | None, order_id: object) -> str:
+    """The guest customer's external id: one per email, else one per order."""
+    return f"{GUEST_PREFIX}{email.lower()}" if email else f"{GUEST_PREFIX}order:{order_id}"
 
 
 def state_of_lines(states: Iterable[str]) -> OrderState:

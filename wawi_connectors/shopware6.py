@@ -23,9 +23,12 @@ Checked against Shopware's own docs (shopware/docs) and source (shopware/shopwar
   stateMachineState orderCustomer currency salesChannel deliveries transactions
   lineItems`` (OrderDefinition.php); ``price``/``shippingCosts`` are CartPrice /
   CalculatedPrice with ``totalPrice``, ``calculatedTaxes[].tax`` and ``taxStatus`` gross,
-  net or tax-free (CartPrice.php); line item ``label quantity totalPrice price type
-  position payload`` where ``payload`` holds ``productNumber`` and the product's
-  ``customFields`` at order time (OrderLineItemDefinition.php, ProductCartProcessor);
+  net or tax-free (CartPrice.php); a ``calculatedTaxes`` entry's ``price`` is the amount
+  its ``tax`` was calculated on, gross or net like the order (CalculatedTax.php); line
+  item ``label quantity totalPrice price type position payload`` where ``payload``
+  holds ``productNumber`` and the product's ``customFields`` at order time
+  (OrderLineItemDefinition.php, ProductCartProcessor). A line item without ``price``
+  is taxed like its order (``_taxed_like_order``), never booked gross as net;
   order customer ``customerId email firstName lastName company customerNumber``
   (OrderCustomerDefinition.php).
 - States: order open/in_progress/completed/cancelled; delivery ``returned`` and
@@ -79,7 +82,14 @@ from .http import (
     parse_utc,
     to_decimal,
 )
-from .records import CustomerRecord, OrderLineRecord, OrderRecord, OrderState, Record
+from .records import (
+    CustomerRecord,
+    OrderLineRecord,
+    OrderRecord,
+    OrderState,
+    Record,
+    guest_external_id,
+)
 from .registry import register
 
 ENTITIES = {"customers": "customer", "orders": "order"}
@@ -307,9 +317,10 @@ class Shopware6Connector(Connector):
         buyer = row.get("orderCustomer") or {}
         customer_id = buyer.get("customerId")
         if not customer_id:
-            # The customer account was deleted (or never existed): keep the buyer by email.
+            # The customer account was deleted (or never existed): keep the buyer by email;
+            # the app gives the order to a registered customer with that email.
             email = clean_text(buyer.get("email"))
-            customer_id = f"guest:{email.lower()}" if email else f"guest:order:{row['id']}"
+            customer_id = guest_external_id(email, row["id"])
             records.append(
                 CustomerRecord(
                     external_id=customer_id,
@@ -325,6 +336,7 @@ class Shopware6Connector(Connector):
             (item for item in row.get("lineItems") or [] if item.get("type") in LINE_TYPES),
             key=lambda item: (item.get("position") or 0, item.get("id") or ""),
         )
+        order_taxes = (row.get("price") or {}).get("calculatedTaxes") or []
         shipping_net, _ = _net_gross(row.get("shippingCosts"), tax_status)
         records.append(
             OrderRecord(
@@ -339,15 +351,17 @@ class Shopware6Connector(Connector):
                 gross_total=to_decimal(row.get("amountTotal")).quantize(CENT),
                 updated_at=parse_utc(row.get("updatedAt") or row["createdAt"]),
                 lines=tuple(
-                    self._line(number, item, tax_status)
+                    self._line(number, item, tax_status, order_taxes)
                     for number, item in enumerate(items, start=1)
                 ),
             )
         )
         return records
 
-    def _line(self, number: int, item: dict[str, Any], tax_status: str) -> OrderLineRecord:
-        price = item.get("price") or {"totalPrice": item.get("totalPrice")}
+    def _line(
+        self, number: int, item: dict[str, Any], tax_status: str, order_taxes: list[dict[str, Any]]
+    ) -> OrderLineRecord:
+        price = item.get("price") or _taxed_like_order(item.get("totalPrice"), order_taxes)
         net, gross = _net_gross(price, tax_status)
         payload = item.get("payload") or {}
         return OrderLineRecord(
@@ -455,6 +469,19 @@ def _net_gross(price: dict[str, Any] | None, tax_status: str) -> tuple[Decimal, 
     if tax_status == "gross":
         return total - tax, total
     return total, total + tax
+
+
+def _taxed_like_order(total: Any, order_taxes: list[dict[str, Any]]) -> dict[str, Any]:
+    """A line's price when it has no price block: its ``totalPrice`` taxed like the order,
+    at the share its ``calculatedTaxes`` take of the amounts they were calculated on
+    (exact with one tax rate, the average with several)."""
+    taxed = sum((to_decimal(t.get("price")) for t in order_taxes), Decimal(0))
+    tax = sum((to_decimal(t.get("tax")) for t in order_taxes), Decimal(0))
+    amount = to_decimal(total)
+    return {
+        "totalPrice": amount,
+        "calculatedTaxes": [{"tax": amount * tax / taxed if taxed else 0}],
+    }
 
 
 def _technical_name(entity: dict[str, Any]) -> str | None:

@@ -26,7 +26,10 @@ and source (woocommerce/woocommerce, includes/rest-api/Controllers/Version3):
   without tax (maintainer answer in woocommerce/woocommerce#17276); ``refunds`` is a
   list of ``{id, reason, total}`` with ``total`` the negative refunded amount including
   tax (class-wc-rest-orders-v2-controller.php; #62846).
-- Products carry ``categories: [{id, name, slug}]``.
+- Products carry ``name``, ``sku`` and ``categories: [{id, name, slug}]``; ``/products``
+  lists parents, not variations (_product-variations.md). Names are HTML-escaped: the
+  documented order example has a variation line "Ship Your Idea &ndash; Color: Black,
+  Size: M Test" of product 22, variation 23 (_orders.md, "List all orders").
 
 Decisions:
 - Orders are read in keyset pages sorted by ``modified``: each request asks for
@@ -38,9 +41,12 @@ Decisions:
   so an order's net total is reduced by the refunded share of its gross total; lines
   keep what was sold. A fully refunded order has the state ``returned``.
 - Guest orders (``customer_id`` 0) yield a customer ``guest:<lower-cased billing
-  email>`` in the same batch, so the app can store the order's customer first.
-- The product group of a line is the first category of its product, fetched with
-  ``/products?include=…`` in batches of 100 and cached per connector instance.
+  email>`` in the same batch, so the app can store the order's customer first; the app
+  gives them to the registered customer with that email (records.GUEST_PREFIX).
+- A line's product is its parent product (``product_id``): name, SKU (when the parent
+  has one) and group (its first category) come from ``/products?include=…``, fetched in
+  batches of 100 and cached per connector instance. A line whose product is gone keeps
+  its own name and SKU. Names are HTML-decoded.
 - Customers are listed by id (all roles) and filtered by ``date_modified_gmt`` on our
   side. A customer changed while the list is read could be passed over, so the cursor
   never moves beyond the server time (``Date`` header) at which the listing began.
@@ -48,9 +54,11 @@ Decisions:
 
 from __future__ import annotations
 
+import html
 import json
 import time
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from email.utils import parsedate_to_datetime
@@ -69,7 +77,14 @@ from .http import (
     parse_utc,
     to_decimal,
 )
-from .records import CustomerRecord, OrderLineRecord, OrderRecord, OrderState, Record
+from .records import (
+    CustomerRecord,
+    OrderLineRecord,
+    OrderRecord,
+    OrderState,
+    Record,
+    guest_external_id,
+)
 from .registry import register
 
 API = "wp-json/wc/v3/"
@@ -87,6 +102,15 @@ SKIPPED_STATUSES = frozenset({"checkout-draft", "auto-draft", "trash"})
 PRODUCT_BATCH = 100
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True, slots=True)
+class Product:
+    """What a line takes from its (parent) product."""
+
+    name: str | None
+    sku: str | None
+    group: str | None
 
 
 @register
@@ -140,7 +164,7 @@ class WooCommerceConnector(Connector):
             sleep=sleep,
             auth=None if in_query else (key, secret),
         )
-        self._product_groups: dict[int, str | None] = {}
+        self._products: dict[int, Product | None] = {}
 
     def close(self) -> None:
         self.http.close()
@@ -188,7 +212,7 @@ class WooCommerceConnector(Connector):
         return response.data, _has_more(response, page, self.page_size)
 
     def _order_records(self, rows: list[dict[str, Any]]) -> list[Record]:
-        groups = self._groups_for(rows)
+        products = self._products_for(rows)
         guests: dict[str, CustomerRecord] = {}
         orders: list[Record] = []
         for row in rows:
@@ -199,14 +223,14 @@ class WooCommerceConnector(Connector):
                 guest = _guest(row)
                 guests[guest.external_id] = guest
                 customer_ref = guest.external_id
-            orders.append(self._order(row, customer_ref, groups))
+            orders.append(self._order(row, customer_ref, products))
         return [*guests.values(), *orders]
 
     def _order(
-        self, row: dict[str, Any], customer_ref: str, groups: dict[int, str | None]
+        self, row: dict[str, Any], customer_ref: str, products: dict[int, Product | None]
     ) -> OrderRecord:
         items = row.get("line_items") or []
-        lines = tuple(_line(number, item, groups) for number, item in enumerate(items, 1))
+        lines = tuple(_line(number, item, products) for number, item in enumerate(items, 1))
         merchandise = sum((line.net_amount for line in lines), Decimal(0))
         gross = to_decimal(row.get("total"))
         refunds = row.get("refunds") or []
@@ -226,8 +250,8 @@ class WooCommerceConnector(Connector):
             lines=lines,
         )
 
-    def _groups_for(self, rows: list[dict[str, Any]]) -> dict[int, str | None]:
-        """Product id → first category name, fetching unknown products in batches."""
+    def _products_for(self, rows: list[dict[str, Any]]) -> dict[int, Product | None]:
+        """Product id → the product (None if deleted), fetching unknown ones in batches."""
         wanted = sorted(
             {
                 int(item["product_id"])
@@ -235,17 +259,17 @@ class WooCommerceConnector(Connector):
                 for item in row.get("line_items") or []
                 if item.get("product_id")
             }
-            - self._product_groups.keys()
+            - self._products.keys()
         )
         for start in range(0, len(wanted), PRODUCT_BATCH):
             chunk = wanted[start : start + PRODUCT_BATCH]
             response = self._get(
                 "products", {"include": ",".join(map(str, chunk)), "per_page": PRODUCT_BATCH}
             )
-            found = {int(p["id"]): _first_category(p) for p in response.data}
-            # Deleted products are remembered as "no group" so they are not asked again.
-            self._product_groups.update({pid: found.get(pid) for pid in chunk})
-        return self._product_groups
+            found = {int(p["id"]): _product(p) for p in response.data}
+            # Deleted products are remembered as None so they are not asked again.
+            self._products.update({pid: found.get(pid) for pid in chunk})
+        return self._products
 
     # -- customers --------------------------------------------------------------------
 
@@ -314,16 +338,19 @@ def _modified_key(row: dict[str, Any]) -> tuple[datetime, str]:
     return parse_utc(row.get("date_modified_gmt") or row["date_created_gmt"]), str(row["id"])
 
 
-def _line(number: int, item: dict[str, Any], groups: dict[int, str | None]) -> OrderLineRecord:
+def _line(
+    number: int, item: dict[str, Any], products: dict[int, Product | None]
+) -> OrderLineRecord:
     net = to_decimal(item.get("total"))
+    product = products.get(int(item.get("product_id") or 0)) or Product(None, None, None)
     return OrderLineRecord(
         line_no=number,
         net_amount=net.quantize(CENT),
         gross_amount=(net + to_decimal(item.get("total_tax"))).quantize(CENT),
         quantity=to_decimal(item.get("quantity") or 1),
-        sku=clean_text(item.get("sku")),
-        product_name=clean_text(item.get("name")),
-        product_group=groups.get(int(item.get("product_id") or 0)),
+        sku=product.sku or clean_text(item.get("sku")),
+        product_name=product.name or _decoded(item.get("name")),
+        product_group=product.group,
     )
 
 
@@ -331,7 +358,7 @@ def _guest(row: dict[str, Any]) -> CustomerRecord:
     billing = row.get("billing") or {}
     email = clean_text(billing.get("email"))
     return CustomerRecord(
-        external_id=f"guest:{email.lower()}" if email else f"guest:order:{row['id']}",
+        external_id=guest_external_id(email, row["id"]),
         first_name=clean_text(billing.get("first_name")),
         last_name=clean_text(billing.get("last_name")),
         company_name=clean_text(billing.get("company")),
@@ -359,6 +386,15 @@ def _customer(row: dict[str, Any]) -> CustomerRecord:
     )
 
 
-def _first_category(product: dict[str, Any]) -> str | None:
+def _product(product: dict[str, Any]) -> Product:
     categories = product.get("categories") or []
-    return clean_text(categories[0].get("name")) if categories else None
+    return Product(
+        name=_decoded(product.get("name")),
+        sku=clean_text(product.get("sku")),
+        group=_decoded(categories[0].get("name")) if categories else None,
+    )
+
+
+def _decoded(name: Any) -> str | None:
+    """WooCommerce's names are HTML-escaped ("&ndash;", "&amp;")."""
+    return clean_text(html.unescape(name)) if isinstance(name, str) else clean_text(name)

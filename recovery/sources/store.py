@@ -4,7 +4,11 @@ A batch of thousands of orders costs a dozen statements, not thousands: the rows
 into session-local staging tables (PostgreSQL ``COPY``, SQLite ``executemany``), and a
 few ``INSERT … SELECT … ON CONFLICT`` statements upsert customers and orders by
 (source, external id), resolve customer ids in the database and replace the orders'
-lines. Everything runs in the caller's transaction, so a batch and its cursor still
+lines. A shop's guest orders go to the source's registered customer with the guest's
+email (the lowest id if several share it): an order arriving as the guest's is stored
+with the registered customer, and a customer who registers later takes over the orders
+stored for the guest with that email. The guest's customer row stays, without orders.
+Everything runs in the caller's transaction, so a batch and its cursor still
 commit together (recovery/sources/sync.py).
 """
 
@@ -20,6 +24,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from wawi_connectors import Batch, CustomerRecord, OrderRecord, ProductRecord
 from wawi_connectors.countries import country_code
+from wawi_connectors.records import GUEST_PREFIX
 
 from ..extensions import db
 from ..models import Company, Product, ProductGroup, utcnow
@@ -103,6 +108,23 @@ ON CONFLICT (source, external_id) DO UPDATE SET
     gross_total = excluded.gross_total, state = excluded.state, updated_at = excluded.updated_at
 """
 MERGE_ORDERS_RETURNING = MERGE_ORDERS + "RETURNING external_id, id"
+# The registered customer's column (id or external_id) for the guest whose column is ``guest``.
+_REGISTERED = """(SELECT r.{column} FROM customer g JOIN customer r
+    ON r.source = g.source AND r.email = g.email AND r.external_id NOT LIKE :guests
+    WHERE g.source = :source AND g.{column} = {guest} ORDER BY r.id LIMIT 1)"""
+GUEST_ORDERS_TO_REGISTERED = f"""
+UPDATE stage_order SET customer_external_id = coalesce(
+    {_REGISTERED.format(column="external_id", guest="stage_order.customer_external_id")},
+    customer_external_id)
+WHERE customer_external_id LIKE :guests
+"""
+MOVE_GUEST_ORDERS = f"""
+UPDATE customer_order
+SET customer_id = {_REGISTERED.format(column="id", guest="customer_order.customer_id")}
+WHERE source = :source AND customer_id IN (
+    SELECT g.id FROM customer g WHERE g.source = :source AND g.external_id LIKE :guests
+    AND g.email IN (SELECT s.email FROM stage_customer s WHERE s.external_id NOT LIKE :guests))
+"""
 DELETE_OLD_LINES = "DELETE FROM order_line WHERE order_id IN :ids"
 
 
@@ -118,6 +140,9 @@ _MERGE_CUSTOMERS = _statement(MERGE_CUSTOMERS)
 _ADD_MISSING_CUSTOMERS = _statement(ADD_MISSING_CUSTOMERS)
 _EXISTING_ORDERS = _statement(EXISTING_ORDERS)
 _MERGE_ORDERS = _statement(MERGE_ORDERS_RETURNING)
+_GUEST_ORDERS_TO_REGISTERED = _statement(GUEST_ORDERS_TO_REGISTERED, guests={"type_": String})
+_MOVE_GUEST_ORDERS = _statement(MOVE_GUEST_ORDERS, guests={"type_": String})
+GUESTS = {"guests": f"{GUEST_PREFIX}%"}
 _DELETE_OLD_LINES = text(DELETE_OLD_LINES).bindparams(bindparam("ids", expanding=True))
 
 
@@ -199,6 +224,8 @@ class Store:
         latest = {r.external_id: r for r in records}  # a key twice in one batch: the last wins
         self._stage("stage_customer", CUSTOMER_COLUMNS, map(_customer_row, latest.values()))
         db.session.execute(_MERGE_CUSTOMERS, {"source": self.source, "now": utcnow()})
+        if any(r.email and not r.external_id.startswith(GUEST_PREFIX) for r in latest.values()):
+            db.session.execute(_MOVE_GUEST_ORDERS, {"source": self.source, **GUESTS})
         if len(self.known_customers) < KNOWN_CUSTOMERS_LIMIT:
             self.known_customers.update(latest)
 
@@ -245,6 +272,8 @@ class Store:
             ),
         )
         params = {"source": self.source, "now": utcnow()}
+        if any(r.customer_external_id.startswith(GUEST_PREFIX) for r in latest.values()):
+            db.session.execute(_GUEST_ORDERS_TO_REGISTERED, {"source": self.source, **GUESTS})
         if not self.known_customers.issuperset(r.customer_external_id for r in latest.values()):
             db.session.execute(_ADD_MISSING_CUSTOMERS, params)
         existing = db.session.scalars(_EXISTING_ORDERS, {"source": self.source}).all()

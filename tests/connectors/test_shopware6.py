@@ -352,3 +352,22 @@ def test_a_bare_timestamp_cursor_reads_everything_changed_since(connect):
     store.cursor = (T0 + DAY + 4 * HOUR).isoformat()
     store.sync(connect(), "orders")
     assert set(orders_by_number(store)) == {"10001", "10003", "10004", "10005", "10006"}
+
+
+def test_a_line_without_price_block_is_taxed_like_the_order(connect, shop):
+    # The Admin API may leave out a line item's ``price`` (e.g. a restricted field set);
+    # its ``totalPrice`` is then gross in a gross order, not net.
+    order = next(o for o in shop.entities["order"].values() if o["orderNumber"] == "10000")
+    del order["lineItems"][0]["price"]
+    store = Store()
+    store.sync(connect(), "orders")
+    (line,) = orders_by_number(store)["10000"].lines
+    assert (line.net_amount, line.gross_amount) == (Decimal("200.00"), Decimal("238.00"))
+    net_order = next(o for o in shop.entities["order"].values() if o["orderNumber"] == "10001")
+    del net_order["lineItems"][0]["price"]
+    net_order["taxStatus"] = net_order["price"]["taxStatus"] = "net"
+    net_order["lineItems"][0]["totalPrice"] = 100.0
+    net_order["price"]["calculatedTaxes"] = [{"tax": 19.0, "taxRate": 19.0, "price": 100.0}]
+    store.sync(connect(), "orders")
+    (line,) = orders_by_number(store)["10001"].lines
+    assert (line.net_amount, line.gross_amount) == (Decimal("100.00"), Decimal("119.00"))

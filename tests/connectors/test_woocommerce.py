@@ -10,7 +10,12 @@ from email.utils import format_datetime
 import pytest
 
 from tests.fakes.server import Store
-from tests.fakes.woocommerce import CONSUMER_KEY, CONSUMER_SECRET, FakeWooCommerce
+from tests.fakes.woocommerce import (
+    CONSUMER_KEY,
+    CONSUMER_SECRET,
+    FakeWooCommerce,
+    vendor_example,
+)
 from wawi_connectors import (
     AuthenticationError,
     ConfigurationError,
@@ -319,3 +324,25 @@ def test_customer_cursor_stays_behind_the_time_the_listing_began(connect, shop):
     assert abs(cursor_at - datetime.now(UTC)) < timedelta(minutes=1)
     again = [r.email for b in store.sync(connector, "customers") for r in b.records]
     assert again == ["anna@example.com"]
+
+
+def test_documented_variation_line_names_the_parent_product_decoded(connect, shop):
+    # WooCommerce's "List all orders" example: a variation line of product 22 named
+    # "Ship Your Idea &ndash; Color: Black, Size: M Test". The "List all products"
+    # example's variable product "Ship Your Idea" is served as that parent (id 22).
+    shop.orders.clear()
+    parent, simple = vendor_example("products_list")
+    shop.load(orders=vendor_example("orders_list"), products=[{**parent, "id": 22}, simple])
+    store = Store()
+    store.sync(connect(), "orders")
+    guest_order = store.of(OrderRecord)["727"]
+    single, variation = guest_order.lines
+    assert (single.product_name, single.sku, single.product_group) == ("Woo Single #1", None, None)
+    assert (variation.product_name, variation.sku) == ("Ship Your Idea", "Bar3")
+    assert variation.product_group == "Clothing"
+    # Without the parent in the shop the line's own name is kept, its entities decoded.
+    shop.products.pop(22)
+    store = Store()
+    store.sync(connect(), "orders")
+    (_, variation) = store.of(OrderRecord)["727"].lines
+    assert variation.product_name == "Ship Your Idea \u2013 Color: Black, Size: M Test"

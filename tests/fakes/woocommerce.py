@@ -11,9 +11,11 @@ compare GMT only with ``dates_are_gmt=true``, ID as tie breaker, and ``X-WP-Tota
 from __future__ import annotations
 
 import itertools
+import json
 import math
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, jsonify, request
@@ -25,6 +27,12 @@ CONSUMER_SECRET = "cs_fake"
 SITE_OFFSET = timedelta(hours=1)
 ORDERBY = {"date", "id", "include", "title", "slug", "modified"}
 TAX = Decimal("0.19")
+VENDOR_EXAMPLES = Path(__file__).parents[1] / "data" / "vendor" / "woocommerce"
+
+
+def vendor_example(name: str) -> list[dict[str, Any]]:
+    """One of WooCommerce's documented example answers (see the folder's README)."""
+    return json.loads((VENDOR_EXAMPLES / f"{name}.json").read_text(encoding="utf-8"))
 
 
 def _gmt(at: datetime) -> str:
@@ -165,6 +173,11 @@ class FakeWooCommerce:
         self._stamp(order, created, modified or created)
         self.orders[order_id] = order
         return order
+
+    def load(self, **rows: list[dict[str, Any]]) -> None:
+        """Serve payloads as given (``orders``, ``customers``, ``products``), e.g. examples."""
+        for kind, payloads in rows.items():
+            getattr(self, kind).update({row["id"]: row for row in payloads})
 
     def modify(self, record: dict[str, Any], at: datetime, **changes: Any) -> None:
         record.update(changes)
