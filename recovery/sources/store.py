@@ -143,6 +143,10 @@ _MERGE_ORDERS = _statement(MERGE_ORDERS_RETURNING)
 _GUEST_ORDERS_TO_REGISTERED = _statement(GUEST_ORDERS_TO_REGISTERED, guests={"type_": String})
 _MOVE_GUEST_ORDERS = _statement(MOVE_GUEST_ORDERS, guests={"type_": String})
 GUESTS = {"guests": f"{GUEST_PREFIX}%"}
+_ANY_GUEST = _statement(
+    "SELECT 1 FROM customer WHERE source = :source AND external_id LIKE :guests LIMIT 1",
+    guests={"type_": String},
+)
 _DELETE_OLD_LINES = text(DELETE_OLD_LINES).bindparams(bindparam("ids", expanding=True))
 
 
@@ -206,6 +210,17 @@ class Store:
         self.postgres = db.session.get_bind().dialect.name == "postgresql"
         # Customers stored in this run (bounded): orders of these need no placeholder rows.
         self.known_customers: set[str] = set()
+        self._guests: bool | None = None  # does the source have guest customers? (lazy)
+
+    def _has_guests(self) -> bool:
+        """Whether guest customers of this source are stored: a file connector never has
+        any, so its customer batches skip the guest look-ups (one query per run)."""
+        if self._guests is None:
+            self._guests = (
+                db.session.execute(_ANY_GUEST, {"source": self.source, **GUESTS}).first()
+                is not None
+            )
+        return self._guests
 
     def batch(self, batch: Batch) -> int:
         """Store one batch in the current transaction; returns the number of records."""
@@ -224,7 +239,10 @@ class Store:
         latest = {r.external_id: r for r in records}  # a key twice in one batch: the last wins
         self._stage("stage_customer", CUSTOMER_COLUMNS, map(_customer_row, latest.values()))
         db.session.execute(_MERGE_CUSTOMERS, {"source": self.source, "now": utcnow()})
-        if any(r.email and not r.external_id.startswith(GUEST_PREFIX) for r in latest.values()):
+        registered = any(
+            r.email and not r.external_id.startswith(GUEST_PREFIX) for r in latest.values()
+        )
+        if registered and self._has_guests():
             db.session.execute(_MOVE_GUEST_ORDERS, {"source": self.source, **GUESTS})
         if len(self.known_customers) < KNOWN_CUSTOMERS_LIMIT:
             self.known_customers.update(latest)
@@ -273,6 +291,7 @@ class Store:
         )
         params = {"source": self.source, "now": utcnow()}
         if any(r.customer_external_id.startswith(GUEST_PREFIX) for r in latest.values()):
+            self._guests = True  # their customers are added below if missing
             db.session.execute(_GUEST_ORDERS_TO_REGISTERED, {"source": self.source, **GUESTS})
         if not self.known_customers.issuperset(r.customer_external_id for r in latest.values()):
             db.session.execute(_ADD_MISSING_CUSTOMERS, params)
