@@ -11,7 +11,8 @@ Streams
   included), the company through ``dbo.tFirmaHistory`` -> ``dbo.tfirma`` (its current
   name), and the lines from ``Verkauf.tAuftragPosition`` with the product group through
   ``dbo.tArtikel`` -> ``dbo.tWarengruppe``. A line's net amount is ``fAnzahl * fVkNetto *
-  (1 - fRabatt / 100)`` rounded to cents. Orders without a customer (``kKunde`` NULL) are
+  (1 - fRabatt / 100)`` rounded to cents, its gross amount that times ``1 + fMwSt / 100``
+  (the tax rate in percent), rounded to cents. Orders without a customer (``kKunde`` NULL) are
   left out.
 
 Revenue (docs/revenue.md): an order's net total is its merchandise net, the sum of its
@@ -27,7 +28,7 @@ Parts are not counted twice:
   out.
 - a configurator article is the parent position and its chosen components
   (``kKonfigVater`` pointing at the parent). The components are priced choices the
-  customer pays for, so their net amounts are added to the parent's line, which stays
+  customer pays for, so their net and gross amounts are added to the parent's line, which stays
   the one product bought; a component whose parent is not among the goods positions is
   a line of its own.
 
@@ -77,7 +78,7 @@ Table and column names were checked against public code, not guessed:
   (``kAuftragStueckliste = kAuftragPosition`` marks the parent in a public returns query)
   and ``cNewsletter = 'Y'`` (a public newsletter tool reading ``tkunde``; JTL-Shop's
   customer import writes ``Y``/``N``). ``TAuftragPosition.cs`` of the scaffold declares
-  nType, kKonfigVater and kAuftragStueckliste, ``Tkunde.cs`` cNewsletter. That
+  nType, kKonfigVater, kAuftragStueckliste and fMwSt, ``Tkunde.cs`` cNewsletter. That
   ``kKonfigVater`` holds the parent's ``kAuftragPosition`` is read from its name (the
   scaffold declares no relation for it); not confirmed by a public query.
 """
@@ -146,7 +147,7 @@ POSITION = _table(
     "tAuftragPosition",
     "Verkauf",
     "kAuftragPosition kAuftrag kArtikel nType kAuftragStueckliste kKonfigVater nSort cArtNr"
-    " cName fAnzahl fVkNetto fRabatt bRowversion",
+    " cName fAnzahl fVkNetto fRabatt fMwSt bRowversion",
 )
 ARTIKEL = _table("tArtikel", "dbo", "kArtikel cArtNr kWarengruppe")
 WARENGRUPPE = _table("tWarengruppe", "dbo", "kWarengruppe cName")
@@ -400,6 +401,7 @@ def _order_lines(conn: Connection, order_keys: Sequence[Any]) -> dict[Any, list[
             POSITION.c.fAnzahl,
             POSITION.c.fVkNetto,
             POSITION.c.fRabatt,
+            POSITION.c.fMwSt,
             ARTIKEL.c.cArtNr.label("article_number"),
             WARENGRUPPE.c.cName.label("product_group"),
         )
@@ -415,32 +417,37 @@ def _order_lines(conn: Connection, order_keys: Sequence[Any]) -> dict[Any, list[
         )
         .order_by(POSITION.c.kAuftrag, POSITION.c.nSort, POSITION.c.kAuftragPosition)
     ).all()
-    keys = {row.kAuftragPosition for row in rows}
-    added: dict[Any, Decimal] = {}  # configurator parent position -> its components' net
-    for row in rows:
-        if row.kKonfigVater in keys:
-            added[row.kKonfigVater] = added.get(row.kKonfigVater, Decimal(0)) + _net(row)
+    amounts = {row.kAuftragPosition: _amounts(row) for row in rows}  # (net, gross)
+    for row in rows:  # configurator components into their parent
+        if row.kKonfigVater in amounts:
+            parent, part = amounts[row.kKonfigVater], amounts[row.kAuftragPosition]
+            amounts[row.kKonfigVater] = (parent[0] + part[0], parent[1] + part[1])
     lines: dict[Any, list[OrderLineRecord]] = {}
     for row in rows:
-        if row.kKonfigVater in keys:
+        if row.kKonfigVater in amounts:
             continue
         order_lines = lines.setdefault(row.kAuftrag, [])
-        net = _net(row) + added.get(row.kAuftragPosition, Decimal(0))
-        order_lines.append(_line(row, len(order_lines) + 1, net))
+        order_lines.append(_line(row, len(order_lines) + 1, *amounts[row.kAuftragPosition]))
     return lines
 
 
-def _net(row: Any) -> Decimal:
+def _amounts(row: Any) -> tuple[Decimal, Decimal]:
+    """A position's (net, gross), each rounded to cents."""
     quantity = sqlsource.to_decimal(row.fAnzahl) or Decimal(0)
     price = sqlsource.to_decimal(row.fVkNetto) or Decimal(0)
     discount = sqlsource.to_decimal(row.fRabatt) or Decimal(0)
-    return (quantity * price * (1 - discount / HUNDRED)).quantize(CENT, ROUND_HALF_UP)
+    tax = sqlsource.to_decimal(row.fMwSt) or Decimal(0)
+    net = quantity * price * (1 - discount / HUNDRED)
+    return net.quantize(CENT, ROUND_HALF_UP), (net * (1 + tax / HUNDRED)).quantize(
+        CENT, ROUND_HALF_UP
+    )
 
 
-def _line(row: Any, line_no: int, net: Decimal) -> OrderLineRecord:
+def _line(row: Any, line_no: int, net: Decimal, gross: Decimal) -> OrderLineRecord:
     return OrderLineRecord(
         line_no=line_no,
         net_amount=net,
+        gross_amount=gross,
         quantity=sqlsource.to_decimal(row.fAnzahl) or Decimal(0),
         sku=sqlsource.text_or_none(row.cArtNr) or sqlsource.text_or_none(row.article_number),
         product_name=sqlsource.text_or_none(row.cName),

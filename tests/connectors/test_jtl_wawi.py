@@ -261,11 +261,16 @@ def test_order_net_is_the_goods_net_without_shipping_fees_vouchers_or_parts(jtl:
     _, records = read_all(jtl.connector(), "orders")
 
     order = by_id(records)["1010"]
-    assert [(line.line_no, line.sku, line.quantity, line.net_amount) for line in order.lines] == [
-        (1, "SHAMPOO-1", Decimal(2), Decimal("20.00")),
-        (2, "SET-1", Decimal(1), Decimal("30.00")),  # the BOM's parent, not its components
-        (3, "WAX-1", Decimal(1), Decimal("9.00")),  # 5.00 + its components 1.50 + 2.50
-        (4, None, Decimal(1), Decimal("3.00")),  # a free position is sold goods
+    assert [
+        (line.line_no, line.sku, line.quantity, line.net_amount, line.gross_amount)
+        for line in order.lines
+    ] == [
+        (1, "SHAMPOO-1", Decimal(2), Decimal("20.00"), Decimal("23.80")),
+        # the BOM's parent, not its components
+        (2, "SET-1", Decimal(1), Decimal("30.00"), Decimal("35.70")),
+        # 5.00 + its components 1.50 + 2.50; gross 5.95 + 1.79 + 2.98 (fMwSt 19 %)
+        (3, "WAX-1", Decimal(1), Decimal("9.00"), Decimal("10.72")),
+        (4, None, Decimal(1), Decimal("3.00"), Decimal("3.57")),  # a free position is goods
     ]
     assert order.net_total == Decimal("62.00")  # fWertNetto would say 64.40
     assert order.gross_total == Decimal("76.64")  # what the customer paid, kept beside it
