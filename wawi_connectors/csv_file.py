@@ -4,7 +4,9 @@ One row per order line, customer and order columns repeated -- the export every 
 and shop can make. German exports work without settings: encoding (UTF-8 with or
 without BOM, else cp1252), separator (``;``, ``,`` or tab) and the number style of
 each amount column are detected; dates are read as dd.mm.yyyy[ HH:MM[:SS]], dd.mm.yy
-or ISO, in the business time zone.
+or ISO, in the business time zone. Where the file has a position type ("Positionstyp"),
+positions that are no goods (shipping, vouchers, fees, packaging) are left out: they are
+neither lines nor revenue (docs/revenue.md).
 
 A file is validated completely before anything is yielded (``tabular.scan``); a bad
 file raises ``DataError`` listing row, column and reason. Then the ``customers``

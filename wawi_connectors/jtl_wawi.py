@@ -4,14 +4,33 @@ Streams
 - ``customers``: ``dbo.tkunde`` with its default address (``dbo.tAdresse`` with
   ``nStandard = 1``; when both the billing and the delivery address are defaults, the
   billing one, ``nTyp = 1``, wins), the customer group name (``dbo.tKundenGruppe``),
-  email, phone, mobile, city and country (the ISO code ``cISO``, else the ``cLand`` name).
-- ``orders``: ``Verkauf.tAuftrag`` rows with ``nType = 1`` (0 are quotes), totals from
-  ``Verkauf.tAuftragEckdaten`` (``fWertNetto``/``fWertBrutto``; without an Eckdaten row the
-  net total is the sum of the lines), the company through ``dbo.tFirmaHistory`` ->
-  ``dbo.tfirma`` (its current name), and the lines from ``Verkauf.tAuftragPosition`` with
-  the product group through ``dbo.tArtikel`` -> ``dbo.tWarengruppe``. A line's net amount
-  is ``fAnzahl * fVkNetto * (1 - fRabatt / 100)`` rounded to cents. Orders without a
-  customer (``kKunde`` NULL) are left out.
+  email, phone, mobile, city and country (the ISO code ``cISO``, else the ``cLand`` name),
+  and marketing consent from ``tkunde.cNewsletter`` (``Y`` yes, ``N`` no, else unknown).
+- ``orders``: ``Verkauf.tAuftrag`` rows with ``nType = 1`` (0 are quotes), the gross
+  total from ``Verkauf.tAuftragEckdaten.fWertBrutto`` (what the customer pays, shipping
+  included), the company through ``dbo.tFirmaHistory`` -> ``dbo.tfirma`` (its current
+  name), and the lines from ``Verkauf.tAuftragPosition`` with the product group through
+  ``dbo.tArtikel`` -> ``dbo.tWarengruppe``. A line's net amount is ``fAnzahl * fVkNetto *
+  (1 - fRabatt / 100)`` rounded to cents, its gross amount that times ``1 + fMwSt / 100``
+  (the tax rate in percent), rounded to cents. Orders without a customer (``kKunde`` NULL) are
+  left out.
+
+Revenue (docs/revenue.md): an order's net total is its merchandise net, the sum of its
+lines. Lines are the goods positions only, ``tAuftragPosition.nType`` 1 (article) and 0
+(free position); shipping (2), coupons and discounts (3), payment surcharges and
+discounts (5), packaging (15) and every other type are neither lines nor revenue.
+``tAuftragEckdaten.fWertNetto`` is not used: it includes shipping and fees.
+Parts are not counted twice:
+- a bill of materials (Stückliste) is the parent position (``kAuftragStueckliste`` equal
+  to its own ``kAuftragPosition``) followed by its components (``kAuftragStueckliste``
+  pointing at the parent). The parent is the article the customer bought and carries the
+  price on the invoice; the components are positions for picking and stock and are left
+  out.
+- a configurator article is the parent position and its chosen components
+  (``kKonfigVater`` pointing at the parent). The components are priced choices the
+  customer pays for, so their net and gross amounts are added to the parent's line, which stays
+  the one product bought; a component whose parent is not among the goods positions is
+  a line of its own.
 
 Order state: ``nStorno = 1`` -> cancelled; else ``tAuftragEckdaten.nIstKomplettRetourniert
 = 1`` -> returned; else ``nKomplettAusgeliefert = 1`` -> completed; else open.
@@ -52,7 +71,16 @@ Table and column names were checked against public code, not guessed:
   nKomplettAusgeliefert 0 = not yet delivered / 1 = delivered, tAdresse nStandard = 1
   default and nTyp 1 = billing / 0 = delivery, fRabatt in percent) comes from several
   independent public queries against JTL databases found by code search, not from JTL's
-  own documentation.
+  own documentation. Likewise the position types (0 free position, 1 article, 2 shipping,
+  3 discount, 5 payment discount, 15 packaging: the commented ``nType IN (0, 1)`` filter of
+  a public duplicate-order check on a live JTL database; ``nType NOT IN (2, 15)`` "ignore
+  shipping and cartons" of a public returns query), the bill of materials
+  (``kAuftragStueckliste = kAuftragPosition`` marks the parent in a public returns query)
+  and ``cNewsletter = 'Y'`` (a public newsletter tool reading ``tkunde``; JTL-Shop's
+  customer import writes ``Y``/``N``). ``TAuftragPosition.cs`` of the scaffold declares
+  nType, kKonfigVater, kAuftragStueckliste and fMwSt, ``Tkunde.cs`` cNewsletter. That
+  ``kKonfigVater`` holds the parent's ``kAuftragPosition`` is read from its name (the
+  scaffold declares no relation for it); not confirmed by a public query.
 """
 
 from __future__ import annotations
@@ -82,6 +110,9 @@ from .registry import register
 CENT = Decimal("0.01")
 HUNDRED = Decimal(100)
 ORDER_TYPE_ORDER = 1  # tAuftrag.nType: 0 = quote (Angebot), 1 = order (Auftrag)
+# tAuftragPosition.nType of goods: 0 = free position (Freiposition), 1 = article (Artikel)
+GOODS_POSITION_TYPES = (0, 1)
+NEWSLETTER = {"Y": True, "N": False}  # tkunde.cNewsletter
 BILLING_ADDRESS = 1  # tAdresse.nTyp: 1 = billing (Rechnung), 0 = delivery (Lieferung)
 
 # Columns are declared without types: values arrive as the driver returns them and are
@@ -93,7 +124,7 @@ def _table(name: str, schema: str, columns: str) -> Table:
     return Table(name, _metadata, *(Column(c) for c in columns.split()), schema=schema)
 
 
-KUNDE = _table("tkunde", "dbo", "kKunde cKundenNr kKundenGruppe bRowversion")
+KUNDE = _table("tkunde", "dbo", "kKunde cKundenNr kKundenGruppe cNewsletter bRowversion")
 KUNDENGRUPPE = _table("tKundenGruppe", "dbo", "kKundenGruppe cName")
 ADRESSE = _table(
     "tAdresse",
@@ -110,12 +141,13 @@ AUFTRAG = _table(
 ECKDATEN = _table(
     "tAuftragEckdaten",
     "Verkauf",
-    "kAuftrag fWertNetto fWertBrutto nIstKomplettRetourniert bRowversion",
+    "kAuftrag fWertBrutto nIstKomplettRetourniert bRowversion",
 )
 POSITION = _table(
     "tAuftragPosition",
     "Verkauf",
-    "kAuftragPosition kAuftrag kArtikel nSort cArtNr cName fAnzahl fVkNetto fRabatt bRowversion",
+    "kAuftragPosition kAuftrag kArtikel nType kAuftragStueckliste kKonfigVater nSort cArtNr"
+    " cName fAnzahl fVkNetto fRabatt fMwSt bRowversion",
 )
 ARTIKEL = _table("tArtikel", "dbo", "kArtikel cArtNr kWarengruppe")
 WARENGRUPPE = _table("tWarengruppe", "dbo", "kWarengruppe cName")
@@ -266,7 +298,12 @@ class JtlWawiConnector(sqlsource.EngineOwner, Connector):
         records: list[Record] = []
         for chunk in sqlsource.chunks(keys):
             customers = conn.execute(
-                select(KUNDE.c.kKunde, KUNDE.c.cKundenNr, KUNDENGRUPPE.c.cName.label("group_name"))
+                select(
+                    KUNDE.c.kKunde,
+                    KUNDE.c.cKundenNr,
+                    KUNDE.c.cNewsletter,
+                    KUNDENGRUPPE.c.cName.label("group_name"),
+                )
                 .select_from(
                     KUNDE.outerjoin(
                         KUNDENGRUPPE, KUNDENGRUPPE.c.kKundenGruppe == KUNDE.c.kKundenGruppe
@@ -318,6 +355,7 @@ def _customer(row: Any, address: Mapping[str, Any]) -> CustomerRecord:
         city=text(address.get("cOrt")),
         country=text(address.get("cISO")) or text(address.get("cLand")),
         customer_group=text(row.group_name),
+        marketing_consent=NEWSLETTER.get((text(row.cNewsletter) or "").upper()),
     )
 
 
@@ -337,7 +375,6 @@ def _order_headers(order_keys: Sequence[Any]) -> Select:
             AUFTRAG.c.nStorno,
             AUFTRAG.c.nKomplettAusgeliefert,
             AUFTRAG.c.cWaehrung,
-            ECKDATEN.c.fWertNetto,
             ECKDATEN.c.fWertBrutto,
             ECKDATEN.c.nIstKomplettRetourniert,
             company,
@@ -349,14 +386,22 @@ def _order_headers(order_keys: Sequence[Any]) -> Select:
 
 
 def _order_lines(conn: Connection, order_keys: Sequence[Any]) -> dict[Any, list[OrderLineRecord]]:
+    """The goods lines per order: BOM components left out, configurator components added
+    to their parent's line (see the module's docstring)."""
+    bom_component = (POSITION.c.kAuftragStueckliste.is_not(None)) & (
+        POSITION.c.kAuftragStueckliste != POSITION.c.kAuftragPosition
+    )
     rows = conn.execute(
         select(
+            POSITION.c.kAuftragPosition,
             POSITION.c.kAuftrag,
+            POSITION.c.kKonfigVater,
             POSITION.c.cArtNr,
             POSITION.c.cName,
             POSITION.c.fAnzahl,
             POSITION.c.fVkNetto,
             POSITION.c.fRabatt,
+            POSITION.c.fMwSt,
             ARTIKEL.c.cArtNr.label("article_number"),
             WARENGRUPPE.c.cName.label("product_group"),
         )
@@ -365,25 +410,45 @@ def _order_lines(conn: Connection, order_keys: Sequence[Any]) -> dict[Any, list[
                 WARENGRUPPE, WARENGRUPPE.c.kWarengruppe == ARTIKEL.c.kWarengruppe
             )
         )
-        .where(POSITION.c.kAuftrag.in_(order_keys))
+        .where(
+            POSITION.c.kAuftrag.in_(order_keys),
+            POSITION.c.nType.in_(GOODS_POSITION_TYPES),
+            ~bom_component,
+        )
         .order_by(POSITION.c.kAuftrag, POSITION.c.nSort, POSITION.c.kAuftragPosition)
     ).all()
+    amounts = {row.kAuftragPosition: _amounts(row) for row in rows}  # (net, gross)
+    for row in rows:  # configurator components into their parent
+        if row.kKonfigVater in amounts:
+            parent, part = amounts[row.kKonfigVater], amounts[row.kAuftragPosition]
+            amounts[row.kKonfigVater] = (parent[0] + part[0], parent[1] + part[1])
     lines: dict[Any, list[OrderLineRecord]] = {}
     for row in rows:
+        if row.kKonfigVater in amounts:
+            continue
         order_lines = lines.setdefault(row.kAuftrag, [])
-        order_lines.append(_line(row, len(order_lines) + 1))
+        order_lines.append(_line(row, len(order_lines) + 1, *amounts[row.kAuftragPosition]))
     return lines
 
 
-def _line(row: Any, line_no: int) -> OrderLineRecord:
+def _amounts(row: Any) -> tuple[Decimal, Decimal]:
+    """A position's (net, gross), each rounded to cents."""
     quantity = sqlsource.to_decimal(row.fAnzahl) or Decimal(0)
     price = sqlsource.to_decimal(row.fVkNetto) or Decimal(0)
     discount = sqlsource.to_decimal(row.fRabatt) or Decimal(0)
-    net = (quantity * price * (1 - discount / HUNDRED)).quantize(CENT, ROUND_HALF_UP)
+    tax = sqlsource.to_decimal(row.fMwSt) or Decimal(0)
+    net = quantity * price * (1 - discount / HUNDRED)
+    return net.quantize(CENT, ROUND_HALF_UP), (net * (1 + tax / HUNDRED)).quantize(
+        CENT, ROUND_HALF_UP
+    )
+
+
+def _line(row: Any, line_no: int, net: Decimal, gross: Decimal) -> OrderLineRecord:
     return OrderLineRecord(
         line_no=line_no,
         net_amount=net,
-        quantity=quantity,
+        gross_amount=gross,
+        quantity=sqlsource.to_decimal(row.fAnzahl) or Decimal(0),
         sku=sqlsource.text_or_none(row.cArtNr) or sqlsource.text_or_none(row.article_number),
         product_name=sqlsource.text_or_none(row.cName),
         product_group=sqlsource.text_or_none(row.product_group),
@@ -406,14 +471,11 @@ def _money(value: Any) -> Decimal | None:
 
 
 def _order(row: Any, lines: Sequence[OrderLineRecord], local: ZoneInfo) -> OrderRecord:
-    net = _money(row.fWertNetto)
-    if net is None:
-        net = sum((line.net_amount for line in lines), Decimal("0.00"))
     return OrderRecord(
         external_id=sqlsource.identifier(row.kAuftrag),
         customer_external_id=sqlsource.identifier(row.kKunde),
         ordered_at=sqlsource.to_utc(row.dErstellt, local),
-        net_total=net,
+        net_total=sum((line.net_amount for line in lines), Decimal("0.00")),
         gross_total=_money(row.fWertBrutto),
         state=_state(row),
         number=sqlsource.text_or_none(row.cAuftragsNr),

@@ -55,6 +55,7 @@ FIELD_LABELS = {
     "ordered_at": _l("Order date"),
     "company": _l("Company / shop"),
     "state": _l("Order status"),
+    "line_type": _l("Position type"),
     "sku": _l("SKU"),
     "product_name": _l("Product name"),
     "product_group": _l("Product group"),

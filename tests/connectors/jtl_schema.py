@@ -162,6 +162,7 @@ Table(
     Column("cKundenNr", Unicode(30)),
     Column("kKundenGruppe", Integer),
     Column("dErstellt", DateTime),
+    Column("cNewsletter", Unicode(1)),
     Column("cSperre", Unicode(1)),
     _rowversion(),
     schema="dbo",
@@ -272,14 +273,21 @@ Table(
     Column("fMwSt", Numeric(25, 13), nullable=False),
     Column("nSort", Integer, nullable=False),
     Column("nType", SmallInteger, nullable=False),
+    Column("kKonfigVater", Integer),
+    Column("kAuftragStueckliste", Integer),
     _rowversion(),
     schema="Verkauf",
 )
 
 
+# tAuftragPosition.nType, as public queries against JTL databases use them
+FREE_POSITION, ARTICLE, SHIPPING, DISCOUNT, PAYMENT, PACKAGING = 0, 1, 2, 3, 5, 15
+
+
 @dataclass
 class Line:
-    """One order position as the tests write it."""
+    """One order position as the tests write it; ``bom`` is ``kAuftragStueckliste`` (the
+    BOM parent's position key, on the parent itself too), ``konfig`` is ``kKonfigVater``."""
 
     key: int
     article: int | None
@@ -288,6 +296,9 @@ class Line:
     quantity: str
     price: str
     discount: str = "0"
+    type: int = ARTICLE
+    bom: int | None = None
+    konfig: int | None = None
 
 
 @dataclass
@@ -349,13 +360,16 @@ class JtlDatabase:
     def add_customer_group(self, key: int, name: str) -> None:
         self.insert("tKundenGruppe", kKundenGruppe=key, cName=name)
 
-    def add_customer(self, key: int, number: str, group: int | None = None) -> None:
+    def add_customer(
+        self, key: int, number: str, group: int | None = None, newsletter: str | None = "N"
+    ) -> None:
         self.insert(
             "tkunde",
             kKunde=key,
             cKundenNr=number,
             kKundenGruppe=group,
             dErstellt=datetime(2020, 1, 1),
+            cNewsletter=newsletter,
             cSperre="N",
         )
 
@@ -397,7 +411,7 @@ class JtlDatabase:
         )
         for sort, line in enumerate(lines, start=1):
             self.add_line(key, line, sort)
-        if eckdaten:
+        if eckdaten:  # JTL's totals: every position, shipping, fees and vouchers included
             net = sum(_line_net(line) for line in lines)
             self.insert(
                 "tAuftragEckdaten",
@@ -421,7 +435,9 @@ class JtlDatabase:
             fRabatt=Decimal(line.discount),
             fMwSt=Decimal("19"),
             nSort=sort,
-            nType=1,
+            nType=line.type,
+            kKonfigVater=line.konfig,
+            kAuftragStueckliste=line.bom,
         )
 
     def change_line(self, position: int, **values: Any) -> None:

@@ -400,3 +400,29 @@ def test_states_per_position_make_the_orders_state(tmp_path, monkeypatch):
     assert [line.state for line in a.lines] == ["completed", "cancelled", "completed"]
     assert (orders["B"].state, orders["B"].net_total) == ("returned", D("12.00"))
     assert (orders["C"].state, orders["C"].net_total) == ("open", D("7.00"))
+
+
+def test_positions_that_are_no_goods_add_nothing(tmp_path):
+    """A WaWi export of order positions with their type (JTL's "Positionstyp"): shipping,
+    a voucher, a payment fee and packaging are no lines and no revenue, a cancelled
+    article adds nothing (docs/revenue.md)."""
+    path = write(
+        tmp_path,
+        "Kundennummer;Auftragsnummer;Datum;Positionstyp;Status;Artikelname;Netto;Brutto\n"
+        "1;A;30.08.2025;Artikel;abgeschlossen;Shampoo;20,00;23,80\n"
+        "1;A;30.08.2025;Versandkosten;abgeschlossen;DHL Paket;4,90;5,83\n"
+        "1;A;30.08.2025;Gutschein;abgeschlossen;Gutschein NEU5;-5,00;-5,95\n"
+        "1;A;30.08.2025;Artikel;storniert;Wachs;10,00;11,90\n"
+        "1;A;30.08.2025;Zahlungsart;abgeschlossen;Nachnahme;2,00;2,38\n"
+        "1;A;30.08.2025;Verpackung;abgeschlossen;Karton;0,50;0,60\n"
+        "1;A;30.08.2025;Freiposition;abgeschlossen;Gravur;3,00;3,57\n"
+        "2;B;01.09.2025;;abgeschlossen;Bürste;7,00;8,33\n",
+    )
+
+    orders = orders_by_number(path)
+
+    a = orders["A"]
+    assert [line.product_name for line in a.lines] == ["Shampoo", "Wachs", "Gravur"]
+    assert (a.state, a.net_total, a.gross_total) == ("completed", D("23.00"), D("27.37"))
+    assert orders["B"].net_total == D("7.00")  # an empty type is goods
+    assert [line.line_no for line in a.lines] == [1, 2, 3]

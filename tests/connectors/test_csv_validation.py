@@ -175,3 +175,15 @@ def test_unreadable_files(tmp_path, content, message):
     error, _ = read_until_refused(path)
 
     assert str(error).startswith(message)
+
+
+def test_an_unknown_position_type_is_refused(tmp_path):
+    path = write(
+        tmp_path,
+        "Kundennummer;Auftragsnummer;Datum;Positionstyp;Netto\n"
+        "1;A;30.08.2025;Artikel;20,00\n"
+        "1;A;30.08.2025;Sonderding;4,90\n",
+    )
+    error, yielded = read_until_refused(path, "orders")
+    assert yielded == []
+    assert error.errors == [RowError(3, "Positionstyp", "unknown position type: 'Sonderding'")]

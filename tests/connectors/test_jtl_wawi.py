@@ -21,6 +21,11 @@ from sqlalchemy.dialects import mssql
 
 from tests.connectors.jtl_schema import (
     BACKENDS,
+    DISCOUNT,
+    FREE_POSITION,
+    PACKAGING,
+    PAYMENT,
+    SHIPPING,
     JtlDatabase,
     Line,
     attach_jtl_schemas,
@@ -109,7 +114,7 @@ def seed(db: JtlDatabase) -> None:
     db.add_customer_group(1, "Endkunden")
     db.add_customer_group(2, "Händler")
 
-    db.add_customer(1, "K-1001", group=1)
+    db.add_customer(1, "K-1001", group=1, newsletter="Y")
     db.add_address(1, 1, standard=1, typ=1, cVorname="Anna", cName="Muster",
                    cMail="anna@example.de", cTel="030 123", cMobil="0170 1", cOrt="Berlin",
                    cISO="DE", cLand="Deutschland")
@@ -120,7 +125,7 @@ def seed(db: JtlDatabase) -> None:
     db.add_customer(2, "K-1002", group=2)
     db.add_address(4, 2, standard=1, typ=1, cFirma="Salon Schick", cMail="info@schick.at",
                    cOrt="Wien", cISO=None, cLand="Österreich")
-    db.add_customer(3, "K-1003")
+    db.add_customer(3, "K-1003", newsletter=None)
     db.add_address(5, 3, standard=0, typ=1, cMail="not-default@example.de", cOrt="Köln")
 
     shampoo = Line(1, 100, "SHAMPOO-1", "Shampoo 250 ml", "2", "10.00")
@@ -143,7 +148,7 @@ def seed(db: JtlDatabase) -> None:
                  [Line(7, 100, "SHAMPOO-1", "Shampoo", "1", "10.00")])
     db.add_order(1006, 3, "AU-1006", datetime(2024, 9, 4, 9, 0), 20,
                  [Line(8, 100, None, "Shampoo (freie Position)", "1", "8.00"),
-                  Line(9, None, None, "Versand", "1", "4.90")], eckdaten=False)
+                  Line(9, None, None, "Versand", "1", "4.90", type=SHIPPING)], eckdaten=False)
 # fmt: on
 
 
@@ -181,7 +186,10 @@ def test_full_read_of_customers_uses_the_default_address(jtl: JtlEnv):
         city="Berlin",
         country="DE",
         customer_group="Endkunden",
+        marketing_consent=True,  # cNewsletter "Y"
     )
+    assert customers["2"].marketing_consent is False  # "N"
+    assert customers["3"].marketing_consent is None  # NULL: the Wawi does not say
     assert customers["2"].company_name == "Salon Schick"
     assert customers["2"].country == "Österreich"
     assert customers["2"].customer_group == "Händler"
@@ -221,11 +229,52 @@ def test_full_read_of_orders(jtl: JtlEnv):
         "1006": "open",
     }
     no_eckdaten = orders["1006"]
-    assert no_eckdaten.net_total == Decimal("12.90") and no_eckdaten.gross_total is None
+    assert no_eckdaten.net_total == Decimal("8.00") and no_eckdaten.gross_total is None
     assert [(line.sku, line.product_group) for line in no_eckdaten.lines] == [
         ("SHAMPOO-1", "Haarpflege"),  # sku from tArtikel when the position has none
-        (None, None),
+    ]  # the shipping position is no line
+
+
+# fmt: off
+def test_order_net_is_the_goods_net_without_shipping_fees_vouchers_or_parts(jtl: JtlEnv):
+    """An order as JTL keeps it: goods, a bill of materials with its components, a
+    configurator article with its chosen components, and shipping, a coupon, a payment
+    surcharge and packaging as positions of their own. Eckdaten's fWertNetto counts them
+    all (64.40); the order's revenue counts the goods, each once (62.00)."""
+    seed(jtl.db)
+    jtl.db.add_article(102, "SET-1", 1)
+    jtl.db.add_article(103, "BUERSTE-1", 2)
+    jtl.db.add_order(1010, 1, "AU-1010", datetime(2024, 11, 5, 10, 0), 10, [
+        Line(20, 100, "SHAMPOO-1", "Shampoo 250 ml", "2", "10.00"),
+        Line(21, 102, "SET-1", "Pflegeset", "1", "30.00", bom=21),
+        Line(22, 100, "SHAMPOO-1", "Shampoo 250 ml", "1", "0.00", bom=21),
+        Line(23, 103, "BUERSTE-1", "Bürste", "1", "0.00", bom=21),
+        Line(24, 101, "WAX-1", "Wachs nach Wunsch", "1", "5.00"),
+        Line(25, None, "DUFT-ROSE", "Duft: Rose", "1", "1.50", konfig=24),
+        Line(26, None, "DOSE-GOLD", "Dose: Gold", "1", "2.50", konfig=24),
+        Line(27, None, None, "Gravur", "1", "3.00", type=FREE_POSITION),
+        Line(28, None, None, "DHL Paket", "1", "4.90", type=SHIPPING),
+        Line(29, None, None, "Kupon NEU5", "1", "-5.00", type=DISCOUNT),
+        Line(30, None, None, "Nachnahmegebühr", "1", "2.00", type=PAYMENT),
+        Line(31, None, None, "Karton", "1", "0.50", type=PACKAGING),
+    ], gross="76.64")
+    _, records = read_all(jtl.connector(), "orders")
+
+    order = by_id(records)["1010"]
+    assert [
+        (line.line_no, line.sku, line.quantity, line.net_amount, line.gross_amount)
+        for line in order.lines
+    ] == [
+        (1, "SHAMPOO-1", Decimal(2), Decimal("20.00"), Decimal("23.80")),
+        # the BOM's parent, not its components
+        (2, "SET-1", Decimal(1), Decimal("30.00"), Decimal("35.70")),
+        # 5.00 + its components 1.50 + 2.50; gross 5.95 + 1.79 + 2.98 (fMwSt 19 %)
+        (3, "WAX-1", Decimal(1), Decimal("9.00"), Decimal("10.72")),
+        (4, None, Decimal(1), Decimal("3.00"), Decimal("3.57")),  # a free position is goods
     ]
+    assert order.net_total == Decimal("62.00")  # fWertNetto would say 64.40
+    assert order.gross_total == Decimal("76.64")  # what the customer paid, kept beside it
+# fmt: on
 
 
 def test_incremental_read_sees_position_changes_new_and_cancelled_orders(jtl: JtlEnv):

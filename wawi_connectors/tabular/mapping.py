@@ -28,6 +28,7 @@ TARGET_FIELDS: dict[str, str] = {
     "ordered_at": "order date",
     "company": "company / shop",
     "state": "order status",
+    "line_type": "position type",
     "sku": "SKU",
     "product_name": "product name",
     "product_group": "product group",
@@ -66,6 +67,7 @@ ordered_at: Belegdatum, Bestelldatum, Auftragsdatum, Datum, Rechnungsdatum, orde
 company: Firma, Mandant, Shop, Verkaufskanal, Plattform, company, store, sales channel,
     channel, platform
 state: Status, Auftragsstatus, Bestellstatus, order status, state
+line_type: Positionstyp, Positionsart, Art der Position, position type, line type, item type
 sku: Artikelnummer, Art.-Nr., Artikel-Nr., SKU, item number, product number, product id
 product_name: Artikelname, Bezeichnung, Artikelbezeichnung, product name, product,
     item name, description

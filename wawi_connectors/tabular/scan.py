@@ -39,6 +39,7 @@ from .values import (
     parse_currencies,
     parse_dates,
     parse_flags,
+    parse_line_types,
     parse_states,
     parse_text,
 )
@@ -65,6 +66,7 @@ ORDER_FIELDS: dict[str, str] = {
 UNREADABLE: dict[str, str] = {
     "ordered_at": N_("not a date: '%(value)s'"),
     "state": N_("unknown order status: '%(value)s'"),
+    "line_type": N_("unknown position type: '%(value)s'"),
     "currency": N_("not a currency code: '%(value)s'"),
     "marketing_consent": N_("not a yes/no value: '%(value)s'"),
     "country": N_("not a country: '%(value)s'"),
@@ -187,6 +189,12 @@ class Scanner:
                 if blank.any():
                     rows = rows[~blank]
                     cells = {t: c.take(~blank) for t, c in cells.items()}
+                if "line_type" in cells:  # lines that are no goods are left out
+                    types = parse_line_types(cells["line_type"])
+                    self._report(errors, "line_type", rows, cells, types)
+                    goods = types.values.astype(bool)  # an unreadable type is an error
+                    rows = rows[goods]
+                    cells = {t: c.take(goods) for t, c in cells.items()}
                 if not len(rows):
                     continue
                 lines += len(rows)

@@ -359,6 +359,44 @@ def _state(value: Any) -> str:
     return _STATE_OF_WORD.get(key, INVALID) if key else "completed"
 
 
+# A line's position type: goods (True) or a position that is no merchandise (False),
+# such as shipping, a voucher or a fee, which adds nothing to revenue (docs/revenue.md).
+LINE_TYPE_WORDS: dict[bool, tuple[str, ...]] = {
+    True: ("artikel", "freiposition", "stueckliste", "ware", "article", "product", "item"),
+    False: (
+        "versand",
+        "versandkosten",
+        "versandposition",
+        "porto",
+        "gutschein",
+        "kupon",
+        "rabatt",
+        "zahlungsart",
+        "gebuehr",
+        "zahlungsgebuehr",
+        "nachnahmegebuehr",
+        "verpackung",
+        "shipping",
+        "voucher",
+        "coupon",
+        "discount",
+        "fee",
+        "packaging",
+    ),
+}
+_LINE_TYPE_OF_WORD = {word: goods for goods, words in LINE_TYPE_WORDS.items() for word in words}
+
+
+def parse_line_types(cells: Cells) -> Column:
+    """Whether each line is goods; an empty position type means goods."""
+
+    def line_type(value: Any) -> bool:
+        key = normalise_header(cell_text(value))
+        return _LINE_TYPE_OF_WORD.get(key, INVALID) if key else True
+
+    return parse_column(cells, line_type, empty=True)
+
+
 _CURRENCY = re.compile(r"[A-Z]{3}")
 _CURRENCY_SIGNS = {"€": "EUR", "EURO": "EUR"}
 
