@@ -17,11 +17,11 @@ from .settings import AnalysisSettings, FieldInfo, SettingsError
 # The scoring modules pull in pandas and scipy (seconds of start-up); they load on
 # first use, so the web app, the worker and the CLI start fast.
 _LAZY = {
-    "BacktestResult": "backtest",
-    "CalibrationBin": "backtest",
-    "RuleMetrics": "backtest",
-    "backtest": "backtest",
-    "roc_auc": "backtest",
+    "BacktestResult": "backtesting",
+    "CalibrationBin": "backtesting",
+    "RuleMetrics": "backtesting",
+    "backtest": "backtesting",
+    "roc_auc": "backtesting",
     "score_customer_groups": "groups",
     "exclusion_label": "reasons",
     "explain": "reasons",

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from recovery.analysis import AnalysisSettings, backtest, roc_auc, score_customers
-from recovery.analysis.backtest import calibration
+from recovery.analysis.backtesting import calibration
 
 from .builders import every, frame, line
 

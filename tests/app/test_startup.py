@@ -21,3 +21,14 @@ def test_creating_the_app_does_not_import_pandas_or_scipy():
         env={"PATH": "/usr/bin:/bin", "SECRET_KEY": "startup-test", "RECOVERY_ENV": "development"},
     )
     assert out.stdout.strip() == "[]", out.stderr
+
+
+def test_the_lazy_analysis_names_are_the_functions_whatever_loads_first():
+    # `flask recovery backtest` loaded BacktestResult first; the package then handed out
+    # its submodule instead of the function `backtest` ("'module' object is not callable").
+    code = (
+        "from recovery.analysis import BacktestResult\n"
+        "from recovery.analysis import backtest, explain, score_customers\n"
+        "assert all(callable(f) for f in (backtest, explain, score_customers)), backtest\n"
+    )
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, capture_output=True)

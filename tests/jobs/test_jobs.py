@@ -74,7 +74,7 @@ def test_backtest_shows_its_progress_and_then_the_same_result(
     shown = client.get(url).get_data(as_text=True)
     assert "ROC AUC" in shown and "job-progress" not in shown
 
-    from recovery.analysis.backtest import BacktestResult
+    from recovery.analysis.backtesting import BacktestResult
     from recovery.cases.analysis import as_of_end, run_backtest
 
     direct = run_backtest(as_of_end(datetime.fromisoformat(as_of).date()), 90)
