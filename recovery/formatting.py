@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime, tzinfo
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 
-from babel import Locale
+from babel import Locale, UnknownLocaleError
 from babel.dates import format_date
 from babel.numbers import (
     format_currency,
@@ -165,3 +165,15 @@ def day(value: date | datetime, locale: str, tz: tzinfo) -> str:
     if locale.startswith("en"):
         return f"{_month_names(locale)[value.month - 1]} {value.day}, {value.year}"
     return format_date(value, "medium", locale=locale)
+
+
+def country_name(code: str | None, locale: str = "de") -> str:
+    """``DE`` → ``Deutschland`` (in the customer's language); other text stays as it is."""
+    code = (code or "").strip()
+    if len(code) != 2:
+        return code
+    try:
+        names = Locale.parse(locale.replace("-", "_")).territories
+    except (UnknownLocaleError, ValueError):
+        return code
+    return names.get(code.upper(), code)

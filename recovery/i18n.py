@@ -109,5 +109,8 @@ def init_app(app: Flask) -> None:
         number=pass_context(lambda ctx, v, places=None: number(v, ctx.get("_locale"), places)),
         day=pass_context(lambda ctx, v: day(v, ctx.get("_locale"), ctx.get("_tz"))),
         moment=moment,
+        country=pass_context(
+            lambda ctx, code: formatting.country_name(code, ctx.get("_locale") or "de")
+        ),
     )
     app.jinja_env.add_extension("jinja2.ext.do")

@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from zoneinfo import ZoneInfo
 
-from babel import Locale, UnknownLocaleError
-
 from .. import formatting
 
 # The names users already use in their Mailjet templates; the UI lists them in this order.
@@ -97,7 +95,7 @@ def build_variables(
         "nachname": _clean(customer.last_name),
         "firmenname": _clean(customer.company_name),
         "ort": _clean(customer.city),
-        "land": country_name(customer.country, locale),
+        "land": formatting.country_name(customer.country, locale),
         "email": _clean(customer.email),
         "kundennummer": _clean(customer.number),
         "kundengruppe": _clean(customer.customer_group),
@@ -111,18 +109,6 @@ def build_variables(
         "betreuer": sales_person or "",
     }
     return {name: values[name] for name in VARIABLE_NAMES}
-
-
-def country_name(code: str | None, locale: str = "de") -> str:
-    """``DE`` → ``Deutschland`` (in the customer's language); other text stays as it is."""
-    code = _clean(code)
-    if len(code) != 2:
-        return code
-    try:
-        names = Locale.parse(locale.replace("-", "_")).territories
-    except (UnknownLocaleError, ValueError):
-        return code
-    return names.get(code.upper(), code)
 
 
 def _clean(value: str | None) -> str:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+from recovery.formatting import country_name
 from recovery.messaging.variables import (
     SAMPLE_VARIABLES,
     VARIABLE_NAMES,
     CustomerVars,
     build_variables,
-    country_name,
 )
 
 AS_OF = datetime(2025, 7, 12, 8, 0, tzinfo=UTC)

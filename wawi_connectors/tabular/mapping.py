@@ -66,7 +66,8 @@ ordered_at: Belegdatum, Bestelldatum, Auftragsdatum, Datum, Rechnungsdatum, orde
     ordered, ordered at, date, created at, invoice date
 company: Firma, Mandant, Shop, Verkaufskanal, Plattform, company, store, sales channel,
     channel, platform
-state: Status, Auftragsstatus, Bestellstatus, order status, state
+state: Status, Positionsstatus, Auftragsstatus, Bestellstatus, Belegstatus, order status,
+    line status, item status, state
 line_type: Positionstyp, Positionsart, Art der Position, position type, line type, item type
 sku: Artikelnummer, Art.-Nr., Artikel-Nr., SKU, item number, product number, product id
 product_name: Artikelname, Bezeichnung, Artikelbezeichnung, product name, product,
