@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 from urllib.parse import urlencode
 
 from flask import (
@@ -16,6 +19,7 @@ from flask import (
     stream_with_context,
     url_for,
 )
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -24,7 +28,7 @@ from ..cases.action_table import BY_NAME, CASE_ACTIONS
 from ..extensions import db
 from ..models import Case, business_tz, utcnow
 from ..security import reads_only
-from ..ui import case_reasons
+from ..ui import TILE_LABELS, case_reasons
 from . import bp
 from .forms import ReleaseForm
 
@@ -102,21 +106,56 @@ def case_list(tile: str):
     )
 
 
-@bp.get("/list/<tile>/export.csv")
-def export_csv(tile: str):
+def _export_args(tile: str):
     if tile not in lists.LISTS:
         abort(404)
     query = lists.ListQuery.from_args(tile, request.args)
     lang = "en" if request.args.get("format") == "en" else "de"
-    tz = business_tz()
+    with force_locale(lang):
+        title = str(TILE_LABELS[tile])
+    today = utcnow().astimezone(business_tz()).date()
+    return query, lang, title, today
+
+
+@bp.get("/list/<tile>/export.csv")
+def export_csv(tile: str):
+    query, lang, title, today = _export_args(tile)
     user = current_user._get_current_object()
-    body = export.rows(query, user, lang, tz, case_reasons)
-    name = f"{tile}-{utcnow().astimezone(tz):%Y-%m-%d}.csv"
+    body = export.rows(query, user, lang, business_tz(), case_reasons)
+    name = export.file_name(title, lang, today, "csv")
     return Response(
         stream_with_context(body),
         mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        headers={"Content-Disposition": content_disposition(name)},
     )
+
+
+@bp.get("/list/<tile>/export.xlsx")
+def export_xlsx(tile: str):
+    """The same list as a workbook, built in a temporary file and streamed from there."""
+    query, lang, title, today = _export_args(tile)
+    user = current_user._get_current_object()
+    handle, name = tempfile.mkstemp(suffix=".xlsx")
+    path = Path(name)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            export.workbook(query, user, lang, business_tz(), case_reasons, title, out)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    name = export.file_name(title, lang, today, "xlsx")
+    return Response(
+        export.spooled(path),
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={
+            "Content-Disposition": content_disposition(name),
+            "Content-Length": str(path.stat().st_size),
+        },
+    )
+
+
+def content_disposition(file_name: str) -> str:
+    return f'attachment; filename="{file_name}"'
 
 
 @bp.get("/case/<int:case_id>")
