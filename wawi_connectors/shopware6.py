@@ -31,6 +31,13 @@ Checked against Shopware's own docs (shopware/docs) and source (shopware/shopwar
   is taxed like its order (``_taxed_like_order``), never booked gross as net;
   order customer ``customerId email firstName lastName company customerNumber``
   (OrderCustomerDefinition.php).
+- Revenue (docs/revenue.md): the lines are the line items of type ``product`` and
+  ``custom``; the order's net total is the sum of their net amounts, the merchandise
+  before order-level vouchers. Promotions (``type: "promotion"``, a negative price:
+  discount codes and automatic promotions, PromotionProcessor), merchant credits
+  (``credit``) and shipping (``shippingCosts``, no line item) are neither lines nor
+  revenue; ``amountNet`` is not used, as it has the promotions and shipping taken off
+  or added. The gross total is ``amountTotal``, what the customer pays.
 - States: order open/in_progress/completed/cancelled; delivery ``returned`` and
   ``returned_partially`` (OrderDeliveryStates.php); transaction ``refunded`` and
   ``refunded_partially`` (OrderTransactionStates.php); newsletter recipient ``status``
@@ -337,23 +344,23 @@ class Shopware6Connector(Connector):
             key=lambda item: (item.get("position") or 0, item.get("id") or ""),
         )
         order_taxes = (row.get("price") or {}).get("calculatedTaxes") or []
-        shipping_net, _ = _net_gross(row.get("shippingCosts"), tax_status)
+        lines = tuple(
+            self._line(number, item, tax_status, order_taxes)
+            for number, item in enumerate(items, start=1)
+        )
         records.append(
             OrderRecord(
                 external_id=row["id"],
                 customer_external_id=customer_id,
                 ordered_at=parse_utc(row["orderDateTime"]),
-                net_total=(to_decimal(row.get("amountNet")) - shipping_net).quantize(CENT),
+                net_total=sum((line.net_amount for line in lines), Decimal("0.00")),
                 state=_order_state(row),
                 number=clean_text(row.get("orderNumber")),
                 company=_name(row.get("salesChannel")),
                 currency=(row.get("currency") or {}).get("isoCode") or "EUR",
                 gross_total=to_decimal(row.get("amountTotal")).quantize(CENT),
                 updated_at=parse_utc(row.get("updatedAt") or row["createdAt"]),
-                lines=tuple(
-                    self._line(number, item, tax_status, order_taxes)
-                    for number, item in enumerate(items, start=1)
-                ),
+                lines=lines,
             )
         )
         return records

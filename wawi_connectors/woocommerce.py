@@ -21,9 +21,11 @@ and source (woocommerce/woocommerce, includes/rest-api/Controllers/Version3):
   carry ``date_modified_gmt``, ``billing`` and ``role``.
 - Orders: ``status`` pending, processing, on-hold, completed, cancelled, refunded,
   failed (and trash) (_orders.md); ``customer_id`` is 0 for guests; line items carry
-  ``product_id`` (the parent for variations), ``sku``, ``name``, ``quantity`` and
-  ``total``/``total_tax``, where ``total`` is the line after discounts and always
-  without tax (maintainer answer in woocommerce/woocommerce#17276); ``refunds`` is a
+  ``product_id`` (the parent for variations), ``sku``, ``name``, ``quantity``,
+  ``subtotal``/``subtotal_tax`` "before discounts" and ``total``/``total_tax`` "after
+  discounts" (_orders.md, "Line items properties"), always without tax (maintainer
+  answer in woocommerce/woocommerce#17276); WooCommerce spreads a coupon over the
+  line items' ``total``s and lists it in ``coupon_lines``; ``refunds`` is a
   list of ``{id, reason, total}`` with ``total`` the negative refunded amount including
   tax (class-wc-rest-orders-v2-controller.php; #62846).
 - Products carry ``name``, ``sku`` and ``categories: [{id, name, slug}]``; ``/products``
@@ -36,8 +38,11 @@ Decisions:
   ``modified_after`` one second before the newest change seen (the filter is exclusive)
   and skips the ids already seen at that second. Cursor: ``{"at", "ids"}`` JSON; a bare
   ISO timestamp is accepted as "everything since then".
-- Net revenue is net merchandise: the sum of the line ``total``s (after coupons,
-  without tax, shipping and fees). Refunds are only known as gross amounts per order,
+- Net revenue is net merchandise: the sum of the line ``subtotal``s, before coupons
+  (order-level vouchers, which JTL-Wawi, Shopware and CSV files book as positions of
+  their own and leave out of revenue: docs/revenue.md), without tax, shipping and fees;
+  a line's gross is ``subtotal`` plus ``subtotal_tax``. A line without ``subtotal``
+  counts its ``total``. Refunds are only known as gross amounts per order,
   so an order's net total is reduced by the refunded share of its gross total; lines
   keep what was sold. A fully refunded order has the state ``returned``.
 - Guest orders (``customer_id`` 0) yield a customer ``guest:<lower-cased billing
@@ -341,12 +346,15 @@ def _modified_key(row: dict[str, Any]) -> tuple[datetime, str]:
 def _line(
     number: int, item: dict[str, Any], products: dict[int, Product | None]
 ) -> OrderLineRecord:
-    net = to_decimal(item.get("total"))
+    # Before coupons (docs/revenue.md): ``subtotal`` is the line "before discounts".
+    before_coupons = item.get("subtotal") not in (None, "")
+    net = to_decimal(item.get("subtotal") if before_coupons else item.get("total"))
+    tax = to_decimal(item.get("subtotal_tax") if before_coupons else item.get("total_tax"))
     product = products.get(int(item.get("product_id") or 0)) or Product(None, None, None)
     return OrderLineRecord(
         line_no=number,
         net_amount=net.quantize(CENT),
-        gross_amount=(net + to_decimal(item.get("total_tax"))).quantize(CENT),
+        gross_amount=(net + tax).quantize(CENT),
         quantity=to_decimal(item.get("quantity") or 1),
         sku=product.sku or clean_text(item.get("sku")),
         product_name=product.name or _decoded(item.get("name")),

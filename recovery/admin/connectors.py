@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from wawi_connectors import ConfigurationError, connector_kinds, get_connector_class
 
 from ..extensions import db
-from ..models import ConnectorConfig, JobRun, SyncRun
+from ..models import ConnectorConfig, Customer, JobRun, SyncRun
 from ..security import admin_required
 from ..sources import SourceError
 from ..sources.configs import (
@@ -48,6 +48,7 @@ from ..ui import LINK_LABELS, job_label, stream_rows
 from . import bp
 
 LOG_PAGE = 20
+UNKNOWN_COUNTRIES_SHOWN = 20
 
 
 def _connector(cid: int) -> ConnectorConfig:
@@ -170,7 +171,23 @@ def connector_detail(cid: int):
         file_kind=cfg.kind == "csv",
         max_mb=current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024),
         mapping_link=_mapping_link(cfg, job),
+        unknown_countries=_unknown_countries(cfg),
     )
+
+
+def _unknown_countries(cfg: ConnectorConfig) -> tuple[int, list[tuple[str, int]], bool]:
+    """How many of the source's customers have a country value that names no country we
+    recognise, the most frequent such values with their counts, and whether there are
+    more values than those."""
+    counted = func.count(Customer.id)
+    rows = db.session.execute(
+        select(Customer.country_raw, counted)
+        .where(Customer.source == cfg.name, Customer.country_raw.is_not(None))
+        .group_by(Customer.country_raw)
+        .order_by(counted.desc(), Customer.country_raw)
+    ).all()
+    shown = [(raw, n) for raw, n in rows[:UNKNOWN_COUNTRIES_SHOWN]]
+    return sum(n for _, n in rows), shown, len(rows) > len(shown)
 
 
 def _mapping_link(cfg: ConnectorConfig, job: JobRun | None) -> str | None:

@@ -8,6 +8,10 @@ lines. A shop's guest orders go to the source's registered customer with the gue
 email (the lowest id if several share it): an order arriving as the guest's is stored
 with the registered customer, and a customer who registers later takes over the orders
 stored for the guest with that email. The guest's customer row stays, without orders.
+A customer's country is stored as its ISO code (wawi_connectors.countries); a value that
+names no country we recognise is not refused (the CSV connector refuses it before it
+gets here) but flagged: the code stays empty and the value is kept in ``country_raw``,
+which the connector's page lists and the case page shows.
 Everything runs in the caller's transaction, so a batch and its cursor still
 commit together (recovery/sources/sync.py).
 """
@@ -27,7 +31,7 @@ from wawi_connectors.countries import country_code
 from wawi_connectors.records import GUEST_PREFIX
 
 from ..extensions import db
-from ..models import Company, Product, ProductGroup, utcnow
+from ..models import Company, Customer, Product, ProductGroup, utcnow
 from ..models.types import UTCDateTime
 
 CUSTOMER_COLUMNS = (
@@ -41,6 +45,7 @@ CUSTOMER_COLUMNS = (
     "mobile",
     "city",
     "country",
+    "country_raw",
     "customer_group",
     "marketing_consent",
 )
@@ -179,6 +184,17 @@ def _insert(model):
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
 
 
+COUNTRY_RAW_LENGTH = Customer.__table__.c.country_raw.type.length
+
+
+def _country(value: str | None) -> tuple[str | None, str | None]:
+    """(ISO code, None), or (None, the source's value) when it names no country we
+    recognise: an API source is not refused for it, the value is flagged instead."""
+    text = (value or "").strip()
+    code = country_code(text) if text else None
+    return code, (text[:COUNTRY_RAW_LENGTH] if text and code is None else None)
+
+
 def _customer_row(r: CustomerRecord) -> tuple[Any, ...]:
     return (
         r.external_id,
@@ -190,7 +206,7 @@ def _customer_row(r: CustomerRecord) -> tuple[Any, ...]:
         r.phone,
         r.mobile,
         r.city,
-        country_code(r.country),
+        *_country(r.country),
         r.customer_group,
         r.marketing_consent,
     )

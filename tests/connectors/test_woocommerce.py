@@ -346,3 +346,29 @@ def test_documented_variation_line_names_the_parent_product_decoded(connect, sho
     store.sync(connect(), "orders")
     (_, variation) = store.of(OrderRecord)["727"].lines
     assert variation.product_name == "Ship Your Idea \u2013 Color: Black, Size: M Test"
+
+
+def test_a_coupon_leaves_the_merchandise_as_sold(connect, shop):
+    # WooCommerce spreads a coupon over the line items: ``subtotal`` is the line
+    # "before discounts", ``total`` "after discounts" (_orders.md, "Line items
+    # properties"). The documented order 727 is served with a 10 % coupon on its first
+    # line, as WooCommerce books it; revenue is the merchandise before order-level
+    # vouchers, as for Shopware, JTL-Wawi and CSV (docs/revenue.md).
+    shop.orders.clear()
+    order = next(o for o in vendor_example("orders_list") if o["id"] == 727)
+    single = order["line_items"][0]
+    single.update(total="5.40", total_tax="0.41")
+    order["coupon_lines"] = [
+        {"id": 1, "code": "zehn", "discount": "0.60", "discount_tax": "0.04", "meta_data": []}
+    ]
+    order.update(discount_total="0.60", discount_tax="0.04", total="28.71")
+    shop.load(orders=[order])
+    store = Store()
+    store.sync(connect(), "orders")
+    read = store.of(OrderRecord)["727"]
+    assert [(li.net_amount, li.gross_amount) for li in read.lines] == [
+        (Decimal("6.00"), Decimal("6.45")),
+        (Decimal("12.00"), Decimal("12.90")),
+    ]
+    assert read.net_total == Decimal("18.00")
+    assert read.gross_total == Decimal("28.71")  # what the customer pays
