@@ -55,7 +55,9 @@ class SmsForm(ActionForm):
 class RemindForm(ActionForm):
     days = SelectField(
         _l("Remind in"),
-        choices=[(str(d), lazy_ngettext("%(num)s day", "%(num)s days", d)) for d in REMIND_DAYS],
+        choices=[
+            (str(d), lazy_ngettext("in %(num)s day", "in %(num)s days", d)) for d in REMIND_DAYS
+        ],
         coerce=int,
         default="10",
     )

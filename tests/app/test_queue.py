@@ -340,7 +340,7 @@ def test_history_names_the_sms_and_the_email_template_in_words(client, login_as,
     assert 'Nachricht SMS → +491712345678 <span class="badge">im Postausgang</span>' in history
     assert ">outbox<" not in history
     # the reminder periods in proper German
-    assert ">1 Tag</option>" in history and ">3 Tagen</option>" in history
+    assert ">in 1 Tag</option>" in history and ">in 3 Tagen</option>" in history
 
 
 def test_sms_refused_without_mobile(client, login_as, build, db):

@@ -20,12 +20,12 @@ def test_admin_imports_a_german_csv_with_a_corrected_mapping(page, shot, db, tmp
     page.wait_for_selector(".topbar")
     page.goto("/admin/connectors")
     page.select_option("select[name=kind]", "csv")
-    page.click("text=Connector anlegen")
+    page.click("text=Datenquelle anlegen")
     page.fill("input[name=name]", "wawi-export")
     page.fill("input[name=customer_url]", "https://wawi.example/kunden/{number}")
     assert "https://wawi.example/kunden/10001" in page.inner_text(".url-patterns")  # live example
     shot("connectors-01-new")
-    page.click("text=Connector speichern")
+    page.click("text=Datenquelle speichern")
     page.wait_for_selector(".flash-success")
 
     export = german_csv(tmp_path / "Auftragspositionen März.csv")
