@@ -73,7 +73,7 @@ CHOICE_LABELS = {
 RULE_LABELS = {
     **KIND_LABELS,
     "model": _l("Churn probability ≥ 50 %"),
-    "any_flag": _l("Any flag"),
+    "any_flag": _l("Marked by the analysis"),
 }
 # The churn models recovery.analysis.clv chooses among, and its fallback (``model`` in
 # its result).
