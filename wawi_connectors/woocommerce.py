@@ -37,9 +37,19 @@ Decisions:
   and skips the ids already seen at that second. Cursor: ``{"at", "ids"}`` JSON; a bare
   ISO timestamp is accepted as "everything since then".
 - Net revenue is net merchandise: the sum of the line ``total``s (after coupons,
-  without tax, shipping and fees). Refunds are only known as gross amounts per order,
-  so an order's net total is reduced by the refunded share of its gross total; lines
-  keep what was sold. A fully refunded order has the state ``returned``.
+  without tax, shipping and fees), less refunds (docs/revenue.md). Refunds are read
+  from ``/orders/<id>/refunds`` (_order-refunds.md), one request per order whose
+  ``refunds`` list is not empty – never for the others. A refund's ``line_items``,
+  ``shipping_lines`` and ``fee_lines`` carry negative ``total``/``total_tax`` (and
+  ``quantity`` for goods) and name the order's item in the meta ``_refunded_item_id``
+  (a goods item without it is matched by product and variation). Refunded goods come
+  off their own line; refunded shipping and fees change no line. What a refund's
+  ``amount`` holds beyond its items (an amount typed without choosing lines, as in
+  the docs' example refund 726) comes off the goods lines, spread by their gross still
+  kept, at most all of it; only what is left after that is shipping or fees. A line
+  refunded wholly is ``returned`` and keeps what was sold, like a returned position of
+  a file; the order's net total is the sum of its live lines. An order whose lines are
+  all returned is ``returned`` and keeps their sum.
 - Guest orders (``customer_id`` 0) yield a customer ``guest:<lower-cased billing
   email>`` in the same batch, so the app can store the order's customer first; the app
   gives them to the registered customer with that email (records.GUEST_PREFIX).
@@ -78,6 +88,7 @@ from .http import (
     to_decimal,
 )
 from .records import (
+    VOID_STATES,
     CustomerRecord,
     OrderLineRecord,
     OrderRecord,
@@ -100,6 +111,8 @@ ORDER_STATES: dict[str, OrderState] = {
 # Drafts of the block checkout are carts, not orders.
 SKIPPED_STATUSES = frozenset({"checkout-draft", "auto-draft", "trash"})
 PRODUCT_BATCH = 100
+REFUND_PAGE = 100
+REFUNDED_ITEM = "_refunded_item_id"
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 CENT = Decimal("0.01")
 
@@ -223,25 +236,50 @@ class WooCommerceConnector(Connector):
                 guest = _guest(row)
                 guests[guest.external_id] = guest
                 customer_ref = guest.external_id
-            orders.append(self._order(row, customer_ref, products))
+            refunds = self._refunds_of(row) if row.get("refunds") else []
+            orders.append(self._order(row, customer_ref, products, refunds))
         return [*guests.values(), *orders]
 
+    def _refunds_of(self, row: dict[str, Any]) -> list[dict[str, Any]]:
+        """The refunds of one order, all pages (one request for up to 100 refunds)."""
+        refunds: list[dict[str, Any]] = []
+        page = 1
+        while True:
+            response = self._get(
+                f"orders/{int(row['id'])}/refunds", {"per_page": REFUND_PAGE, "page": page}
+            )
+            refunds.extend(response.data)
+            if not _has_more(response, page, REFUND_PAGE):
+                return refunds
+            page += 1
+
     def _order(
-        self, row: dict[str, Any], customer_ref: str, products: dict[int, Product | None]
+        self,
+        row: dict[str, Any],
+        customer_ref: str,
+        products: dict[int, Product | None],
+        refunds: list[dict[str, Any]],
     ) -> OrderRecord:
         items = row.get("line_items") or []
-        lines = tuple(_line(number, item, products) for number, item in enumerate(items, 1))
-        merchandise = sum((line.net_amount for line in lines), Decimal(0))
+        kept = _kept_after_refunds(items, refunds)
+        lines = tuple(
+            _line(number, item, products, kept[number - 1]) for number, item in enumerate(items, 1)
+        )
+        live = [line.net_amount for line in lines if line.state is None]
+        state = ORDER_STATES.get(row.get("status") or "", "open")
+        if lines and not live:  # every line refunded: the order keeps what was sold
+            live = [line.net_amount for line in lines]
+            state = state if state in VOID_STATES else "returned"
         gross = to_decimal(row.get("total"))
-        refunds = row.get("refunds") or []
-        refunded = sum((abs(to_decimal(r.get("total"))) for r in refunds), Decimal(0))
-        kept = min(max(1 - refunded / gross, Decimal(0)), Decimal(1)) if gross > 0 else Decimal(1)
+        refunded = sum(
+            (abs(to_decimal(r.get("total"))) for r in row.get("refunds") or []), Decimal(0)
+        )
         return OrderRecord(
             external_id=str(row["id"]),
             customer_external_id=customer_ref,
             ordered_at=parse_utc(row["date_created_gmt"]),
-            net_total=(merchandise * kept).quantize(CENT),
-            state=ORDER_STATES.get(row.get("status") or "", "open"),
+            net_total=sum(live, Decimal(0)).quantize(CENT),
+            state=state,
             number=clean_text(row.get("number")),
             company=clean_text(self.settings["shop_name"]),
             currency=row.get("currency") or "EUR",
@@ -338,19 +376,107 @@ def _modified_key(row: dict[str, Any]) -> tuple[datetime, str]:
     return parse_utc(row.get("date_modified_gmt") or row["date_created_gmt"]), str(row["id"])
 
 
+@dataclass(slots=True)
+class Kept:
+    """What a goods line keeps after refunds: net, tax and quantity."""
+
+    net: Decimal
+    tax: Decimal
+    quantity: Decimal
+    refunded: bool = False
+
+    @property
+    def gross(self) -> Decimal:
+        return self.net + self.tax
+
+
+def _kept_after_refunds(items: list[dict[str, Any]], refunds: list[dict[str, Any]]) -> list[Kept]:
+    """Each goods line (in order) after the refunds, per the rules in the module doc."""
+    kept = [
+        Kept(
+            to_decimal(item.get("total")),
+            to_decimal(item.get("total_tax")),
+            to_decimal(item.get("quantity") or 1),
+        )
+        for item in items
+    ]
+    index = {str(item.get("id")): n for n, item in enumerate(items)}
+    unattributed = Decimal(0)
+    for refund in refunds:
+        itemised = Decimal(0)
+        for part in ("line_items", "shipping_lines", "fee_lines"):
+            for refunded in refund.get(part) or []:
+                net, tax = (
+                    -to_decimal(refunded.get("total")),
+                    -to_decimal(refunded.get("total_tax")),
+                )
+                if part == "line_items":
+                    n = _refunded_line(refunded, items, index)
+                    if n is None:  # not a line of this order: treat it as an amount
+                        continue
+                    line = kept[n]
+                    line.net -= net
+                    line.tax -= tax
+                    line.quantity -= abs(to_decimal(refunded.get("quantity")))
+                    line.refunded = True
+                itemised += net + tax
+        unattributed += max(to_decimal(refund.get("amount")) - itemised, Decimal(0))
+    _spread_over_goods(kept, unattributed)
+    return kept
+
+
+def _refunded_line(
+    refunded: dict[str, Any], items: list[dict[str, Any]], index: dict[str, int]
+) -> int | None:
+    """The index of the order's line a refunded item refers to, or None."""
+    for meta in refunded.get("meta_data") or []:
+        if meta.get("key") == REFUNDED_ITEM and str(meta.get("value")) in index:
+            return index[str(meta.get("value"))]
+    same = (refunded.get("product_id"), refunded.get("variation_id") or 0)
+    for n, item in enumerate(items):
+        if (item.get("product_id"), item.get("variation_id") or 0) == same and same[0]:
+            return n
+    return None
+
+
+def _spread_over_goods(kept: list[Kept], amount: Decimal) -> None:
+    """Take a gross ``amount`` off the goods lines, by the gross each still keeps (at
+    most all of it), each line's part split into net and tax at the line's own ratio."""
+    lines = [line for line in kept if line.gross > 0]
+    goods = sum((line.gross for line in lines), Decimal(0))
+    take = min(amount, goods)
+    if take <= 0:
+        return
+    left = take
+    for number, line in enumerate(lines, 1):
+        share = left if number == len(lines) else (take * line.gross / goods).quantize(CENT)
+        left -= share
+        net = (share * line.net / line.gross).quantize(CENT)
+        line.net -= net
+        line.tax -= share - net
+        line.refunded = True
+
+
 def _line(
-    number: int, item: dict[str, Any], products: dict[int, Product | None]
+    number: int, item: dict[str, Any], products: dict[int, Product | None], kept: Kept
 ) -> OrderLineRecord:
     net = to_decimal(item.get("total"))
+    gross = net + to_decimal(item.get("total_tax"))
+    quantity = to_decimal(item.get("quantity") or 1)
+    returned = kept.refunded and kept.net <= 0
+    if not returned and kept.refunded:  # partly refunded: what the customer kept
+        net, gross = kept.net, kept.gross
+        quantity = kept.quantity if kept.quantity > 0 else quantity
     product = products.get(int(item.get("product_id") or 0)) or Product(None, None, None)
     return OrderLineRecord(
         line_no=number,
         net_amount=net.quantize(CENT),
-        gross_amount=(net + to_decimal(item.get("total_tax"))).quantize(CENT),
-        quantity=to_decimal(item.get("quantity") or 1),
+        gross_amount=gross.quantize(CENT),
+        quantity=quantity,
         sku=product.sku or clean_text(item.get("sku")),
         product_name=product.name or _decoded(item.get("name")),
         product_group=product.group,
+        state="returned" if returned else None,
     )
 
 
