@@ -75,7 +75,15 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from .base import N_, Batch, ConfigurationError, Connector, ReadContext, SettingField
+from .base import (
+    N_,
+    Batch,
+    ConfigurationError,
+    Connector,
+    Message,
+    ReadContext,
+    SettingField,
+)
 from .http import (
     HTTP_SETTINGS,
     HttpClient,
@@ -161,12 +169,14 @@ class WooCommerceConnector(Connector):
         parts = urlsplit(base_url or "")
         if parts.scheme != "https" and parts.hostname not in LOOPBACK_HOSTS:
             raise ConfigurationError(
-                "WooCommerce accepts API keys only over HTTPS; plain HTTP would need "
-                "OAuth 1.0a signatures, which this connector does not send."
+                N_(
+                    "WooCommerce accepts API keys only over HTTPS; plain HTTP would need "
+                    "OAuth 1.0a signatures, which this connector does not send."
+                )
             )
         self.page_size = int(self.settings["page_size"])
         if not 1 <= self.page_size <= 100:
-            raise ConfigurationError("WooCommerce: records per request must be 1 to 100")
+            raise ConfigurationError(N_("WooCommerce: records per request must be 1 to 100"))
         key, secret = self.settings["consumer_key"], self.settings["consumer_secret"]
         in_query = str(self.settings["auth_in_query"]).lower() in ("true", "1", "yes", "on")
         self._auth_params = {"consumer_key": key, "consumer_secret": secret} if in_query else {}
@@ -184,7 +194,10 @@ class WooCommerceConnector(Connector):
 
     def test_connection(self) -> str:
         response = self._get("orders", {"per_page": 1})
-        return f"Connected to WooCommerce: {response.headers.get('X-WP-Total', '?')} orders."
+        return Message(
+            N_("Connected to WooCommerce: %(count)s orders."),
+            count=_count(response.headers.get("X-WP-Total")),
+        )
 
     def read(self, stream: str, context: ReadContext) -> Iterator[Batch]:
         if stream == "orders":
@@ -192,14 +205,17 @@ class WooCommerceConnector(Connector):
         elif stream == "customers":
             yield from self._read_customers(context.cursor)
         else:
-            raise ConfigurationError(f"WooCommerce: unknown stream {stream!r}")
+            raise ConfigurationError(N_("WooCommerce: unknown stream %(stream)r"), stream=stream)
 
     def _get(self, resource: str, params: Mapping[str, Any]) -> HttpResponse:
         response = self.http.request("GET", API + resource, params={**params, **self._auth_params})
         if not isinstance(response.data, list):
             raise ConfigurationError(
-                f"WooCommerce: /{API}{resource} did not answer with a list; is the URL "
-                "the shop's address?"
+                N_(
+                    "WooCommerce: %(path)s did not answer with a list; "
+                    "is the URL the shop's address?"
+                ),
+                path=f"/{API}{resource}",
             )
         return response
 
@@ -350,12 +366,18 @@ def decode_cursor(cursor: str | None) -> Watermark:
         return Watermark.from_json(cursor)
     except (ValueError, KeyError, TypeError, AttributeError):
         raise ConfigurationError(
-            f"WooCommerce: the stored cursor {cursor!r} cannot be read; reset the sync"
+            N_("WooCommerce: the stored cursor %(cursor)r cannot be read; reset the sync"),
+            cursor=cursor,
         ) from None
 
 
 def encode_cursor(mark: Watermark) -> str:
     return json.dumps(mark.to_json(), sort_keys=True)
+
+
+def _count(value: str | None) -> int | str:
+    """A count header as a number, "?" when the server sent none."""
+    return int(value) if value and value.isdigit() else "?"
 
 
 def _has_more(response: HttpResponse, page: int, page_size: int) -> bool:
