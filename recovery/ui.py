@@ -20,6 +20,7 @@ from .models import (
     STATUS_LABELS,
     TEMPLATE_KIND_LABELS,
 )
+from .sources.texts import said
 
 TILE_LABELS = {
     "decline": _l("Revenue decline"),
@@ -174,8 +175,35 @@ def job_label(text: str | None) -> str:
 def row_reason(error: dict) -> str:
     """Why a row of a file was refused, in the reader's language (the connector's English
     where it gave no template)."""
-    template = error.get("template")
+    if error.get("message"):
+        return said(error["message"])
+    template = error.get("template")  # jobs stored before messages had nested values
     return gettext(template, **error.get("params", {})) if template else error["reason"]
+
+
+def job_error(job) -> str:
+    """Why a job failed, in the reader's language where the job kept the message."""
+    message = (job.result or {}).get("error_message")
+    return said(message) if message else (job.error or "")
+
+
+def run_error(run) -> tuple[str, list[str]]:
+    """A failed sync run's message and its refused rows, in the reader's language (the
+    stored English text for runs logged before messages were kept)."""
+    detail = run.error_detail or {}
+    if not detail.get("message"):
+        lines = (run.error or "").splitlines()
+        return (lines[0] if lines else ""), lines[1:]
+    rows = [
+        gettext(
+            "row %(row)s, column %(column)s: %(reason)s",
+            row=e["row"],
+            column=e["column"],
+            reason=row_reason(e),
+        )
+        for e in detail.get("errors") or []
+    ]
+    return said(detail["message"]), rows
 
 
 def stream_rows(rows: dict[str, int] | None) -> str:
@@ -211,6 +239,8 @@ def init_app(app: Flask) -> None:
         purpose_label=lambda p: str(PURPOSE_LABELS.get(p, p)),
         stream_rows=stream_rows,
         row_reason=row_reason,
+        job_error=job_error,
+        run_error=run_error,
         admin_pages=ADMIN_PAGES,
     )
     app.jinja_env.filters["month"] = pass_context(

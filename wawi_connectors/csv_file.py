@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 
-from .base import N_, Batch, ConfigurationError, Connector, ReadContext, SettingField
+from .base import N_, Batch, ConfigurationError, Connector, Message, ReadContext, SettingField
 from .records import (
     VOID_STATES,
     CustomerRecord,
@@ -104,7 +104,7 @@ LINE_FIELDS = (
 )
 _ONE = Decimal(1)
 _ZERO = Decimal(0)
-_SEPARATOR_NAMES = {";": "semicolon", ",": "comma", "\t": "tab"}
+_SEPARATOR_NAMES = {";": N_("semicolon"), ",": N_("comma"), "\t": N_("tab")}
 SAMPLE_ROWS = 1_000  # the first rows whose values the proposal looks at
 
 
@@ -192,10 +192,14 @@ class CsvFileConnector(Connector):
         try:
             ZoneInfo(values["timezone"])
         except (ZoneInfoNotFoundError, ValueError):
-            raise ConfigurationError(f"Unknown time zone: {values['timezone']}") from None
+            raise ConfigurationError(
+                N_("Unknown time zone: %(name)s"), name=values["timezone"]
+            ) from None
         currency = str(values["default_currency"]).strip().upper()
         if len(currency) != 3 or not currency.isalpha():
-            raise ConfigurationError(f"Not a currency code: {values['default_currency']}")
+            raise ConfigurationError(
+                N_("Not a currency code: %(code)s"), code=values["default_currency"]
+            )
         values["default_currency"] = currency
         values["mapping"] = parse_mapping(values["mapping"])
         return values
@@ -204,12 +208,22 @@ class CsvFileConnector(Connector):
         info = inspect_file(self.settings["path"])
         self._layout(info)
         if info.file_type == "xlsx":
-            detail = "Excel"
+            detail: str = "Excel"
         else:
-            detail = f"CSV, {info.encoding}, {_SEPARATOR_NAMES.get(info.separator or '')}"
-        return (
-            f"{info.path.name} is readable ({detail}, {len(info.headers)} columns); "
-            "all required fields are mapped"
+            separator = _SEPARATOR_NAMES.get(info.separator or "")
+            detail = Message(
+                N_("CSV, %(encoding)s, %(separator)s"),
+                encoding=info.encoding,
+                separator=Message(separator) if separator else "",
+            )
+        return Message(
+            N_(
+                "%(file)s is readable (%(detail)s, %(columns)s columns); "
+                "all required fields are mapped"
+            ),
+            file=info.path.name,
+            detail=detail,
+            columns=len(info.headers),
         )
 
     def check(self) -> FileCheck:
@@ -227,7 +241,7 @@ class CsvFileConnector(Connector):
         an import that stops halfway is repeated in full (upserts make that harmless).
         """
         if stream not in self.streams:
-            raise ConfigurationError(f"Unknown stream: {stream}")
+            raise ConfigurationError(N_("Unknown stream: %(stream)s"), stream=stream)
         info, layout = self._open()
         if context.cursor == info.content_hash:
             return

@@ -123,7 +123,7 @@ from sqlalchemy import (
 )
 
 from . import sqlsource
-from .base import N_, Batch, ConfigurationError, Connector, ReadContext, SettingField
+from .base import N_, Batch, ConfigurationError, Connector, Message, ReadContext, SettingField
 from .records import (
     VOID_STATES,
     CustomerRecord,
@@ -217,7 +217,9 @@ def decode_rowversion(cursor: str | None) -> bytes | None:
     except ValueError:
         value = b""
     if len(value) != 8:
-        raise ConfigurationError(f"Invalid JTL-Wawi cursor {cursor!r}: expected 16 hex digits.")
+        raise ConfigurationError(
+            N_("Invalid JTL-Wawi cursor %(cursor)r: expected 16 hex digits."), cursor=cursor
+        )
     return value
 
 
@@ -293,7 +295,7 @@ class JtlWawiConnector(sqlsource.EngineOwner, Connector):
         unknown = set(schema_map) - {"dbo", "Verkauf"}
         if unknown or not all(isinstance(v, str) and v for v in schema_map.values()):
             raise ConfigurationError(
-                'Schema names may only map "dbo" and "Verkauf" to schema names.'
+                N_('Schema names may only map "dbo" and "Verkauf" to schema names.')
             )
         values["schema_map"] = schema_map
         return values
@@ -310,11 +312,15 @@ class JtlWawiConnector(sqlsource.EngineOwner, Connector):
             orders = conn.execute(
                 select(func.count()).select_from(AUFTRAG).where(AUFTRAG.c.nType == ORDER_TYPE_ORDER)
             ).scalar_one()
-        return f"connected, {customers:,} customers, {orders:,} orders"
+        return Message(
+            N_("connected, %(customers)s customers, %(orders)s orders"),
+            customers=customers,
+            orders=orders,
+        )
 
     def read(self, stream: str, context: ReadContext) -> Iterator[Batch]:
         if stream not in self.streams:
-            raise ConfigurationError(f"JTL-Wawi has no stream {stream!r}.")
+            raise ConfigurationError(N_("JTL-Wawi has no stream %(stream)r."), stream=stream)
         after = decode_rowversion(context.cursor)
         limit = self.settings["batch_size"]
         while True:

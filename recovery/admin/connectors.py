@@ -35,6 +35,7 @@ from ..sources.jobs import (
     start_sync,
 )
 from ..sources.sync import LOOKBACK_DAYS
+from ..sources.texts import said
 from ..sources.upload import (
     FIELD_LABELS,
     REQUIRED_FIELDS,
@@ -238,7 +239,7 @@ def connector_test(cid: int):
     try:
         text = test_connection(cfg)
     except SourceError as exc:
-        flash(str(exc), "error")
+        flash(said(exc), "error")
     else:
         flash(_("Connection works: %(text)s", text=text), "success")
     return redirect(url_for("admin.connector_detail", cid=cid))
@@ -255,7 +256,7 @@ def connector_sync(cid: int):
     try:
         start_sync(cfg, full=full, user_id=current_user.id)
     except SourceError as exc:
-        flash(str(exc) if not isinstance(exc, SyncRunning) else _running_message(), "error")
+        flash(said(exc) if not isinstance(exc, SyncRunning) else _running_message(), "error")
     else:
         _flash_started()
     return redirect(url_for("admin.connector_detail", cid=cid))
@@ -278,7 +279,7 @@ def connector_upload(cid: int):
     try:
         upload = save_upload(cfg, request.files.get("file"))
     except SourceError as exc:
-        flash(str(exc), "error")
+        flash(said(exc), "error")
         return redirect(url_for("admin.connector_detail", cid=cid))
     return redirect(url_for("admin.connector_mapping", cid=cid, token=upload.token))
 
@@ -291,7 +292,7 @@ def connector_mapping(cid: int, token: str):
         upload = find_upload(cfg, token)
         proposal = propose(upload)
     except SourceError as exc:
-        flash(str(exc), "error")
+        flash(said(exc), "error")
         return redirect(url_for("admin.connector_detail", cid=cid))
     errors: dict[str, str] = {}
     mapping = proposal.mapping
@@ -305,7 +306,7 @@ def connector_mapping(cid: int, token: str):
         except SyncRunning:
             flash(_running_message(), "error")
         except SourceError as exc:
-            flash(str(exc), "error")
+            flash(said(exc), "error")
         else:
             _flash_started()
             return redirect(url_for("admin.connector_detail", cid=cid))

@@ -164,6 +164,9 @@ class SyncRun(db.Model):
     state: Mapped[str] = mapped_column(String(10), default="running")
     rows: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
     error: Mapped[str | None] = mapped_column(Text)
+    # The error as connector messages, to say in the reader's language:
+    # {"message": Message JSON, "errors": [{row, column, reason, message}]}
+    error_detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

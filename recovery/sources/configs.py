@@ -22,8 +22,9 @@ from wawi_connectors import AuthenticationError, ConnectorError, SettingField, g
 from ..extensions import db
 from ..models import ConnectorConfig
 from . import SourceError
-from .secrets import decrypt, encrypt, redact
+from .secrets import decrypt, encrypt
 from .sync import build_connector, secret_values
+from .texts import said
 
 NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,49}")
 # Settings another page sets: a file connector's file and mapping come from the upload.
@@ -242,7 +243,7 @@ def _check_with_connector(
     try:
         cls(values).close()
     except ConnectorError as exc:
-        errors[FORM_ERROR] = redact(str(exc), secrets.values())
+        errors[FORM_ERROR] = said(exc, secrets.values())
 
 
 def test_connection(cfg: ConnectorConfig) -> str:
@@ -254,12 +255,14 @@ def test_connection(cfg: ConnectorConfig) -> str:
     connector = None
     try:
         connector = build_connector(cfg, overrides)
-        return connector.test_connection()
+        return said(connector.test_connection(), secret_values(cfg))
     except AuthenticationError as exc:
-        detail = redact(str(exc), secret_values(cfg)).removeprefix("authentication failed: ")
+        # "authentication failed: <detail>": the page says the first part in its own words
+        detail = exc.message.params.get("detail", exc.message)
+        detail = said(detail, secret_values(cfg)).removeprefix("authentication failed: ")
         raise SourceError(_("Authentication failed: %(detail)s", detail=detail)) from None
     except ConnectorError as exc:
-        reason = redact(str(exc), secret_values(cfg))
+        reason = said(exc, secret_values(cfg))
         raise SourceError(_("Connection test failed: %(reason)s", reason=reason)) from None
     finally:
         if connector is not None:

@@ -34,6 +34,7 @@ from .sync import (
     secret_values,
     take_lease,
 )
+from .texts import row_errors_stored, stored
 
 KIND = "sync"
 # A queued job that has not started within this time gives its reservation up.
@@ -79,7 +80,10 @@ def sync_job(ctx: JobContext) -> dict[str, Any]:
         db.session.rollback()
         release_lease(cfg.id, reservation(ctx.job_id))  # no run started: free the connector
         db.session.commit()
-        raise JobFailed(redact(str(exc), secret_values(cfg))) from None
+        secrets = secret_values(cfg)
+        raise JobFailed(
+            redact(str(exc), secrets), {"error_message": stored(exc, secrets)}
+        ) from None
     progress = _Progress(ctx, connector if cfg.kind == "csv" else None)
     try:
         result = run_sync(
@@ -91,19 +95,13 @@ def sync_job(ctx: JobContext) -> dict[str, Any]:
             reserved=reservation(ctx.job_id),
         )
     except SyncFailed as exc:
-        errors = [
-            {
-                "row": e.row,
-                "column": e.column,
-                "reason": e.reason,
-                "template": e.template,
-                "params": dict(e.params),
-            }
-            for e in exc.errors
-        ]
+        errors = exc.detail.get("errors") or row_errors_stored(exc.errors)
         found = _ERROR_COUNT.search(str(exc))
         total = int(found[1]) if found else len(errors)
-        raise JobFailed(str(exc), {"errors": errors, "error_total": total}) from None
+        result = {"errors": errors, "error_total": total}
+        if exc.detail.get("message"):
+            result["error_message"] = exc.detail["message"]
+        raise JobFailed(str(exc), result) from None
     except Exception as exc:
         current_app.logger.exception("sync job %s failed", ctx.job_id)
         db.session.rollback()

@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import or_, select, update
 
 from wawi_connectors import (
+    N_,
     Batch,
     Connector,
     ConnectorError,
@@ -40,6 +41,7 @@ from ..extensions import db
 from ..models import ConnectorConfig, JobRun, SyncCursor, SyncRun, utcnow
 from .secrets import decrypt, redact
 from .store import Store
+from .texts import row_errors_stored, stored
 
 LOOKBACK_DAYS = 30
 LEASE = timedelta(minutes=10)
@@ -66,9 +68,16 @@ class SyncFailed(Exception):
     ``errors`` lists row, column and reason when the source's data was refused.
     """
 
-    def __init__(self, message: str, errors: list[RowError] | None = None):
+    def __init__(
+        self,
+        message: str,
+        errors: list[RowError] | None = None,
+        detail: dict[str, Any] | None = None,
+    ):
         super().__init__(message)
         self.errors = errors or []
+        # The message and the rows as connector messages (``texts.stored``), secrets masked.
+        self.detail = detail or {}
 
 
 class SyncBusy(SyncFailed):
@@ -303,7 +312,9 @@ def run_sync(
                     _save_cursor(cfg, stream, batch.cursor)
                     run.rows = {**rows, stream: count}
                     if not _renew_lease(cfg.id, owner):
-                        raise ConnectorError("stopped: another sync of this connector took over")
+                        raise ConnectorError(
+                            N_("stopped: another sync of this connector took over")
+                        )
                     if progress:
                         progress(stream, count)
                     db.session.commit()  # the batch and its cursor, together
@@ -329,9 +340,11 @@ def _fail(
     message = redact(message, secret_values(cfg))
     errors = exc.errors if isinstance(exc, DataError) else []
     logged = "\n".join([message, *(str(e) for e in errors)])
-    _finish(cfg, run, rows, owner, "failed", logged)
+    secrets = secret_values(cfg)
+    detail = {"message": stored(exc, secrets), "errors": row_errors_stored(errors, secrets)}
+    _finish(cfg, run, rows, owner, "failed", logged, detail if detail["message"] else None)
     if isinstance(exc, ConnectorError):
-        raise SyncFailed(message, errors) from exc
+        raise SyncFailed(message, errors, detail) from exc
 
 
 def _finish(
@@ -341,11 +354,13 @@ def _finish(
     owner: str,
     state: str,
     error: str | None,
+    detail: dict[str, Any] | None = None,
 ) -> None:
     run = db.session.merge(run)
     run.rows = dict(rows)
     run.state = state
     run.error = error
+    run.error_detail = detail
     run.finished_at = utcnow()
     release_lease(cfg.id, owner)
     db.session.commit()

@@ -30,6 +30,7 @@ from ..extensions import db
 from ..models import ConnectorConfig, JobRun, SavedMapping
 from . import SourceError
 from .jobs import start_sync
+from .texts import said
 
 if TYPE_CHECKING:  # the file connector (pandas) loads on first use, not with the app
     from wawi_connectors.csv_file import Preview
@@ -147,7 +148,7 @@ def propose(upload: Upload) -> MappingProposal:
     try:
         found = preview(str(upload.path), PREVIEW_ROWS)
     except ConnectorError as exc:
-        raise SourceError(_("The file cannot be read: %(reason)s", reason=exc)) from None
+        raise SourceError(_("The file cannot be read: %(reason)s", reason=said(exc))) from None
     saved = db.session.scalar(select(SavedMapping).where(SavedMapping.signature == found.signature))
     headers = set(found.headers)
     mapping = found.mapping

@@ -96,7 +96,7 @@ def choose(client, mapping_url: str, changes: dict[str, str] | None = None):
 def confirm(client, mapping_url: str, changes: dict[str, str] | None = None):
     """Import, let the worker run the import job; the connector's page afterwards."""
     response = choose(client, mapping_url, changes)
-    assert "Sync gestartet" in response.get_data(as_text=True)
+    assert "Abgleich gestartet" in response.get_data(as_text=True)
     assert JobRunner("test-worker", echo=lambda _line: None).run(once=True) == 1
     return client.get(response.request.path)
 

@@ -39,7 +39,7 @@ def test_admin_imports_a_german_csv_with_a_corrected_mapping(page, shot, db, tmp
     group.select_option("Sortiment")
     shot("connectors-02-mapping")
     page.click("text=Datei importieren")
-    assert "Sync gestartet" in page.inner_text(".flash-info")
+    assert "Abgleich gestartet" in page.inner_text(".flash-info")
     # the worker imports the file; connectors.js reloads the page when the job has ended
     page.wait_for_selector(".job-box.job-done", timeout=60_000)
     log = page.inner_text("table.sync-log")
@@ -82,7 +82,7 @@ def test_sync_now_runs_in_the_worker_and_the_page_follows_it(page, shot, db, tmp
     page.goto(f"/admin/connectors/{cfg.id}")
     page.click("text=Jetzt syncen")
     page.wait_for_selector(".flash-info")
-    assert "Sync gestartet" in page.inner_text(".flash-info")
+    assert "Abgleich gestartet" in page.inner_text(".flash-info")
     shot("connectors-05-running")
     # connectors.js polls the status and reloads the page when the job has ended
     page.wait_for_selector(".job-box.job-done", timeout=60_000)

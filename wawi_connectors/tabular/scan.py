@@ -135,11 +135,25 @@ class ErrorLog:
         if not self.total:
             return
         self._trim()
-        listed = f" (the first {ERROR_LIMIT} are listed)" if self.total > ERROR_LIMIT else ""
-        noun = "error" if self.total == 1 else "errors"
+        errors = [kept[2] for kept in self._kept]
+        if self.total == 1:
+            raise DataError(N_("%(file)s: 1 error; nothing was imported"), errors, file=file_name)
+        if self.total > ERROR_LIMIT:
+            raise DataError(
+                N_(
+                    "%(file)s: %(count)s errors (the first %(listed)s are listed); "
+                    "nothing was imported"
+                ),
+                errors,
+                file=file_name,
+                count=self.total,
+                listed=ERROR_LIMIT,
+            )
         raise DataError(
-            f"{file_name}: {self.total} {noun}{listed}; nothing was imported",
-            [kept[2] for kept in self._kept],
+            N_("%(file)s: %(count)s errors; nothing was imported"),
+            errors,
+            file=file_name,
+            count=self.total,
         )
 
 

@@ -56,7 +56,7 @@ def inspect_file(path: str | Path) -> FileInfo:
     separator = sniff_separator(first_line)
     headers = tuple(h.strip() for h in next(csv.reader([first_line], delimiter=separator), []))
     if not any(headers):
-        raise DataError("The first line of the file has no column headers")
+        raise DataError(N_("The first line of the file has no column headers"))
     return FileInfo(path, "csv", encoding, separator, headers, 1, content_hash)
 
 
@@ -112,19 +112,21 @@ def _scan_bytes(path: Path) -> tuple[str, str, str | None]:
                 except UnicodeDecodeError:
                     encoding = "cp1252"
     except FileNotFoundError:
-        raise ConfigurationError(f"File not found: {path}") from None
+        raise ConfigurationError(N_("File not found: %(path)s"), path=str(path)) from None
     except OSError as exc:
-        raise ConfigurationError(f"Cannot read {path}: {exc.strerror}") from None
+        raise ConfigurationError(
+            N_("Cannot read %(path)s: %(error)s"), path=str(path), error=exc.strerror
+        ) from None
     return digest.hexdigest(), file_type, encoding
 
 
 def _detect_type(head: bytes) -> tuple[str, str | None]:
     if not head:
-        raise DataError("The file is empty")
+        raise DataError(N_("The file is empty"))
     if head.startswith(b"PK\x03\x04"):
         return "xlsx", None
     if head.startswith(b"\xd0\xcf\x11\xe0"):
-        raise DataError("Old Excel files (.xls) are not supported: save as .xlsx or CSV")
+        raise DataError(N_("Old Excel files (.xls) are not supported: save as .xlsx or CSV"))
     if head.startswith(codecs.BOM_UTF8):
         return "csv", "utf-8-sig"
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
@@ -162,7 +164,9 @@ def _csv_chunks(info: FileInfo, columns: Sequence[int], chunk_rows: int) -> Iter
     except pd.errors.ParserError as exc:
         raise _unreadable_row_error(info, str(exc)) from None
     except UnicodeDecodeError:
-        raise DataError(f"The file is not valid {info.encoding} text") from None
+        raise DataError(
+            N_("The file is not valid %(encoding)s text"), encoding=info.encoding
+        ) from None
 
 
 def _unreadable_row_error(info: FileInfo, message: str) -> DataError:
@@ -179,8 +183,8 @@ def _unreadable_row_error(info: FileInfo, message: str) -> DataError:
     elif found := re.search(r"EOF inside string starting at row (\d+)", message):
         error = RowError.of(int(found[1]) + 1, "", N_("a quote opens here and is never closed"))
     else:
-        return DataError(f"The file cannot be read as CSV: {message}")
-    return DataError(f"{info.path.name}: 1 error; nothing was imported", [error])
+        return DataError(N_("The file cannot be read as CSV: %(error)s"), error=message)
+    return DataError(N_("%(file)s: 1 error; nothing was imported"), [error], file=info.path.name)
 
 
 def _open_sheet(path: Path):  # openpyxl has no public types to annotate with
@@ -189,7 +193,7 @@ def _open_sheet(path: Path):  # openpyxl has no public types to annotate with
     try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise DataError(f"Not a readable Excel file: {exc}") from None
+        raise DataError(N_("Not a readable Excel file: %(error)s"), error=str(exc)) from None
     sheet = workbook.worksheets[0]
     sheet.reset_dimensions()  # some writers store wrong dimensions; read what is there
     return workbook, sheet
@@ -206,7 +210,7 @@ def _xlsx_headers(path: Path) -> tuple[int, tuple[str, ...]]:
                 return number, tuple(headers)
     finally:
         workbook.close()
-    raise DataError("The first sheet of the Excel file is empty")
+    raise DataError(N_("The first sheet of the Excel file is empty"))
 
 
 def _xlsx_chunks(info: FileInfo, columns: Sequence[int], chunk_rows: int) -> Iterator[pd.DataFrame]:
