@@ -161,6 +161,12 @@ class CsvFileConnector(Connector):
             "path", N_("File"), help=N_("The uploaded order-line export (.csv or .xlsx).")
         ),
         SettingField(
+            "file_name",
+            N_("File name"),
+            required=False,
+            help=N_("The name the file was uploaded with; messages name the file by it."),
+        ),
+        SettingField(
             "mapping",
             N_("Column mapping"),
             kind="json",
@@ -205,7 +211,7 @@ class CsvFileConnector(Connector):
         return values
 
     def test_connection(self) -> str:
-        info = inspect_file(self.settings["path"])
+        info = inspect_file(self.settings["path"], self.settings.get("file_name"))
         self._layout(info)
         if info.file_type == "xlsx":
             detail: str = "Excel"
@@ -221,7 +227,7 @@ class CsvFileConnector(Connector):
                 "%(file)s is readable (%(detail)s, %(columns)s columns); "
                 "all required fields are mapped"
             ),
-            file=info.path.name,
+            file=info.name,
             detail=detail,
             columns=len(info.headers),
         )
@@ -231,7 +237,7 @@ class CsvFileConnector(Connector):
         info, layout = self._open()
         scanned = self._scan(info, layout)
         return FileCheck(
-            info.path.name, info.content_hash, scanned.lines, scanned.customers, scanned.orders
+            info.name, info.content_hash, scanned.lines, scanned.customers, scanned.orders
         )
 
     def read(self, stream: str, context: ReadContext) -> Iterator[Batch]:
@@ -263,7 +269,7 @@ class CsvFileConnector(Connector):
         scanned = self._scanned
         if scanned is not None and file_hash(path) == scanned.info.content_hash:
             return scanned.info, scanned.layout  # spares re-reading an Excel file's headers
-        info = inspect_file(path)
+        info = inspect_file(path, self.settings.get("file_name"))
         return info, self._layout(info)
 
     def _layout(self, info: FileInfo) -> Layout:

@@ -73,7 +73,9 @@ def sync_job(ctx: JobContext) -> dict[str, Any]:
     cfg = db.session.get(ConnectorConfig, params["connector_id"])
     if cfg is None:
         raise JobFailed("The connector no longer exists.")
-    file = {"path": params["path"], "mapping": params["mapping"]} if params.get("path") else None
+    file = None
+    if params.get("path"):
+        file = {k: params.get(k) for k in ("path", "mapping", "file_name")}
     try:
         connector = build_connector(cfg, file)
     except ConnectorError as exc:

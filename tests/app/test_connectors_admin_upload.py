@@ -186,6 +186,7 @@ def test_bad_file_is_refused_whole_and_the_fixed_file_imports(client, db, connec
     assert db.session.get(ConnectorConfig, connector.id).settings["path"] == path_before
     failed = db.session.scalars(select(SyncRun).where(SyncRun.state == "failed")).one()
     assert "241 errors" in failed.error
+    assert failed.error.startswith("fehler.csv: ")  # the file as the user named it
 
     fixed = [*GOOD_LINES, "K-1004;Max;Muster;;Bonn;Endkunde;A-5004;28.02.2025;Pflanzenhof;"
              "offen;ART-1;X;Saatgut;1;9,99;11,89"]  # fmt: skip

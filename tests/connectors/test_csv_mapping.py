@@ -182,6 +182,7 @@ def test_settings_defaults():
 
     assert connector.settings == {
         "path": "x.csv",
+        "file_name": None,
         "mapping": None,
         "timezone": "Europe/Berlin",
         "default_currency": "CHF",

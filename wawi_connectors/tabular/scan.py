@@ -218,7 +218,7 @@ class Scanner:
                 spool.append(rows, cells)
             styles = self._decide_styles(evidence, errors)
             self._check_orders(_concat(firsts), errors)
-            errors.raise_if_any(self.info.path.name)
+            errors.raise_if_any(self.info.name)
         except BaseException:
             spool.close()
             raise

@@ -38,6 +38,7 @@ class FileInfo:
     headers: tuple[str, ...]
     header_row: int
     content_hash: str
+    name: str = ""  # the name the user knows the file by (an upload's own name)
 
 
 def file_hash(path: str | Path) -> str:
@@ -45,19 +46,21 @@ def file_hash(path: str | Path) -> str:
     return _scan_bytes(Path(path))[0]
 
 
-def inspect_file(path: str | Path) -> FileInfo:
-    """Hash the file and detect its type, encoding, separator and headers."""
+def inspect_file(path: str | Path, name: str | None = None) -> FileInfo:
+    """Hash the file and detect its type, encoding, separator and headers; ``name`` is
+    what messages call the file (default: its own name)."""
     path = Path(path)
+    name = name or path.name
     content_hash, file_type, encoding = _scan_bytes(path)
     if file_type == "xlsx":
         header_row, headers = _xlsx_headers(path)
-        return FileInfo(path, "xlsx", None, None, headers, header_row, content_hash)
+        return FileInfo(path, "xlsx", None, None, headers, header_row, content_hash, name)
     first_line = _first_line(path, encoding)
     separator = sniff_separator(first_line)
     headers = tuple(h.strip() for h in next(csv.reader([first_line], delimiter=separator), []))
     if not any(headers):
         raise DataError(N_("The first line of the file has no column headers"))
-    return FileInfo(path, "csv", encoding, separator, headers, 1, content_hash)
+    return FileInfo(path, "csv", encoding, separator, headers, 1, content_hash, name)
 
 
 def sniff_separator(header_line: str) -> str:
@@ -184,7 +187,7 @@ def _unreadable_row_error(info: FileInfo, message: str) -> DataError:
         error = RowError.of(int(found[1]) + 1, "", N_("a quote opens here and is never closed"))
     else:
         return DataError(N_("The file cannot be read as CSV: %(error)s"), error=message)
-    return DataError(N_("%(file)s: 1 error; nothing was imported"), [error], file=info.path.name)
+    return DataError(N_("%(file)s: 1 error; nothing was imported"), [error], file=info.name)
 
 
 def _open_sheet(path: Path):  # openpyxl has no public types to annotate with
