@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import orjson
 from dotenv import load_dotenv
@@ -17,6 +19,10 @@ def _env_bool(name: str, default: bool = False) -> bool:
     if value is None:
         return default
     return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+class ConfigError(RuntimeError):
+    """A setting the app cannot start without is missing or wrong; the message says which."""
 
 
 class Config:
@@ -50,6 +56,7 @@ class Config:
     MAX_CONTENT_LENGTH = 512 * 1024 * 1024
     LOGIN_MAX_FAILURES = 5
     LOGIN_LOCK_MINUTES = 15
+    STRICT = False  # production: the settings below must be set (see check)
     CLAIM_MINUTES = 5
     PAGE_SIZE = 50
 
@@ -77,7 +84,11 @@ class TestConfig(Config):
 
 
 class ProductionConfig(Config):
-    """Nothing secret has a default: ``create_app`` refuses to start without SECRET_KEY."""
+    """Nothing secret has a default, and no localhost address: :func:`check` refuses to
+    start without PUBLIC_BASE_URL and a SECRET_KEY of at least 32 bytes."""
+
+    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL")
+    STRICT = True
 
 
 CONFIGS = {
@@ -87,5 +98,35 @@ CONFIGS = {
 }
 
 
+MIN_SECRET_KEY_BYTES = 32
+
+
 def config_for(name: str | None) -> type[Config]:
-    return CONFIGS[name or os.environ.get("RECOVERY_ENV", "development")]
+    name = name or os.environ.get("RECOVERY_ENV") or "development"
+    if name not in CONFIGS:
+        raise ConfigError(
+            f"RECOVERY_ENV={name!r} is not known; use one of: {', '.join(sorted(CONFIGS))}"
+        )
+    return CONFIGS[name]
+
+
+def check(config: Mapping) -> None:
+    """Refuse to start without the settings the app cannot run safely without."""
+    problems = []
+    key = config.get("SECRET_KEY") or ""
+    if config.get("STRICT") and len(key.encode()) < MIN_SECRET_KEY_BYTES:
+        problems.append(
+            f"SECRET_KEY must be set to at least {MIN_SECRET_KEY_BYTES} bytes in production "
+            '(e.g. python3 -c "import secrets; print(secrets.token_urlsafe(48))")'
+        )
+    elif not key:
+        problems.append("SECRET_KEY must be set in the environment")
+    if config.get("STRICT"):
+        url = urlsplit((config.get("PUBLIC_BASE_URL") or "").strip())
+        if url.scheme not in ("http", "https") or not url.netloc:
+            problems.append(
+                "PUBLIC_BASE_URL must be set in production to the address customers reach "
+                "the app at (e.g. https://winback.example.com); unsubscribe links use it"
+            )
+    if problems:
+        raise ConfigError("; ".join(problems))
