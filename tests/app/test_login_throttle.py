@@ -161,12 +161,16 @@ def test_behind_a_proxy_the_forwarded_client_address_counts(database_url, db):
     proxied.test_client_class = IsolatedClient
     client = proxied.test_client()
     env = {"REMOTE_ADDR": "10.0.0.1"}
-    token = csrf_from(client.get("/login", environ_base=env).get_data(as_text=True))
-    client.post(
-        "/login",
-        data={"email": "x@test.example", "password": "guess", "csrf_token": token},
-        environ_base=env,
-        headers={"X-Forwarded-For": "203.0.113.50"},
-    )
+    try:
+        token = csrf_from(client.get("/login", environ_base=env).get_data(as_text=True))
+        client.post(
+            "/login",
+            data={"email": "x@test.example", "password": "guess", "csrf_token": token},
+            environ_base=env,
+            headers={"X-Forwarded-For": "203.0.113.50"},
+        )
+    finally:
+        with proxied.app_context():
+            db.engine.dispose()
     db.session.expire_all()
     assert db.session.scalars(select(models.FailedLogin.ip)).all() == ["203.0.113.50"]
