@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from flask import Flask
 
-from config import config_for
+import config
 
 
 def create_app(config_name: str | None = None, **overrides) -> Flask:
     app = Flask(__name__, template_folder="../templates", static_folder="../static")
-    app.config.from_object(config_for(config_name))
+    app.config.from_object(config.config_for(config_name))
     app.config.update(overrides)
-    if not app.config.get("SECRET_KEY"):
-        raise RuntimeError("SECRET_KEY must be set in the environment")
+    config.check(app.config)
 
     from . import cli_group, errors, i18n, security, ui
     from .extensions import csrf, db, login_manager, migrate

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 from flask import Flask, abort, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .extensions import db, login_manager
 
@@ -20,10 +21,20 @@ def init_app(app: Flask) -> None:
     login_manager.login_message_category = "info"
 
     @login_manager.user_loader
-    def load_user(user_id: str):
+    def load_user(alternative_id: str):
+        """``<id>:<session token>`` (User.get_id); an old or rotated token is no login."""
         from .models import User
 
-        return db.session.get(User, int(user_id))
+        user_id, _, token = alternative_id.partition(":")
+        if not (token and user_id.isascii() and user_id.isdigit() and len(user_id) < 19):
+            return None
+        user = db.session.get(User, int(user_id))
+        return user if user is not None and user.has_session_token(token) else None
+
+    if app.config.get("TRUSTED_PROXY_COUNT"):
+        # The client's address (login throttling) and scheme as the proxies saw them.
+        count = app.config["TRUSTED_PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)
 
     @app.before_request
     def reads_without_transaction():

@@ -36,7 +36,7 @@ from .system import (
 )
 from .tally import CaseTally
 from .types import business_tz, utcnow
-from .user import ROLES, User
+from .user import ROLES, FailedLogin, User
 
 __all__ = [
     "CHANNEL_LABELS",
@@ -58,6 +58,7 @@ __all__ = [
     "STATUS_LABELS",
     "Case",
     "CaseEvent",
+    "FailedLogin",
     "CaseKind",
     "CaseStatus",
     "CaseTally",
