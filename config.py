@@ -52,6 +52,8 @@ class Config:
     LOGIN_LOCK_MINUTES = 15
     CLAIM_MINUTES = 5
     PAGE_SIZE = 50
+    LOG_FORMAT = os.environ.get("LOG_FORMAT")  # json or text: our log lines on stderr
+    HEALTH_HEARTBEAT_MAX_AGE = float(os.environ.get("HEALTH_HEARTBEAT_MAX_AGE", "120"))
 
 
 class DevelopmentConfig(Config):
@@ -78,6 +80,8 @@ class TestConfig(Config):
 
 class ProductionConfig(Config):
     """Nothing secret has a default: ``create_app`` refuses to start without SECRET_KEY."""
+
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "json")
 
 
 CONFIGS = {

@@ -11,7 +11,7 @@ from flask_login import current_user, login_required
 
 from .extensions import db, login_manager
 
-PUBLIC_ENDPOINTS = {"auth.login", "static"}
+PUBLIC_ENDPOINTS = {"auth.login", "static", "health.healthz"}
 
 
 def init_app(app: Flask) -> None:
