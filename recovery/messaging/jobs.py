@@ -31,11 +31,11 @@ def sending_loop(app: Flask, options: dict[str, Any], echo: Callable[[str], None
 
 @job_kind(webhook.JOB_KIND, lease=timedelta(minutes=5), max_attempts=5)
 def mailjet_events_job(ctx: JobContext) -> dict[str, Any]:
-    """One stored POST of Mailjet events: split into events, each processed once.
+    """The stored POSTs of Mailjet events: each split into events, each event processed once.
 
     The lease covers one chunk of events (``webhook.CHUNK``), far less than 5 minutes.
     """
-    return webhook.process_post(int(ctx.params["post"]), progress=ctx.progress)
+    return webhook.process_posts(progress=ctx.progress)
 
 
 @recurring("webhook events", every=30.0)

@@ -3,9 +3,10 @@
 Mailjet posts one event (API version 1) or an array of the last second's events
 (version 2) and retries a post that did not get a 200 within 30 s. The request checks
 the body is events, stores it whole as one ``WebhookPost`` row, enqueues a ``mailjet
-events`` job and answers (:func:`receive`; 50,000 events in well under a second, see
-bench/messaging/bench_webhook.py). The job (:func:`process_post`, registered in
-``messaging/jobs.py``) first splits the post into one ``WebhookEvent`` row per event,
+events`` job unless one is queued already, and answers (:func:`receive`; 50,000 events
+in about a second, see bench/messaging/bench_webhook.py). The job
+(:func:`process_posts`, registered in ``messaging/jobs.py``) takes the unfinished
+posts oldest first and splits each into one ``WebhookEvent`` row per event,
 under a dedupe key (a hash of event type, message id, time, recipient and, for clicks,
 the URL), so a replayed post inserts nothing new; the split and the emptied body are
 one transaction. Then it processes the post's events in chunks. Each event is claimed
@@ -97,7 +98,7 @@ def parse(body: bytes) -> list[dict[str, Any]]:
 
 
 def receive(body: bytes, now: datetime | None = None) -> WebhookPost:
-    """Check and store one POST whole, enqueue its job; commits. The worker does the rest.
+    """Check and store one POST whole, see that a job will process it; commits.
 
     Raises :class:`BadPayload` (storing nothing) unless the body is UTF-8 JSON events.
     """
@@ -110,9 +111,37 @@ def receive(body: bytes, now: datetime | None = None) -> WebhookPost:
     post.events = len(events)
     db.session.add(post)
     db.session.flush()
-    post.job_id = enqueue(JOB_KIND, {"post": post.id}).id
+    post.job_id = _queued_job()
     db.session.commit()
     return post
+
+
+def _queued_job() -> int:
+    """The id of a queued ``mailjet events`` job that will see this post, or a new one.
+
+    Mailjet posts every second: one job per post would fill the job list. A job still
+    queued processes every unfinished post when it runs, so the post joins it. The
+    conditional update holds that job row until this transaction commits, so a worker
+    cannot claim it in between (PostgreSQL skips the locked row, SQLite waits): the job
+    starts only when the post is visible. A job already running may finish before
+    seeing the post, so it never counts.
+    """
+    queued = db.session.scalar(
+        select(JobRun.id)
+        .where(JobRun.kind == JOB_KIND, JobRun.state == "queued", JobRun.run_after.is_(None))
+        .order_by(JobRun.id)
+        .limit(1)
+    )
+    if queued is not None:
+        held = db.session.execute(
+            update(JobRun)
+            .where(JobRun.id == queued, JobRun.state == "queued")
+            .values(message="queued")
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if held == 1:
+            return queued
+    return enqueue(JOB_KIND, {}).id
 
 
 def dedupe_key(event: dict[str, Any]) -> str:
@@ -186,8 +215,31 @@ def split(post_id: int, now: datetime | None = None) -> bool:
 Progress = Callable[..., bool]
 
 
+def process_posts(progress: Progress | None = None) -> dict[str, Any]:
+    """The ``mailjet events`` job: every unfinished post, oldest first (:func:`process_post`)."""
+    totals = {"posts": 0, "events": 0, "new": 0, "processed": 0, "failed": 0, "unprocessed": 0}
+    last = 0
+    while True:
+        post_id = db.session.scalar(
+            select(WebhookPost.id)
+            .where(WebhookPost.done_at.is_(None), WebhookPost.id > last)
+            .order_by(WebhookPost.id)
+            .limit(1)
+        )
+        db.session.commit()
+        if post_id is None:
+            return totals
+        result = process_post(post_id, progress)
+        if result.get("stopped"):
+            return {**totals, "stopped": True}
+        totals["posts"] += 1
+        for key in ("events", "new", "processed", "failed", "unprocessed"):
+            totals[key] += result.get(key, 0)
+        last = post_id
+
+
 def process_post(post_id: int, progress: Progress | None = None) -> dict[str, Any]:
-    """The ``mailjet events`` job: split the post, then process its unprocessed events.
+    """One post: split it, then process its unprocessed events.
 
     ``progress(message, done=, total=)`` reports in the chunk's transaction and renews
     the job's lease; False means the lease was lost, so this worker stops.
@@ -337,8 +389,9 @@ def resume_stalled(now: datetime | None = None) -> int:
         .order_by(WebhookPost.id)
         .limit(100)
     ).all()
+    job_id = enqueue(JOB_KIND, {}).id if stalled else None
     for post in stalled:
-        post.job_id = enqueue(JOB_KIND, {"post": post.id}).id
+        post.job_id = job_id
         log.warning("webhook post %s was left unfinished: job %s takes it up", post.id, post.job_id)
     db.session.commit()
     return len(stalled)

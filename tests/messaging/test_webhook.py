@@ -318,7 +318,7 @@ def test_the_request_stores_the_post_in_one_insert_and_processes_nothing(
     assert post_row.events == 201 and len(json.loads(post_row.body)) == 201
     assert WebhookEvent.query.count() == 0 and dnc(sent.customer_id) == {}
     job = JobRun.query.one()
-    assert (job.kind, job.state, job.params) == ("mailjet events", "queued", {"post": post_row.id})
+    assert (job.kind, job.state, post_row.job_id) == ("mailjet events", "queued", job.id)
 
     assert run_jobs() == 1
     assert dnc(sent.customer_id) == {"email": "spam"}
@@ -327,6 +327,7 @@ def test_the_request_stores_the_post_in_one_insert_and_processes_nothing(
     post_row = WebhookPost.query.one()
     assert post_row.body is None and post_row.split_at and post_row.done_at
     assert JobRun.query.one().result == {
+        "posts": 1,
         "events": 201,
         "new": 201,
         "processed": 201,
@@ -422,3 +423,24 @@ def test_a_body_that_is_not_utf8_is_refused_and_nothing_stored(client, db, hook)
     response = client.post(URL, data=body, content_type="application/json", headers=auth())
     assert response.status_code == 400 and b"UTF-8" in response.data
     assert WebhookPost.query.count() == 0 and JobRun.query.count() == 0
+
+
+def test_posts_share_the_queued_job_but_never_a_running_one(client, db, hook, sent, run_jobs):
+    from recovery.jobs import rows
+    from recovery.models import WebhookPost
+
+    for second in range(3):  # Mailjet posts every second
+        send(client, [event(sent, "open", time=1767225600 + second)])
+    [job] = JobRun.query.all()
+    assert [p.job_id for p in WebhookPost.query] == [job.id] * 3
+    assert rows.claim("worker-1", ["mailjet events"]).id == job.id  # now running
+    send(client, [event(sent, "click", url="https://shop.example/x")])
+    assert JobRun.query.count() == 2  # a post during the run gets a job of its own
+    rows.put_back(job.id, "worker-1", 0, "queued")  # let the test's worker run both
+    db.session.expire_all()
+    assert run_jobs() == 2
+    assert WebhookEvent.query.filter(WebhookEvent.processed_at.is_(None)).count() == 0
+    assert WebhookEvent.query.count() == 4
+    assert all(p.done_at is not None for p in WebhookPost.query)
+    results = [j.result for j in JobRun.query.order_by(JobRun.id)]
+    assert sum(r["posts"] for r in results) == 4 and sum(r["processed"] for r in results) == 4
