@@ -12,6 +12,17 @@ post it has no answer for after 30 s), how long the processing took, and the cou
 
 The events, per message in turn: sent, open, click, a second open, and then every
 tenth message a spam complaint, the others a soft bounce (no do-not-contact record).
+
+Measured on the development machine (2 cores shared with other work, load 5-7;
+PostgreSQL on 127.0.0.1), 50,000 events about 10,000 emails, 15.6 MB:
+
+- before (processing in the request, one transaction per event): the POST answered
+  after 638.8 s (the issue measured 185 s on a quieter machine); nothing for the worker.
+- after (issue 13 item 9): the POST answered after 1.0-2.2 s; the worker's ``mailjet
+  events`` job split and processed the events in 97.4 s (chunks of 500 per
+  transaction, one insert for a chunk's history). Both end with the same effects:
+  10,000 opens, 10,000 clicks, 9,000 bounces and 1,000 spam complaints in the history,
+  1,000 do-not-contact records.
 """
 
 from __future__ import annotations

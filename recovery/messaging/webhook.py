@@ -308,14 +308,56 @@ def process(ids: Iterable[int], now: datetime | None = None) -> int:
 def _process_chunk(
     ids: Iterable[int], now: datetime | None = None, commit: bool = True
 ) -> tuple[int, int]:
-    """One transaction for the chunk, a savepoint per event: (processed, failed)."""
+    """Process a chunk of events in one transaction: (processed, failed).
+
+    The chunk's events still unprocessed are claimed by one conditional update, read by
+    one query, their messages by another, then applied in order. If one of them fails,
+    the chunk is rolled back and done again one event per transaction, so the failure
+    stays on its own row. Without ``commit`` the chunk's transaction is left open for
+    the caller (the job reports progress in it, then commits).
+    """
+    ids = list(ids)
+    now = now or utcnow()
+    try:
+        claimed = db.session.scalars(
+            update(WebhookEvent)
+            .where(WebhookEvent.id.in_(ids), WebhookEvent.processed_at.is_(None))
+            .values(processed_at=now, error=None)
+            .returning(WebhookEvent.id)
+            .execution_options(synchronize_session=False)
+        ).all()
+        rows = db.session.scalars(
+            select(WebhookEvent)
+            .where(WebhookEvent.id.in_(claimed))
+            .order_by(WebhookEvent.id)
+            .execution_options(populate_existing=True)
+        ).all()
+        events = [(row, json.loads(row.raw)) for row in rows]
+        messages = _load_messages(event for _row, event in events)  # noqa: F841 (kept)
+        for row, event in events:
+            _apply(row, event)
+        _write_history()
+        db.session.flush()
+    except Exception as exc:
+        _forget_history()
+        db.session.rollback()
+        log.info("webhook events %s…%s: one by one after %s", ids[0], ids[-1], exc)
+        return _one_by_one(ids, now)
+    if commit:
+        db.session.commit()
+    return len(rows), 0
+
+
+def _one_by_one(ids: list[int], now: datetime) -> tuple[int, int]:
     done = failed = 0
     for event_id in ids:
         try:
-            with db.session.begin_nested():
-                if _apply_once(event_id, now or utcnow()):
-                    done += 1
+            if _apply_once(event_id, now):
+                done += 1
+            db.session.commit()
         except Exception as exc:
+            _forget_history()
+            db.session.rollback()
             failed += 1
             log.warning("webhook event %s failed: %s", event_id, exc)
             db.session.execute(
@@ -327,9 +369,15 @@ def _process_chunk(
                 )
                 .execution_options(synchronize_session=False)
             )
-    if commit:
-        db.session.commit()
+            db.session.commit()
     return done, failed
+
+
+def _load_messages(events: Iterable[dict[str, Any]]) -> list[Message]:
+    """The chunk's messages by CustomID in one query, so ``_find_message`` finds them in
+    the session; the caller holds the list (the session only keeps weak references)."""
+    ids = {int(c) for e in events if (c := str(e.get("CustomID") or "").strip()).isdigit()}
+    return list(db.session.scalars(select(Message).where(Message.id.in_(ids)))) if ids else []
 
 
 def _apply_once(event_id: int, now: datetime) -> bool:
@@ -348,7 +396,9 @@ def _apply_once(event_id: int, now: datetime) -> bool:
     if not claimed:
         return False
     row = db.session.get(WebhookEvent, event_id, populate_existing=True)
+    _forget_history()
     _apply(row, json.loads(row.raw))
+    _write_history()
     db.session.flush()
     return True
 
@@ -488,23 +538,42 @@ def _block(
         consent.block(customer_id, "email", reason, note, at)
 
 
+HISTORY = "webhook_history"  # the session's pending history rows (session.info)
+
+
 def _history(message: Message | None, kind: str, token: str, at: datetime, **data: str) -> None:
-    """One entry in the case history; the token makes a second one impossible."""
+    """One entry in the case history; the token makes a second one impossible.
+
+    Collected in the session and written by :func:`_write_history` with the rest of the
+    transaction, one insert for a chunk of events.
+    """
     if message is None or message.case_id is None:
         return
     form_token = hashlib.sha256(f"mailjet:{token}".encode()).hexdigest()
-    if db.session.scalar(select(CaseEvent.id).where(CaseEvent.form_token == form_token)):
-        return
-    db.session.add(
-        CaseEvent(
-            case_id=message.case_id,
-            kind=kind,
-            data={"message_id": message.id, **data},
-            form_token=form_token,
-            created_at=at,
-        )
+    db.session.info.setdefault(HISTORY, {}).setdefault(
+        form_token,
+        {
+            "case_id": message.case_id,
+            "kind": kind,
+            "data": {"message_id": message.id, **data},
+            "form_token": form_token,
+            "created_at": at,
+        },
     )
-    db.session.flush()
+
+
+def _write_history() -> None:
+    """Insert the collected history rows; a token written before inserts nothing."""
+    rows = list(db.session.info.pop(HISTORY, {}).values())
+    if not rows:
+        return
+    dialect = db.session.get_bind().dialect.name
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(CaseEvent)
+    db.session.execute(insert.on_conflict_do_nothing(index_elements=["form_token"]), rows)
+
+
+def _forget_history() -> None:
+    db.session.info.pop(HISTORY, None)
 
 
 def _message_ref(event: dict[str, Any]) -> str:
