@@ -444,3 +444,50 @@ def test_posts_share_the_queued_job_but_never_a_running_one(client, db, hook, se
     assert all(p.done_at is not None for p in WebhookPost.query)
     results = [j.result for j in JobRun.query.order_by(JobRun.id)]
     assert sum(r["posts"] for r in results) == 4 and sum(r["processed"] for r in results) == 4
+
+
+def test_two_workers_on_one_post_apply_each_event_once(app, client, db, hook, sent, monkeypatch):
+    """Two jobs running at once over the same post (PostgreSQL: row locks)."""
+    import threading
+
+    from recovery.models import WebhookPost
+
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no concurrent writers: run one worker per SQLite database")
+    monkeypatch.setattr(webhook, "CHUNK", 7)
+    real_apply = webhook._apply
+    applied: list[int] = []
+    lock = threading.Lock()
+
+    def counting_apply(row, raw):
+        real_apply(row, raw)
+        with lock:
+            applied.append(row.id)
+
+    monkeypatch.setattr(webhook, "_apply", counting_apply)
+    batch = [event(sent, "open", time=1767225600 + i) for i in range(300)]
+    send(client, batch)
+    post_id = WebhookPost.query.one().id
+    webhook.split(post_id)
+    barrier = threading.Barrier(3)
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        with app.app_context():
+            try:
+                barrier.wait()
+                webhook.process_post(post_id)
+            except BaseException as exc:  # noqa: BLE001 - reported below
+                errors.append(exc)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=work) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert errors == []
+    assert len(applied) == 300 and len(set(applied)) == 300
+    assert WebhookEvent.query.filter(WebhookEvent.processed_at.is_(None)).count() == 0
+    assert CaseEvent.query.filter_by(kind="opened_email").count() == 1
