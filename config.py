@@ -78,6 +78,8 @@ class Config:
     STRICT = False  # production: the settings below must be set (see check)
     CLAIM_MINUTES = 5
     PAGE_SIZE = 50
+    LOG_FORMAT = os.environ.get("LOG_FORMAT")  # json or text: our log lines on stderr
+    HEALTH_HEARTBEAT_MAX_AGE = float(os.environ.get("HEALTH_HEARTBEAT_MAX_AGE", "120"))
 
 
 class DevelopmentConfig(Config):
@@ -107,6 +109,8 @@ class ProductionConfig(Config):
 
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL")
     STRICT = True
+
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "json")
 
 
 CONFIGS = {

@@ -13,12 +13,13 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     app.config.update(overrides)
     config.check(app.config)
 
-    from . import cli_group, errors, i18n, security, ui
+    from . import cli_group, errors, i18n, logs, security, ui
     from .extensions import csrf, db, login_manager, migrate
 
     _plan_each_statement(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"))
+    logs.init_app(app)
     csrf.init_app(app)
     login_manager.init_app(app)
     i18n.init_app(app)
@@ -37,7 +38,10 @@ def register_background_work() -> None:
     from . import cli  # noqa: F401
     from .cases import jobs as cases_jobs  # noqa: F401
     from .jobs import cli as jobs_cli  # noqa: F401
-    from .jobs import schedule  # noqa: F401
+    from .jobs import (
+        heartbeat,  # noqa: F401
+        schedule,  # noqa: F401
+    )
     from .messaging import cli as messaging_cli  # noqa: F401
     from .messaging import jobs as messaging_jobs  # noqa: F401
     from .sources import jobs as sources_jobs  # noqa: F401
@@ -66,11 +70,13 @@ def register_blueprints(app: Flask) -> None:
     from .admin import bp as admin_bp
     from .auth import bp as auth_bp
     from .groups import bp as groups_bp
+    from .health import bp as health_bp
     from .overview import bp as overview_bp
     from .public import bp as public_bp
     from .queue import bp as queue_bp
     from .reconnect import bp as reconnect_bp
 
+    app.register_blueprint(health_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(queue_bp)
     app.register_blueprint(reconnect_bp, url_prefix="/reconnect")

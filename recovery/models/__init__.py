@@ -22,6 +22,7 @@ from .message import (
     MessagePurpose,
     MessageState,
     WebhookEvent,
+    WebhookPost,
 )
 from .order import ORDER_STATES, Order, OrderLine, Product, ProductGroup
 from .system import (
@@ -78,6 +79,7 @@ __all__ = [
     "SyncRun",
     "User",
     "WebhookEvent",
+    "WebhookPost",
     "business_tz",
     "utcnow",
 ]

@@ -59,6 +59,7 @@ JOB_LABELS = {
     "analyze": _l("Analysis"),
     "backtest": _l("Backtest"),
     "nightly": _l("Nightly run"),
+    "mailjet events": _l("Mailjet events"),
     JobState.QUEUED: _l("queued"),
     "starting": _l("starting"),
     JobState.RUNNING: _l("running"),
@@ -67,6 +68,8 @@ JOB_LABELS = {
     "scoring customers": _l("scoring customers"),
     "writing cases": _l("writing cases"),
     "scoring and comparing": _l("scoring and comparing"),
+    "storing events": _l("storing events"),
+    "processing events": _l("processing events"),
     JobState.DONE: _l("done"),
     JobState.FAILED: _l("failed"),
 }
