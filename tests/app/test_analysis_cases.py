@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
@@ -158,7 +159,20 @@ def test_backtest_page_and_sales_refused(client, login_as, build, db, run_jobs):
         data={"csrf_token": csrf_from(page), "as_of": utcnow().date().isoformat(), "horizon": "90"},
     )
     assert run_jobs() == 1
-    assert "Backtest nicht möglich" in client.get(too_late.location).get_data(as_text=True)
+    refused = client.get(too_late.location).get_data(as_text=True)
+    today = utcnow().astimezone(ZoneInfo("Europe/Berlin")).date()
+    assert f"Die 90 Tage nach dem {today:%d.%m.%Y} enden am " in refused
+    assert "Wählen Sie einen früheren Stichtag" in refused
+    assert "horizon" not in refused.split('role="alert"')[1].split("</div>")[0]  # no English
+    for day, horizon in (("31.02.2024", "90"), (as_of, "9" * 30), (as_of, "1e309")):
+        bad = client.post(
+            "/admin/backtest",
+            data={"csrf_token": csrf_from(page), "as_of": day, "horizon": horizon},
+            follow_redirects=True,
+        )
+        assert bad.status_code == 200
+        text = bad.get_data(as_text=True)
+        assert "Backtest nicht möglich: " in text and "isoformat" not in text
 
 
 def test_sales_cannot_open_analysis_admin(client, login_as):
