@@ -18,7 +18,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import select
 
-from wawi_connectors import Connector, ConnectorError
+from wawi_connectors import N_, Connector, ConnectorError, Message
 
 from ..extensions import db
 from ..jobs import ACTIVE, JobContext, JobFailed, enqueue, job_kind
@@ -72,7 +72,8 @@ def sync_job(ctx: JobContext) -> dict[str, Any]:
     params = ctx.params
     cfg = db.session.get(ConnectorConfig, params["connector_id"])
     if cfg is None:
-        raise JobFailed("The connector no longer exists.")
+        gone = Message(N_("The connector no longer exists."))
+        raise JobFailed(str(gone), {"error_message": stored(gone)})
     file = None
     if params.get("path"):
         file = {k: params.get(k) for k in ("path", "mapping", "file_name")}
@@ -107,7 +108,9 @@ def sync_job(ctx: JobContext) -> dict[str, Any]:
     except Exception as exc:
         current_app.logger.exception("sync job %s failed", ctx.job_id)
         db.session.rollback()
-        raise JobFailed(redact(f"{type(exc).__name__}: {exc}", secret_values(cfg))) from None
+        text = redact(f"{type(exc).__name__}: {exc}", secret_values(cfg))
+        unexpected = Message(N_("Unexpected error (see the server log): %(error)s"), error=text)
+        raise JobFailed(text, {"error_message": stored(unexpected)}) from None
     if file:  # the imported file is the connector's file from now on
         cfg = db.session.get(ConnectorConfig, cfg.id)
         cfg.settings = {**(cfg.settings or {}), **file}

@@ -151,3 +151,15 @@ def test_refused_rows_of_a_database_are_german(client, login_as, db, tmp_path, r
     assert "Abfrage der Bestellungen: 1 unbrauchbare(r) Wert(e)." in page
     assert "Zeile 1, Spalte net_total: ist keine Zahl: 'zwölf'" in page  # the sync log
     assert "is not a number" not in page
+
+
+def test_a_sync_of_a_deleted_connector_fails_in_german(client, db, login_as, run_jobs):
+    from recovery.jobs import enqueue
+
+    enqueue("sync", {"connector_id": 987654, "full": False})
+    db.session.commit()
+    run_jobs()
+    login_as("admin")
+    page = page_of(client, "/admin/jobs")
+    assert "Die Datenquelle gibt es nicht mehr." in page
+    assert "no longer exists" not in page
