@@ -18,6 +18,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy import select
 
 from ..cases import actions, export, lists, page
 from ..cases.action_table import BY_NAME, CASE_ACTIONS
@@ -30,10 +31,10 @@ from .forms import ReleaseForm
 
 
 def _visible_case(case_id: int) -> Case:
-    case = db.session.get(Case, case_id)
+    """The case, if the user may see it (a restricted user: only their company's)."""
+    stmt = current_user.restrict(select(Case).where(Case.id == case_id), Case.company_id)
+    case = db.session.scalars(stmt).first()
     if case is None:
-        abort(404)
-    if current_user.company_id is not None and case.company_id != current_user.company_id:
         abort(404)
     return case
 
