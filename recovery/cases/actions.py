@@ -13,7 +13,9 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import gettext as _
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..extensions import db
 from ..messaging import outbox
@@ -89,6 +91,32 @@ def _record(case: Case, user: User, kind: str, token: str, text=None, **data) ->
     return event
 
 
+def _move(case: Case, **values) -> None:
+    """Change the case's state in one conditional UPDATE: only while it is still open
+    and in the status this request read. Two clicks that race (two tabs, a double click
+    with two forms, two users) both pass the checks in Python, but only the first
+    UPDATE finds the case as it was – PostgreSQL makes the second wait for the first's
+    row lock and then finds the row changed, SQLite lets one writer at a time – so the
+    state changes once and the loser's event, message and all are rolled back.
+    """
+    result = db.session.execute(
+        update(Case)
+        .where(Case.id == case.id, Case.status == case.status, Case.closed_at.is_(None))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        db.session.rollback()
+        raise ActionRefused(
+            _(
+                "This case was changed a moment ago (in another window or by someone "
+                "else); nothing was done."
+            )
+        )
+    for key, value in values.items():
+        set_committed_value(case, key, value)
+
+
 def _commit(event: CaseEvent) -> CaseEvent:
     try:
         db.session.commit()
@@ -118,8 +146,7 @@ def _send(
         db.session.rollback()
         raise ActionRefused(str(exc)) from None
     event.data = {**event.data, "message_id": message.id, "to": message.to_address}
-    case.status = status
-    _unclaim(case)
+    _move(case, status=status, claimed_by_id=None, claimed_until=None)
     _commit(event)
     outbox.deliver_if_offline(message)
     return ActionResult(event, message.id)
@@ -137,9 +164,13 @@ def no_interest(case: Case, user: User, token: str, text: str = "") -> ActionRes
     now = utcnow()
     days = analysis_settings().no_interest_days
     event = _record(case, user, "no_interest", token, text=(text or "").strip() or None, days=days)
-    case.status = CaseStatus.NO_INTEREST
-    case.closed_at = now
-    _unclaim(case)
+    _move(
+        case,
+        status=CaseStatus.NO_INTEREST,
+        closed_at=now,
+        claimed_by_id=None,
+        claimed_until=None,
+    )
     case.customer.no_interest_until = now + timedelta(days=days)
     return ActionResult(_commit(event))
 
@@ -156,10 +187,14 @@ def remind(case: Case, user: User, token: str, days: int | None, on: date | None
     if on <= today:
         raise ActionRefused(_("The reminder date must lie in the future."))
     event = _record(case, user, "remind", token, remind_on=on.isoformat())
-    # Due from the start of that day in the business's time zone.
-    case.remind_at = datetime.combine(on, time.min, tz).astimezone(ZoneInfo("UTC"))
-    case.status = CaseStatus.REMINDER
-    _unclaim(case)
+    _move(
+        case,
+        # due from the start of that day in the business's time zone
+        remind_at=datetime.combine(on, time.min, tz).astimezone(ZoneInfo("UTC")),
+        status=CaseStatus.REMINDER,
+        claimed_by_id=None,
+        claimed_until=None,
+    )
     return ActionResult(_commit(event))
 
 
