@@ -9,6 +9,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import NamedTuple
 
+from flask_babel import gettext as _
 from sqlalchemy import (
     ColumnElement,
     Integer,
@@ -23,6 +24,7 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.orm import contains_eager
+from werkzeug.exceptions import BadRequest
 
 from ..extensions import db
 from ..models import (
@@ -37,7 +39,7 @@ from ..models import (
     utcnow,
 )
 from ..models.customer import display_name
-from ..models.types import UTCDateTime
+from ..models.types import UTCDateTime, whole_number
 from ..models.user import restrict_to_company
 
 # Tile key -> (statuses, only reminders that are due)
@@ -89,8 +91,10 @@ class ListQuery:
     @classmethod
     def from_args(cls, tile: str, args) -> ListQuery:
         def as_int(name: str) -> int | None:
-            value = args.get(name, "")
-            return int(value) if value.isdigit() else None
+            try:
+                return whole_number(args.get(name))
+            except ValueError:
+                raise BadRequest(_("The value of '%(name)s' is too large.", name=name)) from None
 
         sort = args.get("sort", DEFAULT_SORT)
         if sort.lstrip("-") not in SORTS:
