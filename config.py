@@ -52,6 +52,9 @@ class Config:
     LOGIN_LOCK_MINUTES = 15
     CLAIM_MINUTES = 5
     PAGE_SIZE = 50
+    # Strict-Transport-Security, sent in production only (recovery/security.py): a
+    # development server on plain HTTP must not tell the browser to insist on HTTPS.
+    HSTS = None
 
 
 class DevelopmentConfig(Config):
@@ -78,6 +81,8 @@ class TestConfig(Config):
 
 class ProductionConfig(Config):
     """Nothing secret has a default: ``create_app`` refuses to start without SECRET_KEY."""
+
+    HSTS = "max-age=31536000; includeSubDomains"
 
 
 CONFIGS = {

@@ -91,6 +91,12 @@ def init_app(app: Flask) -> None:
             "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
             "frame-ancestors 'self'",
         )
+        if app.config.get("HSTS"):
+            response.headers.setdefault("Strict-Transport-Security", app.config["HSTS"])
+        if request.endpoint != "static":
+            # Pages and exports carry customers' data: no browser or proxy keeps a copy
+            # (the back button after logout, a shared computer, a caching proxy).
+            response.headers.setdefault("Cache-Control", "no-store")
         return response
 
 

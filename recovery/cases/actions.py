@@ -23,6 +23,15 @@ from ..models import Case, CaseEvent, CaseStatus, Message, User, business_tz, ut
 from .settings import analysis_settings
 
 REMIND_DAYS = (1, 3, 7, 10, 14, 30, 60, 90)
+REMIND_YEARS = 2  # a reminder date lies at most this far ahead
+
+
+def _years_later(day: date, years: int) -> date:
+    """The same day ``years`` later (28 February for a 29th in a common year)."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
 
 
 class ActionRefused(Exception):
@@ -186,6 +195,8 @@ def remind(case: Case, user: User, token: str, days: int | None, on: date | None
         on = today + timedelta(days=days)
     if on <= today:
         raise ActionRefused(_("The reminder date must lie in the future."))
+    if on > _years_later(today, REMIND_YEARS):
+        raise ActionRefused(_("The reminder date may lie at most two years ahead."))
     event = _record(case, user, "remind", token, remind_on=on.isoformat())
     _move(
         case,
