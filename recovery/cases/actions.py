@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import update
+from sqlalchemy import or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -48,15 +48,66 @@ class ActionResult:
     message_id: int | None = None
 
 
+def _claim_until(now: datetime, minutes: int | None = None) -> datetime:
+    return now + timedelta(minutes=minutes or current_app.config["CLAIM_MINUTES"])
+
+
 def claim(case: Case, user: User, minutes: int | None = None) -> bool:
-    """Claim the case for ``user`` unless someone else holds it; True when claimed."""
+    """Claim the case for ``user`` unless someone else holds it; True when claimed.
+
+    Only a POST claims (someone starts an action); viewing a case does not. One
+    conditional UPDATE, so two users starting at once cannot both hold it.
+    """
     now = utcnow()
-    if holder_other_than(case, user, now):
-        return False
-    case.claimed_by_id = user.id
-    case.claimed_until = now + timedelta(minutes=minutes or current_app.config["CLAIM_MINUTES"])
+    until = _claim_until(now, minutes)
+    free = or_(
+        Case.claimed_by_id.is_(None), Case.claimed_by_id == user.id, Case.claimed_until < now
+    )
+    result = db.session.execute(
+        update(Case)
+        .where(Case.id == case.id, free)
+        .values(claimed_by_id=user.id, claimed_until=until)
+        .execution_options(synchronize_session=False)
+    )
     db.session.commit()
-    return True
+    db.session.refresh(case)
+    return result.rowcount == 1
+
+
+def take_over(case: Case, user: User, token: str) -> ActionResult:
+    """Take the case over from whoever holds it, with one click; recorded in the history
+    with the name of the one it was taken from."""
+    _must_be_open(case)
+    if not token:
+        raise ActionRefused(_("The form is missing its one-time token; please reload the page."))
+    holder = holder_other_than(case, user)
+    if holder is None:
+        claim(case, user)
+        raise ActionRefused(_("Nobody else is working on this case; it is yours."))
+    event = CaseEvent(
+        case=case,
+        user_id=user.id,
+        kind="takeover",
+        data={"from": holder.name, "from_user_id": holder.id},
+        form_token=token,
+    )
+    db.session.add(event)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        raise AlreadyDone() from None
+    now = utcnow()
+    result = db.session.execute(
+        update(Case)
+        .where(Case.id == case.id, Case.claimed_by_id == holder.id)
+        .values(claimed_by_id=user.id, claimed_until=_claim_until(now))
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        db.session.rollback()
+        raise ActionRefused(_CHANGED())
+    return ActionResult(_commit(event))
 
 
 def _unclaim(case: Case) -> None:
@@ -85,9 +136,13 @@ def _must_be_open(case: Case) -> None:
 def _record(case: Case, user: User, kind: str, token: str, text=None, **data) -> CaseEvent:
     if not token:
         raise ActionRefused(_("The form is missing its one-time token; please reload the page."))
-    holder = holder_other_than(case, user)
+    now = utcnow()
+    holder = holder_other_than(case, user, now)
     if holder is not None:
         raise ActionRefused(_("%(name)s is working on this case right now.", name=holder.name))
+    # Acting claims the case (a note keeps it; the actions that move it end the claim).
+    case.claimed_by_id = user.id
+    case.claimed_until = _claim_until(now)
     event = CaseEvent(case=case, user_id=user.id, kind=kind, text=text, data=data, form_token=token)
     db.session.add(event)
     try:
@@ -98,6 +153,13 @@ def _record(case: Case, user: User, kind: str, token: str, text=None, **data) ->
     if case.assigned_user_id is None:
         case.assigned_user_id = user.id  # whoever acts first looks after the customer
     return event
+
+
+def _CHANGED() -> str:  # noqa: N802 - reads as the message it is
+    return _(
+        "This case was changed a moment ago (in another window or by someone else); "
+        "nothing was done."
+    )
 
 
 def _move(case: Case, **values) -> None:
@@ -116,12 +178,7 @@ def _move(case: Case, **values) -> None:
     )
     if result.rowcount != 1:
         db.session.rollback()
-        raise ActionRefused(
-            _(
-                "This case was changed a moment ago (in another window or by someone "
-                "else); nothing was done."
-            )
-        )
+        raise ActionRefused(_CHANGED())
     for key, value in values.items():
         set_committed_value(case, key, value)
 

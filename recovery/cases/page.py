@@ -287,8 +287,8 @@ def load_case(case: Case, user: User) -> CaseExtras:
     """Load the case and the user again, with the case's customer and company, and what
     else the page needs of the case (:class:`CaseExtras`).
 
-    Opening the page claims the case, and the claim's commit expired both the case and
-    the signed-in user; one statement fills them again instead of one per object.
+    One statement fills the case, its customer and company and the signed-in user
+    instead of one lazy load per object.
     """
     (case_id,) = inspect(case).identity
     (user_id,) = inspect(user).identity
