@@ -80,6 +80,9 @@ class Config:
     PAGE_SIZE = 50
     LOG_FORMAT = os.environ.get("LOG_FORMAT")  # json or text: our log lines on stderr
     HEALTH_HEARTBEAT_MAX_AGE = float(os.environ.get("HEALTH_HEARTBEAT_MAX_AGE", "120"))
+    # Strict-Transport-Security, sent in production only (recovery/security.py): a
+    # development server on plain HTTP must not tell the browser to insist on HTTPS.
+    HSTS = None
 
 
 class DevelopmentConfig(Config):
@@ -111,6 +114,8 @@ class ProductionConfig(Config):
     STRICT = True
 
     LOG_FORMAT = os.environ.get("LOG_FORMAT", "json")
+
+    HSTS = "max-age=31536000; includeSubDomains"
 
 
 CONFIGS = {

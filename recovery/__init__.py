@@ -28,6 +28,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     errors.init_app(app)
     cli_group.init_app(app)
     register_background_work()
+    security.install_converters(app)
     register_blueprints(app)
     return app
 

@@ -39,6 +39,7 @@ ORDER_STATE_LABELS = {
 # The case history's words: the buttons' events from the action table, and the rest.
 EVENT_LABELS = {
     **{action.key: action.history for action in CASE_ACTIONS},
+    "takeover": _l("took over the case"),
     "opened": _l("case opened"),
     "recovered": _l("customer ordered again"),
     "closed": _l("case closed"),
@@ -161,6 +162,8 @@ def event_label(event) -> str:
     if event.kind == "remind" and event.data.get("remind_on"):
         on = date.fromisoformat(event.data["remind_on"])
         label += " " + formatting.day(on, locale_code(), UTC)
+    if event.kind == "takeover" and event.data.get("from"):
+        return gettext("took over the case from %(name)s", name=event.data["from"])
     if event.kind == "email" and event.data.get("template_kind"):
         kind = event.data["template_kind"]
         label += f" ({TEMPLATE_KIND_LABELS.get(kind, kind)})"

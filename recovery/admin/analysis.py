@@ -19,7 +19,7 @@ from ..cases.settings import analysis_settings, save_analysis_settings
 from ..extensions import db
 from ..jobs import ACTIVE, enqueue, latest
 from ..models import JobRun, ProductGroup
-from ..security import admin_required
+from ..security import admin_required, int_arg
 from ..ui import job_label
 from . import bp
 from .forms import ConfirmForm
@@ -99,7 +99,7 @@ def analysis_run():
 @admin_required
 def backtest_page():
     form = ConfirmForm()
-    job = _backtest_job(request.args.get("job", type=int))
+    job = _backtest_job(int_arg("job"))
     params = job.params if job else {}
     as_of_text = request.form.get("as_of") or params.get("as_of") or ""
     horizon_text = request.form.get("horizon") or str(

@@ -13,7 +13,7 @@ from wawi_connectors import ConfigurationError, connector_kinds, get_connector_c
 
 from ..extensions import db
 from ..models import ConnectorConfig, Customer, JobRun, SyncRun
-from ..security import admin_required
+from ..security import admin_required, int_arg
 from ..sources import SourceError
 from ..sources.configs import (
     EXAMPLE_VALUES,
@@ -148,7 +148,7 @@ def connector_edit(cid: int):
 @admin_required
 def connector_detail(cid: int):
     cfg = _connector(cid)
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = max(int_arg("page", 1), 1)
     runs_query = select(SyncRun).where(SyncRun.connector_id == cid)
     total = db.session.scalar(runs_query.with_only_columns(func.count(SyncRun.id)))
     runs = db.session.scalars(

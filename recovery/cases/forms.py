@@ -28,6 +28,10 @@ class ActionForm(FlaskForm):
         return {f.short_name: f.data for f in self if f.short_name not in ("token", "csrf_token")}
 
 
+class TakeoverForm(ActionForm):
+    """Taking a case over from the colleague who holds it: only the tokens."""
+
+
 class NoteForm(ActionForm):
     text = TextAreaField(_l("Note"), validators=[DataRequired(), Length(max=5000)])
 

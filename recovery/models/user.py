@@ -6,9 +6,10 @@ from __future__ import annotations
 import hmac
 import secrets
 from datetime import datetime
+from typing import TypeVar
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ColumnElement, Executable, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -17,6 +18,19 @@ from .company import Company
 from .types import UTCDateTime, utcnow
 
 ROLES = ("admin", "sales")
+
+Statement = TypeVar("Statement", bound=Executable)
+
+
+def restrict_to_company(stmt: Statement, column: ColumnElement, company) -> Statement:
+    """The company restriction (the one place that applies it): ``stmt`` limited to rows
+    whose ``column`` (a company id: a case's, an order's, a message's) is ``company``.
+
+    ``company`` is a user's ``company_id``, or a bind parameter standing for it in a
+    statement built once; None (a user who sees every company) leaves ``stmt`` as it
+    is. Rows of no company are hidden from a restricted user too.
+    """
+    return stmt if company is None else stmt.where(column == company)
 
 
 def new_session_token() -> str:
@@ -60,6 +74,10 @@ class User(UserMixin, db.Model):
     def end_sessions(self) -> None:
         """Every session and remember-me cookie of this user stops working."""
         self.session_token = new_session_token()
+
+    def restrict(self, stmt: Statement, column: ColumnElement) -> Statement:
+        """``stmt`` limited to this user's company (see :func:`restrict_to_company`)."""
+        return restrict_to_company(stmt, column, self.company_id)
 
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password)

@@ -31,8 +31,7 @@ def overview():
         .group_by(ProductGroup.name)
         .order_by(func.count(Case.id).desc())
     )
-    if current_user.company_id is not None:
-        stmt = stmt.where(Case.company_id == current_user.company_id)
+    stmt = current_user.restrict(stmt, Case.company_id)
     rows = [
         {"group": name, "overdue": total, "reachable": int(ok or 0)}
         for name, total, ok in db.session.execute(stmt)

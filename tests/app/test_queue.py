@@ -245,7 +245,12 @@ def test_standard_and_voucher_templates(client, login_as, build, db):
 def test_two_users_on_one_case(app, client, login_as, build, db):
     case = _case(build, _company(build))
     login_as("sales", name="Erste")
-    client.get(f"/case/{case.id}?list=decline")  # claims it
+    page = client.get(f"/case/{case.id}?list=decline").get_data(as_text=True)
+    # starting an action claims it (viewing does not)
+    assert (
+        client.post(f"/case/{case.id}/claim", data={"csrf_token": csrf_from(page)}).status_code
+        == 204
+    )
     other = app.test_client()
     second = make_user("sales", name="Zweite")
     token = csrf_from(other.get("/login").get_data(as_text=True))
