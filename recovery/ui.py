@@ -99,6 +99,8 @@ ADMIN_PAGES = (
      _l("Sender, Mailjet templates and offer address per company.")),
     ("admin.product_groups", _l("Texts per product group"),
      _l("First and follow-up messages per product group.")),
+    ("admin.users", _l("Users"),
+     _l("Logins of your team: roles, company restriction, passwords.")),
     ("admin.action_log", _l("Action log"),
      _l("Who did what and when, by user and date.")),
     ("admin.analysis_settings_page", _l("Analysis settings"),

@@ -10,4 +10,5 @@ from . import (  # noqa: E402,F401  (they register their routes on bp)
     logins,
     messaging,
     routes,
+    users,
 )

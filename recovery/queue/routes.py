@@ -31,7 +31,7 @@ from ..extensions import db
 from ..models import Case, business_tz, utcnow
 from ..security import reads_only
 from ..ui import TILE_LABELS, case_reasons
-from . import bp
+from . import bp, checklist
 from .forms import ClaimForm, ReleaseForm
 
 
@@ -83,7 +83,13 @@ def _list_query() -> lists.ListQuery:
 @bp.get("/")
 @reads_only
 def home():
-    return render_template("queue/home.html", tiles=lists.tile_counts(current_user))
+    steps = checklist.steps()
+    return render_template(
+        "queue/home.html",
+        tiles=lists.tile_counts(current_user),
+        steps=steps,
+        data_yet=steps is None or steps[0].done or steps[1].done,
+    )
 
 
 @bp.get("/list/<tile>")

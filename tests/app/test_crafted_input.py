@@ -19,7 +19,7 @@ from werkzeug.datastructures import ImmutableMultiDict
 
 from recovery.extensions import db as _db
 from recovery.models import CaseEvent, Company, ConnectorConfig, JobRun, Message, utcnow
-from tests.conftest import csrf_from
+from tests.conftest import csrf_from, make_user
 
 HUGE = "99999999999999999999999"
 CRAFTED = [
@@ -110,6 +110,7 @@ def data(build, db):
         "cid": _db.session.query(ConnectorConfig).one().id,
         "job_id": _db.session.query(JobRun).one().id,
         "message_id": _db.session.query(Message).one().id,
+        "user_id": make_user("sales").id,
         "group_id": build.group("Dünger").id,
         "tile": "decline",
         "kind": "standard",
