@@ -147,7 +147,14 @@ def _status(client, path: str, query: dict) -> int | str:
     return response.status_code
 
 
-def _broken(status: int | str) -> bool:
+# Answers at or above 500 that a route gives by design: /healthz says 503 when the
+# worker's heartbeat is missing (none runs here), whatever the query says.
+BY_DESIGN = {"/healthz": 503}
+
+
+def _broken(status: int | str, path: str = "") -> bool:
+    if BY_DESIGN.get(path) == status:
+        return False
     return isinstance(status, str) or status >= 500
 
 
@@ -159,16 +166,16 @@ def test_every_get_route_answers_crafted_values_without_a_server_error(
     for rule in _get_routes(app):
         path, *too_large = _paths(rule, data)
         for other in too_large:
-            if _broken(status := _status(client, other, {})):
+            if _broken(status := _status(client, other, {}), other):
                 failures.append((other, "", status))
         recording.clear()
-        if _broken(status := _status(client, path, {})):
+        if _broken(status := _status(client, path, {}), path):
             failures.append((path, "", status))
         read = sorted(recording)  # what the view asked for
         for value in CRAFTED:
             # each name the route reads on its own, then every common name at once
             for query in [{name: value} for name in read] + [dict.fromkeys(COMMON, value)]:
-                if _broken(status := _status(client, path, query)):
+                if _broken(status := _status(client, path, query), path):
                     failures.append((path, f"{sorted(query)}={value[:30]!r}", status))
     assert not failures, "\n".join(map(str, failures))
 
