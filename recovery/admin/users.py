@@ -9,7 +9,7 @@ from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from ..auth.services import LastAdmin, create_user, generated_password, reset_password, update_user
+from ..accounts import LastAdmin, create_user, generated_password, reset_password, update_user
 from ..extensions import db
 from ..models import Company, User
 from ..security import admin_required

@@ -106,12 +106,12 @@ def test_inactive_user_cannot_log_in(client, db):
 def test_german_by_default_and_switchable_per_user(client, login_as, db):
     user = login_as("sales")
     home = client.get("/").get_data(as_text=True)
-    assert "Umsatzrückgang" in home and 'lang="de"' in home
+    assert "Noch keine Kunden" in home and 'lang="de"' in home
     token = csrf_from(home)
     client.post("/locale", data={"locale": "en", "csrf_token": token, "next": "/"})
     assert db.session.get(type(user), user.id).locale == "en"
     english = client.get("/").get_data(as_text=True)
-    assert "Revenue decline" in english and 'lang="en"' in english
+    assert "No customers yet" in english and 'lang="en"' in english
 
 
 def test_security_headers_and_cookie_flags(client, db):
