@@ -13,7 +13,7 @@ from .base import (
     SettingField,
     TransientError,
 )
-from .records import CustomerRecord, OrderLineRecord, OrderRecord, ProductRecord
+from .records import CustomerRecord, Limits, OrderLineRecord, OrderRecord, ProductRecord
 from .registry import connector_kinds, get_connector_class, register
 
 __all__ = [
@@ -24,6 +24,7 @@ __all__ = [
     "ConnectorError",
     "CustomerRecord",
     "DataError",
+    "Limits",
     "N_",
     "OrderLineRecord",
     "OrderRecord",

@@ -183,6 +183,7 @@ def test_settings_defaults():
     assert connector.settings == {
         "path": "x.csv",
         "mapping": None,
+        "cp1252_rows": False,
         "timezone": "Europe/Berlin",
         "default_currency": "CHF",
     }
