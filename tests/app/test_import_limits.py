@@ -145,3 +145,26 @@ def test_an_api_value_that_does_not_fit_never_breaks_a_sync_half_way(db, shop):
     assert any(" not stored: net_amount " in r and "too large" in r for r in reasons)
     run = db.session.get(SyncRun, result.run.id)
     assert run.error.startswith("2 values shortened, 1 records not stored")
+
+
+def test_the_job_page_names_what_was_shortened_in_the_readers_words(
+    client, login_as, db, shop, run_jobs
+):
+    from recovery.sources.jobs import start_sync
+
+    customer = shop.add_customer("lang@example.de", "Lena", "N" * 250, created=T0)
+    shop.add_order(
+        customer,
+        created=T0 + timedelta(days=2),
+        lines=[{"label": "Gold", "sku": "SW-3", "quantity": 1, "unit_gross": "9" * 16}],
+    )
+    cfg = shopware_connector(db, shop)
+    admin = login_as("admin")
+    start_sync(cfg, full=True, user_id=admin.id)
+    assert run_jobs() == 1
+
+    page = client.get(f"/admin/connectors/{cfg.id}").get_data(as_text=True)
+
+    assert "job-done" in page and "Einige Werte passten nicht in die Datenbank" in page
+    assert "last_name von 250 auf 200 Zeichen gekürzt" in page
+    assert "line 1 nicht gespeichert: net_amount " in page and "ist zu groß" in page
