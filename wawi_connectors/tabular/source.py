@@ -67,7 +67,7 @@ def file_hash(path: str | Path) -> str:
 def inspect_file(path: str | Path) -> FileInfo:
     """Hash the file and detect its type, encoding, separator and headers."""
     path = Path(path)
-    content_hash, file_type, encoding = _scan_bytes(path)
+    content_hash, file_type, encoding, has_nul = _scan_bytes(path)
     if file_type == "xlsx":
         header_row, headers = _xlsx_headers(path)
         return FileInfo(path, "xlsx", None, None, headers, header_row, content_hash)
@@ -76,7 +76,7 @@ def inspect_file(path: str | Path) -> FileInfo:
         encoding = "utf-8-sig" if _starts_with_bom(path) else "utf-8"
         foreign = _rows_where(path, _not_utf8)
     nul: tuple[tuple[int, ...], int] = ((), 0)
-    if encoding != "utf-16" and _has_nul(path):
+    if encoding != "utf-16" and has_nul:
         nul = _rows_where(path, lambda line: b"\x00" in line)
     first_line = _first_line(path, encoding)
     separator = sniff_separator(first_line)
@@ -130,9 +130,10 @@ def head_rows(info: FileInfo, rows: int) -> list[list[str]]:
     ]
 
 
-def _scan_bytes(path: Path) -> tuple[str, str, str | None]:
-    """(content hash, file type, encoding) from one pass over the bytes."""
+def _scan_bytes(path: Path) -> tuple[str, str, str | None, bool]:
+    """(content hash, file type, encoding, has a NUL byte) from one pass over the bytes."""
     digest = hashlib.sha256()
+    nul = False
     try:
         with path.open("rb") as f:
             block = f.read(_BLOCK)
@@ -141,6 +142,7 @@ def _scan_bytes(path: Path) -> tuple[str, str, str | None]:
             decoder = codecs.getincrementaldecoder("utf-8")() if utf8 else None
             while block:
                 digest.update(block)
+                nul = nul or b"\x00" in block
                 if decoder is not None:
                     try:
                         decoder.decode(block)
@@ -156,7 +158,7 @@ def _scan_bytes(path: Path) -> tuple[str, str, str | None]:
         raise ConfigurationError(f"File not found: {path}") from None
     except OSError as exc:
         raise ConfigurationError(f"Cannot read {path}: {exc.strerror}") from None
-    return digest.hexdigest(), file_type, encoding
+    return digest.hexdigest(), file_type, encoding, nul
 
 
 def _detect_type(head: bytes) -> tuple[str, str | None]:
@@ -194,11 +196,6 @@ def _mostly_utf8(path: Path) -> bool:
 def _starts_with_bom(path: Path) -> bool:
     with path.open("rb") as f:
         return f.read(3) == codecs.BOM_UTF8
-
-
-def _has_nul(path: Path) -> bool:
-    with path.open("rb") as f:
-        return any(b"\x00" in block for block in iter(lambda: f.read(_BLOCK), b""))
 
 
 def _not_utf8(line: bytes) -> bool:
