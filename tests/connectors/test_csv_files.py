@@ -198,3 +198,14 @@ def test_an_empty_sheet_is_refused(tmp_path):
 
     with pytest.raises(DataError, match="empty"):
         preview(str(path))
+
+
+def test_the_preview_stops_at_a_long_run_of_empty_rows(tmp_path, monkeypatch):
+    path = sheet_with(tmp_path, "".join(f'<row r="{n}"/>' for n in range(4, 100_004)))
+
+    def whole_sheet(sheet):
+        raise AssertionError("the preview needs the first rows only")
+
+    monkeypatch.setattr(source, "_last_data_row", whole_sheet)
+
+    assert [row[2] for row in preview(str(path)).rows] == ["A1", "A2"]

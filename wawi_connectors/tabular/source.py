@@ -105,19 +105,23 @@ def sniff_separator(header_line: str) -> str:
 
 
 def iter_chunks(
-    info: FileInfo, columns: Sequence[int], chunk_rows: int | None = None
+    info: FileInfo, columns: Sequence[int], chunk_rows: int | None = None, sample: bool = False
 ) -> Iterator[pd.DataFrame]:
-    """Chunks of the given columns (by position), indexed by spreadsheet row number."""
+    """Chunks of the given columns (by position), indexed by spreadsheet row number.
+
+    ``sample``: only the first rows are wanted; an Excel sheet is read no further than a
+    run of ``EMPTY_RUN`` empty rows.
+    """
     chunk_rows = chunk_rows or CHUNK_ROWS
     if info.file_type == "xlsx":
-        yield from _xlsx_chunks(info, columns, chunk_rows)
+        yield from _xlsx_chunks(info, columns, chunk_rows, sample)
     else:
         yield from _csv_chunks(info, columns, chunk_rows)
 
 
 def head_rows(info: FileInfo, rows: int) -> list[list[str]]:
     """The first data rows of every column, as display strings."""
-    chunks = iter_chunks(info, list(range(len(info.headers))), chunk_rows=rows)
+    chunks = iter_chunks(info, list(range(len(info.headers))), chunk_rows=rows, sample=True)
     try:
         frame = next(chunks, None)
     finally:
@@ -344,11 +348,16 @@ def _row_after(current: int, row_tags: list[bytes]) -> int:
     return current + len(row_tags)
 
 
-def _sheet_rows(sheet, first: int = 1) -> Iterator[tuple[int, tuple[Any, ...]]]:  # noqa: ANN001
+def _sheet_rows(
+    sheet,  # noqa: ANN001
+    first: int = 1,
+    sample: bool = False,
+) -> Iterator[tuple[int, tuple[Any, ...]]]:
     """(row number, values) of every row with a value, up to the last such row.
 
     After a run of ``EMPTY_RUN`` empty rows the sheet's XML is searched once for its
-    last row with a value (``_last_data_row``); reading stops there.
+    last row with a value (``_last_data_row``); reading stops there. A ``sample`` stops
+    at such a run: it needs the first rows only.
     """
     last: int | None = None
     empty = 0
@@ -359,6 +368,8 @@ def _sheet_rows(sheet, first: int = 1) -> Iterator[tuple[int, tuple[Any, ...]]]:
             continue
         empty += 1
         if empty >= EMPTY_RUN:
+            if sample:
+                return
             if last is None:
                 last = _last_data_row(sheet)
             if number >= last:
@@ -403,14 +414,16 @@ def _xlsx_headers(path: Path) -> tuple[int, tuple[str, ...]]:
     raise DataError("The first sheet of the Excel file is empty")
 
 
-def _xlsx_chunks(info: FileInfo, columns: Sequence[int], chunk_rows: int) -> Iterator[pd.DataFrame]:
+def _xlsx_chunks(
+    info: FileInfo, columns: Sequence[int], chunk_rows: int, sample: bool = False
+) -> Iterator[pd.DataFrame]:
     """Chunks of the rows with a value; empty rows are left out (the scan would drop
     them anyway), and nothing below the last row with a value is read."""
     workbook, sheet = _open_sheet(info.path)
     try:
         rows: list[list[Any]] = []
         numbers: list[int] = []
-        for number, row in _sheet_rows(sheet, info.header_row + 1):
+        for number, row in _sheet_rows(sheet, info.header_row + 1, sample):
             width = len(row)
             rows.append([_xlsx_cell(row[c]) if c < width else None for c in columns])
             numbers.append(number)
