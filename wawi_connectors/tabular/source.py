@@ -28,13 +28,6 @@ CHUNK_ROWS = 50_000
 FOREIGN_LISTED = 20
 EMPTY_RUN = 1_000  # empty rows in a row after which an Excel sheet's end is looked up
 _BLOCK = 1 << 20
-# A valid UTF-8 sequence of more than one byte (no overlongs, no surrogates).
-_UTF8_SEQUENCE = re.compile(
-    rb"[\xc2-\xdf][\x80-\xbf]|\xe0[\xa0-\xbf][\x80-\xbf]|[\xe1-\xec\xee\xef][\x80-\xbf]{2}"
-    rb"|\xed[\x80-\x9f][\x80-\xbf]|\xf0[\x90-\xbf][\x80-\xbf]{2}|[\xf1-\xf3][\x80-\xbf]{3}"
-    rb"|\xf4[\x80-\x8f][\x80-\xbf]{2}"
-)
-_HIGH_BYTES = bytes(range(0x80, 0x100))
 _FOREIGN = re.compile("[\udc80-\udcff]")
 _SEPARATORS = (";", "\t", ",")  # preferred in this order when counts tie
 
@@ -181,20 +174,23 @@ def _detect_type(head: bytes) -> tuple[str, str | None]:
 
 def _mostly_utf8(path: Path) -> bool:
     """Whether a file that is not valid UTF-8 is UTF-8 all the same, but for a few bytes:
-    more of its non-ASCII bytes form UTF-8 sequences than not. A Windows-1252 file has
-    next to none (its umlauts are single bytes); its ASCII reads the same either way."""
-    valid = high = 0
+    more of its non-ASCII characters are UTF-8 sequences than bytes that are not. A
+    Windows-1252 file has next to none (its umlauts are single bytes that UTF-8 refuses);
+    its ASCII reads the same either way."""
+    valid = invalid = 0
     with path.open("rb") as f:
         carry = b""
-        while block := f.read(_BLOCK):
+        while True:
+            block = f.read(_BLOCK)
             data = carry + block
-            cut = data.rfind(b"\n") + 1  # a sequence never spans a line end
+            cut = data.rfind(b"\n") + 1 if block else len(data)  # no sequence spans lines
             data, carry = data[:cut], data[cut:]
-            high += len(data) - len(data.translate(None, _HIGH_BYTES))
-            valid += sum(len(m) for m in _UTF8_SEQUENCE.findall(data))
-        high += len(carry) - len(carry.translate(None, _HIGH_BYTES))
-        valid += sum(len(m) for m in _UTF8_SEQUENCE.findall(carry))
-    return valid > high - valid
+            text = data.decode("utf-8", "replace")  # one U+FFFD per invalid piece
+            bad = text.count("\ufffd")
+            invalid += bad
+            valid += len(text) - len(text.encode("ascii", "ignore")) - bad
+            if not block:
+                return valid > invalid
 
 
 def _starts_with_bom(path: Path) -> bool:
