@@ -173,9 +173,15 @@ def job_label(text: str | None) -> str:
 
 def row_reason(error: dict) -> str:
     """Why a row of a file was refused, in the reader's language (the connector's English
-    where it gave no template)."""
+    where it gave no template). A value that is itself such a dict is translated too."""
     template = error.get("template")
-    return gettext(template, **error.get("params", {})) if template else error["reason"]
+    if not template:
+        return error["reason"]
+    params = {
+        key: row_reason(value) if isinstance(value, dict) else value
+        for key, value in error.get("params", {}).items()
+    }
+    return gettext(template, **params)
 
 
 def stream_rows(rows: dict[str, int] | None) -> str:

@@ -175,6 +175,53 @@ NOT_STORED_LONG = N_(
 )
 NOT_STORED_LARGE = N_("%(record)s not stored: %(field)s %(value)s is too large (below %(limit)s)")
 NOTES_KEPT = 100
+# How a note names the record and the field (phrases: the page shows them translated).
+RECORD_NAMES = {
+    "customer": N_("customer %(id)s"),
+    "order": N_("order %(id)s"),
+    "line": N_("order %(id)s, line %(line)s"),
+    "product": N_("product %(id)s"),
+}
+FIELD_NAMES = {
+    "external_id": N_("id"),
+    "number": N_("number"),
+    "first_name": N_("first name"),
+    "last_name": N_("last name"),
+    "company_name": N_("company name"),
+    "email": N_("email"),
+    "phone": N_("phone"),
+    "mobile": N_("mobile"),
+    "city": N_("city"),
+    "customer_group": N_("customer group"),
+    "customer_external_id": N_("customer id"),
+    "company": N_("company"),
+    "currency": N_("currency"),
+    "sku": N_("SKU"),
+    "name": N_("name"),
+    "product_name": N_("product name"),
+    "product_group": N_("product group"),
+    "net_total": N_("net total"),
+    "gross_total": N_("gross total"),
+    "net_amount": N_("net amount"),
+    "gross_amount": N_("gross amount"),
+    "quantity": N_("quantity"),
+}
+
+
+def phrase(template: str, **params: Any) -> dict[str, Any]:
+    """A text to show translated (``ui.row_reason``): its template, its values (which may
+    be phrases themselves) and the English text for logs."""
+    english = {k: v["reason"] if isinstance(v, dict) else v for k, v in params.items()}
+    return {"template": template, "params": params, "reason": template % english}
+
+
+def _record(kind: str, external_id: str, line: int | None = None) -> dict[str, Any]:
+    params = {"id": external_id[:40]} | ({"line": line} if line is not None else {})
+    return phrase(RECORD_NAMES[kind], **params)
+
+
+def _field(name: str) -> dict[str, Any]:
+    return phrase(FIELD_NAMES[name]) if name in FIELD_NAMES else phrase("%(name)s", name=name)
 
 
 def _bound(column) -> Decimal:
@@ -212,40 +259,40 @@ class Fitter:
         self.refused = 0
         self._fields: dict[type, tuple[list, list]] = {}
 
-    def note(self, template: str, **params: Any) -> None:
+    def note(self, template: str, record: dict[str, Any], field: str, **params: Any) -> None:
+        """Keep a note; ``record`` and ``field`` are phrases the page translates too."""
         if len(self.notes) < NOTES_KEPT:
-            self.notes.append({"template": template, "params": params, "reason": template % params})
+            self.notes.append(phrase(template, record=record, field=_field(field), **params))
 
     def records(self, records: Iterable[Any]) -> list[Any]:
         fitted = []
         for record in records:
             if isinstance(record, CustomerRecord):
-                record = self._fit(record, "customer", f"customer {record.external_id[:40]}")
+                record = self._fit(record, "customer", _record("customer", record.external_id))
             elif isinstance(record, OrderRecord):
                 record = self._order(record)
             elif isinstance(record, ProductRecord):
-                record = self._fit(record, "product", f"product {record.sku[:40]}")
+                record = self._fit(record, "product", _record("product", record.sku))
             if record is not None:
                 fitted.append(record)
         return fitted
 
     def _order(self, order: OrderRecord) -> OrderRecord | None:
-        name = f"order {order.external_id[:40]}"
         lines = []
         for line in order.lines:
-            fitted = self._fit(line, "line", f"{name} line {line.line_no}")
+            fitted = self._fit(line, "line", _record("line", order.external_id, line.line_no))
             if fitted is None:
                 self.refused += 1
                 return None
             lines.append(fitted)
-        fitted_order = self._fit(order, "order", name)
+        fitted_order = self._fit(order, "order", _record("order", order.external_id))
         if fitted_order is None:
             self.refused += 1
             return None
         changed = any(a is not b for a, b in zip(lines, order.lines, strict=True))
         return replace(fitted_order, lines=tuple(lines)) if changed else fitted_order
 
-    def _fit(self, record: Any, kind: str, name: str) -> Any:
+    def _fit(self, record: Any, kind: str, name: dict[str, Any]) -> Any:
         """The record, changed to fit, or None (noted) if it cannot be stored."""
         texts, amounts = self._checks(type(record), kind)
         changes: dict[str, Any] = {}

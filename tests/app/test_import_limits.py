@@ -140,9 +140,9 @@ def test_an_api_value_that_does_not_fit_never_breaks_a_sync_half_way(db, shop):
     label = db.session.scalars(select(OrderLine.product_name).where(OrderLine.sku == "SW-2")).one()
     assert label == ("Bohrer " * 60)[:PRODUCT]
     reasons = [note["reason"] for note in result.notes]
-    assert any("last_name shortened from 270 to 200 characters" in r for r in reasons)
-    assert any("control characters removed from first_name" in r for r in reasons)
-    assert any(" not stored: net_amount " in r and "too large" in r for r in reasons)
+    assert any("last name shortened from 270 to 200 characters" in r for r in reasons)
+    assert any("control characters removed from first name" in r for r in reasons)
+    assert any(", line 1 not stored: net amount " in r and "too large" in r for r in reasons)
     run = db.session.get(SyncRun, result.run.id)
     assert run.error.startswith("2 values shortened, 1 records not stored")
 
@@ -166,5 +166,5 @@ def test_the_job_page_names_what_was_shortened_in_the_readers_words(
     page = client.get(f"/admin/connectors/{cfg.id}").get_data(as_text=True)
 
     assert "job-done" in page and "Einige Werte passten nicht in die Datenbank" in page
-    assert "last_name von 250 auf 200 Zeichen gekürzt" in page
-    assert "line 1 nicht gespeichert: net_amount " in page and "ist zu groß" in page
+    assert ": Nachname von 250 auf 200 Zeichen gekürzt" in page
+    assert ", Position 1 nicht gespeichert: Nettobetrag " in page and "ist zu groß" in page
