@@ -6,6 +6,11 @@ Two shapes of the same attack (issue 13, item 3): the rows written out one by on
 formatted cell far below the data (``--far``, openpyxl fills in the missing rows).
 
     .venv/bin/python bench/connectors/bench_xlsx_empty_rows.py --rows 3000000
+
+Measured 2026-12-07 (2 shared cores, load ~5), seconds / peak MB of the validating pass:
+explicit (7.3 MB) 24.7-45 s / 346 MB before, 2.1 s / 90 MB after; far and space (4 KB)
+8.5-13 s (and a refused file: the blank cell read as a row) before, 0.1 s / 81 MB after.
+The preview (the mapping page's work) stays at 0.01-0.06 s.
 """
 
 from __future__ import annotations

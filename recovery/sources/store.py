@@ -188,7 +188,7 @@ FIELD_NAMES = {
     "first_name": N_("first name"),
     "last_name": N_("last name"),
     "company_name": N_("company name"),
-    "email": N_("email"),
+    "email": N_("email address"),
     "phone": N_("phone"),
     "mobile": N_("mobile"),
     "city": N_("city"),
@@ -197,7 +197,7 @@ FIELD_NAMES = {
     "company": N_("company"),
     "currency": N_("currency"),
     "sku": N_("SKU"),
-    "name": N_("name"),
+    "name": N_("product name"),  # a product's
     "product_name": N_("product name"),
     "product_group": N_("product group"),
     "net_total": N_("net total"),
