@@ -14,7 +14,7 @@ from .base import (
     SettingField,
     TransientError,
 )
-from .records import CustomerRecord, OrderLineRecord, OrderRecord, ProductRecord
+from .records import CustomerRecord, Limits, OrderLineRecord, OrderRecord, ProductRecord
 from .registry import connector_kinds, get_connector_class, register
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "CustomerRecord",
     "DataError",
     "Message",
+    "Limits",
     "N_",
     "OrderLineRecord",
     "OrderRecord",

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Literal
 
-from .records import Record
+from .records import Limits, Record
 
 FieldKind = Literal["str", "text", "int", "url", "password", "bool", "json"]
 
@@ -221,6 +221,11 @@ class Connector(ABC):
     label: ClassVar[str]
     settings_schema: ClassVar[tuple[SettingField, ...]] = ()
     streams: ClassVar[tuple[str, ...]] = ("customers", "orders")
+    # Set by the app: what it can store. A connector that validates a whole source
+    # before yielding (the file connector) checks lengths and amounts against it.
+    limits: Limits | None = None
+    # True for a connector that refuses data outside ``limits`` itself, before yielding.
+    checks_limits: ClassVar[bool] = False
 
     def __init__(self, settings: Mapping[str, Any]):
         self.settings = self.validate_settings(settings)

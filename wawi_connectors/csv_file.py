@@ -2,14 +2,19 @@
 
 One row per order line, customer and order columns repeated -- the export every WaWi
 and shop can make. German exports work without settings: encoding (UTF-8 with or
-without BOM, else cp1252), separator (``;``, ``,`` or tab) and the number style of
-each amount column are detected; dates are read as dd.mm.yyyy[ HH:MM[:SS]], dd.mm.yy
-or ISO, in the business time zone. Where the file has a position type ("Positionstyp"),
-positions that are no goods (shipping, vouchers, fees, packaging) are left out: they are
-neither lines nor revenue (docs/revenue.md).
+without BOM, else cp1252 -- decided on the whole file), separator (``;``, ``,`` or tab)
+and the number style of each amount column are detected; dates are read as
+dd.mm.yyyy[ HH:MM[:SS]], dd.mm.yy or ISO, in the business time zone. Where the file
+has a position type ("Positionstyp"), positions that are no goods (shipping, vouchers,
+fees, packaging) are left out: they are neither lines nor revenue (docs/revenue.md).
 
 A file is validated completely before anything is yielded (``tabular.scan``); a bad
-file raises ``DataError`` listing row, column and reason. Then the ``customers``
+file raises ``DataError`` listing row, column and reason. Besides unreadable cells that
+is a value the app cannot store (``Connector.limits``: texts longer than their column,
+amounts and order totals out of the column's range), a control character, a file
+without order lines, and the rows of a UTF-8 file that are not UTF-8 (unless the
+``cp1252_rows`` setting says to read just those rows as Windows-1252). An Excel sheet
+is read up to its last row with a value, however many empty rows follow. Then the ``customers``
 stream yields each customer once, with the data of their latest order, and the
 ``orders`` stream yields each order with its lines. The cursor of both streams is the
 file's sha256: a read with that cursor yields nothing ("this file is imported").
@@ -121,6 +126,10 @@ class Preview:
     hints: dict[str, str]  # target field -> why the proposal is unsure (``Proposal``)
     signature: str  # mapping_signature(headers): look up a saved mapping with it
     unmapped_required: list[str]  # required target fields the proposal did not find
+    # A UTF-8 file with rows that are not (``FileInfo.foreign_rows``): the first of
+    # them and how many; the import refuses them unless ``cp1252_rows`` is set.
+    foreign_rows: tuple[int, ...] = ()
+    foreign_total: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +158,8 @@ def preview(path: str, rows: int = 10) -> Preview:
         hints=proposal.hints,
         signature=mapping_signature(info.headers),
         unmapped_required=[t for t in REQUIRED_FIELDS if t not in proposal.mapping],
+        foreign_rows=info.foreign_rows,
+        foreign_total=info.foreign_total,
     )
 
 
@@ -174,6 +185,17 @@ class CsvFileConnector(Connector):
             help=N_("Field -> column header. Empty: proposed from the headers."),
         ),
         SettingField(
+            "cp1252_rows",
+            N_("Rows in Windows-1252"),
+            kind="bool",
+            required=False,
+            default=False,
+            help=N_(
+                "For a UTF-8 file with some rows in Windows-1252: read those rows as "
+                "Windows-1252 instead of refusing the file."
+            ),
+        ),
+        SettingField(
             "timezone",
             N_("Time zone"),
             default="Europe/Berlin",
@@ -187,6 +209,7 @@ class CsvFileConnector(Connector):
         ),
     )
     streams = ("customers", "orders")
+    checks_limits = True  # the scan refuses a file with a value that does not fit
 
     def __init__(self, settings: Mapping[str, Any]):
         super().__init__(settings)
@@ -284,7 +307,12 @@ class CsvFileConnector(Connector):
         if self._scanned is None or self._scanned.info.content_hash != info.content_hash:
             self.close()
             scanner = Scanner(
-                info, layout, self.settings["timezone"], self.settings["default_currency"]
+                info,
+                layout,
+                self.settings["timezone"],
+                self.settings["default_currency"],
+                self.limits,
+                bool(self.settings["cp1252_rows"]),
             )
             self._scanned = scanner.run()
         return self._scanned

@@ -299,7 +299,8 @@ def connector_mapping(cid: int, token: str):
     if request.method == "POST":
         chosen = {t: request.form.get(f"map_{t}", "") for t in FIELD_LABELS}
         try:
-            start_import(cfg, upload, chosen, current_user.id)
+            cp1252_rows = request.form.get("cp1252_rows") == "1"
+            start_import(cfg, upload, chosen, current_user.id, cp1252_rows)
         except MappingInvalid as exc:
             errors, mapping = exc.errors, {t: h for t, h in chosen.items() if h}
             flash(_("Nothing was imported; please correct the marked fields."), "error")

@@ -28,7 +28,7 @@ from .texts import said
 
 NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,49}")
 # Settings another page sets: a file connector's file and mapping come from the upload.
-MANAGED = {"csv": frozenset({"path", "mapping", "file_name"})}
+MANAGED = {"csv": frozenset({"path", "mapping", "file_name", "cp1252_rows"})}
 # D6: which placeholders each link pattern may use, and what the example fills in.
 URL_FIELDS: dict[str, tuple[str, ...]] = {
     "customer_url": ("id", "number"),

@@ -21,8 +21,8 @@ from sqlalchemy import select
 from wawi_connectors import N_, Connector, ConnectorError, Message
 
 from ..extensions import db
-from ..jobs import ACTIVE, JobContext, JobFailed, enqueue, job_kind
-from ..models import ConnectorConfig, JobRun, SyncRun
+from ..jobs import ACTIVE, JobContext, JobFailed, enqueue, job_kind, recurring
+from ..models import ConnectorConfig, JobRun, SyncRun, utcnow
 from . import SourceError
 from .secrets import redact
 from .sync import (
@@ -40,6 +40,9 @@ KIND = "sync"
 # A queued job that has not started within this time gives its reservation up.
 RESERVATION = timedelta(minutes=5)
 _ERROR_COUNT = re.compile(r": (\d+) errors?\b")
+# An uploaded file that was never imported is deleted after this time.
+UPLOAD_KEPT = timedelta(days=1)
+_UPLOAD_TOKEN = re.compile(r"[0-9a-f]{32}")
 
 
 class SyncRunning(SourceError):
@@ -77,6 +80,7 @@ def sync_job(ctx: JobContext) -> dict[str, Any]:
     file = None
     if params.get("path"):
         file = {k: params.get(k) for k in ("path", "mapping", "file_name")}
+        file["cp1252_rows"] = bool(params.get("cp1252_rows"))
     try:
         connector = build_connector(cfg, file)
     except ConnectorError as exc:
@@ -114,6 +118,8 @@ def sync_job(ctx: JobContext) -> dict[str, Any]:
     if file:  # the imported file is the connector's file from now on
         cfg = db.session.get(ConnectorConfig, cfg.id)
         cfg.settings = {**(cfg.settings or {}), **file}
+    if result.notes:  # values that did not fit: shortened, or their record left out
+        return {"rows": result.rows, "run_id": result.run.id, "notes": result.notes}
     return {"rows": result.rows, "run_id": result.run.id}
 
 
@@ -180,3 +186,41 @@ def file_in_use(cfg: ConnectorConfig) -> tuple[str | None, datetime | None]:
     if imported is None:  # set by the command line or the demo
         return Path(path).name, None
     return imported.params.get("file_name"), imported.finished_at
+
+
+@recurring("unused uploads", every=3600)
+def delete_unused_uploads(now: datetime | None = None) -> list[str]:
+    """Delete uploads older than ``UPLOAD_KEPT`` that were never imported; return their
+    tokens. A file stays while a connector reads it, an import of it is queued or
+    running, or an import of it finished (the connector's history points to it)."""
+    folder = Path(current_app.config["UPLOAD_FOLDER"])
+    if not folder.is_dir():
+        return []
+    cutoff = (now or utcnow()).timestamp() - UPLOAD_KEPT.total_seconds()
+    notes = {
+        note.stem: note
+        for note in folder.glob("*.json")
+        if _UPLOAD_TOKEN.fullmatch(note.stem) and note.stat().st_mtime < cutoff
+    }
+    if not notes:
+        return []
+    in_use = {
+        Path(path).name.partition(".")[0]
+        for settings in db.session.scalars(select(ConnectorConfig.settings))
+        if (path := (settings or {}).get("path"))
+    }
+    jobs = db.session.scalars(
+        select(JobRun).where(JobRun.kind == KIND, JobRun.state.in_((*ACTIVE, "done")))
+    )
+    in_use.update(job.params.get("upload") for job in jobs if job.params.get("upload"))
+    deleted = []
+    for token in sorted(notes):
+        if token in in_use:
+            continue
+        for path in folder.glob(f"{token}.*"):
+            path.unlink(missing_ok=True)
+        deleted.append(token)
+    if deleted:
+        current_app.logger.info("deleted %s unused uploads", len(deleted))
+    db.session.rollback()  # read only: end the transaction
+    return deleted

@@ -20,7 +20,7 @@ import socket
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import closing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -40,7 +40,7 @@ from wawi_connectors import (
 from ..extensions import db
 from ..models import ConnectorConfig, JobRun, SyncCursor, SyncRun, utcnow
 from .secrets import decrypt, redact
-from .store import Store
+from .store import Store, store_limits
 from .texts import row_errors_stored, stored
 
 LOOKBACK_DAYS = 30
@@ -88,6 +88,8 @@ class SyncBusy(SyncFailed):
 class SyncResult:
     run: SyncRun
     rows: dict[str, int]
+    # Values an API sent that did not fit (``store.Fitter``): what was shortened or left out.
+    notes: list[dict[str, Any]] = field(default_factory=list)
 
 
 def connector_settings(cfg: ConnectorConfig) -> dict[str, Any]:
@@ -96,7 +98,9 @@ def connector_settings(cfg: ConnectorConfig) -> dict[str, Any]:
 
 
 def build_connector(cfg: ConnectorConfig, overrides: Mapping[str, Any] | None = None) -> Connector:
-    return get_connector_class(cfg.kind)({**connector_settings(cfg), **(overrides or {})})
+    connector = get_connector_class(cfg.kind)({**connector_settings(cfg), **(overrides or {})})
+    connector.limits = store_limits()  # a file is checked against them before storing
+    return connector
 
 
 def secret_values(cfg: ConnectorConfig) -> list[Any]:
@@ -296,9 +300,10 @@ def run_sync(
     days = cfg.lookback_days if lookback_days is None else lookback_days
     lookback_since = utcnow() - timedelta(days=days) if days and not full else None
     rows: dict[str, int] = {}  # what is committed, per stream
+    store: Store | None = None
     try:
         connector = connector or build_connector(cfg)
-        store = Store(cfg.name)
+        store = Store(cfg.name, fit=not connector.checks_limits)
         for stream in connector.streams:
             stored = db.session.get(SyncCursor, (cfg.id, stream))
             context = ReadContext(
@@ -327,8 +332,18 @@ def run_sync(
     finally:
         if connector is not None:
             connector.close()
-    _finish(cfg, run, rows, owner, "done", None)
-    return SyncResult(run, rows)
+    fitter = store.fitter
+    notes = None
+    if fitter.notes:
+        notes = "\n".join(
+            [
+                f"{fitter.shortened} values shortened, {fitter.refused} records not stored "
+                "(too long or too large for the database)",
+                *(note["reason"] for note in fitter.notes),
+            ]
+        )
+    _finish(cfg, run, rows, owner, "done", notes)
+    return SyncResult(run, rows, fitter.notes)
 
 
 def _fail(

@@ -185,9 +185,17 @@ def check_mapping(headers: list[str], chosen: dict[str, str]) -> dict[str, str]:
 
 
 def start_import(
-    cfg: ConnectorConfig, upload: Upload, chosen: dict[str, str], user_id: int | None
+    cfg: ConnectorConfig,
+    upload: Upload,
+    chosen: dict[str, str],
+    user_id: int | None,
+    cp1252_rows: bool = False,
 ) -> JobRun:
-    """Save the mapping for files of this shape and import the file as a sync job."""
+    """Save the mapping for files of this shape and import the file as a sync job.
+
+    ``cp1252_rows``: the user confirmed that the rows of a UTF-8 file that are not UTF-8
+    be read as Windows-1252 (only those rows; without it the import refuses them).
+    """
     proposal = propose(upload)
     mapping = check_mapping(proposal.preview.headers, chosen)
     saved = db.session.scalar(
@@ -204,5 +212,6 @@ def start_import(
         "mapping": mapping,
         "file_name": upload.file_name,
         "upload": upload.token,
+        "cp1252_rows": bool(cp1252_rows and proposal.preview.foreign_total),
     }
     return start_sync(cfg, full=True, user_id=user_id, file=file)

@@ -184,6 +184,7 @@ def test_settings_defaults():
         "path": "x.csv",
         "file_name": None,
         "mapping": None,
+        "cp1252_rows": False,
         "timezone": "Europe/Berlin",
         "default_currency": "CHF",
     }
