@@ -30,6 +30,10 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     register_background_work()
     security.install_converters(app)
     register_blueprints(app)
+    # Browsers ask for /favicon.ico on their own; answer it (public) instead of a redirect.
+    app.add_url_rule(
+        "/favicon.ico", "favicon", lambda: app.send_static_file("favicon.ico"), methods=["GET"]
+    )
     return app
 
 

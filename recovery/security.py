@@ -16,7 +16,7 @@ from werkzeug.routing import IntegerConverter
 from .extensions import db, login_manager
 from .models.types import DB_INT_MAX, whole_number
 
-PUBLIC_ENDPOINTS = {"auth.login", "static", "health.healthz"}
+PUBLIC_ENDPOINTS = {"auth.login", "auth.set_locale", "favicon", "static", "health.healthz"}
 
 
 class DatabaseInt(IntegerConverter):

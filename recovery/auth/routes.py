@@ -67,9 +67,13 @@ def password():
 
 @bp.post("/locale")
 def set_locale():
+    """The language switch: the user's setting once logged in, else this browser's (the
+    login page has the switch too)."""
     form = LocaleForm()
     if form.validate_on_submit():
-        current_user.locale = form.locale.data
         session["locale"] = form.locale.data
-        db.session.commit()
-    return redirect(safe_next(form.next.data) or url_for("queue.home"))
+        if current_user.is_authenticated:
+            current_user.locale = form.locale.data
+            db.session.commit()
+    fallback = url_for("queue.home") if current_user.is_authenticated else url_for("auth.login")
+    return redirect(safe_next(form.next.data) or fallback)
