@@ -69,7 +69,11 @@ def _kind_label(kind: str) -> str:
 @bp.get("/connectors")
 @admin_required
 def connectors():
-    configs = db.session.scalars(select(ConnectorConfig).order_by(ConnectorConfig.name)).all()
+    configs = db.session.scalars(
+        select(ConnectorConfig).order_by(
+            func.lower(func.coalesce(ConnectorConfig.label, ConnectorConfig.name))
+        )
+    ).all()
     latest = (
         select(SyncRun.connector_id, func.max(SyncRun.id).label("id"))
         .group_by(SyncRun.connector_id)
@@ -103,7 +107,7 @@ def _settings_page(cfg: ConnectorConfig | None, kind: str):
             errors, submitted = exc.errors, request.form
             flash(_("Nothing was saved; please correct the marked fields."), "error")
         else:
-            flash(_("Connector %(name)s saved.", name=cfg.name), "success")
+            flash(_("Connector %(name)s saved.", name=cfg.title), "success")
             return redirect(url_for("admin.connector_detail", cid=cfg.id))
     values = submitted or {
         "name": "",

@@ -118,6 +118,8 @@ class ConnectorConfig(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(50), unique=True)
+    # The name as the admin typed it; ``name`` is the key derived from it.
+    label: Mapped[str | None] = mapped_column(String(100))
     kind: Mapped[str] = mapped_column(String(30))
     settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     enabled: Mapped[bool] = mapped_column(default=True)
@@ -137,6 +139,11 @@ class ConnectorConfig(db.Model):
     cursors: Mapped[list[SyncCursor]] = relationship(
         back_populates="connector", cascade="all, delete-orphan"
     )
+
+    @property
+    def title(self) -> str:
+        """What pages call the source: the admin's own name for it, else its key."""
+        return self.label or self.name
 
 
 class SyncCursor(db.Model):

@@ -388,3 +388,27 @@ def test_english_readers_keep_the_connectors_own_words(client, login_as, db, tmp
     assert '<option value="csv">CSV / Excel file</option>' in page_of(client, "/admin/connectors")
     detail = page_of(client, f"/admin/connectors/{cfg.id}")
     assert "<dt>Time zone</dt>" in detail and "<dt>Currency</dt>" in detail
+
+
+def test_any_name_is_taken_and_the_key_is_derived_from_it(client, login_as, db):
+    login_as("admin")
+    form = {"enabled": "on", "lookback_days": "30", "timezone": "Europe/Berlin",
+            "default_currency": "EUR"}  # fmt: skip
+    for typed in ("WaWi-Export März", "WaWi Export – März!"):
+        response = create(client, "csv", {**form, "name": typed})
+        assert response.status_code == 302, response.get_data(as_text=True)
+    stored = db.session.scalars(select(ConnectorConfig).order_by(ConnectorConfig.id)).all()
+    assert [(c.label, c.name) for c in stored] == [
+        ("WaWi-Export März", "wawi-export-maerz"),
+        ("WaWi Export – März!", "wawi-export-maerz-2"),
+    ]
+    listing = page_of(client, "/admin/connectors")
+    assert "WaWi-Export März" in listing and "WaWi Export – März!" in listing
+    detail = page_of(client, f"/admin/connectors/{stored[0].id}")
+    assert "gespeichert als „wawi-export-maerz“" in detail
+    again = create(client, "csv", {**form, "name": "wawi-export märz"}).get_data(as_text=True)
+    assert "Es gibt bereits eine Datenquelle mit diesem Namen." in again
+    empty = create(client, "csv", {**form, "name": "   "}).get_data(as_text=True)
+    assert "Bitte geben Sie einen Namen für diese Datenquelle ein." in empty
+    assert 'pattern="' not in page_of(client, "/admin/connectors/new?kind=csv")
+    assert db.session.scalar(select(func.count(ConnectorConfig.id))) == 2
