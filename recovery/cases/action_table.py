@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 
+from ..models.company import TEMPLATE_KIND_LABELS
 from . import actions
 from .forms import ActionForm, EmailForm, NoInterestForm, NoteForm, OfferForm, RemindForm, SmsForm
 
@@ -34,10 +35,14 @@ class CaseAction:
     shortcut: str | None = None  # the key that presses the button (static/js/app.js)
     style: str = "btn"  # the button's classes
     initial: Callable[[CaseDetails], dict] | None = None  # what the form starts with
+    adapt: Callable[[ActionForm, CaseDetails], None] | None = None  # e.g. fewer choices
 
     def make_form(self, details: CaseDetails) -> ActionForm:
         """The form as the case page shows it."""
-        return self.form(**(self.initial(details) if self.initial else {}))
+        form = self.form(**(self.initial(details) if self.initial else {}))
+        if self.adapt:
+            self.adapt(form, details)
+        return form
 
     @property
     def key(self) -> str:
@@ -45,11 +50,19 @@ class CaseAction:
         return self.name.replace("-", "_")
 
 
+def _offer_templates(form: EmailForm, details: CaseDetails) -> None:
+    """Offer only the templates the company of the last order has (all when it has none:
+    sending then says which template is missing)."""
+    kinds = details.template_kinds
+    if kinds:
+        form.template_kind.choices = [(k, TEMPLATE_KIND_LABELS[k]) for k in kinds]
+
+
 # In the order the case page shows them.
 CASE_ACTIONS = (
     CaseAction(
         "email", EmailForm, actions.send_email, _l("Email queued."), _l("Send email"),
-        _l("sent an email"), shortcut="e", style="btn primary",
+        _l("sent an email"), shortcut="e", style="btn primary", adapt=_offer_templates,
     ),
     CaseAction(
         "sms", SmsForm, actions.send_sms, _l("SMS queued."), _l("Send SMS"), _l("sent an SMS"),

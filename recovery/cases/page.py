@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from functools import lru_cache
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Integer, Row, Select, bindparam, func, inspect, select
@@ -133,6 +134,15 @@ class CaseDetails:
     customer_link: str | None  # the customer in the WaWi
     sms_text: str  # what the SMS form starts with
     variables: dict[str, str]  # what "Send email" would pass to Mailjet, shown before sending
+    # The email templates the company of the last order has ("standard", "voucher").
+    template_kinds: tuple[str, ...] = ()
+
+    @property
+    def timeline(self) -> list[tuple[str, Any]]:
+        """History entries and messages in one list, newest first: ("event", entry) or
+        ("message", row)."""
+        entries = [("event", e) for e in self.events] + [("message", m) for m in self.messages]
+        return sorted(entries, key=lambda entry: entry[1].created_at, reverse=True)
 
 
 def months_back(today: date, count: int) -> list[date]:
@@ -393,14 +403,20 @@ def details(case: Case, user: User) -> CaseDetails:
         _statements(company is not None).messages, customer_id=customer.id, company=company
     )
     context = outbox.customer_context(customer, company)
+    sender = context.company or case.company
     return CaseDetails(
         orders=orders,
         chart=revenue_chart(chart_orders(orders, customer.id, today, tz, company), today, tz),
         events=[e for e in events if e.kind != "note"],
         notes=[e for e in events if e.kind == "note"],
         messages=messages,
-        channels=_channel_reasons(customer, context.company or case.company, extras.records),
+        channels=_channel_reasons(customer, sender, extras.records),
         customer_link=_link(extras.links.customer, id=customer.external_id, number=customer.number),
         sms_text=extras.sms_text,
         variables=outbox.variables_for(customer, context, user),
+        template_kinds=tuple(
+            kind
+            for kind in ("standard", "voucher")
+            if sender is not None and getattr(sender, f"{kind}_template_id")
+        ),
     )

@@ -142,3 +142,62 @@ def test_statements_do_not_grow_with_the_orders(app, client, login_as, build, db
             event.remove(db.engine, "before_cursor_execute", count)
         counts.append(len(statements))
     assert counts[1] <= counts[0] + 1, counts
+
+
+def test_only_the_templates_the_company_has_are_offered(client, login_as, build, db):
+    login_as("sales")
+    standard_only = build.company("Nur Standard", standard_template_id=101)
+    customer = build.customer()
+    build.order(customer, utcnow() - timedelta(days=30), "50.00", "Dünger", standard_only)
+    html = _page(client, build.case(customer, standard_only))
+    select = html[
+        html.index('name="template_kind"') : html.index(
+            "</select>", html.index('name="template_kind"')
+        )
+    ]
+    assert 'value="standard"' in select and 'value="voucher"' not in select
+    standard_only.voucher_template_id = 202
+    db.session.commit()
+    html = _page(client, build.case(build.customer(), standard_only))
+    select = html[
+        html.index('name="template_kind"') : html.index(
+            "</select>", html.index('name="template_kind"')
+        )
+    ]
+    assert 'value="standard"' in select and 'value="voucher"' in select
+
+
+def test_the_sms_box_is_labelled_and_names_the_appended_notice(client, login_as, build):
+    login_as("sales")
+    customer = build.customer(mobile="+4917155501234")
+    html = _page(client, build.case(customer))
+    assert '<label class="field-label" for="sms-text">SMS-Text</label>' in html
+    assert 'id="sms-text"' in html
+    notice = re.search(r'<span class="notice-text">([^<]+)</span>', html).group(1)
+    assert notice.startswith("Abmelden: http") and "/p/unsubscribe/" in notice
+    assert "Wird jeder SMS angehängt:" in html
+
+
+def test_the_history_is_one_list_newest_first(client, login_as, build, db):
+    user = login_as("sales")
+    customer = build.customer()
+    case = build.case(customer)
+    now = utcnow()
+    db.session.add_all(
+        [
+            CaseEvent(case_id=case.id, kind="note", text="x", user_id=user.id),
+            CaseEvent(case_id=case.id, kind="opened", created_at=now - timedelta(days=3)),
+            CaseEvent(case_id=case.id, kind="remind", user_id=user.id,
+                      created_at=now - timedelta(days=1)),
+            Message(customer_id=customer.id, case_id=case.id, channel="email", purpose="queue",
+                    to_address="a@b.example", state="outbox",
+                    created_at=now - timedelta(days=2)),
+        ]
+    )  # fmt: skip
+    db.session.commit()
+    html = _page(client, case)
+    history = html[
+        html.index('<ul class="history">') : html.index("</ul>", html.index('<ul class="history">'))
+    ]
+    order = [history.index(word) for word in ("Erinnerung", "Nachricht", "Fall eröffnet")]
+    assert order == sorted(order), history

@@ -20,13 +20,13 @@ def test_sms_counter_follows_typing(page, shot, build, db):
     counter = page.locator("#first_sms_text-count")
     area = page.locator("textarea[name=first_sms_text]")
     # Only the unsubscribe notice: "Abmelden: " + the 37-character sample link.
-    assert counter.inner_text() == "47 Zeichen, 1 SMS (GSM-7)"
+    assert counter.inner_text() == "47 Zeichen mit Abmeldehinweis, 1 SMS (GSM-7)"
     area.fill("Hallo {{var:vorname}}!")  # "Hallo Erika!" + line break + notice
-    assert counter.inner_text() == "60 Zeichen, 1 SMS (GSM-7)"
+    assert counter.inner_text() == "60 Zeichen mit Abmeldehinweis, 1 SMS (GSM-7)"
     area.fill("x" * 112)
-    assert counter.inner_text() == "160 Zeichen, 1 SMS (GSM-7)"
+    assert counter.inner_text() == "160 Zeichen mit Abmeldehinweis, 1 SMS (GSM-7)"
     area.fill("x" * 113)
-    assert counter.inner_text() == "161 Zeichen, 2 SMS (GSM-7)"
+    assert counter.inner_text() == "161 Zeichen mit Abmeldehinweis, 2 SMS (GSM-7)"
     area.fill("Frühling 🌷")
     text = counter.inner_text()
     assert "UCS-2" in text and "🌷" in text

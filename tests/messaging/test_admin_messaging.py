@@ -311,7 +311,7 @@ def test_group_texts_are_saved_with_segment_count(client, db, build, login_as):
     assert texts.first_email_template_id == 7001 and texts.first_sms_text == "Hallo\nWelt"
     assert texts.followup_sms_text is None
     html = client.get(f"/admin/product-groups/{group.id}").get_data(as_text=True)
-    assert "characters, 1 SMS (GSM-7)" in html
+    assert "characters with the unsubscribe notice, 1 SMS (GSM-7)" in html
     assert (
         'src="/static/js/sms-counter.js"' in html and 'data-counter="first_sms_text-count"' in html
     )
