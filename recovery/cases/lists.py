@@ -23,12 +23,13 @@ from sqlalchemy import (
     select,
     union_all,
 )
-from sqlalchemy.orm import contains_eager
+from sqlalchemy.orm import aliased, contains_eager
 from werkzeug.exceptions import BadRequest
 
 from ..extensions import db
 from ..models import (
     Case,
+    CaseEvent,
     CaseKind,
     CaseStatus,
     CaseTally,
@@ -511,3 +512,65 @@ def filter_choices(user: User) -> dict[str, list]:
     for kind, id_, name in db.session.execute(stmt):
         choices[kind].append(name if kind == "customer_groups" else Choice(id_, name))
     return choices
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduledReminder:
+    case_id: int
+    remind_at: datetime
+    number: str | None
+    name: str
+    company: str | None
+    set_by: str | None  # who set the reminder (the latest "remind" in the history)
+
+
+REMINDERS_SHOWN = 500
+
+
+def scheduled_reminders(user: User, everyone: bool = False) -> list[ScheduledReminder]:
+    """Open reminders, the due ones first, then by day (issue "a salesperson's day":
+    set reminders were invisible until due). Mine: those I set; an admin may see
+    everyone's. The company restriction applies as everywhere."""
+    latest = (
+        select(CaseEvent.case_id, func.max(CaseEvent.id).label("event_id"))
+        .where(CaseEvent.kind == "remind")
+        .group_by(CaseEvent.case_id)
+        .subquery()
+    )
+    setter = aliased(User)
+    stmt = (
+        select(
+            Case.id,
+            Case.remind_at,
+            Customer.number,
+            Customer.first_name,
+            Customer.last_name,
+            Customer.company_name,
+            Company.name,
+            setter.name,
+        )
+        .join(Customer, Customer.id == Case.customer_id)
+        .outerjoin(Company, Company.id == Case.company_id)
+        .outerjoin(latest, latest.c.case_id == Case.id)
+        .outerjoin(CaseEvent, CaseEvent.id == latest.c.event_id)
+        .outerjoin(setter, setter.id == CaseEvent.user_id)
+        .where(Case.status == CaseStatus.REMINDER, Case.remind_at.is_not(None))
+        .order_by(Case.remind_at, Case.id)
+        .limit(REMINDERS_SHOWN)
+    )
+    if not (everyone and user.is_admin):
+        stmt = stmt.where(CaseEvent.user_id == user.id)
+    stmt = user.restrict(stmt, Case.company_id)
+    return [
+        ScheduledReminder(
+            case_id,
+            remind_at,
+            number,
+            " ".join(p for p in (first, last) if p) or company_name or "",
+            company,
+            set_by,
+        )
+        for case_id, remind_at, number, first, last, company_name, company, set_by in (
+            db.session.execute(stmt)
+        )
+    ]

@@ -92,6 +92,22 @@ def home():
     )
 
 
+@bp.get("/reminders")
+def reminders():
+    """Upcoming reminders by day: mine, or (admins) everyone's."""
+    everyone = current_user.is_admin and request.args.get("who") == "all"
+    tz = business_tz()
+    rows = lists.scheduled_reminders(current_user, everyone)
+    today = utcnow().astimezone(tz).date()
+    days: dict = {}
+    for row in rows:
+        day = max(row.remind_at.astimezone(tz).date(), today)  # overdue ones count as today
+        days.setdefault(day, []).append(row)
+    return render_template(
+        "queue/reminders.html", days=days, today=today, everyone=everyone, shown=len(rows)
+    )
+
+
 @bp.get("/list/<tile>")
 @reads_only
 def case_list(tile: str):

@@ -430,3 +430,39 @@ def test_sort_links_are_the_urls_url_for_builds(app):
                 for changes in ({"sort": query.toggled(key), "page": 1}, {"page": 2}, {}):
                     expected = url_for("queue.case_list", tile=query.tile, **query.args(**changes))
                     assert url(**changes) == expected
+
+
+def test_my_reminders_lists_what_i_set_by_day_and_admins_see_everyones(
+    app, client, login_as, build, db
+):
+    company = _company(build)
+    mine_soon = _case(build, company, last_name="Bald")
+    mine_later = _case(build, company, last_name="Später")
+    theirs = _case(build, company, last_name="Fremd")
+    with time_machine.travel(utc(2026, 3, 2, 9, 0), tick=False):
+        me = login_as("sales", name="Sina Sales")
+        _act(client, mine_later, "remind", days="30")
+        _act(client, mine_soon, "remind", days="3")
+        other = app.test_client()
+        colleague = make_user("sales", name="Kai Kollege")
+        page = other.get("/login").get_data(as_text=True)
+        other.post("/login", data={"email": colleague.email, "password": PASSWORD,
+                                   "csrf_token": csrf_from(page)})  # fmt: skip
+        page = other.get(f"/case/{theirs.id}?list=decline").get_data(as_text=True)
+        other.post(
+            f"/case/{theirs.id}/remind?list=decline",
+            data={**form_fields(page, f"/case/{theirs.id}/remind"), "days": "3"},
+        )
+        html = client.get("/reminders").get_data(as_text=True)
+        assert "Meine Wiedervorlagen" in html
+        assert html.index("05.03.2026") < html.index("Bald") < html.index("01.04.2026")
+        assert html.index("01.04.2026") < html.index("Später")
+        assert "Fremd" not in html  # set by a colleague
+        assert "Von allen" not in html  # sales users see their own only
+        assert "Fremd" not in client.get("/reminders?who=all").get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Case, theirs.id).status == "reminder"
+    login_as("admin")
+    everyone = client.get("/reminders?who=all").get_data(as_text=True)
+    assert "Alle Wiedervorlagen" in everyone and "Fremd" in everyone and "Kai Kollege" in everyone
+    assert me.name in everyone
