@@ -41,6 +41,7 @@ EVENT_LABELS = {
     **{action.key: action.history for action in CASE_ACTIONS},
     "takeover": _l("took over the case"),
     "opened": _l("case opened"),
+    "reopened": _l("reopened the case"),
     "recovered": _l("customer ordered again"),
     "closed": _l("case closed"),
     "opened_email": _l("opened the email"),

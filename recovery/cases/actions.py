@@ -13,13 +13,14 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import or_, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..extensions import db
 from ..messaging import outbox
 from ..models import Case, CaseEvent, CaseStatus, Message, User, business_tz, utcnow
+from ..models.case import OPEN_STATUSES
 from .settings import analysis_settings
 
 REMIND_DAYS = (1, 3, 7, 10, 14, 30, 60, 90)
@@ -229,7 +230,15 @@ def no_interest(case: Case, user: User, token: str, text: str = "") -> ActionRes
     _must_be_open(case)
     now = utcnow()
     days = analysis_settings().no_interest_days
-    event = _record(case, user, "no_interest", token, text=(text or "").strip() or None, days=days)
+    event = _record(
+        case,
+        user,
+        "no_interest",
+        token,
+        text=(text or "").strip() or None,
+        days=days,
+        from_status=case.status,
+    )
     _move(
         case,
         status=CaseStatus.NO_INTEREST,
@@ -239,6 +248,77 @@ def no_interest(case: Case, user: User, token: str, text: str = "") -> ActionRes
     )
     case.customer.no_interest_until = now + timedelta(days=days)
     return ActionResult(_commit(event))
+
+
+UNDO_SECONDS = 10  # how long "undo" is offered after "no interest"
+REOPENABLE = (CaseStatus.NO_INTEREST, CaseStatus.CLOSED)
+
+
+def reopen(case: Case, user: User, token: str) -> ActionResult:
+    """Open a closed case again ("undo" right after "no interest" is the same, offered
+    for UNDO_SECONDS): back to the status it had before "no interest" (else new), the
+    customer's no-interest pause lifted; recorded in the history."""
+    if not token:
+        raise ActionRefused(_("The form is missing its one-time token; please reload the page."))
+    if case.is_open or case.status not in REOPENABLE:
+        raise ActionRefused(_("Only a case closed as no interest or closed can be reopened."))
+    twin = db.session.scalar(
+        select(Case.id).where(
+            Case.customer_id == case.customer_id, Case.key == case.key, Case.closed_at.is_(None)
+        )
+    )
+    if twin is not None:
+        raise ActionRefused(_("This customer has an open case of this kind already."))
+    last = db.session.scalars(
+        select(CaseEvent)
+        .where(CaseEvent.case_id == case.id, CaseEvent.kind == "no_interest")
+        .order_by(CaseEvent.id.desc())
+        .limit(1)
+    ).first()
+    status = (last.data or {}).get("from_status") if last is not None else None
+    status = status if status in OPEN_STATUSES else CaseStatus.NEW
+    event = CaseEvent(case=case, user_id=user.id, kind="reopened", form_token=token)
+    db.session.add(event)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        raise AlreadyDone() from None
+    result = db.session.execute(
+        update(Case)
+        .where(Case.id == case.id, Case.status == case.status, Case.closed_at.is_not(None))
+        .values(status=status, closed_at=None, claimed_by_id=user.id,
+                claimed_until=_claim_until(utcnow()))
+        .execution_options(synchronize_session=False)
+    )  # fmt: skip
+    if result.rowcount != 1:
+        db.session.rollback()
+        raise ActionRefused(_CHANGED())
+    if case.status == CaseStatus.NO_INTEREST:
+        case.customer.no_interest_until = None
+    try:
+        db.session.commit()
+    except IntegrityError:  # another open case of this kind appeared meanwhile
+        db.session.rollback()
+        raise ActionRefused(_("This customer has an open case of this kind already.")) from None
+    db.session.refresh(case)
+    return ActionResult(event)
+
+
+def undo_offered(case: Case, user: User, now=None) -> bool:
+    """Whether "undo" is offered: ``user`` closed the case as no interest moments ago."""
+    if case.status != CaseStatus.NO_INTEREST:
+        return False
+    last = db.session.scalars(
+        select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id.desc()).limit(1)
+    ).first()
+    now = now or utcnow()
+    return (
+        last is not None
+        and last.kind == "no_interest"
+        and last.user_id == user.id
+        and (now - last.created_at).total_seconds() <= UNDO_SECONDS
+    )
 
 
 def remind(case: Case, user: User, token: str, days: int | None, on: date | None) -> ActionResult:

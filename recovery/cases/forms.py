@@ -28,6 +28,10 @@ class ActionForm(FlaskForm):
         return {f.short_name: f.data for f in self if f.short_name not in ("token", "csrf_token")}
 
 
+class ReopenForm(ActionForm):
+    """ "Undo" right after "no interest", and "reopen" on a closed case."""
+
+
 class TakeoverForm(ActionForm):
     """Taking a case over from the colleague who holds it: only the tokens."""
 

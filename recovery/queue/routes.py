@@ -26,7 +26,7 @@ from sqlalchemy import select
 
 from ..cases import actions, export, lists, page
 from ..cases.action_table import BY_NAME, CASE_ACTIONS
-from ..cases.forms import TakeoverForm
+from ..cases.forms import ReopenForm, TakeoverForm
 from ..extensions import db
 from ..models import Case, business_tz, utcnow
 from ..security import reads_only
@@ -196,6 +196,10 @@ def case_view(case_id: int):
         query=query,
         holder=holder,
         takeover_form=TakeoverForm(),
+        reopen_form=ReopenForm(),
+        undo=actions.undo_offered(case, current_user),
+        undo_seconds=actions.UNDO_SECONDS,
+        reopenable=not case.is_open and case.status in actions.REOPENABLE,
         page=details,
         case_actions=CASE_ACTIONS,
         forms={a.key: a.make_form(details) for a in CASE_ACTIONS},
@@ -217,6 +221,8 @@ def case_action(case_id: int, action: str):
         return ("", 204) if actions.claim(case, current_user) else ("", 409)
     if action == "takeover":
         return _take_over(case, query)
+    if action == "reopen":
+        return _reopen(case, query)
     entry = BY_NAME.get(action)
     if entry is None:
         abort(404)
@@ -236,6 +242,21 @@ def case_action(case_id: int, action: str):
         flash(str(exc), "error")
         return redirect(back)
     return redirect(_case_url(case, query, done=action))
+
+
+def _reopen(case: Case, query: lists.ListQuery):
+    back = url_for("queue.case_view", case_id=case.id, list=query.tile, **query.args())
+    form = ReopenForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        actions.reopen(case, current_user, form.token.data)
+        flash(_("The case is open again."), "success")
+    except actions.AlreadyDone:
+        flash(_("This was done already; nothing was repeated."), "info")
+    except actions.ActionRefused as exc:
+        flash(str(exc), "error")
+    return redirect(back)
 
 
 def _take_over(case: Case, query: lists.ListQuery):

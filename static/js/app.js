@@ -37,3 +37,8 @@ if (claimCard) {
   claimCard.addEventListener("focusin", claimCase);
   claimCard.addEventListener("pointerdown", claimCase);
 }
+
+// "Undo" after "no interest" is offered for a few seconds only (data-expires).
+document.querySelectorAll("[data-expires]").forEach((el) => {
+  setTimeout(() => el.remove(), Number(el.dataset.expires) * 1000);
+});

@@ -466,3 +466,54 @@ def test_my_reminders_lists_what_i_set_by_day_and_admins_see_everyones(
     everyone = client.get("/reminders?who=all").get_data(as_text=True)
     assert "Alle Wiedervorlagen" in everyone and "Fremd" in everyone and "Kai Kollege" in everyone
     assert me.name in everyone
+
+
+def test_no_interest_can_be_undone_for_ten_seconds_and_reopened_later(client, login_as, build, db):
+    case = _case(build, _company(build), last_name="Zweifel")
+    with time_machine.travel(utc(2026, 3, 2, 9, 0, 0), tick=False):
+        login_as("sales", name="Sina Sales")
+        _act(client, case, "remind", days="3")
+        db.session.expire_all()
+        assert db.session.get(Case, case.id).status == "reminder"
+    with time_machine.travel(utc(2026, 3, 6, 9, 0, 0), tick=False):  # the reminder is due
+        _act(client, case, "no-interest")
+        db.session.expire_all()
+        closed = db.session.get(Case, case.id)
+        assert closed.status == "no_interest" and closed.closed_at is not None
+        assert closed.customer.no_interest_until is not None
+        page = client.get(f"/case/{case.id}?list=decline").get_data(as_text=True)
+        assert "Doch nicht?" in page and ">Rückgängig</button>" in page
+    with time_machine.travel(utc(2026, 3, 6, 9, 0, 11), tick=False):  # 11 s later
+        page = client.get(f"/case/{case.id}?list=decline").get_data(as_text=True)
+        assert ">Rückgängig</button>" not in page
+        assert ">Fall wieder öffnen</button>" in page  # on a closed case, any time
+        fields = form_fields(page, f"/case/{case.id}/reopen")
+        response = client.post(f"/case/{case.id}/reopen?list=decline", data=fields)
+        assert response.status_code == 302
+        again = client.post(f"/case/{case.id}/reopen?list=decline", data=fields)  # resent
+        assert again.status_code == 302
+        db.session.expire_all()
+        reopened = db.session.get(Case, case.id)
+        assert (reopened.status, reopened.closed_at) == ("reminder", None)  # as it was
+        assert reopened.customer.no_interest_until is None
+        kinds = [e.kind for e in db.session.query(CaseEvent).filter_by(case_id=case.id)]
+        assert kinds.count("reopened") == 1 and kinds.count("no_interest") == 1
+        page = client.get(f"/case/{case.id}?list=decline").get_data(as_text=True)
+        assert "hat den Fall wieder geöffnet" in page
+        assert ">Fall wieder öffnen</button>" not in page  # open again
+
+
+def test_a_case_cannot_be_reopened_beside_an_open_one_of_its_kind(client, login_as, build, db):
+    login_as("sales")
+    company = _company(build)
+    customer = build.customer()
+    old = build.case(customer, company, status="no_interest", closed_at=utcnow())
+    build.case(customer, company)  # the analysis opened a new one meanwhile
+    page = client.get(f"/case/{old.id}?list=decline").get_data(as_text=True)
+    fields = form_fields(page, f"/case/{old.id}/reopen")
+    response = client.post(
+        f"/case/{old.id}/reopen?list=decline", data=fields, follow_redirects=True
+    )
+    assert "bereits einen offenen Fall dieser Art" in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Case, old.id).closed_at is not None
