@@ -42,3 +42,13 @@ if (claimCard) {
 document.querySelectorAll("[data-expires]").forEach((el) => {
   setTimeout(() => el.remove(), Number(el.dataset.expires) * 1000);
 });
+
+// "?" opens the list of shortcuts (and closes it again).
+document.querySelectorAll('[data-shortcut="?"]').forEach((button) => {
+  button.addEventListener("click", () => {
+    const help = document.getElementById("shortcut-help");
+    if (!help) return;
+    if (help.open) help.close();
+    else help.showModal();
+  });
+});

@@ -150,3 +150,22 @@ def test_twenty_customers_in_a_row_with_keyboard_and_mouse(page, shot, build, db
     assert notes == 5
     remind = db.session.get(Case, cases[1].id).remind_at
     assert timedelta(days=9) < remind - utcnow() <= timedelta(days=10)
+
+
+def test_every_shortcut_is_named_on_its_button_and_in_the_help(page, shot, build, db):
+    _seed(build, count=1)
+    sales = make_user("sales", name="Sven Sales")
+    log_in(page, sales.email, PASSWORD)
+    _open_first(page)
+    for selector in ("[data-shortcut=n]", "[data-shortcut=e]", "[data-shortcut=r]"):
+        key = selector[-2].upper()
+        assert page.get_attribute(selector, "title") == f"Tastenkürzel: {key}"
+    assert not page.is_visible("#shortcut-help")
+    page.keyboard.press("?")
+    page.wait_for_selector("#shortcut-help[open]")
+    help_text = page.inner_text("#shortcut-help")
+    for line in ("N\nNächster Kunde", "E\nE-Mail senden", "R\nErinnern"):
+        assert line in help_text, help_text
+    shot("buttons-06-shortcuts")
+    page.keyboard.press("Escape")
+    assert not page.is_visible("#shortcut-help")
