@@ -1,0 +1,97 @@
+"""Every main page fits a 1366×768 screen (and 1920×1080) without scrolling the page
+sideways, and no text is smaller than 12 px – in German and in English."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+
+from recovery.models import CaseEvent, Message, utcnow
+from tests.browser.conftest import SHOTS, log_in
+from tests.conftest import PASSWORD, make_user
+
+pytestmark = pytest.mark.browser
+
+# The widest box and the smallest text of the page, as the browser lays it out.
+MEASURE = """() => {
+  const page = document.documentElement;
+  let smallest = 99, where = "";
+  for (const el of document.querySelectorAll("body *")) {
+    if (!el.offsetParent && el.tagName !== "BODY") continue;  // not shown
+    const own = [...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
+    if (!own) continue;
+    const size = parseFloat(getComputedStyle(el).fontSize);
+    if (size < smallest) {
+      smallest = size;
+      where = `${el.tagName}.${el.className}: ${el.textContent.trim().slice(0, 40)}`;
+    }
+  }
+  return { overflow: page.scrollWidth - page.clientWidth, smallest, where };
+}"""
+
+
+def _seed(build, db):
+    company = build.company(
+        "Gartenwelt Müller GmbH & Co. KG Niederlassung Süd",
+        sender_email="service@gartenwelt.example",
+        standard_template_id=6100001,
+        voucher_template_id=6100002,
+    )
+    group = build.group("Rasen- und Gartenpflege")
+    cases = []
+    for i in range(12):
+        customer = build.customer(
+            last_name=f"Müller-Lüdenscheidt-Weißenfels {i}",
+            company_name="Blumenhaus Sonnenschein und Söhne Landschaftsgärtnerei GmbH",
+            number=f"K-{100000 + i}",
+            customer_group="Großhändler Premium Plus",
+        )
+        build.order(customer, utcnow() - timedelta(days=150), "12345.67", group.name, company)
+        cases.append(build.case(customer, company, revenue_at_risk=Decimal(99999 - i)))
+    db.session.add(CaseEvent(case_id=cases[0].id, kind="note", text="Ruft im Mai zurück"))
+    db.session.add(
+        Message(customer_id=cases[0].customer_id, case_id=cases[0].id, company_id=company.id,
+                channel="email", purpose="queue", to_address="a@b.example", state="outbox")
+    )  # fmt: skip
+    db.session.commit()
+    return cases[0], company, group
+
+
+@pytest.mark.parametrize("size", [(1366, 768), (1920, 1080)])
+def test_pages_fit_the_screen_and_no_text_is_below_12px(browser, live_server, build, db, size):
+    case, company, group = _seed(build, db)
+    admin = make_user("admin", name="Anna Admin")
+    pages = [
+        "/", "/list/decline", f"/case/{case.id}?list=decline", "/reminders", "/reconnect/",
+        "/groups/", "/overview/", "/admin/", "/admin/connectors", "/admin/connectors/new?kind=csv",
+        "/admin/outbox", "/admin/jobs", "/admin/companies", f"/admin/companies/{company.id}",
+        "/admin/product-groups", f"/admin/product-groups/{group.id}", "/admin/actions",
+        "/admin/analysis", "/admin/backtest", "/admin/users", "/account/password",
+    ]  # fmt: skip
+    problems = []
+    for locale in ("de-DE", "en-US"):
+        context = browser.new_context(
+            base_url=live_server, locale=locale, viewport={"width": size[0], "height": size[1]}
+        )
+        page = context.new_page()
+        log_in(page, admin.email, PASSWORD)
+        page.wait_for_selector(".topbar")
+        if locale == "en-US":
+            page.click("button[name=locale][value=en]")
+            page.wait_for_selector("html[lang=en]")
+        for url in pages:
+            page.goto(url)
+            found = page.evaluate(MEASURE)
+            if found["overflow"] > 0:
+                problems.append(f"{locale} {size} {url}: {found['overflow']} px too wide")
+            if url in ("/list/decline", "/") and size == (1366, 768):
+                name = url.strip("/").replace("/", "-") or "home"
+                page.screenshot(path=str(SHOTS / f"layout-{locale[:2]}-{name}.png"))
+            if found["smallest"] < 12:
+                problems.append(
+                    f"{locale} {size} {url}: {found['smallest']} px text ({found['where']})"
+                )
+        context.close()
+    assert not problems, "\n".join(problems)
