@@ -144,6 +144,11 @@ def month(value: date, locale: str) -> str:
     return f"{_month_names(locale)[value.month - 1]} {value.year:04d}"
 
 
+def month_name(value: date, locale: str) -> str:
+    """The month's short name alone ("Jan.", "Jan"), for chart axes with the year apart."""
+    return _month_names(locale)[value.month - 1]
+
+
 def local_day(value: date | datetime, tz: tzinfo) -> date:
     """The day of ``value`` in ``tz`` (the business's time zone); naive datetimes are UTC,
     as stored. A date is its own day."""

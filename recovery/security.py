@@ -140,6 +140,8 @@ def safe_next(target: str | None) -> str | None:
     if not target:
         return None
     target = target.strip().replace("\\", "/")
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in target):  # a line break, a tab, …
+        return None
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return None

@@ -207,6 +207,8 @@ def run_error(run) -> tuple[str, list[str]]:
             column=e["column"],
             reason=row_reason(e),
         )
+        if e.get("column")  # a reason about the whole row (a NUL byte, no rows) has none
+        else gettext("row %(row)s: %(reason)s", row=e["row"], reason=row_reason(e))
         for e in detail.get("errors") or []
     ]
     return said(detail["message"]), rows
@@ -251,4 +253,7 @@ def init_app(app: Flask) -> None:
     )
     app.jinja_env.filters["month"] = pass_context(
         lambda ctx, d: formatting.month(d, ctx.get("_locale") or locale_code())
+    )
+    app.jinja_env.filters["month_name"] = pass_context(
+        lambda ctx, d: formatting.month_name(d, ctx.get("_locale") or locale_code())
     )

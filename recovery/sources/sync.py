@@ -32,6 +32,7 @@ from wawi_connectors import (
     Connector,
     ConnectorError,
     DataError,
+    Message,
     ReadContext,
     RowError,
     get_connector_class,
@@ -185,25 +186,41 @@ def release_lease(connector_id: int, owner: str) -> None:
 def _close_abandoned(connector_id: int, job_id: int | None) -> None:
     """Runs and sync jobs of this connector left 'running' by a holder that is gone.
 
-    Queued jobs stay: they run after this one.
+    The run is closed as interrupted; its job goes back to the queue and runs again after
+    this one (storing is by external id, so a second pass completes what the first left
+    half-done), unless it has used up its attempts. Queued jobs stay: they run after
+    this one.
     """
     now = utcnow()
-    reason = "interrupted: the process running it ended before it finished"
+    reason = Message(N_("interrupted: the process running it ended before it finished"))
     db.session.execute(
         update(SyncRun)
         .where(SyncRun.connector_id == connector_id, SyncRun.state == "running")
-        .values(state="failed", error=reason, finished_at=now)
+        .values(
+            state="failed",
+            error=str(reason),
+            error_detail={"message": stored(reason)},
+            finished_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    abandoned = (
+        JobRun.kind == "sync",
+        JobRun.state == "running",
+        JobRun.params["connector_id"].as_integer() == connector_id,
+        JobRun.id != (job_id or 0),
+    )
+    released = {"lease_owner": None, "lease_until": None}
+    db.session.execute(
+        update(JobRun)
+        .where(*abandoned, JobRun.attempts < JobRun.max_attempts)
+        .values(state="queued", run_after=now, message=None, **released)
         .execution_options(synchronize_session=False)
     )
     db.session.execute(
         update(JobRun)
-        .where(
-            JobRun.kind == "sync",
-            JobRun.state == "running",
-            JobRun.params["connector_id"].as_integer() == connector_id,
-            JobRun.id != (job_id or 0),
-        )
-        .values(state="failed", error=reason, finished_at=now, lease_owner=None, lease_until=None)
+        .where(*abandoned)
+        .values(state="failed", error=str(reason), finished_at=now, **released)
         .execution_options(synchronize_session=False)
     )
 

@@ -31,3 +31,21 @@ def test_the_favicon_is_served_without_a_login(client):
     assert response.get_data()[:4] == b"\x00\x00\x01\x00"  # an icon file
     response.close()
     assert 'rel="icon"' in client.get("/login").get_data(as_text=True)
+
+
+def test_a_line_break_in_next_is_no_server_error(client, db):
+    from tests.conftest import PASSWORD, make_user
+
+    user = make_user("sales")
+    for target in ("/\nX", "/\r\nSet-Cookie: x=1", "/\tX"):
+        page = client.get("/login").get_data(as_text=True)
+        response = client.post(
+            "/login",
+            data={"email": user.email, "password": PASSWORD, "next": target,
+                  "csrf_token": csrf_from(page)},
+        )  # fmt: skip
+        assert response.status_code == 302, target
+        assert response.headers["Location"] == "/"
+        client.post(
+            "/logout", data={"csrf_token": csrf_from(client.get("/").get_data(as_text=True))}
+        )

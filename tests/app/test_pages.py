@@ -110,3 +110,17 @@ def test_overview_counts_recovered_revenue_in_the_business_month(client, login_a
     )
     html = client.get("/overview/").get_data(as_text=True)
     assert f"<title>{month(today.replace(day=1), 'de')}: 555,00\xa0€</title>" in html
+
+
+def test_overview_chart_labels_fit_their_bars(client, login_as):
+    """Each bar is 40 units wide: its label is the month's short name, the year stands
+    once under the first bar and under each January (full "Jan. 2026" labels overlapped)."""
+    import re
+
+    login_as("sales")
+    html = client.get("/overview/").get_data(as_text=True)
+    chart = html[html.index('<svg class="chart"') : html.index("</svg>")]
+    labels = re.findall(r'<text x="\d+" y="124" text-anchor="middle">([^<]+)</text>', chart)
+    assert len(labels) == 12 and all(len(label) <= 5 for label in labels), labels
+    years = re.findall(r'class="year">(\d{4})</text>', chart)
+    assert 1 <= len(years) <= 2

@@ -20,6 +20,7 @@ from recovery.cases.order_lines import load_lines
 from recovery.models import (
     ConnectorConfig,
     Customer,
+    JobRun,
     Order,
     OrderLine,
     ProductGroup,
@@ -432,3 +433,32 @@ def test_read_ahead_keeps_the_order_raises_read_errors_and_stops_with_the_caller
     with closing(read_ahead(batches(10_000))) as reading:
         assert next(reading).cursor == "0"
     assert len(produced) <= 2 + READ_AHEAD  # the reader stopped soon after the caller
+
+
+def test_an_import_whose_worker_died_runs_again_after_the_sync_that_took_over(
+    client, db, tmp_path, login_as, run_jobs
+):
+    """A worker killed mid-import, then another sync takes the connector over before the
+    dead job's lease runs out: the interrupted import goes back to the queue (storing is
+    by external id, so it completes what was left half-done) instead of staying failed."""
+    from recovery.jobs import enqueue
+
+    cfg = csv_connector(db, german_csv(tmp_path / "export.csv"))
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], check=True,
+                          capture_output=True, text=True).stdout.strip()  # fmt: skip
+    cfg.sync_owner = f"{socket.gethostname()}/{dead}/-"
+    cfg.sync_lease_until = utcnow() + timedelta(minutes=5)
+    interrupted = enqueue("sync", {"connector_id": cfg.id, "full": True})
+    interrupted.state, interrupted.attempts = "running", 1
+    interrupted.lease_owner, interrupted.lease_until = "deadhost/1", utcnow() + timedelta(minutes=9)
+    db.session.add(SyncRun(connector_id=cfg.id, state="running", rows={}))
+    db.session.commit()
+    run_sync(cfg)  # the sync that takes over
+    db.session.expire_all()
+    again = db.session.get(JobRun, interrupted.id)
+    assert (again.state, again.lease_owner) == ("queued", None)
+    assert run_jobs() == 1
+    assert db.session.get(JobRun, interrupted.id).state == "done"
+    login_as("admin")
+    page = client.get(f"/admin/connectors/{cfg.id}").get_data(as_text=True)
+    assert "unterbrochen: Der Prozess" in page and "interrupted:" not in page
