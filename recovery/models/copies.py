@@ -39,9 +39,20 @@ def expression(c: str) -> str:
     return f"lower(coalesce({c}.number, '') || '\n' || {name} || '\n' || coalesce({c}.email, ''))"
 
 
+# Between the parts of the sort name: below every printable character in the byte order
+# the databases compare in (C collation, SQLite's BINARY), so "Müller Anna" < "Müller
+# Bernd" < "Müllerbach".
+SORT_SEPARATOR = "\x01"
+
+
 def sort_name(c: str) -> str:
-    """The name a list sorts by: last name, else company name, lower-cased."""
-    return f"lower(coalesce({c}.last_name, {c}.company_name, ''))"
+    """The name a list sorts by: last name (else company name), then first name, then
+    company name, lower-cased."""
+    sep = f"'{SORT_SEPARATOR}'"
+    return (
+        f"lower(coalesce({c}.last_name, {c}.company_name, '') || {sep}"
+        f" || coalesce({c}.first_name, '') || {sep} || coalesce({c}.company_name, ''))"
+    )
 
 
 def _copies(c: str) -> str:
@@ -50,6 +61,18 @@ def _copies(c: str) -> str:
 
 COPIES = ("search_text", "sort_name", "customer_number", "customer_group")
 WATCHED = (*SEARCHED, "customer_group")  # the customer's columns the copies are made of
+# The triggers (and PostgreSQL's functions) by name, for a migration that replaces them.
+DROP = {
+    "postgresql": [
+        "DROP TRIGGER IF EXISTS recovery_case_search_text ON recovery_case",
+        "DROP TRIGGER IF EXISTS customer_search_text ON customer",
+    ],
+    "sqlite": [
+        "DROP TRIGGER IF EXISTS recovery_case_search_insert",
+        "DROP TRIGGER IF EXISTS recovery_case_search_move",
+        "DROP TRIGGER IF EXISTS customer_search_text",
+    ],
+}
 _TARGET = f"({', '.join(COPIES)})"
 
 FILL = (

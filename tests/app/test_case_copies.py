@@ -8,6 +8,7 @@ from flask_migrate import upgrade
 from sqlalchemy import create_engine, select, text
 
 from recovery.models import Case, Customer
+from recovery.models.copies import SORT_SEPARATOR
 from tests.conftest import MIGRATIONS
 
 
@@ -37,7 +38,9 @@ def _expected(conn) -> dict[int, tuple]:
     return {
         id_: (
             "\n".join((number or "", " ".join(p or "" for p in name), email or "")).lower(),
-            (name[1] if name[1] is not None else name[2] or "").lower(),
+            SORT_SEPARATOR.join(
+                (name[1] if name[1] is not None else name[2] or "", name[0] or "", name[2] or "")
+            ).lower(),
             number,
             group,
         )

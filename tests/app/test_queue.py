@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -517,3 +518,23 @@ def test_a_case_cannot_be_reopened_beside_an_open_one_of_its_kind(client, login_
     assert "bereits einen offenen Fall dieser Art" in response.get_data(as_text=True)
     db.session.expire_all()
     assert db.session.get(Case, old.id).closed_at is not None
+
+
+def test_sorting_by_name_goes_by_surname_then_first_name_then_company(client, login_as, build):
+    login_as("sales")
+    company = _company(build)
+
+    def case(first, last, firm):
+        return _case(build, company, first_name=first, last_name=last, company_name=firm).id
+
+    bernd = case("Bernd", "Müller", None)
+    bach = case("Anna", "Müllerbach", None)
+    gmbh = case(None, None, "Müller GmbH")
+    zeta = case("Anna", "Müller", "Zeta AG")
+    alpha = case("Anna", "Müller", "Alpha KG")
+    abel = case("Carl", "Abel", None)
+    html = client.get("/list/decline?sort=name").get_data(as_text=True)
+    shown = [int(i) for i in re.findall(r'href="/case/(\d+)\?', html)]
+    assert shown == [abel, alpha, zeta, bernd, gmbh, bach]
+    backwards = client.get("/list/decline?sort=-name").get_data(as_text=True)
+    assert [int(i) for i in re.findall(r'href="/case/(\d+)\?', backwards)] == shown[::-1]
