@@ -44,6 +44,7 @@ EVENT_LABELS = {
     "opened_email": _l("opened the email"),
     "clicked": _l("clicked a link"),
     "reminder_due": _l("reminder due"),
+    "reconnect_first": _l("ReConnect: first message queued"),
     "email_bounced": _l("email bounced"),
     "email_blocked": _l("email blocked by Mailjet"),
     "spam_complaint": _l("marked the email as spam"),

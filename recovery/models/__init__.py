@@ -24,6 +24,7 @@ from .message import (
     WebhookEvent,
 )
 from .order import ORDER_STATES, Order, OrderLine, Product, ProductGroup
+from .reconnect import ReconnectContact, ReconnectExclusion, ReconnectSettings
 from .system import (
     JOB_LABELS,
     ConnectorConfig,
@@ -71,6 +72,9 @@ __all__ = [
     "OrderLine",
     "Product",
     "ProductGroup",
+    "ReconnectContact",
+    "ReconnectExclusion",
+    "ReconnectSettings",
     "SavedMapping",
     "Setting",
     "SyncCursor",

@@ -59,6 +59,8 @@ JOB_LABELS = {
     "analyze": _l("Analysis"),
     "backtest": _l("Backtest"),
     "nightly": _l("Nightly run"),
+    "reconnect first": _l("ReConnect: first messages"),
+    "queueing messages": _l("queueing messages"),
     JobState.QUEUED: _l("queued"),
     "starting": _l("starting"),
     JobState.RUNNING: _l("running"),
