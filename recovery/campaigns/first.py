@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, delete, func, select, update
 
 from ..extensions import db
@@ -237,8 +236,6 @@ def _contact(
 
 
 def _queue(channel, customer, ctx, company, texts, user, case_id):
-    if company is None:
-        raise outbox.CannotSend(_("The customer has no order with a company to send from."))
     if channel == Channel.EMAIL:
         return outbox.queue_template_email(
             customer,

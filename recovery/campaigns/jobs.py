@@ -1,15 +1,17 @@
-"""ReConnect's background work: the "reconnect first" job that queues the first messages
-of a group or of all groups (run by ``flask recovery worker``)."""
+"""ReConnect's background work (run by ``flask recovery worker``): the "reconnect first"
+job that queues the first messages of a group or of all groups, and the recurring
+decision on the follow-ups that are due."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from ..extensions import db
-from ..jobs import JobContext, job_kind
+from ..jobs import JobContext, job_kind, recurring
 from ..models import User, utcnow
 from .first import Scope, queue_first
+from .followups import FollowupResult, decide_followups
 
 
 @job_kind("reconnect first", lease=timedelta(minutes=10))
@@ -37,3 +39,8 @@ def first_messages_job(ctx: JobContext) -> dict[str, Any]:
         "skipped": result.skipped,
         "errors": result.errors,
     }
+
+
+@recurring("reconnect follow-ups", every=60.0)
+def followups_task(now: datetime | None = None) -> FollowupResult:
+    return decide_followups(now)

@@ -34,6 +34,7 @@ from ..models import (
     business_tz,
 )
 from ..models.message import CHANNEL_LABELS, Channel, ChannelPreference
+from ..models.reconnect import FOLLOWUP_SKIP_LABELS
 from .settings import group_settings
 
 PAGE_SIZE = 50
@@ -45,14 +46,6 @@ TAB_LABELS = {
     "first": _l("First message sent"),
     "followup": _l("Follow-up sent"),
     "reconnected": _l("Reconnected"),
-}
-# Why a follow-up was not sent (written by the worker; docs/reconnect.md).
-SKIP_LABELS = {
-    "ordered": _l("ordered from the group"),
-    "open_order": _l("has an open order"),
-    "unsubscribed": _l("cannot be contacted any more"),
-    "switched_off": _l("send switch off"),
-    "closed": _l("case closed"),
 }
 
 
@@ -346,7 +339,7 @@ def _contact_rows(contact_ids: list[int], now: datetime) -> list[TabRow]:
             ),
             followup_at=contact.followup_at,
             followup_skipped=(
-                str(SKIP_LABELS.get(contact.followup_skipped, contact.followup_skipped))
+                str(FOLLOWUP_SKIP_LABELS.get(contact.followup_skipped, contact.followup_skipped))
                 if contact.followup_skipped
                 else None
             ),

@@ -139,7 +139,7 @@ def queue_case_email(case: Case, user: User, template_kind: str) -> Message:
 def queue_template_email(
     customer: Customer,
     ctx: CustomerContext,
-    company: Company,
+    company: Company | None,
     template_id: int,
     template_kind: str,
     purpose: str,
@@ -147,6 +147,8 @@ def queue_template_email(
     case_id: int | None = None,
 ) -> Message:
     """Store a marketing email with a Mailjet template; the caller checked consent."""
+    if company is None:
+        raise CannotSend(_("The customer has no order with a company to send from."))
     if not company.sender_email:
         raise CannotSend(_("%(company)s has no sender address set.", company=company.name))
     message = Message(

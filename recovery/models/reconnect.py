@@ -6,11 +6,23 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from .types import Money, UTCDateTime, utcnow
+
+# Why the worker did not send a follow-up (``ReconnectContact.followup_skipped``).
+FOLLOWUP_SKIP_LABELS = {
+    "ordered": _l("ordered from the group"),
+    "open_order": _l("has an open order"),
+    "closed": _l("case closed"),
+    "switched_off": _l("send switch off"),
+    "unsubscribed": _l("cannot be contacted any more"),
+    "no_text": _l("no follow-up text set"),
+    "cannot_send": _l("the message could not be built"),
+}
 
 
 class ReconnectSettings(db.Model):

@@ -10,6 +10,8 @@ from recovery.models.message import GroupMessageTexts
 
 FIRST_TEMPLATE = 4711
 FIRST_SMS = "Hallo {{var:vorname}}, Zeit für neues Saatgut?"
+FOLLOWUP_TEMPLATE = 4712
+FOLLOWUP_SMS = "Hallo {{var:vorname}}, wir haben noch Saatgut für Sie."
 
 
 def shop(build, name: str = "Gartenwelt GmbH", **fields) -> Company:
@@ -44,6 +46,8 @@ def switch_on(group: ProductGroup, email: bool = True, sms: bool = False, enable
             product_group_id=group.id,
             first_email_template_id=FIRST_TEMPLATE if email else None,
             first_sms_text=FIRST_SMS if sms else None,
+            followup_email_template_id=FOLLOWUP_TEMPLATE if email else None,
+            followup_sms_text=FOLLOWUP_SMS if sms else None,
         )
     )
     db.session.commit()
