@@ -7,7 +7,7 @@ channel preference and had no marketing message within the cap. The same rules a
 checked again, customer by customer, when the messages are queued: the count on the
 confirm page may be minutes old. The insert of the case's ``reconnect_contact`` row is
 the conditional write: a second click, a second user or a restarted job finds it and
-queues nothing.
+queues nothing. The messages wait for the next send window (``windows.py``).
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from .lists import (
     reachable_now,
 )
 from .settings import insert_ignoring
+from .windows import SendWindows
 
 CHUNK = 200
 
@@ -147,6 +148,7 @@ def queue_first(
     result = FirstResult()
     texts: dict[int, GroupMessageTexts] = {}
     cap = MarketingCap.load()
+    send_at = SendWindows.load().next_open(now)
     after = 0
     while True:
         cases = db.session.scalars(
@@ -160,7 +162,7 @@ def queue_first(
         missing = {c.product_group_id for c in cases} - set(texts)
         texts.update(_texts(missing))
         for case in cases:
-            _contact(case, texts.get(case.product_group_id), user, now, cap, result)
+            _contact(case, texts.get(case.product_group_id), user, now, send_at, cap, result)
         db.session.commit()
         after = cases[-1].id
         if progress is not None:
@@ -172,10 +174,12 @@ def _contact(
     texts: GroupMessageTexts | None,
     user: User | None,
     now: datetime,
+    send_at: datetime,
     cap: MarketingCap,
     result: FirstResult,
 ) -> None:
-    """Queue one case's first message on the channels the company prefers."""
+    """Queue one case's first message on the channels the company prefers, to go out at
+    ``send_at`` (the next send window)."""
     customer = case.customer
     if cap.last_within(customer.id, now) is not None:  # an earlier case of this batch
         result.skip("cap")
@@ -208,7 +212,9 @@ def _contact(
     sent: dict[str, int] = {}
     for channel in channel_plan.channels:
         try:
-            sent[channel] = _queue(channel, customer, ctx, company, texts, user, case.id).id
+            message = _queue(channel, customer, ctx, company, texts, user, case.id)
+            message.send_after = send_at
+            sent[channel] = message.id
         except outbox.CannotSend as exc:
             result.note(str(exc))
     if not sent:

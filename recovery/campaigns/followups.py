@@ -30,6 +30,7 @@ from ..models import (
     utcnow,
 )
 from ..models.message import Channel, ChannelPreference, GroupMessageTexts, MessagePurpose
+from .windows import SendWindows
 
 BATCH = 200
 # Order states that count as a real order (a cancelled or returned one does not).
@@ -206,9 +207,12 @@ def _queue(channel, customer, ctx, company, texts, case_id):
 
 
 def decide_followups(now: datetime | None = None, limit: int = BATCH) -> FollowupResult:
-    """Decide the follow-ups that are due, in the switched-on groups, oldest first."""
+    """Decide the follow-ups that are due, in the switched-on groups, oldest first; only
+    inside a send window."""
     now = now or utcnow()
     result = FollowupResult()
+    if not SendWindows.load().is_open(now):
+        return result  # decided when they can go out, so nothing stale is sent
     cap = MarketingCap.load()
     groups = db.session.execute(
         select(ReconnectSettings.product_group_id, ReconnectSettings.followup_delay_days).where(

@@ -18,7 +18,7 @@ from decimal import Decimal
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, Select, and_, case, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, exists, func, literal, or_, select
 
 from ..extensions import db
 from ..messaging import consent, outbox, reach
@@ -88,9 +88,12 @@ def excluded() -> ColumnElement[bool]:
 
 def reachable_now(now: datetime) -> ColumnElement[bool]:
     """Reachable now: a usable channel and no marketing message within the cap."""
+    cap = MarketingCap.load()
+    if not cap.on:
+        return reach.reachable(Company.channel_preference)
     return and_(
         reach.reachable(Company.channel_preference),
-        ~reach.recently_contacted(MarketingCap.load().since(now)),
+        ~reach.recently_contacted(cap.since(now)),
     )
 
 
@@ -258,7 +261,7 @@ def tab_page(group_id: int, tab: str, company_id: int | None, page: int, now: da
 def _overdue_rows(case_ids: list[int], now: datetime) -> list[TabRow]:
     if not case_ids:
         return []
-    since = MarketingCap.load().since(now)
+    cap = MarketingCap.load()
     stmt = overdue_from(
         select(
             Case,
@@ -267,7 +270,7 @@ def _overdue_rows(case_ids: list[int], now: datetime) -> list[TabRow]:
             Company.channel_preference,
             *(consent.record_subquery(Case.customer_id, c) for c in (Channel.EMAIL, Channel.SMS)),
             excluded(),
-            reach.recently_contacted(since),
+            reach.recently_contacted(cap.since(now)) if cap.on else literal(False),
         )
     ).where(Case.id.in_(case_ids))
     found = {}

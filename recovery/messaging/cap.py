@@ -32,11 +32,17 @@ class MarketingCap:
         days = Setting.read(CAP_KEY).get("days", DEFAULT_DAYS)
         return cls(int(days))
 
+    @property
+    def on(self) -> bool:
+        return self.days > 0
+
     def since(self, now: datetime) -> datetime:
         return now - timedelta(days=self.days)
 
     def last_within(self, customer_id: int, now: datetime) -> datetime | None:
         """When the customer's latest marketing message inside the cap was created."""
+        if not self.on:
+            return None
         return db.session.scalar(
             select(Message.created_at)
             .where(
@@ -48,3 +54,11 @@ class MarketingCap:
             .order_by(Message.created_at.desc())
             .limit(1)
         )
+
+
+def save_cap(days: int, user_id: int | None) -> MarketingCap:
+    """Store the cap (0: off); the caller commits."""
+    if not 0 <= days <= 365:
+        raise ValueError(days)
+    Setting.write(CAP_KEY, {"days": days}, user_id)
+    return MarketingCap(days)

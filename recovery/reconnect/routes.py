@@ -13,13 +13,15 @@ from ..campaigns import lists
 from ..campaigns.first import Scope, plan, queue_first
 from ..campaigns.settings import SettingsRefused, group_settings, save_group_settings
 from ..campaigns.settings import set_send_switch as switch_service
+from ..campaigns.windows import SendWindows, save_windows
 from ..extensions import db
 from ..jobs import enqueue
 from ..messaging import outbox
+from ..messaging.cap import MarketingCap, save_cap
 from ..models import Case, CaseKind, Message, ProductGroup, ReconnectContact, utcnow
 from ..security import admin_required, reads_only, safe_next
 from . import bp
-from .forms import ConfirmForm, GroupSettingsForm, SwitchForm
+from .forms import ConfirmForm, GroupSettingsForm, SendingForm, SwitchForm
 
 
 @bp.get("/")
@@ -117,9 +119,16 @@ def _scope() -> tuple[Scope, dict]:
 @bp.get("/contact")
 def contact():
     scope, args = _scope()
-    data = plan(scope, utcnow())
+    now = utcnow()
+    data = plan(scope, now)
+    send_at = SendWindows.load().next_open(now)
     return render_template(
-        "reconnect/confirm.html", plan=data, args=args, scope=scope, form=ConfirmForm()
+        "reconnect/confirm.html",
+        plan=data,
+        args=args,
+        scope=scope,
+        form=ConfirmForm(),
+        send_at=send_at if send_at > now else None,
     )
 
 
@@ -199,3 +208,31 @@ def settings(group_id: int):
             flash(_("ReConnect settings for %(group)s saved.", group=group.name), "success")
             return redirect(url_for("reconnect.overview"))
     return render_template("reconnect/settings.html", group=group, form=form)
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@admin_required
+def sending_settings():
+    windows, cap = SendWindows.load(), MarketingCap.load()
+    form = SendingForm(
+        data={
+            "weekdays": list(windows.weekdays),
+            "hours": ", ".join(str(h) for h in windows.hours),
+            "cap_days": cap.days,
+        }
+        if request.method == "GET"
+        else None
+    )
+    if form.validate_on_submit():
+        hours = [h.strip() for h in (form.hours.data or "").split(",") if h.strip()]
+        try:
+            save_windows({"weekdays": form.weekdays.data, "hours": hours}, current_user.id)
+            save_cap(form.cap_days.data, current_user.id)
+        except ValueError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+        else:
+            db.session.commit()
+            flash(_("Sending settings saved."), "success")
+            return redirect(url_for("reconnect.overview"))
+    return render_template("reconnect/sending.html", form=form)

@@ -13,13 +13,14 @@ from recovery.extensions import db
 from recovery.models import DoNotContact, Message, ReconnectContact, utcnow
 from recovery.models.message import GroupMessageTexts
 from tests.browser.conftest import log_in
-from tests.campaigns.helpers import FIRST_TEMPLATE, overdue, shop
+from tests.campaigns.helpers import FIRST_TEMPLATE, open_always, overdue, shop
 from tests.conftest import PASSWORD, make_user
 
 pytestmark = pytest.mark.browser
 
 
 def _seed(build):
+    open_always()
     company = shop(build, "Gartenwelt Müller GmbH", channel_preference="sms_else_email")
     seeds, fertiliser = build.group("Saatgut"), build.group("Dünger")
     db.session.add(

@@ -51,3 +51,11 @@ def switch_on(group: ProductGroup, email: bool = True, sms: bool = False, enable
         )
     )
     db.session.commit()
+
+
+def open_always() -> None:
+    """Send windows every day, every hour: what a test sends goes at once."""
+    from recovery.campaigns.windows import save_windows
+
+    save_windows({"weekdays": range(7), "hours": range(24)}, None)
+    db.session.commit()

@@ -21,6 +21,8 @@ from recovery.models import (
 from tests.campaigns.helpers import FIRST_TEMPLATE, overdue, shop, switch_on
 from tests.conftest import csrf_from, make_user
 
+pytestmark = pytest.mark.usefixtures("always_open")
+
 
 def _messages() -> list[Message]:
     return db.session.scalars(select(Message).order_by(Message.id)).all()
@@ -199,7 +201,8 @@ def test_the_contact_row_is_the_conditional_write(app, db, build):
     with app.test_request_context():
         done = [first.FirstResult(), first.FirstResult()]
         for result in done:
-            first._contact(case, texts, None, utcnow(), cap, result)
+            now = utcnow()
+            first._contact(case, texts, None, now, now, cap, result)
             db.session.commit()
     assert (done[0].queued, done[1].queued, done[1].skipped) == (1, 0, {"already": 1})
     assert len(_messages()) == 1

@@ -27,6 +27,8 @@ from tests.campaigns.helpers import FOLLOWUP_TEMPLATE, overdue, shop, switch_on
 
 DAY = timedelta(days=1)
 
+pytestmark = pytest.mark.usefixtures("always_open")
+
 
 def _decide(now):
     """The recurring task as the worker runs it."""

@@ -6,6 +6,8 @@ import re
 from datetime import timedelta
 from decimal import Decimal
 
+import pytest
+
 from recovery.campaigns import lists
 from recovery.extensions import db
 from recovery.models import (
@@ -19,6 +21,8 @@ from recovery.models import (
 )
 from tests.campaigns.helpers import overdue, shop, switch_on
 from tests.conftest import csrf_from
+
+pytestmark = pytest.mark.usefixtures("always_open")
 
 
 def _cells(html: str, marker: str) -> list[str]:
