@@ -198,7 +198,7 @@ def _contact(
             customer_id=customer.id,
             product_group_id=case.product_group_id,
             company_id=case.company_id,
-            first_sent_at=now,
+            first_sent_at=send_at,  # when it goes out: the delay and attribution count from here
             first_by_id=user.id if user else None,
             first_channels="",
             created_at=now,

@@ -52,7 +52,6 @@ def tab(group_id: int, tab: str):
         data=data,
         settings=group_settings([group.id])[group.id],
         tab_labels=lists.TAB_LABELS,
-        switch_form=SwitchForm(),
     )
 
 
