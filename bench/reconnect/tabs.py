@@ -91,7 +91,7 @@ def timed(name: str, call, repeat: int) -> None:
         times.append((time.perf_counter() - start) * 1000)
     times.sort()
     p95 = times[min(len(times) - 1, int(0.95 * len(times)))]
-    print(f"{name:44s} median {statistics.median(times):7.1f} ms   p95 {p95:7.1f} ms")
+    print(f"{name:44s} median {statistics.median(times):7.1f} ms   p95 {p95:7.1f} ms", flush=True)
 
 
 def main() -> None:

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, delete, func, select, update
+from sqlalchemy import Select, delete, func, select, update
 
 from ..extensions import db
 from ..messaging import outbox
@@ -30,14 +30,7 @@ from ..models import (
     User,
 )
 from ..models.message import Channel, ChannelPreference, GroupMessageTexts, MessagePurpose
-from .lists import (
-    contacted,
-    excluded,
-    group_names,
-    open_overdue,
-    overdue_from,
-    reachable_now,
-)
+from .lists import Overdue, excluded, group_names
 from .settings import insert_ignoring
 from .windows import SendWindows
 
@@ -53,21 +46,23 @@ class Scope:
     customer_id: int | None = None
     company_id: int | None = None
 
-    def where(self, now: datetime) -> list[ColumnElement[bool]]:
-        where = [
-            *open_overdue(self.company_id),
-            ~contacted(),
+    def select(self, now: datetime, *columns) -> Select:
+        """``columns`` of the cases whose first message is due: not contacted in this
+        episode, switch on, reachable, in a switched-on group, in the scope."""
+        query = Overdue(now, self.company_id)
+        stmt = query.select(*columns).where(
+            query.fresh(),
             ~excluded(),
-            reachable_now(now),
+            query.reachable(),
             Case.product_group_id.in_(
                 select(ReconnectSettings.product_group_id).where(ReconnectSettings.enabled)
             ),
-        ]
+        )
         if self.group_ids is not None:
-            where.append(Case.product_group_id.in_(self.group_ids))
+            stmt = stmt.where(Case.product_group_id.in_(self.group_ids))
         if self.customer_id is not None:
-            where.append(Case.customer_id == self.customer_id)
-        return where
+            stmt = stmt.where(Case.customer_id == self.customer_id)
+        return stmt
 
 
 @dataclass
@@ -91,9 +86,7 @@ class Plan:
 def plan(scope: Scope, now: datetime) -> Plan:
     """How many first messages the action would queue, per group (the confirm step)."""
     counts = db.session.execute(
-        overdue_from(select(Case.product_group_id, func.count()))
-        .where(*scope.where(now))
-        .group_by(Case.product_group_id)
+        scope.select(now, Case.product_group_id, func.count()).group_by(Case.product_group_id)
     ).all()
     ids = [gid for gid, _n in counts]
     names = group_names(ids)
@@ -152,10 +145,7 @@ def queue_first(
     after = 0
     while True:
         cases = db.session.scalars(
-            overdue_from(select(Case))
-            .where(*scope.where(now), Case.id > after)
-            .order_by(Case.id)
-            .limit(CHUNK)
+            scope.select(now, Case).where(Case.id > after).order_by(Case.id).limit(CHUNK)
         ).all()
         if not cases:
             return result

@@ -21,7 +21,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, Select, and_, case, exists, func, literal, or_, select
 
 from ..extensions import db
-from ..messaging import consent, outbox, reach
+from ..messaging import outbox, reach
 from ..messaging.cap import MarketingCap
 from ..models import (
     Case,
@@ -38,6 +38,8 @@ from ..models.reconnect import FOLLOWUP_SKIP_LABELS
 from .settings import group_settings
 
 PAGE_SIZE = 50
+# The do-not-contact records joined to every statement over the overdue cases.
+REACH = reach.Reach()
 RESULT_MONTHS = 3
 TABS = ("reachable", "unreachable", "first", "followup", "reconnected")
 TAB_LABELS = {
@@ -75,10 +77,6 @@ def open_overdue(company_id: int | None) -> list[ColumnElement[bool]]:
     return where
 
 
-def contacted() -> ColumnElement[bool]:
-    return exists().where(ReconnectContact.case_id == Case.id)
-
-
 def excluded() -> ColumnElement[bool]:
     return exists().where(
         ReconnectExclusion.customer_id == Case.customer_id,
@@ -86,23 +84,54 @@ def excluded() -> ColumnElement[bool]:
     )
 
 
-def reachable_now(now: datetime) -> ColumnElement[bool]:
-    """Reachable now: a usable channel and no marketing message within the cap."""
-    cap = MarketingCap.load()
-    if not cap.on:
-        return reach.reachable(Company.channel_preference)
-    return and_(
-        reach.reachable(Company.channel_preference),
-        ~reach.recently_contacted(cap.since(now)),
-    )
+class Overdue:
+    """Statements over the open overdue cases as of ``now``: each case with its customer,
+    company and do-not-contact records joined once, and the conditions of the tabs.
 
+    The contact of the episode and the cap are NOT EXISTS conditions (PostgreSQL runs them
+    as hash anti joins), never inside a CASE: there they become a sub-query per row,
+    whose cost estimate makes PostgreSQL compile the statement (JIT) for seconds.
+    """
 
-def overdue_from(stmt: Select) -> Select:
-    return (
-        stmt.select_from(Case)
-        .join(Customer, Customer.id == Case.customer_id)
-        .outerjoin(Company, Company.id == Case.company_id)
-    )
+    def __init__(self, now: datetime, company_id: int | None = None) -> None:
+        self.company_id = company_id
+        cap = MarketingCap.load()
+        self.since = cap.since(now) if cap.on else None
+
+    def select(self, *columns) -> Select:
+        stmt = (
+            select(*columns)
+            .select_from(Case)
+            .join(Customer, Customer.id == Case.customer_id)
+            .outerjoin(Company, Company.id == Case.company_id)
+        )
+        return REACH.join(stmt).where(*open_overdue(self.company_id))
+
+    @staticmethod
+    def fresh() -> ColumnElement[bool]:
+        """ReConnect has not contacted this episode."""
+        return ~exists().where(ReconnectContact.case_id == Case.id)
+
+    def too_recent(self) -> ColumnElement[bool]:
+        """The customer had a marketing message inside the cap."""
+        if self.since is None:
+            return literal(False)
+        return reach.recently_contacted(self.since)
+
+    def usable(self) -> ColumnElement[bool]:
+        """A channel of the company's preference can reach the customer."""
+        return REACH.reachable(Company.channel_preference)
+
+    def reachable(self) -> ColumnElement[bool]:
+        """Reachable now: a usable channel and no marketing message inside the cap."""
+        if self.since is None:
+            return self.usable()
+        return and_(self.usable(), ~self.too_recent())
+
+    def unreachable(self) -> ColumnElement[bool]:
+        if self.since is None:
+            return ~self.usable()
+        return or_(~self.usable(), self.too_recent())
 
 
 def group_names(ids) -> dict[int, str]:
@@ -143,20 +172,20 @@ class Overview:
 def overview(company_id: int | None, now: datetime) -> Overview:
     """R1: per product group with overdue customers or contacts in the last 3 months."""
     since = results_since(now)
-    ok = reachable_now(now)
-    fresh = ~contacted()
-    overdue = db.session.execute(
-        overdue_from(
-            select(
-                Case.product_group_id,
-                func.count(),
-                func.sum(case((and_(fresh, ok), 1), else_=0)),
-                func.sum(case((and_(fresh, ~ok), 1), else_=0)),
-            )
-        )
-        .where(*open_overdue(company_id))
-        .group_by(Case.product_group_id)
-    ).all()
+    query = Overdue(now, company_id)
+    by_group = Case.product_group_id
+
+    def counts(*where) -> dict[int, int]:
+        stmt = query.select(by_group, func.count()).where(*where).group_by(by_group)
+        return dict(db.session.execute(stmt).tuples().all())
+
+    overdue_counts = counts()
+    fresh = counts(query.fresh())
+    reachable = counts(query.fresh(), query.reachable())
+    overdue = [
+        (gid, n, reachable.get(gid, 0), fresh.get(gid, 0) - reachable.get(gid, 0))
+        for gid, n in overdue_counts.items()
+    ]
     rc = ReconnectContact
     recent = [or_(rc.first_sent_at >= since, rc.followup_at >= since, rc.reconnected_at >= since)]
     if company_id is not None:
@@ -217,9 +246,14 @@ class TabRow:
 class TabPage:
     tab: str
     rows: list[TabRow]
-    total: int
+    total: int | None  # None: not counted (the overdue tabs; the overview has the counts)
     page: int
     pages: int
+
+
+# The overdue tabs read the group's open cases in list order from the partial index, a
+# chunk at a time, and keep those of the tab: page 1 reads one chunk, not the group.
+CHUNK = 500
 
 
 def tab_page(group_id: int, tab: str, company_id: int | None, page: int, now: datetime) -> TabPage:
@@ -227,51 +261,66 @@ def tab_page(group_id: int, tab: str, company_id: int | None, page: int, now: da
     first in the others."""
     if tab not in TABS:
         raise ValueError(f"unknown tab {tab!r}")
+    page = max(page, 1)
     if tab in ("reachable", "unreachable"):
-        where = [*open_overdue(company_id), Case.product_group_id == group_id, ~contacted()]
-        ok = reachable_now(now)
-        where.append(ok if tab == "reachable" else ~ok)
-        order = [Case.revenue_at_risk.desc().nulls_last(), Case.id]
-        base = overdue_from(select(Case.id)).where(*where)
-        fill = _overdue_rows
-    else:
-        column = {
-            "first": ReconnectContact.first_sent_at,
-            "followup": ReconnectContact.followup_at,
-            "reconnected": ReconnectContact.reconnected_at,
-        }[tab]
-        where = [
-            ReconnectContact.product_group_id == group_id,
-            column >= results_since(now),
-        ]
-        if company_id is not None:
-            where.append(ReconnectContact.company_id == company_id)
-        order = [column.desc(), ReconnectContact.id.desc()]
-        base = select(ReconnectContact.id).where(*where)
-        fill = _contact_rows
+        ids, more = _overdue_ids(group_id, tab, company_id, page, now)
+        rows = _overdue_rows(ids, Overdue(now))
+        return TabPage(tab, rows, None, page, page + 1 if more else page)
+    column = {
+        "first": ReconnectContact.first_sent_at,
+        "followup": ReconnectContact.followup_at,
+        "reconnected": ReconnectContact.reconnected_at,
+    }[tab]
+    where = [ReconnectContact.product_group_id == group_id, column >= results_since(now)]
+    if company_id is not None:
+        where.append(ReconnectContact.company_id == company_id)
+    base = select(ReconnectContact.id).where(*where)
     total = db.session.scalar(select(func.count()).select_from(base.subquery())) or 0
     pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
-    page = min(max(page, 1), pages)
+    page = min(page, pages)
     ids = db.session.scalars(
-        base.order_by(*order).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
+        base.order_by(column.desc(), ReconnectContact.id.desc())
+        .limit(PAGE_SIZE)
+        .offset((page - 1) * PAGE_SIZE)
     ).all()
-    return TabPage(tab, fill(list(ids), now), total, page, pages)
+    return TabPage(tab, _contact_rows(list(ids), now), total, page, pages)
 
 
-def _overdue_rows(case_ids: list[int], now: datetime) -> list[TabRow]:
+def _overdue_ids(
+    group_id: int, tab: str, company_id: int | None, page: int, now: datetime
+) -> tuple[list[int], bool]:
+    """The case ids of one page of an overdue tab, and whether another page follows."""
+    in_order = (
+        select(Case.id)
+        .where(*open_overdue(company_id), Case.product_group_id == group_id)
+        .order_by(Case.revenue_at_risk.desc().nulls_last(), Case.id)
+    )
+    query = Overdue(now, company_id)
+    wanted = query.reachable() if tab == "reachable" else query.unreachable()
+    keep = query.select(Case.id).where(query.fresh(), wanted)
+    skip, found, offset = (page - 1) * PAGE_SIZE, [], 0
+    while len(found) < skip + PAGE_SIZE + 1:
+        chunk = db.session.scalars(in_order.limit(CHUNK).offset(offset)).all()
+        if not chunk:
+            break
+        kept = set(db.session.scalars(keep.where(Case.id.in_(chunk))))
+        found.extend(i for i in chunk if i in kept)
+        offset += CHUNK
+    return found[skip : skip + PAGE_SIZE], len(found) > skip + PAGE_SIZE
+
+
+def _overdue_rows(case_ids: list[int], query: Overdue) -> list[TabRow]:
     if not case_ids:
         return []
-    cap = MarketingCap.load()
-    stmt = overdue_from(
-        select(
-            Case,
-            Customer,
-            Company.name,
-            Company.channel_preference,
-            *(consent.record_subquery(Case.customer_id, c) for c in (Channel.EMAIL, Channel.SMS)),
-            excluded(),
-            reach.recently_contacted(cap.since(now)) if cap.on else literal(False),
-        )
+    stmt = query.select(
+        Case,
+        Customer,
+        Company.name,
+        Company.channel_preference,
+        REACH.record(Channel.EMAIL),
+        REACH.record(Channel.SMS),
+        excluded(),
+        query.too_recent(),
     ).where(Case.id.in_(case_ids))
     found = {}
     for row in db.session.execute(stmt):

@@ -12,38 +12,58 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, exists, func, literal, or_
+from sqlalchemy import ColumnElement, Select, and_, exists, func, literal, or_
+from sqlalchemy.orm import aliased
 
 from ..models import Customer, DoNotContact, Message
 from ..models.message import Channel, ChannelPreference
 from .cap import COUNTED_STATES
 
 
-def usable(channel: Channel) -> ColumnElement[bool]:
-    """``Customer`` can get marketing on ``channel``: an address, no do-not-contact record
-    for the channel, and marketing consent not refused."""
-    address = Customer.email if channel == Channel.EMAIL else Customer.mobile
-    return and_(
-        address.is_not(None),
-        address != "",
-        ~exists().where(DoNotContact.customer_id == Customer.id, DoNotContact.channel == channel),
-        Customer.marketing_consent.is_not(False),
-    )
+class Reach:
+    """The do-not-contact records of ``Customer`` joined once per channel (one row each at
+    most: unique per customer and channel), and the decision over them.
 
+    Joins instead of EXISTS per channel and preference: PostgreSQL counts a group of
+    50 000 with two hash joins, and its estimates stay low enough not to compile the
+    statement (JIT), which cost more than the count itself.
+    """
 
-def reachable(preference: ColumnElement[str] | None) -> ColumnElement[bool]:
-    """Some channel of the preference (a company's ``channel_preference``; NULL: both)
-    can carry a marketing message to ``Customer``."""
-    preference = func.coalesce(preference, literal(ChannelPreference.BOTH.value))
-    email, sms = usable(Channel.EMAIL), usable(Channel.SMS)
-    return or_(
-        and_(preference == ChannelPreference.EMAIL.value, email),
-        and_(preference == ChannelPreference.SMS.value, sms),
-        and_(
-            preference.in_((ChannelPreference.BOTH.value, ChannelPreference.SMS_ELSE_EMAIL.value)),
-            or_(email, sms),
-        ),
-    )
+    def __init__(self) -> None:
+        self.records = {
+            channel: aliased(DoNotContact, name=f"dnc_{channel.value}")
+            for channel in (Channel.EMAIL, Channel.SMS)
+        }
+
+    def join(self, stmt: Select) -> Select:
+        """``stmt`` (which has ``Customer``) with the records of both channels."""
+        for channel, record in self.records.items():
+            stmt = stmt.outerjoin(
+                record, and_(record.customer_id == Customer.id, record.channel == channel.value)
+            )
+        return stmt
+
+    def record(self, channel: Channel):
+        """The reason of the customer's record on ``channel`` (or NULL), as a column."""
+        return self.records[channel].reason
+
+    def usable(self, channel: Channel) -> ColumnElement[bool]:
+        """An address on ``channel`` and no do-not-contact record for it."""
+        address = Customer.email if channel == Channel.EMAIL else Customer.mobile
+        return and_(address.is_not(None), address != "", self.records[channel].id.is_(None))
+
+    def reachable(self, preference: ColumnElement[str] | None) -> ColumnElement[bool]:
+        """Some channel of the preference (a company's ``channel_preference``; NULL: both)
+        can carry a marketing message: consent not refused, and email usable unless the
+        preference is SMS only, or SMS usable unless it is email only."""
+        preference = func.coalesce(preference, literal(ChannelPreference.BOTH.value))
+        return and_(
+            Customer.marketing_consent.is_not(False),
+            or_(
+                and_(preference != ChannelPreference.SMS.value, self.usable(Channel.EMAIL)),
+                and_(preference != ChannelPreference.EMAIL.value, self.usable(Channel.SMS)),
+            ),
+        )
 
 
 def recently_contacted(since: datetime) -> ColumnElement[bool]:

@@ -149,18 +149,24 @@ def test_tabs_list_reachable_and_not_reachable_with_the_reason(client, login_as,
 
 def test_tabs_page_through_the_rows(client, login_as, build, monkeypatch):
     monkeypatch.setattr(lists, "PAGE_SIZE", 2)
+    monkeypatch.setattr(lists, "CHUNK", 3)  # pages cross the chunks read from the index
     company = shop(build)
     group = build.group("Saatgut")
-    for i in range(5):
-        overdue(build, company, group, risk=f"{100 - i}.00", last_name=f"Kunde{i}")
+    for i in range(7):
+        email = None if i in (1, 4) else f"kunde{i}@example.de"
+        overdue(build, company, group, risk=f"{100 - i}.00", last_name=f"Kunde{i}", email=email)
     login_as("sales", locale="en")
-    first = client.get(f"/reconnect/group/{group.id}/reachable").get_data(as_text=True)
-    third = client.get(f"/reconnect/group/{group.id}/reachable?page=3").get_data(as_text=True)
-    beyond = client.get(f"/reconnect/group/{group.id}/reachable?page=99")
-    assert "Kunde0" in first and "Kunde1" in first and "Kunde2" not in first
-    assert "Kunde4" in third and "Page 3 of 3" in third
-    assert beyond.status_code == 200 and "Kunde4" in beyond.get_data(as_text=True)
-    assert client.get(f"/reconnect/group/{group.id}/reachable?page=x").status_code == 200
+    url = f"/reconnect/group/{group.id}/reachable"
+    pages = [client.get(f"{url}?page={n}").get_data(as_text=True) for n in (1, 2, 3)]
+    shown = [[f"Kunde{i}" for i in range(7) if f" Kunde{i}<" in html] for html in pages]
+    assert shown == [["Kunde0", "Kunde2"], ["Kunde3", "Kunde5"], ["Kunde6"]]
+    assert 'rel="next"' in pages[1] and 'rel="next"' not in pages[2]
+    assert "Page 3" in pages[2]
+    unreachable = client.get(f"/reconnect/group/{group.id}/unreachable").get_data(as_text=True)
+    assert " Kunde1<" in unreachable and " Kunde4<" in unreachable
+    beyond = client.get(f"{url}?page=99")
+    assert beyond.status_code == 200 and "Nobody in this tab." in beyond.get_data(as_text=True)
+    assert client.get(f"{url}?page=x").status_code == 200
     assert client.get(f"/reconnect/group/{group.id}/nonsense").status_code == 404
     assert client.get("/reconnect/group/999999/reachable").status_code == 404
 
