@@ -31,7 +31,7 @@ from ..models import (
 )
 from ..models.message import Channel, ChannelPreference, GroupMessageTexts, MessagePurpose
 from .lists import Overdue, excluded, group_names
-from .settings import insert_ignoring
+from .settings import available_channels, insert_ignoring
 from .windows import SendWindows
 
 CHUNK = 200
@@ -106,12 +106,7 @@ def _available(texts: GroupMessageTexts | None) -> list[str]:
     """The channels the group has a first message for."""
     if texts is None:
         return []
-    found = []
-    if texts.first_email_template_id:
-        found.append(Channel.EMAIL)
-    if (texts.first_sms_text or "").strip():
-        found.append(Channel.SMS)
-    return found
+    return available_channels(texts.first_email_template_id, texts.first_sms_text)
 
 
 @dataclass

@@ -30,6 +30,7 @@ from ..models import (
     utcnow,
 )
 from ..models.message import Channel, ChannelPreference, GroupMessageTexts, MessagePurpose
+from .settings import available_channels
 from .windows import SendWindows
 
 BATCH = 200
@@ -93,14 +94,10 @@ def _switched_off(contact: ReconnectContact) -> bool:
 
 
 def _available(texts: GroupMessageTexts | None) -> list[str]:
+    """The channels the group has a follow-up for."""
     if texts is None:
         return []
-    found = []
-    if texts.followup_email_template_id:
-        found.append(Channel.EMAIL)
-    if (texts.followup_sms_text or "").strip():
-        found.append(Channel.SMS)
-    return found
+    return available_channels(texts.followup_email_template_id, texts.followup_sms_text)
 
 
 def _claim(contact: ReconnectContact, now: datetime, skipped: str | None) -> bool:

@@ -11,7 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from ..extensions import db
 from ..models import ProductGroup, ReconnectExclusion, ReconnectSettings
-from ..models.message import GroupMessageTexts
+from ..models.message import Channel
 
 MAX_DAYS = 365
 
@@ -66,8 +66,14 @@ def save_group_settings(
     return GroupSettings(group.id, enabled, followup_delay_days, attribution_days)
 
 
-def group_texts(group_id: int) -> GroupMessageTexts | None:
-    return db.session.get(GroupMessageTexts, group_id)
+def available_channels(template_id: int | None, sms_text: str | None) -> list[str]:
+    """The channels a group has a text for: an email template, a non-empty SMS text."""
+    found = []
+    if template_id:
+        found.append(Channel.EMAIL)
+    if (sms_text or "").strip():
+        found.append(Channel.SMS)
+    return found
 
 
 def set_send_switch(customer_id: int, group_id: int, on: bool, user_id: int | None) -> bool:
