@@ -49,6 +49,7 @@ EVENT_LABELS = {
     "reconnect_followup": _l("ReConnect: follow-up queued"),
     "reconnect_skipped": _l("ReConnect: follow-up not sent"),
     "reconnect_held": _l("ReConnect: follow-up held back by the marketing cap"),
+    "reconnected": _l("ReConnect: reconnected by an order"),
     "email_bounced": _l("email bounced"),
     "email_blocked": _l("email blocked by Mailjet"),
     "spam_complaint": _l("marked the email as spam"),

@@ -1,6 +1,6 @@
 """ReConnect's background work (run by ``flask recovery worker``): the "reconnect first"
-job that queues the first messages of a group or of all groups, and the recurring
-decision on the follow-ups that are due."""
+job that queues the first messages of a group or of all groups, the recurring decision
+on the follow-ups that are due, and the recurring credit of reconnecting orders."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 from ..extensions import db
 from ..jobs import JobContext, job_kind, recurring
 from ..models import User, utcnow
+from .attribution import attribute
 from .first import Scope, queue_first
 from .followups import FollowupResult, decide_followups
 
@@ -44,3 +45,8 @@ def first_messages_job(ctx: JobContext) -> dict[str, Any]:
 @recurring("reconnect follow-ups", every=60.0)
 def followups_task(now: datetime | None = None) -> FollowupResult:
     return decide_followups(now)
+
+
+@recurring("reconnect attribution", every=300.0)
+def attribution_task(now: datetime | None = None) -> int:
+    return attribute(now)
