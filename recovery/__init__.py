@@ -4,22 +4,22 @@ from __future__ import annotations
 
 from flask import Flask
 
-from config import config_for
+import config
 
 
 def create_app(config_name: str | None = None, **overrides) -> Flask:
     app = Flask(__name__, template_folder="../templates", static_folder="../static")
-    app.config.from_object(config_for(config_name))
+    app.config.from_object(config.config_for(config_name))
     app.config.update(overrides)
-    if not app.config.get("SECRET_KEY"):
-        raise RuntimeError("SECRET_KEY must be set in the environment")
+    config.check(app.config)
 
-    from . import cli_group, errors, i18n, security, ui
+    from . import cli_group, errors, i18n, logs, security, ui
     from .extensions import csrf, db, login_manager, migrate
 
     _plan_each_statement(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"))
+    logs.init_app(app)
     csrf.init_app(app)
     login_manager.init_app(app)
     i18n.init_app(app)
@@ -28,7 +28,12 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     errors.init_app(app)
     cli_group.init_app(app)
     register_background_work()
+    security.install_converters(app)
     register_blueprints(app)
+    # Browsers ask for /favicon.ico on their own; answer it (public) instead of a redirect.
+    app.add_url_rule(
+        "/favicon.ico", "favicon", lambda: app.send_static_file("favicon.ico"), methods=["GET"]
+    )
     return app
 
 
@@ -39,7 +44,10 @@ def register_background_work() -> None:
     from .campaigns import jobs as campaigns_jobs  # noqa: F401
     from .cases import jobs as cases_jobs  # noqa: F401
     from .jobs import cli as jobs_cli  # noqa: F401
-    from .jobs import schedule  # noqa: F401
+    from .jobs import (
+        heartbeat,  # noqa: F401
+        schedule,  # noqa: F401
+    )
     from .messaging import cli as messaging_cli  # noqa: F401
     from .messaging import jobs as messaging_jobs  # noqa: F401
     from .sources import jobs as sources_jobs  # noqa: F401
@@ -68,11 +76,13 @@ def register_blueprints(app: Flask) -> None:
     from .admin import bp as admin_bp
     from .auth import bp as auth_bp
     from .groups import bp as groups_bp
+    from .health import bp as health_bp
     from .overview import bp as overview_bp
     from .public import bp as public_bp
     from .queue import bp as queue_bp
     from .reconnect import bp as reconnect_bp
 
+    app.register_blueprint(health_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(queue_bp)
     app.register_blueprint(reconnect_bp, url_prefix="/reconnect")

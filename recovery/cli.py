@@ -56,7 +56,7 @@ def create_user(email: str, name: str, role: str, password: str) -> None:
 
 
 def _create_user(email: str, name: str, password: str, role: str) -> None:
-    from .auth.services import create_user as create
+    from .accounts import create_user as create
 
     try:
         user = create(email, name, password, role)

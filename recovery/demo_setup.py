@@ -8,7 +8,7 @@ from pathlib import Path
 from flask import current_app
 from sqlalchemy import func, select
 
-from .auth.services import create_user
+from .accounts import create_user
 from .demo.generator import generate_demo_export
 from .extensions import db
 from .jobs import run_here

@@ -21,6 +21,7 @@ from .models import (
     TEMPLATE_KIND_LABELS,
 )
 from .models.reconnect import FOLLOWUP_SKIP_LABELS
+from .sources.texts import said
 
 TILE_LABELS = {
     "decline": _l("Revenue decline"),
@@ -39,6 +40,7 @@ ORDER_STATE_LABELS = {
 # The case history's words: the buttons' events from the action table, and the rest.
 EVENT_LABELS = {
     **{action.key: action.history for action in CASE_ACTIONS},
+    "takeover": _l("took over the case"),
     "opened": _l("case opened"),
     "recovered": _l("customer ordered again"),
     "closed": _l("case closed"),
@@ -79,7 +81,7 @@ CHOICE_LABELS = {
 RULE_LABELS = {
     **KIND_LABELS,
     "model": _l("Churn probability ≥ 50 %"),
-    "any_flag": _l("Any flag"),
+    "any_flag": _l("Marked by the analysis"),
 }
 # The churn models recovery.analysis.clv chooses among, and its fallback (``model`` in
 # its result).
@@ -103,6 +105,8 @@ ADMIN_PAGES = (
      _l("Sender, Mailjet templates and offer address per company.")),
     ("admin.product_groups", _l("Texts per product group"),
      _l("First and follow-up messages per product group.")),
+    ("admin.users", _l("Users"),
+     _l("Logins of your team: roles, company restriction, passwords.")),
     ("admin.action_log", _l("Action log"),
      _l("Who did what and when, by user and date.")),
     ("admin.analysis_settings_page", _l("Analysis settings"),
@@ -166,6 +170,8 @@ def event_label(event) -> str:
     if event.kind == "remind" and event.data.get("remind_on"):
         on = date.fromisoformat(event.data["remind_on"])
         label += " " + formatting.day(on, locale_code(), UTC)
+    if event.kind == "takeover" and event.data.get("from"):
+        return gettext("took over the case from %(name)s", name=event.data["from"])
     if event.kind == "reconnect_skipped" and event.data.get("reason"):
         reason = event.data["reason"]
         label += f" ({FOLLOWUP_SKIP_LABELS.get(reason, reason)})"
@@ -183,8 +189,35 @@ def job_label(text: str | None) -> str:
 def row_reason(error: dict) -> str:
     """Why a row of a file was refused, in the reader's language (the connector's English
     where it gave no template)."""
-    template = error.get("template")
+    if error.get("message"):
+        return said(error["message"])
+    template = error.get("template")  # jobs stored before messages had nested values
     return gettext(template, **error.get("params", {})) if template else error["reason"]
+
+
+def job_error(job) -> str:
+    """Why a job failed, in the reader's language where the job kept the message."""
+    message = (job.result or {}).get("error_message")
+    return said(message) if message else (job.error or "")
+
+
+def run_error(run) -> tuple[str, list[str]]:
+    """A failed sync run's message and its refused rows, in the reader's language (the
+    stored English text for runs logged before messages were kept)."""
+    detail = run.error_detail or {}
+    if not detail.get("message"):
+        lines = (run.error or "").splitlines()
+        return (lines[0] if lines else ""), lines[1:]
+    rows = [
+        gettext(
+            "row %(row)s, column %(column)s: %(reason)s",
+            row=e["row"],
+            column=e["column"],
+            reason=row_reason(e),
+        )
+        for e in detail.get("errors") or []
+    ]
+    return said(detail["message"]), rows
 
 
 def stream_rows(rows: dict[str, int] | None) -> str:
@@ -220,6 +253,8 @@ def init_app(app: Flask) -> None:
         purpose_label=lambda p: str(PURPOSE_LABELS.get(p, p)),
         stream_rows=stream_rows,
         row_reason=row_reason,
+        job_error=job_error,
+        run_error=run_error,
         admin_pages=ADMIN_PAGES,
     )
     app.jinja_env.filters["month"] = pass_context(

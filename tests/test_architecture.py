@@ -11,7 +11,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "recovery"
-BLUEPRINTS = ("admin", "auth", "groups", "overview", "public", "queue", "reconnect")
+BLUEPRINTS = ("admin", "auth", "groups", "health", "overview", "public", "queue", "reconnect")
 # What each lower layer may import from recovery (besides itself); see docs/architecture.md.
 ALLOWED = {
     "recovery.models": {"recovery.extensions"},

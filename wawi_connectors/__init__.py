@@ -8,12 +8,13 @@ from .base import (
     Connector,
     ConnectorError,
     DataError,
+    Message,
     ReadContext,
     RowError,
     SettingField,
     TransientError,
 )
-from .records import CustomerRecord, OrderLineRecord, OrderRecord, ProductRecord
+from .records import CustomerRecord, Limits, OrderLineRecord, OrderRecord, ProductRecord
 from .registry import connector_kinds, get_connector_class, register
 
 __all__ = [
@@ -24,6 +25,8 @@ __all__ = [
     "ConnectorError",
     "CustomerRecord",
     "DataError",
+    "Message",
+    "Limits",
     "N_",
     "OrderLineRecord",
     "OrderRecord",

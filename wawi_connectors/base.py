@@ -8,12 +8,12 @@ and the cursor in one transaction and a crash never skips or repeats data.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Literal
 
-from .records import Record
+from .records import Limits, Record
 
 FieldKind = Literal["str", "text", "int", "url", "password", "bool", "json"]
 
@@ -26,6 +26,92 @@ def N_(text: str) -> str:
     extracts the marked texts, this package stays free of any framework).
     """
     return text
+
+
+class Message(str):
+    """A text for the user: the English text itself (a ``str``), plus the ``N_``-marked
+    ``template`` and the ``params`` it was made of, so the app can say it in the reader's
+    language: ``Message(N_("Unknown time zone: %(name)s"), name="Mars/Base")``.
+
+    A param that is a ``Message`` (a setting's label) is translated too; a list or tuple
+    of texts is joined with ", ".
+    """
+
+    template: str
+    params: dict[str, Any]
+
+    def __new__(cls, template: str, /, **params: Any) -> Message:
+        text = super().__new__(cls, _render(template, params, _same))
+        text.template = str(template)
+        text.params = params
+        return text
+
+    def render(
+        self, translate: Callable[[str], str], value: Callable[[Any], Any] | None = None
+    ) -> str:
+        """The text with ``translate`` applied to the template and to each Message param,
+        and ``value`` (e.g. a number format) to every other param."""
+        return _render(self.template, self.params, translate, value)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"template": self.template, "params": _to_json(self.params)}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Message:
+        return cls(data["template"], **_from_json(data.get("params") or {}))
+
+    def __reduce__(self):  # pickling keeps template and params
+        return (_message, (self.template, self.params))
+
+
+def _message(template: str, params: dict[str, Any]) -> Message:
+    return Message(template, **params)
+
+
+def _same(text: str) -> str:
+    return text
+
+
+def _render(
+    template: str,
+    params: Mapping[str, Any],
+    translate: Callable[[str], str],
+    value: Callable[[Any], Any] | None = None,
+) -> str:
+    text = translate(template)
+    if not params:
+        return text
+    return text % {name: _value(v, translate, value) for name, v in params.items()}
+
+
+def _value(item: Any, translate: Callable[[str], str], value: Callable[[Any], Any] | None) -> Any:
+    if isinstance(item, Message):
+        return item.render(translate, value)
+    if isinstance(item, list | tuple):
+        return ", ".join(str(_value(v, translate, value)) for v in item)
+    return value(item) if value is not None else item
+
+
+def _to_json(value: Any) -> Any:
+    if isinstance(value, Message):
+        return {"$message": value.to_json()}
+    if isinstance(value, Mapping):
+        return {k: _to_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_to_json(v) for v in value]
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+def _from_json(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        if set(value) == {"$message"}:
+            return Message.from_json(value["$message"])
+        return {k: _from_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_from_json(v) for v in value]
+    return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,14 +152,28 @@ class RowError:
 
     @classmethod
     def of(cls, row: int, column: str, template: str, /, **params: Any) -> RowError:
-        return cls(row, column, template % params, template, params)
+        return cls(row, column, _render(template, params, _same), template, params)
+
+    @property
+    def message(self) -> Message:
+        """The reason as a :class:`Message` (a plain text where no template was given)."""
+        return Message(self.template, **self.params) if self.template else Message(self.reason)
 
     def __str__(self) -> str:
         return f"row {self.row}, column {self.column}: {self.reason}"
 
 
 class ConnectorError(Exception):
-    """A connector failed; the message is meant for the user."""
+    """A connector failed; the message is meant for the user.
+
+    Raise it with an ``N_``-marked template and its values,
+    ``ConfigurationError(N_("Unknown time zone: %(name)s"), name=name)``: ``str(exc)`` is
+    the English text, ``exc.message`` the :class:`Message` the app translates.
+    """
+
+    def __init__(self, message: str, /, **params: Any):
+        self.message = message if isinstance(message, Message) else Message(message, **params)
+        super().__init__(self.message)
 
 
 class AuthenticationError(ConnectorError):
@@ -83,8 +183,8 @@ class AuthenticationError(ConnectorError):
 class TransientError(ConnectorError):
     """A fault that may pass (timeout, 429, 5xx, broken page); worth a retry."""
 
-    def __init__(self, message: str, retry_after: float | None = None):
-        super().__init__(message)
+    def __init__(self, message: str, /, *, retry_after: float | None = None, **params: Any):
+        super().__init__(message, **params)
         self.retry_after = retry_after
 
 
@@ -95,8 +195,8 @@ class ConfigurationError(ConnectorError):
 class DataError(ConnectorError):
     """The source's data is unusable; ``errors`` lists row, column and reason."""
 
-    def __init__(self, message: str, errors: list[RowError] | None = None):
-        super().__init__(message)
+    def __init__(self, message: str, errors: list[RowError] | None = None, /, **params: Any):
+        super().__init__(message, **params)
         self.errors: list[RowError] = errors or []
 
 
@@ -121,6 +221,11 @@ class Connector(ABC):
     label: ClassVar[str]
     settings_schema: ClassVar[tuple[SettingField, ...]] = ()
     streams: ClassVar[tuple[str, ...]] = ("customers", "orders")
+    # Set by the app: what it can store. A connector that validates a whole source
+    # before yielding (the file connector) checks lengths and amounts against it.
+    limits: Limits | None = None
+    # True for a connector that refuses data outside ``limits`` itself, before yielding.
+    checks_limits: ClassVar[bool] = False
 
     def __init__(self, settings: Mapping[str, Any]):
         self.settings = self.validate_settings(settings)
@@ -136,7 +241,9 @@ class Connector(ABC):
                 missing.append(f.label)
             values[f.name] = value
         if missing:
-            raise ConfigurationError("Missing settings: " + ", ".join(missing))
+            raise ConfigurationError(
+                N_("Missing settings: %(names)s"), names=[Message(label) for label in missing]
+            )
         return values
 
     @classmethod
@@ -145,7 +252,8 @@ class Connector(ABC):
 
     @abstractmethod
     def test_connection(self) -> str:
-        """Reach the source with the settings; return a short success text or raise."""
+        """Reach the source with the settings; return a short success text (a
+        :class:`Message`) or raise."""
 
     @abstractmethod
     def read(self, stream: str, context: ReadContext) -> Iterator[Batch]:

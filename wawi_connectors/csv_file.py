@@ -2,14 +2,19 @@
 
 One row per order line, customer and order columns repeated -- the export every WaWi
 and shop can make. German exports work without settings: encoding (UTF-8 with or
-without BOM, else cp1252), separator (``;``, ``,`` or tab) and the number style of
-each amount column are detected; dates are read as dd.mm.yyyy[ HH:MM[:SS]], dd.mm.yy
-or ISO, in the business time zone. Where the file has a position type ("Positionstyp"),
-positions that are no goods (shipping, vouchers, fees, packaging) are left out: they are
-neither lines nor revenue (docs/revenue.md).
+without BOM, else cp1252 -- decided on the whole file), separator (``;``, ``,`` or tab)
+and the number style of each amount column are detected; dates are read as
+dd.mm.yyyy[ HH:MM[:SS]], dd.mm.yy or ISO, in the business time zone. Where the file
+has a position type ("Positionstyp"), positions that are no goods (shipping, vouchers,
+fees, packaging) are left out: they are neither lines nor revenue (docs/revenue.md).
 
 A file is validated completely before anything is yielded (``tabular.scan``); a bad
-file raises ``DataError`` listing row, column and reason. Then the ``customers``
+file raises ``DataError`` listing row, column and reason. Besides unreadable cells that
+is a value the app cannot store (``Connector.limits``: texts longer than their column,
+amounts and order totals out of the column's range), a control character, a file
+without order lines, and the rows of a UTF-8 file that are not UTF-8 (unless the
+``cp1252_rows`` setting says to read just those rows as Windows-1252). An Excel sheet
+is read up to its last row with a value, however many empty rows follow. Then the ``customers``
 stream yields each customer once, with the data of their latest order, and the
 ``orders`` stream yields each order with its lines. The cursor of both streams is the
 file's sha256: a read with that cursor yields nothing ("this file is imported").
@@ -30,7 +35,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 
-from .base import N_, Batch, ConfigurationError, Connector, ReadContext, SettingField
+from .base import N_, Batch, ConfigurationError, Connector, Message, ReadContext, SettingField
 from .records import (
     VOID_STATES,
     CustomerRecord,
@@ -104,7 +109,7 @@ LINE_FIELDS = (
 )
 _ONE = Decimal(1)
 _ZERO = Decimal(0)
-_SEPARATOR_NAMES = {";": "semicolon", ",": "comma", "\t": "tab"}
+_SEPARATOR_NAMES = {";": N_("semicolon"), ",": N_("comma"), "\t": N_("tab")}
 SAMPLE_ROWS = 1_000  # the first rows whose values the proposal looks at
 
 
@@ -121,6 +126,10 @@ class Preview:
     hints: dict[str, str]  # target field -> why the proposal is unsure (``Proposal``)
     signature: str  # mapping_signature(headers): look up a saved mapping with it
     unmapped_required: list[str]  # required target fields the proposal did not find
+    # A UTF-8 file with rows that are not (``FileInfo.foreign_rows``): the first of
+    # them and how many; the import refuses them unless ``cp1252_rows`` is set.
+    foreign_rows: tuple[int, ...] = ()
+    foreign_total: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +158,8 @@ def preview(path: str, rows: int = 10) -> Preview:
         hints=proposal.hints,
         signature=mapping_signature(info.headers),
         unmapped_required=[t for t in REQUIRED_FIELDS if t not in proposal.mapping],
+        foreign_rows=info.foreign_rows,
+        foreign_total=info.foreign_total,
     )
 
 
@@ -161,11 +172,28 @@ class CsvFileConnector(Connector):
             "path", N_("File"), help=N_("The uploaded order-line export (.csv or .xlsx).")
         ),
         SettingField(
+            "file_name",
+            N_("File name"),
+            required=False,
+            help=N_("The name the file was uploaded with; messages name the file by it."),
+        ),
+        SettingField(
             "mapping",
             N_("Column mapping"),
             kind="json",
             required=False,
             help=N_("Field -> column header. Empty: proposed from the headers."),
+        ),
+        SettingField(
+            "cp1252_rows",
+            N_("Rows in Windows-1252"),
+            kind="bool",
+            required=False,
+            default=False,
+            help=N_(
+                "For a UTF-8 file with some rows in Windows-1252: read those rows as "
+                "Windows-1252 instead of refusing the file."
+            ),
         ),
         SettingField(
             "timezone",
@@ -181,6 +209,7 @@ class CsvFileConnector(Connector):
         ),
     )
     streams = ("customers", "orders")
+    checks_limits = True  # the scan refuses a file with a value that does not fit
 
     def __init__(self, settings: Mapping[str, Any]):
         super().__init__(settings)
@@ -192,24 +221,38 @@ class CsvFileConnector(Connector):
         try:
             ZoneInfo(values["timezone"])
         except (ZoneInfoNotFoundError, ValueError):
-            raise ConfigurationError(f"Unknown time zone: {values['timezone']}") from None
+            raise ConfigurationError(
+                N_("Unknown time zone: %(name)s"), name=values["timezone"]
+            ) from None
         currency = str(values["default_currency"]).strip().upper()
         if len(currency) != 3 or not currency.isalpha():
-            raise ConfigurationError(f"Not a currency code: {values['default_currency']}")
+            raise ConfigurationError(
+                N_("Not a currency code: %(code)s"), code=values["default_currency"]
+            )
         values["default_currency"] = currency
         values["mapping"] = parse_mapping(values["mapping"])
         return values
 
     def test_connection(self) -> str:
-        info = inspect_file(self.settings["path"])
+        info = inspect_file(self.settings["path"], self.settings.get("file_name"))
         self._layout(info)
         if info.file_type == "xlsx":
-            detail = "Excel"
+            detail: str = "Excel"
         else:
-            detail = f"CSV, {info.encoding}, {_SEPARATOR_NAMES.get(info.separator or '')}"
-        return (
-            f"{info.path.name} is readable ({detail}, {len(info.headers)} columns); "
-            "all required fields are mapped"
+            separator = _SEPARATOR_NAMES.get(info.separator or "")
+            detail = Message(
+                N_("CSV, %(encoding)s, %(separator)s"),
+                encoding=info.encoding,
+                separator=Message(separator) if separator else "",
+            )
+        return Message(
+            N_(
+                "%(file)s is readable (%(detail)s, %(columns)s columns); "
+                "all required fields are mapped"
+            ),
+            file=info.name,
+            detail=detail,
+            columns=len(info.headers),
         )
 
     def check(self) -> FileCheck:
@@ -217,7 +260,7 @@ class CsvFileConnector(Connector):
         info, layout = self._open()
         scanned = self._scan(info, layout)
         return FileCheck(
-            info.path.name, info.content_hash, scanned.lines, scanned.customers, scanned.orders
+            info.name, info.content_hash, scanned.lines, scanned.customers, scanned.orders
         )
 
     def read(self, stream: str, context: ReadContext) -> Iterator[Batch]:
@@ -227,7 +270,7 @@ class CsvFileConnector(Connector):
         an import that stops halfway is repeated in full (upserts make that harmless).
         """
         if stream not in self.streams:
-            raise ConfigurationError(f"Unknown stream: {stream}")
+            raise ConfigurationError(N_("Unknown stream: %(stream)s"), stream=stream)
         info, layout = self._open()
         if context.cursor == info.content_hash:
             return
@@ -249,7 +292,7 @@ class CsvFileConnector(Connector):
         scanned = self._scanned
         if scanned is not None and file_hash(path) == scanned.info.content_hash:
             return scanned.info, scanned.layout  # spares re-reading an Excel file's headers
-        info = inspect_file(path)
+        info = inspect_file(path, self.settings.get("file_name"))
         return info, self._layout(info)
 
     def _layout(self, info: FileInfo) -> Layout:
@@ -264,7 +307,12 @@ class CsvFileConnector(Connector):
         if self._scanned is None or self._scanned.info.content_hash != info.content_hash:
             self.close()
             scanner = Scanner(
-                info, layout, self.settings["timezone"], self.settings["default_currency"]
+                info,
+                layout,
+                self.settings["timezone"],
+                self.settings["default_currency"],
+                self.limits,
+                bool(self.settings["cp1252_rows"]),
             )
             self._scanned = scanner.run()
         return self._scanned

@@ -82,6 +82,7 @@ from .base import (
     ConfigurationError,
     Connector,
     DataError,
+    Message,
     ReadContext,
     RowError,
     SettingField,
@@ -212,7 +213,9 @@ class GenericSqlConnector(sqlsource.EngineOwner, Connector):
         wrong = sorted(str(v) for v in states.values() if v not in ORDER_STATES)
         if wrong:
             raise ConfigurationError(
-                f"Order states may only map to {', '.join(ORDER_STATES)}; not {', '.join(wrong)}."
+                N_("Order states may only map to %(states)s; not %(wrong)s."),
+                states=list(ORDER_STATES),
+                wrong=wrong,
             )
         values["state_map"] = {str(k).strip().lower(): v for k, v in states.items()}
         values["timezone"] = sqlsource.load_timezone(values["timezone"])
@@ -230,11 +233,15 @@ class GenericSqlConnector(sqlsource.EngineOwner, Connector):
             ]
             if self.settings["order_lines_query"]:
                 self._source(conn, "order_lines")
-        return f"connected, {counts[0]:,} customers, {counts[1]:,} orders"
+        return Message(
+            N_("connected, %(customers)s customers, %(orders)s orders"),
+            customers=counts[0],
+            orders=counts[1],
+        )
 
     def read(self, stream: str, context: ReadContext) -> Iterator[Batch]:
         if stream not in self.streams:
-            raise ConfigurationError(f"Generic SQL has no stream {stream!r}.")
+            raise ConfigurationError(N_("Generic SQL has no stream %(stream)r."), stream=stream)
         position = _decode_cursor(context.cursor)
         with sqlsource.read_only(self.engine) as conn:
             source = self._source(conn, stream)
@@ -274,9 +281,11 @@ class GenericSqlConnector(sqlsource.EngineOwner, Connector):
             wanted = self.settings[f"{stream}_cursor_column"]
             cursor = by_lower.get(wanted.lower())
             if cursor is None:
-                missing.append(f"{wanted} (the cursor column)")
+                missing.append(Message(N_("%(column)s (the cursor column)"), column=wanted))
         if missing:
-            raise ConfigurationError(f"{label} lacks the columns: {', '.join(missing)}.")
+            raise ConfigurationError(
+                N_("%(name)s lacks the columns: %(columns)s."), name=Message(label), columns=missing
+            )
         return _Source(label, _wrapped(sql, names), columns, cursor)
 
     def _records(
@@ -298,7 +307,12 @@ class GenericSqlConnector(sqlsource.EngineOwner, Connector):
             if not reader.failed:
                 records.append(record)
         if errors:
-            raise DataError(f"{source.label}: {len(errors)} unusable value(s).", errors)
+            raise DataError(
+                N_("%(name)s: %(count)s unusable value(s)."),
+                errors,
+                name=Message(source.label),
+                count=len(errors),
+            )
         return records
 
     def _order(
@@ -311,7 +325,7 @@ class GenericSqlConnector(sqlsource.EngineOwner, Connector):
         external_id = reader.get("external_id", sqlsource.identifier, required=True)
         lines = []
         for index, values in enumerate(line_rows.get(external_id, ()), start=1):
-            line_reader = reader.nested(values, line_columns, f"line {index}: ")
+            line_reader = reader.nested(values, line_columns, index)
             lines.append(_line(line_reader, index))
         return OrderRecord(
             external_id=external_id,
@@ -335,7 +349,12 @@ class GenericSqlConnector(sqlsource.EngineOwner, Connector):
             return None
         state = self.settings["state_map"].get(key.lower(), key.lower())
         if state not in ORDER_STATES:
-            raise ValueError(f"unknown state {value!r}; translate it in the order states setting")
+            raise ValueError(
+                Message(
+                    N_("unknown state %(value)r; translate it in the order states setting"),
+                    value=value,
+                )
+            )
         return state
 
 
@@ -352,11 +371,11 @@ class _RowReader:
         row: Mapping[str, Any],
         columns: Mapping[str, str],
         errors: list[RowError],
-        prefix: str = "",
+        line: int | None = None,
         parent: _RowReader | None = None,
     ):
         self.row_no, self.row, self.columns = row_no, row, columns
-        self.errors, self.prefix, self.parent = errors, prefix, parent
+        self.errors, self.line, self.parent = errors, line, parent
         self.failed = False
 
     def get(self, field: str, convert: Any, required: bool = False) -> Any:
@@ -366,21 +385,32 @@ class _RowReader:
         try:
             value = convert(self.row[name])
         except ValueError as error:
-            self._fail(name, str(error))
+            reason = error.args[0] if error.args else ""
+            self._fail(name, reason if isinstance(reason, Message) else Message(str(reason)))
             return None
         if value is None and required:
-            self._fail(name, "is empty")
+            self._fail(name, Message(N_("is empty")))
         return value
 
-    def nested(self, row: Mapping[str, Any], columns: Mapping[str, str], prefix: str) -> _RowReader:
-        return _RowReader(self.row_no, row, columns, self.errors, prefix, parent=self)
+    def nested(self, row: Mapping[str, Any], columns: Mapping[str, str], line: int) -> _RowReader:
+        return _RowReader(self.row_no, row, columns, self.errors, line, parent=self)
 
-    def _fail(self, column_name: str, reason: str) -> None:
+    def _fail(self, column_name: str, reason: Message) -> None:
         reader: _RowReader | None = self
         while reader is not None:
             reader.failed = True
             reader = reader.parent
-        self.errors.append(RowError(self.row_no, column_name, self.prefix + reason))
+        if self.line is not None:
+            error = RowError.of(
+                self.row_no,
+                column_name,
+                N_("line %(line)s: %(reason)s"),
+                line=self.line,
+                reason=reason,
+            )
+        else:
+            error = RowError.of(self.row_no, column_name, reason.template, **reason.params)
+        self.errors.append(error)
 
 
 def _customer(reader: _RowReader, local: ZoneInfo) -> CustomerRecord:
@@ -407,7 +437,7 @@ def _line_number(value: Any) -> int | None:
         return None
     number = sqlsource.to_decimal(value)
     if number is None or number != number.to_integral_value():
-        raise ValueError(f"is not a whole number: {value!r}")
+        raise ValueError(Message(N_("is not a whole number: %(value)r"), value=value))
     return int(number)
 
 
@@ -431,9 +461,13 @@ def _refuse_null_cursors(conn: Connection, source: _Source) -> None:
     ).scalar_one()
     if empty:
         raise DataError(
-            f"{source.label}: {empty:,} row(s) have no value in the cursor column "
-            f"{source.cursor}; such rows cannot be read incrementally. Give them a value, "
-            "e.g. with COALESCE."
+            N_(
+                "%(name)s: %(count)s row(s) have no value in the cursor column %(column)s; "
+                "such rows cannot be read incrementally. Give them a value, e.g. with COALESCE."
+            ),
+            name=Message(source.label),
+            count=empty,
+            column=source.cursor,
         )
 
 
@@ -501,8 +535,11 @@ def _tag(value: Any) -> list[Any]:
     if isinstance(value, (bytes, bytearray, memoryview)):
         return ["bytes", bytes(value).hex()]
     raise ConfigurationError(
-        f"Cursor values of type {type(value).__name__} are not supported; "
-        "use a number, text or date/time column."
+        N_(
+            "Cursor values of type %(type)s are not supported; "
+            "use a number, text or date/time column."
+        ),
+        type=type(value).__name__,
     )
 
 
@@ -542,4 +579,6 @@ def _decode_cursor(cursor: str | None) -> tuple[Any, Any] | None:
         data = json.loads(cursor)
         return _untag(data["v"]), _untag(data["k"])
     except (ValueError, TypeError, KeyError):
-        raise ConfigurationError(f"Invalid generic SQL cursor: {cursor!r}") from None
+        raise ConfigurationError(
+            N_("Invalid generic SQL cursor: %(cursor)r"), cursor=cursor
+        ) from None

@@ -33,6 +33,7 @@ from .base import (
     AuthenticationError,
     ConfigurationError,
     ConnectorError,
+    Message,
     SettingField,
     TransientError,
 )
@@ -140,9 +141,15 @@ class HttpClient:
                 return outcome
             if attempt == attempts:
                 raise TransientError(
-                    f"{self.service} {outcome.problem} on {what}; "
-                    f"gave up after {attempts} attempts",
+                    N_(
+                        "%(service)s %(problem)s on %(request)s; "
+                        "gave up after %(attempts)s attempts"
+                    ),
                     retry_after=outcome.retry_after,
+                    service=self.service,
+                    problem=outcome.problem,
+                    request=what,
+                    attempts=attempts,
                 )
             wait = outcome.retry_after
             self.sleep(wait if wait is not None else self._backoff(attempt))
@@ -162,32 +169,51 @@ class HttpClient:
                 method, url, params=params, json=json, headers=headers, timeout=self.timeout
             )
         except requests.Timeout as exc:
-            return _Retry(f"timed out ({type(exc).__name__})")
+            return _Retry(Message(N_("timed out (%(error)s)"), error=type(exc).__name__))
         except (
             requests.ConnectionError,
             requests.exceptions.ChunkedEncodingError,
             requests.exceptions.ContentDecodingError,
         ) as exc:
-            return _Retry(f"connection failed ({type(exc).__name__})")
+            return _Retry(Message(N_("connection failed (%(error)s)"), error=type(exc).__name__))
         except requests.RequestException as exc:
-            raise ConnectorError(f"{self.service}: {what} failed ({type(exc).__name__})") from None
+            raise ConnectorError(
+                N_("%(service)s: %(request)s failed (%(error)s)"),
+                service=self.service,
+                request=what,
+                error=type(exc).__name__,
+            ) from None
         status = response.status_code
         if status in (401, 403):
             raise AuthenticationError(
-                f"authentication failed: {self.service} answered HTTP {status} to {what}: "
-                f"{server_message(response)}"
+                N_("authentication failed: %(detail)s"),
+                detail=Message(
+                    N_("%(service)s answered HTTP %(status)s to %(request)s: %(answer)s"),
+                    service=self.service,
+                    status=status,
+                    request=what,
+                    answer=server_message(response),
+                ),
             )
         if status in RETRY_STATUSES or status >= 500:
             retry_after = self._retry_after(response.headers.get("Retry-After"))
-            return _Retry(f"answered HTTP {status}", retry_after)
+            return _Retry(Message(N_("answered HTTP %(status)s"), status=status), retry_after)
         if status >= 400:
             raise ConnectorError(
-                f"{self.service} answered HTTP {status} to {what}: {server_message(response)}"
+                N_("%(service)s answered HTTP %(status)s to %(request)s: %(answer)s"),
+                service=self.service,
+                status=status,
+                request=what,
+                answer=server_message(response),
             )
         try:
             data = response.json() if response.content.strip() else None
         except ValueError:
-            return _Retry(f"answered HTTP {status} with a body that is not valid JSON")
+            return _Retry(
+                Message(
+                    N_("answered HTTP %(status)s with a body that is not valid JSON"), status=status
+                )
+            )
         return HttpResponse(status, response.headers, data)
 
     def _backoff(self, attempt: int) -> float:
@@ -217,7 +243,9 @@ def check_base_url(base_url: str, service: str) -> str:
     """Refuse URLs that are not http(s); return the URL with one trailing slash."""
     parts = urlsplit((base_url or "").strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigurationError(f"{service}: the URL must start with https:// and name a host")
+        raise ConfigurationError(
+            N_("%(service)s: the URL must start with https:// and name a host"), service=service
+        )
     return parts.geturl().rstrip("/") + "/"
 
 

@@ -32,13 +32,27 @@ Parts are not counted twice:
   the one product bought; a component whose parent is not among the goods positions is
   a line of its own.
 
+Returns of single positions: JTL's returns (``dbo.tRMRetourePos``) refer to a delivered
+position (``kLieferscheinPos`` -> ``dbo.tLieferscheinPos``), which refers to the order
+position (``tLieferscheinPos.kBestellPos`` = ``tAuftragPosition.kAuftragPosition``). A
+return position to be credited (``nGutschreiben = 1``) takes its quantity off its order
+position like a cancellation: a wholly returned position is a line in the state
+``returned``; a partly returned one becomes two lines, the part kept and the part
+returned (amounts split by quantity, to the cent). A return without credit (an exchange,
+a repair) changes nothing. A bill of materials counts as returned for as many whole sets
+as all its components (or the parent position itself) came back for; a configurator
+article follows its parent position (returns of single chosen components alone are not
+taken off). The order's net total is the sum of its live lines.
+
 Order state: ``nStorno = 1`` -> cancelled; else ``tAuftragEckdaten.nIstKomplettRetourniert
-= 1`` -> returned; else ``nKomplettAusgeliefert = 1`` -> completed; else open.
+= 1``, or every line returned for credit -> returned; else ``nKomplettAusgeliefert = 1`` ->
+completed; else open.
 
 Incremental reads: SQL Server stamps every row it writes with a database-wide, ever
 increasing 8-byte ``rowversion`` (the ``bRowversion`` columns). A stream's cursor is the
 hex of the largest rowversion read. An order counts as changed when its own row, its
-Eckdaten row or any of its positions carries a rowversion above the cursor (a customer:
+Eckdaten row, any of its positions or any return of its positions carries a rowversion
+above the cursor (a customer:
 its ``tkunde`` row or any of its ``tAdresse`` rows). The change query is a UNION ALL of
 ``(key, bRowversion)`` over those tables, each filtered with ``bRowversion > :cursor``,
 ordered by the rowversion and limited to the batch size; every key on that page is then
@@ -66,7 +80,13 @@ Table and column names were checked against public code, not guessed:
   bRowversion), ``Tkunde.cs`` (kKundenGruppe), ``TKundenGruppe.cs`` (kKundenGruppe,
   cName), ``TArtikel.cs`` (kArtikel, cArtNr, kWarengruppe), ``TWarengruppe.cs``
   (kWarengruppe, cName), ``TFirmaHistory.cs`` (kFirmaHistory, kFirma, cName) and
-  ``Tfirma.cs`` (kFirma, cName).
+  ``Tfirma.cs`` (kFirma, cName), ``TLieferscheinPo.cs`` (dbo.tLieferscheinPos:
+  kLieferscheinPos, kBestellPos, bRowversion) and ``TRmretourePo.cs`` (dbo.tRMRetourePos:
+  kRMRetourePos, kLieferscheinPos, fAnzahl, nGutschreiben, bRowversion). The join
+  ``tAuftragPosition.kAuftragPosition = tLieferscheinPos.kBestellPos`` and
+  ``tLieferscheinPos.kLieferscheinPos = tRMRetourePos.kLieferscheinPos`` is the one of a
+  public returns query on a live JTL database (the one cited below), which also reads
+  ``nGutschreiben = 1`` as "to be credited".
 - the meaning of values (nType 0 = quote / 1 = order, nStorno = 1 cancelled,
   nKomplettAusgeliefert 0 = not yet delivered / 1 = delivered, tAdresse nStandard = 1
   default and nTyp 1 = billing / 0 = delivery, fRabatt in percent) comes from several
@@ -86,7 +106,7 @@ Table and column names were checked against public code, not guessed:
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -103,8 +123,15 @@ from sqlalchemy import (
 )
 
 from . import sqlsource
-from .base import N_, Batch, ConfigurationError, Connector, ReadContext, SettingField
-from .records import CustomerRecord, OrderLineRecord, OrderRecord, Record
+from .base import N_, Batch, ConfigurationError, Connector, Message, ReadContext, SettingField
+from .records import (
+    VOID_STATES,
+    CustomerRecord,
+    OrderLineRecord,
+    OrderRecord,
+    OrderState,
+    Record,
+)
 from .registry import register
 
 CENT = Decimal("0.01")
@@ -153,17 +180,27 @@ ARTIKEL = _table("tArtikel", "dbo", "kArtikel cArtNr kWarengruppe")
 WARENGRUPPE = _table("tWarengruppe", "dbo", "kWarengruppe cName")
 FIRMA_HISTORY = _table("tFirmaHistory", "dbo", "kFirmaHistory kFirma cName")
 FIRMA = _table("tfirma", "dbo", "kFirma cName")
+LIEFERSCHEINPOS = _table("tLieferscheinPos", "dbo", "kLieferscheinPos kBestellPos bRowversion")
+RETOUREPOS = _table(
+    "tRMRetourePos", "dbo", "kRMRetourePos kLieferscheinPos fAnzahl nGutschreiben bRowversion"
+)
+CREDITED = 1  # tRMRetourePos.nGutschreiben: 1 = the returned position is credited
+_RETURNED_POSITIONS = RETOUREPOS.join(
+    LIEFERSCHEINPOS, LIEFERSCHEINPOS.c.kLieferscheinPos == RETOUREPOS.c.kLieferscheinPos
+).join(POSITION, POSITION.c.kAuftragPosition == LIEFERSCHEINPOS.c.kBestellPos)
 
-# Per stream: the tables whose rowversions mark a change, the key they share, a filter.
-_STREAM_SOURCES: dict[str, tuple[tuple[Table, str, Any], ...]] = {
+# Per stream: the tables whose rowversions mark a change, the stream's key (a column of
+# the table, or of the tables it is joined with), a filter, the join (None: the table).
+_STREAM_SOURCES: dict[str, tuple[tuple[Table, Column, Any, Any], ...]] = {
     "customers": (
-        (KUNDE, "kKunde", None),
-        (ADRESSE, "kKunde", ADRESSE.c.kKunde.is_not(None)),
+        (KUNDE, KUNDE.c.kKunde, None, None),
+        (ADRESSE, ADRESSE.c.kKunde, ADRESSE.c.kKunde.is_not(None), None),
     ),
     "orders": (
-        (AUFTRAG, "kAuftrag", AUFTRAG.c.nType == ORDER_TYPE_ORDER),
-        (ECKDATEN, "kAuftrag", None),
-        (POSITION, "kAuftrag", None),
+        (AUFTRAG, AUFTRAG.c.kAuftrag, AUFTRAG.c.nType == ORDER_TYPE_ORDER, None),
+        (ECKDATEN, ECKDATEN.c.kAuftrag, None, None),
+        (POSITION, POSITION.c.kAuftrag, None, None),
+        (RETOUREPOS, POSITION.c.kAuftrag, None, _RETURNED_POSITIONS),  # a new return
     ),
 }
 
@@ -180,17 +217,21 @@ def decode_rowversion(cursor: str | None) -> bytes | None:
     except ValueError:
         value = b""
     if len(value) != 8:
-        raise ConfigurationError(f"Invalid JTL-Wawi cursor {cursor!r}: expected 16 hex digits.")
+        raise ConfigurationError(
+            N_("Invalid JTL-Wawi cursor %(cursor)r: expected 16 hex digits."), cursor=cursor
+        )
     return value
 
 
 def _changes(
-    sources: Sequence[tuple[Table, str, Any]], after: bytes | None, limit: int, dialect: str
+    sources: Sequence[tuple[Table, Column, Any, Any]], after: bytes | None, limit: int, dialect: str
 ) -> Select:
     """(key, rowversion) of rows written after ``after``, oldest first, one page."""
     parts = []
-    for table, key, condition in sources:
-        part = select(table.c[key].label("k"), table.c.bRowversion.label("rv"))
+    for table, key, condition, joined in sources:
+        part = select(key.label("k"), table.c.bRowversion.label("rv"))
+        if joined is not None:
+            part = part.select_from(joined)
         if condition is not None:
             part = part.where(condition)
         if after is not None:
@@ -254,7 +295,7 @@ class JtlWawiConnector(sqlsource.EngineOwner, Connector):
         unknown = set(schema_map) - {"dbo", "Verkauf"}
         if unknown or not all(isinstance(v, str) and v for v in schema_map.values()):
             raise ConfigurationError(
-                'Schema names may only map "dbo" and "Verkauf" to schema names.'
+                N_('Schema names may only map "dbo" and "Verkauf" to schema names.')
             )
         values["schema_map"] = schema_map
         return values
@@ -271,11 +312,15 @@ class JtlWawiConnector(sqlsource.EngineOwner, Connector):
             orders = conn.execute(
                 select(func.count()).select_from(AUFTRAG).where(AUFTRAG.c.nType == ORDER_TYPE_ORDER)
             ).scalar_one()
-        return f"connected, {customers:,} customers, {orders:,} orders"
+        return Message(
+            N_("connected, %(customers)s customers, %(orders)s orders"),
+            customers=customers,
+            orders=orders,
+        )
 
     def read(self, stream: str, context: ReadContext) -> Iterator[Batch]:
         if stream not in self.streams:
-            raise ConfigurationError(f"JTL-Wawi has no stream {stream!r}.")
+            raise ConfigurationError(N_("JTL-Wawi has no stream %(stream)r."), stream=stream)
         after = decode_rowversion(context.cursor)
         limit = self.settings["batch_size"]
         while True:
@@ -387,15 +432,13 @@ def _order_headers(order_keys: Sequence[Any]) -> Select:
 
 def _order_lines(conn: Connection, order_keys: Sequence[Any]) -> dict[Any, list[OrderLineRecord]]:
     """The goods lines per order: BOM components left out, configurator components added
-    to their parent's line (see the module's docstring)."""
-    bom_component = (POSITION.c.kAuftragStueckliste.is_not(None)) & (
-        POSITION.c.kAuftragStueckliste != POSITION.c.kAuftragPosition
-    )
-    rows = conn.execute(
+    to their parent's line, credited returns taken off (see the module's docstring)."""
+    all_rows = conn.execute(
         select(
             POSITION.c.kAuftragPosition,
             POSITION.c.kAuftrag,
             POSITION.c.kKonfigVater,
+            POSITION.c.kAuftragStueckliste,
             POSITION.c.cArtNr,
             POSITION.c.cName,
             POSITION.c.fAnzahl,
@@ -410,13 +453,11 @@ def _order_lines(conn: Connection, order_keys: Sequence[Any]) -> dict[Any, list[
                 WARENGRUPPE, WARENGRUPPE.c.kWarengruppe == ARTIKEL.c.kWarengruppe
             )
         )
-        .where(
-            POSITION.c.kAuftrag.in_(order_keys),
-            POSITION.c.nType.in_(GOODS_POSITION_TYPES),
-            ~bom_component,
-        )
+        .where(POSITION.c.kAuftrag.in_(order_keys), POSITION.c.nType.in_(GOODS_POSITION_TYPES))
         .order_by(POSITION.c.kAuftrag, POSITION.c.nSort, POSITION.c.kAuftragPosition)
     ).all()
+    rows = [row for row in all_rows if not _is_bom_component(row)]
+    returned = _returned_quantities(conn, order_keys, all_rows)
     amounts = {row.kAuftragPosition: _amounts(row) for row in rows}  # (net, gross)
     for row in rows:  # configurator components into their parent
         if row.kKonfigVater in amounts:
@@ -427,8 +468,57 @@ def _order_lines(conn: Connection, order_keys: Sequence[Any]) -> dict[Any, list[
         if row.kKonfigVater in amounts:
             continue
         order_lines = lines.setdefault(row.kAuftrag, [])
-        order_lines.append(_line(row, len(order_lines) + 1, *amounts[row.kAuftragPosition]))
+        net, gross = amounts[row.kAuftragPosition]
+        quantity = sqlsource.to_decimal(row.fAnzahl) or Decimal(0)
+        back = returned.get(row.kAuftragPosition, Decimal(0))
+        if not back or back < quantity:  # what was kept
+            kept = quantity - back
+            part = _part(net, gross, kept / quantity) if back else (net, gross)
+            order_lines.append(_line(row, len(order_lines) + 1, *part, kept))
+            net, gross = net - part[0], gross - part[1]
+        if back:  # what came back for credit
+            order_lines.append(_line(row, len(order_lines) + 1, net, gross, back, "returned"))
     return lines
+
+
+def _is_bom_component(row: Any) -> bool:
+    bom = row.kAuftragStueckliste
+    return bom is not None and bom != row.kAuftragPosition
+
+
+def _returned_quantities(
+    conn: Connection, order_keys: Sequence[Any], rows: Sequence[Any]
+) -> dict[Any, Decimal]:
+    """Position key -> its quantity returned for credit (at most the quantity ordered),
+    from the credited returns of its delivered quantities; a bill of materials by its
+    components: as many whole sets as all its components came back for."""
+    credited = conn.execute(
+        select(LIEFERSCHEINPOS.c.kBestellPos, func.sum(RETOUREPOS.c.fAnzahl))
+        .select_from(_RETURNED_POSITIONS)
+        .where(POSITION.c.kAuftrag.in_(order_keys), RETOUREPOS.c.nGutschreiben == CREDITED)
+        .group_by(LIEFERSCHEINPOS.c.kBestellPos)
+    ).all()
+    ordered = {row.kAuftragPosition: sqlsource.to_decimal(row.fAnzahl) for row in rows}
+    back: dict[Any, Decimal] = {}
+    for position, quantity in credited:
+        if ordered.get(position):
+            back[position] = min(sqlsource.to_decimal(quantity) or Decimal(0), ordered[position])
+    shares: dict[Any, list[Decimal]] = {}  # BOM parent -> its components' returned shares
+    for row in rows:
+        if _is_bom_component(row) and ordered.get(row.kAuftragPosition):
+            share = back.get(row.kAuftragPosition, Decimal(0)) / ordered[row.kAuftragPosition]
+            shares.setdefault(row.kAuftragStueckliste, []).append(share)
+    for parent, parts in shares.items():
+        if ordered.get(parent):
+            sets = (min(parts) * ordered[parent]).to_integral_value(rounding=ROUND_FLOOR)
+            back[parent] = max(back.get(parent, Decimal(0)), sets)
+    return {key: quantity for key, quantity in back.items() if quantity > 0}
+
+
+def _part(net: Decimal, gross: Decimal, share: Decimal) -> tuple[Decimal, Decimal]:
+    return (net * share).quantize(CENT, ROUND_HALF_UP), (gross * share).quantize(
+        CENT, ROUND_HALF_UP
+    )
 
 
 def _amounts(row: Any) -> tuple[Decimal, Decimal]:
@@ -443,22 +533,30 @@ def _amounts(row: Any) -> tuple[Decimal, Decimal]:
     )
 
 
-def _line(row: Any, line_no: int, net: Decimal, gross: Decimal) -> OrderLineRecord:
+def _line(
+    row: Any,
+    line_no: int,
+    net: Decimal,
+    gross: Decimal,
+    quantity: Decimal,
+    state: OrderState | None = None,
+) -> OrderLineRecord:
     return OrderLineRecord(
         line_no=line_no,
         net_amount=net,
         gross_amount=gross,
-        quantity=sqlsource.to_decimal(row.fAnzahl) or Decimal(0),
+        quantity=quantity,
+        state=state,
         sku=sqlsource.text_or_none(row.cArtNr) or sqlsource.text_or_none(row.article_number),
         product_name=sqlsource.text_or_none(row.cName),
         product_group=sqlsource.text_or_none(row.product_group),
     )
 
 
-def _state(row: Any) -> str:
+def _state(row: Any, lines: Sequence[OrderLineRecord] = ()) -> str:
     if row.nStorno:
         return "cancelled"
-    if row.nIstKomplettRetourniert:
+    if row.nIstKomplettRetourniert or (lines and all(li.state == "returned" for li in lines)):
         return "returned"
     if row.nKomplettAusgeliefert == 1:
         return "completed"
@@ -471,13 +569,15 @@ def _money(value: Any) -> Decimal | None:
 
 
 def _order(row: Any, lines: Sequence[OrderLineRecord], local: ZoneInfo) -> OrderRecord:
+    # The live lines; a wholly returned order keeps the sum of its lines (docs/revenue.md).
+    live = [line for line in lines if line.state not in VOID_STATES] or lines
     return OrderRecord(
         external_id=sqlsource.identifier(row.kAuftrag),
         customer_external_id=sqlsource.identifier(row.kKunde),
         ordered_at=sqlsource.to_utc(row.dErstellt, local),
-        net_total=sum((line.net_amount for line in lines), Decimal("0.00")),
+        net_total=sum((line.net_amount for line in live), Decimal("0.00")),
         gross_total=_money(row.fWertBrutto),
-        state=_state(row),
+        state=_state(row, lines),
         number=sqlsource.text_or_none(row.cAuftragsNr),
         company=sqlsource.text_or_none(row.company),
         currency=sqlsource.text_or_none(row.cWaehrung) or "EUR",

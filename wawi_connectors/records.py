@@ -6,7 +6,7 @@ decides how to store them. Money is ``Decimal``, times are timezone-aware UTC.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -92,3 +92,27 @@ class OrderRecord:
 
 
 Record = CustomerRecord | ProductRecord | OrderRecord
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """What the app can store, told to a connector so it can refuse a file before it
+    stores any of it (``Connector.limits``).
+
+    Keys are ``<record>.<field>``: ``customer.first_name``, ``order.external_id``,
+    ``order.company``, ``line.product_name``, ``line.product_group``, ``line.net_amount``,
+    ``order.net_total`` and so on. ``lengths``: the most characters a text may have;
+    ``bounds``: every amount's absolute value must be below it.
+    """
+
+    lengths: Mapping[str, int] = field(default_factory=dict)
+    bounds: Mapping[str, Decimal] = field(default_factory=dict)
+
+    def length(self, *keys: str) -> int | None:
+        """The smallest length limit of ``keys`` (one value stored in several places)."""
+        found = [self.lengths[k] for k in keys if k in self.lengths]
+        return min(found) if found else None
+
+    def bound(self, *keys: str) -> Decimal | None:
+        found = [self.bounds[k] for k in keys if k in self.bounds]
+        return min(found) if found else None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from .base import ConfigurationError, Connector
+from .base import N_, ConfigurationError, Connector
 
 _REGISTRY: dict[str, type[Connector]] = {}
 _loaded = False
@@ -38,4 +38,4 @@ def get_connector_class(kind: str) -> type[Connector]:
     try:
         return _REGISTRY[kind]
     except KeyError:
-        raise ConfigurationError(f"Unknown connector type: {kind}") from None
+        raise ConfigurationError(N_("Unknown connector type: %(kind)s"), kind=kind) from None

@@ -31,6 +31,13 @@ Checked against Shopware's own docs (shopware/docs) and source (shopware/shopwar
   is taxed like its order (``_taxed_like_order``), never booked gross as net;
   order customer ``customerId email firstName lastName company customerNumber``
   (OrderCustomerDefinition.php).
+- Revenue (docs/revenue.md): the lines are the line items of type ``product`` and
+  ``custom``; the order's net total is the sum of their net amounts, the merchandise
+  before order-level vouchers. Promotions (``type: "promotion"``, a negative price:
+  discount codes and automatic promotions, PromotionProcessor), merchant credits
+  (``credit``) and shipping (``shippingCosts``, no line item) are neither lines nor
+  revenue; ``amountNet`` is not used, as it has the promotions and shipping taken off
+  or added. The gross total is ``amountTotal``, what the customer pays.
 - States: order open/in_progress/completed/cancelled; delivery ``returned`` and
   ``returned_partially`` (OrderDeliveryStates.php); transaction ``refunded`` and
   ``refunded_partially`` (OrderTransactionStates.php); newsletter recipient ``status``
@@ -69,6 +76,7 @@ from .base import (
     ConfigurationError,
     Connector,
     ConnectorError,
+    Message,
     ReadContext,
     SettingField,
 )
@@ -145,7 +153,7 @@ class Shopware6Connector(Connector):
         super().__init__(settings)
         self.page_size = int(self.settings["page_size"])
         if not 1 <= self.page_size <= 500:
-            raise ConfigurationError("Shopware: records per request must be 1 to 500")
+            raise ConfigurationError(N_("Shopware: records per request must be 1 to 500"))
         self.http = HttpClient.from_settings(
             self.settings,
             base_url=self.settings["base_url"],
@@ -162,11 +170,11 @@ class Shopware6Connector(Connector):
 
     def test_connection(self) -> str:
         answer = self._search("order", {"limit": 1, "total-count-mode": 1})
-        return f"Connected to Shopware: {answer.get('total', 0)} orders."
+        return Message(N_("Connected to Shopware: %(count)s orders."), count=answer.get("total", 0))
 
     def read(self, stream: str, context: ReadContext) -> Iterator[Batch]:
         if stream not in ENTITIES:
-            raise ConfigurationError(f"Shopware: unknown stream {stream!r}")
+            raise ConfigurationError(N_("Shopware: unknown stream %(stream)r"), stream=stream)
         if stream == "orders" and context.lookback_since is not None:
             for rows in self._pages("order", self._lookback_criteria(context.lookback_since)):
                 yield Batch(stream, self._records(stream, rows), context.cursor)
@@ -192,7 +200,7 @@ class Shopware6Connector(Connector):
             ).data
             token = answer.get("access_token") if isinstance(answer, dict) else None
             if not token:
-                raise ConnectorError("Shopware: the token answer holds no access_token")
+                raise ConnectorError(N_("Shopware: the token answer holds no access_token"))
             lifetime = float(answer.get("expires_in") or 600)
             self._token = token
             self._token_valid_until = self.clock() + lifetime - min(TOKEN_MARGIN, lifetime / 2)
@@ -214,7 +222,9 @@ class Shopware6Connector(Connector):
             headers={"Authorization": f"Bearer {token}"},
         ).data
         if not isinstance(answer, dict) or not isinstance(answer.get("data", []), list):
-            raise ConnectorError(f"Shopware: unexpected answer from search/{entity}")
+            raise ConnectorError(
+                N_("Shopware: unexpected answer from %(path)s"), path=f"search/{entity}"
+            )
         return answer
 
     def _pages(self, entity: str, criteria: dict[str, Any]) -> Iterator[list[dict[str, Any]]]:
@@ -337,23 +347,23 @@ class Shopware6Connector(Connector):
             key=lambda item: (item.get("position") or 0, item.get("id") or ""),
         )
         order_taxes = (row.get("price") or {}).get("calculatedTaxes") or []
-        shipping_net, _ = _net_gross(row.get("shippingCosts"), tax_status)
+        lines = tuple(
+            self._line(number, item, tax_status, order_taxes)
+            for number, item in enumerate(items, start=1)
+        )
         records.append(
             OrderRecord(
                 external_id=row["id"],
                 customer_external_id=customer_id,
                 ordered_at=parse_utc(row["orderDateTime"]),
-                net_total=(to_decimal(row.get("amountNet")) - shipping_net).quantize(CENT),
+                net_total=sum((line.net_amount for line in lines), Decimal("0.00")),
                 state=_order_state(row),
                 number=clean_text(row.get("orderNumber")),
                 company=_name(row.get("salesChannel")),
                 currency=(row.get("currency") or {}).get("isoCode") or "EUR",
                 gross_total=to_decimal(row.get("amountTotal")).quantize(CENT),
                 updated_at=parse_utc(row.get("updatedAt") or row["createdAt"]),
-                lines=tuple(
-                    self._line(number, item, tax_status, order_taxes)
-                    for number, item in enumerate(items, start=1)
-                ),
+                lines=lines,
             )
         )
         return records
@@ -400,7 +410,8 @@ def decode_cursor(cursor: str | None) -> dict[str, Watermark]:
         return {phase: Watermark.from_json(data.get(phase)) for phase in ("updated", "created")}
     except (ValueError, KeyError, TypeError, AttributeError):
         raise ConfigurationError(
-            f"Shopware: the stored cursor {cursor!r} cannot be read; reset the sync"
+            N_("Shopware: the stored cursor %(cursor)r cannot be read; reset the sync"),
+            cursor=cursor,
         ) from None
 
 

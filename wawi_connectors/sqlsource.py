@@ -32,10 +32,12 @@ from sqlalchemy import Connection, Engine, create_engine, event, exc
 from sqlalchemy.engine import URL, make_url
 
 from .base import (
+    N_,
     AuthenticationError,
     ConfigurationError,
     ConnectorError,
     DataError,
+    Message,
     TransientError,
 )
 
@@ -63,13 +65,15 @@ def make_engine(url: str) -> Engine:
         parsed = make_url(url)
     except exc.ArgumentError:
         raise ConfigurationError(
-            "The database URL is not valid (expected e.g. mssql+pyodbc://user:pass@dsn)."
+            N_("The database URL is not valid (expected e.g. mssql+pyodbc://user:pass@dsn).")
         ) from None
     try:
         engine = create_engine(parsed, pool_pre_ping=True, connect_args=_connect_args(parsed))
     except (exc.NoSuchModuleError, ImportError) as error:
         raise ConfigurationError(
-            f"No database driver for '{parsed.drivername}' is installed: {error}"
+            N_("No database driver for '%(driver)s' is installed: %(error)s"),
+            driver=parsed.drivername,
+            error=str(error),
         ) from None
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_query_only)
@@ -170,12 +174,12 @@ def connect_error(error: exc.DBAPIError) -> ConnectorError:
     lowered = message.lower()
     unknown_role = "role" in lowered and "does not exist" in lowered
     if unknown_role or any(hint in lowered for hint in _AUTH_HINTS):
-        return AuthenticationError(f"The database refused the login: {message}")
+        return AuthenticationError(N_("The database refused the login: %(error)s"), error=message)
     if any(hint in lowered for hint in _UNKNOWN_DATABASE_HINTS) or (
         "database" in lowered and "does not exist" in lowered
     ):
-        return ConfigurationError(f"The database does not exist: {message}")
-    return TransientError(f"Could not connect to the database: {message}")
+        return ConfigurationError(N_("The database does not exist: %(error)s"), error=message)
+    return TransientError(N_("Could not connect to the database: %(error)s"), error=message)
 
 
 def statement_error(error: exc.DBAPIError) -> ConnectorError:
@@ -184,14 +188,17 @@ def statement_error(error: exc.DBAPIError) -> ConnectorError:
     lowered = message.lower()
     if any(hint in lowered for hint in _READ_ONLY_HINTS):
         return ConnectorError(
-            "The query tried to change data and the database refused it; "
-            f"connectors only read. ({message})"
+            N_(
+                "The query tried to change data and the database refused it; "
+                "connectors only read. (%(error)s)"
+            ),
+            error=message,
         )
     if error.connection_invalidated or any(hint in lowered for hint in _TRANSIENT_HINTS):
-        return TransientError(f"The database connection failed: {message}")
+        return TransientError(N_("The database connection failed: %(error)s"), error=message)
     if isinstance(error, exc.DataError):
-        return DataError(f"The database could not compute a value: {message}")
-    return ConfigurationError(f"The database rejected the query: {message}")
+        return DataError(N_("The database could not compute a value: %(error)s"), error=message)
+    return ConfigurationError(N_("The database rejected the query: %(error)s"), error=message)
 
 
 @contextmanager
@@ -202,7 +209,9 @@ def sql_errors() -> Iterator[None]:
     except exc.DBAPIError as error:
         raise statement_error(error) from error
     except exc.SQLAlchemyError as error:
-        raise ConfigurationError(f"The query could not be built: {error}") from error
+        raise ConfigurationError(
+            N_("The query could not be built: %(error)s"), error=str(error)
+        ) from error
 
 
 # --- the static check of a user's SELECT --------------------------------------------
@@ -240,7 +249,7 @@ def _mask(sql: str, *, backslash_escapes: bool) -> str:
         if sql.startswith("/*", i):
             if sql.startswith(("/*!", "/*M!"), i):
                 raise ConfigurationError(
-                    "The query contains a MySQL executable comment (/*! ... */); remove it."
+                    N_("The query contains a MySQL executable comment (/*! ... */); remove it.")
                 )
             end = _block_comment_end(sql, i, nested=not backslash_escapes)
         elif sql.startswith("--", i) and (
@@ -273,7 +282,7 @@ def _block_comment_end(sql: str, start: int, *, nested: bool) -> int:
                 return i
         else:
             i += 1
-    raise ConfigurationError("The query has a comment that is never closed.")
+    raise ConfigurationError(N_("The query has a comment that is never closed."))
 
 
 def _quoted_end(sql: str, start: int, closer: str, backslash: bool) -> int:
@@ -289,7 +298,7 @@ def _quoted_end(sql: str, start: int, closer: str, backslash: bool) -> int:
                 continue
             return i + 1
         i += 1
-    raise ConfigurationError("The query has a quote that is never closed.")
+    raise ConfigurationError(N_("The query has a quote that is never closed."))
 
 
 def check_select(sql: str, label: str) -> str:
@@ -298,8 +307,9 @@ def check_select(sql: str, label: str) -> str:
     This check catches mistakes and the obvious attempts; the read-only transaction
     (or the read-only database user on SQL Server) is the guard that holds.
     """
+    name = Message(label)
     if not sql or not sql.strip():
-        raise ConfigurationError(f"{label} is empty.")
+        raise ConfigurationError(N_("%(name)s is empty."), name=name)
     body = sql.strip()
     for backslash in (False, True):
         masked = _mask(body, backslash_escapes=backslash).rstrip()
@@ -307,16 +317,19 @@ def check_select(sql: str, label: str) -> str:
             masked = masked[:-1].rstrip()
         if ";" in masked:
             raise ConfigurationError(
-                f"{label} must be a single SELECT statement (found a ';' between statements)."
+                N_("%(name)s must be a single SELECT statement (found a ';' between statements)."),
+                name=name,
             )
         first = _WORD.match(masked.lstrip(" \t\r\n("))
         if first is None or first.group().lower() not in ("select", "with"):
-            raise ConfigurationError(f"{label} must start with SELECT or WITH.")
+            raise ConfigurationError(N_("%(name)s must start with SELECT or WITH."), name=name)
         words = {w.lower() for w in _WORD.findall(masked)}
         bad = sorted(words & FORBIDDEN_WORDS)
         if bad:
             raise ConfigurationError(
-                f"{label} may only read; it contains {', '.join(w.upper() for w in bad)}."
+                N_("%(name)s may only read; it contains %(words)s."),
+                name=name,
+                words=[w.upper() for w in bad],
             )
     if body.endswith(";") and _mask(body, backslash_escapes=False).rstrip().endswith(";"):
         body = body[:-1].rstrip()
@@ -335,16 +348,18 @@ def load_timezone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigurationError(f"Unknown time zone: {name}") from None
+        raise ConfigurationError(N_("Unknown time zone: %(name)s"), name=name) from None
 
 
 def positive_int(value: Any, label: str) -> int:
     try:
         number = int(value)
     except (TypeError, ValueError):
-        raise ConfigurationError(f"{label} must be a whole number.") from None
+        raise ConfigurationError(
+            N_("%(name)s must be a whole number."), name=Message(label)
+        ) from None
     if number < 1:
-        raise ConfigurationError(f"{label} must be at least 1.")
+        raise ConfigurationError(N_("%(name)s must be at least 1."), name=Message(label))
     return number
 
 
@@ -356,9 +371,11 @@ def json_object(value: Any, label: str) -> dict[str, Any]:
         try:
             value = json.loads(value)
         except ValueError:
-            raise ConfigurationError(f"{label} is not valid JSON.") from None
+            raise ConfigurationError(
+                N_("%(name)s is not valid JSON."), name=Message(label)
+            ) from None
     if not isinstance(value, Mapping):
-        raise ConfigurationError(f"{label} must be a JSON object.")
+        raise ConfigurationError(N_("%(name)s must be a JSON object."), name=Message(label))
     return dict(value)
 
 
@@ -372,9 +389,9 @@ def text_or_none(value: Any) -> str | None:
 def identifier(value: Any) -> str:
     """An external id as text; integral numbers lose their decimals (12.0 -> '12')."""
     if value is None:
-        raise ValueError("is empty")
+        raise ValueError(Message(N_("is empty")))
     if isinstance(value, bool):
-        raise ValueError("is not an identifier")
+        raise ValueError(Message(N_("is not an identifier")))
     if isinstance(value, (int, Decimal, float)):
         number = Decimal(str(value))
         if number == number.to_integral_value():
@@ -384,7 +401,7 @@ def identifier(value: Any) -> str:
         return bytes(value).hex()
     text = str(value).strip()
     if not text:
-        raise ValueError("is empty")
+        raise ValueError(Message(N_("is empty")))
     return text
 
 
@@ -392,13 +409,13 @@ def to_decimal(value: Any) -> Decimal | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     if isinstance(value, bool):
-        raise ValueError("is not a number")
+        raise ValueError(Message(N_("is not a number")))
     try:
         number = value if isinstance(value, Decimal) else Decimal(str(value).strip())
     except InvalidOperation:
-        raise ValueError(f"is not a number: {value!r}") from None
+        raise ValueError(Message(N_("is not a number: %(value)r"), value=value)) from None
     if not number.is_finite():
-        raise ValueError(f"is not a finite number: {value!r}")
+        raise ValueError(Message(N_("is not a finite number: %(value)r"), value=value))
     return number
 
 
@@ -410,11 +427,11 @@ def to_utc(value: Any, local: ZoneInfo) -> datetime | None:
         try:
             value = datetime.fromisoformat(value.strip())
         except ValueError:
-            raise ValueError(f"is not a date/time: {value!r}") from None
+            raise ValueError(Message(N_("is not a date/time: %(value)r"), value=value)) from None
     elif isinstance(value, date) and not isinstance(value, datetime):
         value = datetime.combine(value, time())
     if not isinstance(value, datetime):
-        raise ValueError(f"is not a date/time: {value!r}")
+        raise ValueError(Message(N_("is not a date/time: %(value)r"), value=value))
     if value.tzinfo is None:
         value = value.replace(tzinfo=local)
     return value.astimezone(UTC)
@@ -434,4 +451,4 @@ def to_bool(value: Any) -> bool | None:
         return True
     if text in _FALSE:
         return False
-    raise ValueError(f"is not yes/no: {value!r}")
+    raise ValueError(Message(N_("is not yes/no: %(value)r"), value=value))

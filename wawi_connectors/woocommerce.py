@@ -21,9 +21,11 @@ and source (woocommerce/woocommerce, includes/rest-api/Controllers/Version3):
   carry ``date_modified_gmt``, ``billing`` and ``role``.
 - Orders: ``status`` pending, processing, on-hold, completed, cancelled, refunded,
   failed (and trash) (_orders.md); ``customer_id`` is 0 for guests; line items carry
-  ``product_id`` (the parent for variations), ``sku``, ``name``, ``quantity`` and
-  ``total``/``total_tax``, where ``total`` is the line after discounts and always
-  without tax (maintainer answer in woocommerce/woocommerce#17276); ``refunds`` is a
+  ``product_id`` (the parent for variations), ``sku``, ``name``, ``quantity``,
+  ``subtotal``/``subtotal_tax`` "before discounts" and ``total``/``total_tax`` "after
+  discounts" (_orders.md, "Line items properties"), always without tax (maintainer
+  answer in woocommerce/woocommerce#17276); WooCommerce spreads a coupon over the
+  line items' ``total``s and lists it in ``coupon_lines``; ``refunds`` is a
   list of ``{id, reason, total}`` with ``total`` the negative refunded amount including
   tax (class-wc-rest-orders-v2-controller.php; #62846).
 - Products carry ``name``, ``sku`` and ``categories: [{id, name, slug}]``; ``/products``
@@ -36,10 +38,25 @@ Decisions:
   ``modified_after`` one second before the newest change seen (the filter is exclusive)
   and skips the ids already seen at that second. Cursor: ``{"at", "ids"}`` JSON; a bare
   ISO timestamp is accepted as "everything since then".
-- Net revenue is net merchandise: the sum of the line ``total``s (after coupons,
-  without tax, shipping and fees). Refunds are only known as gross amounts per order,
-  so an order's net total is reduced by the refunded share of its gross total; lines
-  keep what was sold. A fully refunded order has the state ``returned``.
+- Net revenue is net merchandise: the sum of the line ``subtotal``s, before coupons
+  (order-level vouchers, which JTL-Wawi, Shopware and CSV files book as positions of
+  their own and leave out of revenue: docs/revenue.md), without tax, shipping and fees,
+  less refunds; a line's gross is ``subtotal`` plus ``subtotal_tax``. A line without
+  ``subtotal`` counts its ``total``. Refunds are read from ``/orders/<id>/refunds``
+  (_order-refunds.md), one request per order whose ``refunds`` list is not empty – never
+  for the others. A refund's ``line_items``, ``shipping_lines`` and ``fee_lines`` carry
+  negative ``total``/``total_tax`` (and ``quantity`` for goods) and name the order's item
+  in the meta ``_refunded_item_id`` (a goods item without it is matched by product and
+  variation). Refunds are amounts paid, after coupons: they are worked out on the lines'
+  ``total``s, and a partly refunded line keeps the same share of its ``subtotal`` as of
+  its ``total`` (by quantity when the coupon made the line free). Refunded goods come
+  off their own line; refunded shipping and fees change no line. What a refund's
+  ``amount`` holds beyond its items (an amount typed without choosing lines, as in
+  the docs' example refund 726) comes off the goods lines, spread by their gross still
+  kept, at most all of it; only what is left after that is shipping or fees. A line
+  refunded wholly is ``returned`` and keeps what was sold, like a returned position of
+  a file; the order's net total is the sum of its live lines. An order whose lines are
+  all returned is ``returned`` and keeps their sum.
 - Guest orders (``customer_id`` 0) yield a customer ``guest:<lower-cased billing
   email>`` in the same batch, so the app can store the order's customer first; the app
   gives them to the registered customer with that email (records.GUEST_PREFIX).
@@ -65,7 +82,15 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from .base import N_, Batch, ConfigurationError, Connector, ReadContext, SettingField
+from .base import (
+    N_,
+    Batch,
+    ConfigurationError,
+    Connector,
+    Message,
+    ReadContext,
+    SettingField,
+)
 from .http import (
     HTTP_SETTINGS,
     HttpClient,
@@ -78,6 +103,7 @@ from .http import (
     to_decimal,
 )
 from .records import (
+    VOID_STATES,
     CustomerRecord,
     OrderLineRecord,
     OrderRecord,
@@ -100,6 +126,8 @@ ORDER_STATES: dict[str, OrderState] = {
 # Drafts of the block checkout are carts, not orders.
 SKIPPED_STATUSES = frozenset({"checkout-draft", "auto-draft", "trash"})
 PRODUCT_BATCH = 100
+REFUND_PAGE = 100
+REFUNDED_ITEM = "_refunded_item_id"
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 CENT = Decimal("0.01")
 
@@ -148,12 +176,14 @@ class WooCommerceConnector(Connector):
         parts = urlsplit(base_url or "")
         if parts.scheme != "https" and parts.hostname not in LOOPBACK_HOSTS:
             raise ConfigurationError(
-                "WooCommerce accepts API keys only over HTTPS; plain HTTP would need "
-                "OAuth 1.0a signatures, which this connector does not send."
+                N_(
+                    "WooCommerce accepts API keys only over HTTPS; plain HTTP would need "
+                    "OAuth 1.0a signatures, which this connector does not send."
+                )
             )
         self.page_size = int(self.settings["page_size"])
         if not 1 <= self.page_size <= 100:
-            raise ConfigurationError("WooCommerce: records per request must be 1 to 100")
+            raise ConfigurationError(N_("WooCommerce: records per request must be 1 to 100"))
         key, secret = self.settings["consumer_key"], self.settings["consumer_secret"]
         in_query = str(self.settings["auth_in_query"]).lower() in ("true", "1", "yes", "on")
         self._auth_params = {"consumer_key": key, "consumer_secret": secret} if in_query else {}
@@ -171,7 +201,10 @@ class WooCommerceConnector(Connector):
 
     def test_connection(self) -> str:
         response = self._get("orders", {"per_page": 1})
-        return f"Connected to WooCommerce: {response.headers.get('X-WP-Total', '?')} orders."
+        return Message(
+            N_("Connected to WooCommerce: %(count)s orders."),
+            count=_count(response.headers.get("X-WP-Total")),
+        )
 
     def read(self, stream: str, context: ReadContext) -> Iterator[Batch]:
         if stream == "orders":
@@ -179,14 +212,17 @@ class WooCommerceConnector(Connector):
         elif stream == "customers":
             yield from self._read_customers(context.cursor)
         else:
-            raise ConfigurationError(f"WooCommerce: unknown stream {stream!r}")
+            raise ConfigurationError(N_("WooCommerce: unknown stream %(stream)r"), stream=stream)
 
     def _get(self, resource: str, params: Mapping[str, Any]) -> HttpResponse:
         response = self.http.request("GET", API + resource, params={**params, **self._auth_params})
         if not isinstance(response.data, list):
             raise ConfigurationError(
-                f"WooCommerce: /{API}{resource} did not answer with a list; is the URL "
-                "the shop's address?"
+                N_(
+                    "WooCommerce: %(path)s did not answer with a list; "
+                    "is the URL the shop's address?"
+                ),
+                path=f"/{API}{resource}",
             )
         return response
 
@@ -223,25 +259,50 @@ class WooCommerceConnector(Connector):
                 guest = _guest(row)
                 guests[guest.external_id] = guest
                 customer_ref = guest.external_id
-            orders.append(self._order(row, customer_ref, products))
+            refunds = self._refunds_of(row) if row.get("refunds") else []
+            orders.append(self._order(row, customer_ref, products, refunds))
         return [*guests.values(), *orders]
 
+    def _refunds_of(self, row: dict[str, Any]) -> list[dict[str, Any]]:
+        """The refunds of one order, all pages (one request for up to 100 refunds)."""
+        refunds: list[dict[str, Any]] = []
+        page = 1
+        while True:
+            response = self._get(
+                f"orders/{int(row['id'])}/refunds", {"per_page": REFUND_PAGE, "page": page}
+            )
+            refunds.extend(response.data)
+            if not _has_more(response, page, REFUND_PAGE):
+                return refunds
+            page += 1
+
     def _order(
-        self, row: dict[str, Any], customer_ref: str, products: dict[int, Product | None]
+        self,
+        row: dict[str, Any],
+        customer_ref: str,
+        products: dict[int, Product | None],
+        refunds: list[dict[str, Any]],
     ) -> OrderRecord:
         items = row.get("line_items") or []
-        lines = tuple(_line(number, item, products) for number, item in enumerate(items, 1))
-        merchandise = sum((line.net_amount for line in lines), Decimal(0))
+        kept = _kept_after_refunds(items, refunds)
+        lines = tuple(
+            _line(number, item, products, kept[number - 1]) for number, item in enumerate(items, 1)
+        )
+        live = [line.net_amount for line in lines if line.state is None]
+        state = ORDER_STATES.get(row.get("status") or "", "open")
+        if lines and not live:  # every line refunded: the order keeps what was sold
+            live = [line.net_amount for line in lines]
+            state = state if state in VOID_STATES else "returned"
         gross = to_decimal(row.get("total"))
-        refunds = row.get("refunds") or []
-        refunded = sum((abs(to_decimal(r.get("total"))) for r in refunds), Decimal(0))
-        kept = min(max(1 - refunded / gross, Decimal(0)), Decimal(1)) if gross > 0 else Decimal(1)
+        refunded = sum(
+            (abs(to_decimal(r.get("total"))) for r in row.get("refunds") or []), Decimal(0)
+        )
         return OrderRecord(
             external_id=str(row["id"]),
             customer_external_id=customer_ref,
             ordered_at=parse_utc(row["date_created_gmt"]),
-            net_total=(merchandise * kept).quantize(CENT),
-            state=ORDER_STATES.get(row.get("status") or "", "open"),
+            net_total=sum(live, Decimal(0)).quantize(CENT),
+            state=state,
             number=clean_text(row.get("number")),
             company=clean_text(self.settings["shop_name"]),
             currency=row.get("currency") or "EUR",
@@ -312,12 +373,18 @@ def decode_cursor(cursor: str | None) -> Watermark:
         return Watermark.from_json(cursor)
     except (ValueError, KeyError, TypeError, AttributeError):
         raise ConfigurationError(
-            f"WooCommerce: the stored cursor {cursor!r} cannot be read; reset the sync"
+            N_("WooCommerce: the stored cursor %(cursor)r cannot be read; reset the sync"),
+            cursor=cursor,
         ) from None
 
 
 def encode_cursor(mark: Watermark) -> str:
     return json.dumps(mark.to_json(), sort_keys=True)
+
+
+def _count(value: str | None) -> int | str:
+    """A count header as a number, "?" when the server sent none."""
+    return int(value) if value and value.isdigit() else "?"
 
 
 def _has_more(response: HttpResponse, page: int, page_size: int) -> bool:
@@ -338,19 +405,113 @@ def _modified_key(row: dict[str, Any]) -> tuple[datetime, str]:
     return parse_utc(row.get("date_modified_gmt") or row["date_created_gmt"]), str(row["id"])
 
 
+@dataclass(slots=True)
+class Kept:
+    """What a goods line keeps after refunds: net, tax and quantity."""
+
+    net: Decimal
+    tax: Decimal
+    quantity: Decimal
+    refunded: bool = False
+
+    @property
+    def gross(self) -> Decimal:
+        return self.net + self.tax
+
+
+def _kept_after_refunds(items: list[dict[str, Any]], refunds: list[dict[str, Any]]) -> list[Kept]:
+    """Each goods line (in order) after the refunds, per the rules in the module doc."""
+    kept = [
+        Kept(
+            to_decimal(item.get("total")),
+            to_decimal(item.get("total_tax")),
+            to_decimal(item.get("quantity") or 1),
+        )
+        for item in items
+    ]
+    index = {str(item.get("id")): n for n, item in enumerate(items)}
+    unattributed = Decimal(0)
+    for refund in refunds:
+        itemised = Decimal(0)
+        for part in ("line_items", "shipping_lines", "fee_lines"):
+            for refunded in refund.get(part) or []:
+                net, tax = (
+                    -to_decimal(refunded.get("total")),
+                    -to_decimal(refunded.get("total_tax")),
+                )
+                if part == "line_items":
+                    n = _refunded_line(refunded, items, index)
+                    if n is None:  # not a line of this order: treat it as an amount
+                        continue
+                    line = kept[n]
+                    line.net -= net
+                    line.tax -= tax
+                    line.quantity -= abs(to_decimal(refunded.get("quantity")))
+                    line.refunded = True
+                itemised += net + tax
+        unattributed += max(to_decimal(refund.get("amount")) - itemised, Decimal(0))
+    _spread_over_goods(kept, unattributed)
+    return kept
+
+
+def _refunded_line(
+    refunded: dict[str, Any], items: list[dict[str, Any]], index: dict[str, int]
+) -> int | None:
+    """The index of the order's line a refunded item refers to, or None."""
+    for meta in refunded.get("meta_data") or []:
+        if meta.get("key") == REFUNDED_ITEM and str(meta.get("value")) in index:
+            return index[str(meta.get("value"))]
+    same = (refunded.get("product_id"), refunded.get("variation_id") or 0)
+    for n, item in enumerate(items):
+        if (item.get("product_id"), item.get("variation_id") or 0) == same and same[0]:
+            return n
+    return None
+
+
+def _spread_over_goods(kept: list[Kept], amount: Decimal) -> None:
+    """Take a gross ``amount`` off the goods lines, by the gross each still keeps (at
+    most all of it), each line's part split into net and tax at the line's own ratio."""
+    lines = [line for line in kept if line.gross > 0]
+    goods = sum((line.gross for line in lines), Decimal(0))
+    take = min(amount, goods)
+    if take <= 0:
+        return
+    left = take
+    for number, line in enumerate(lines, 1):
+        share = left if number == len(lines) else (take * line.gross / goods).quantize(CENT)
+        left -= share
+        net = (share * line.net / line.gross).quantize(CENT)
+        line.net -= net
+        line.tax -= share - net
+        line.refunded = True
+
+
 def _line(
-    number: int, item: dict[str, Any], products: dict[int, Product | None]
+    number: int, item: dict[str, Any], products: dict[int, Product | None], kept: Kept
 ) -> OrderLineRecord:
-    net = to_decimal(item.get("total"))
+    paid_net, paid_tax = to_decimal(item.get("total")), to_decimal(item.get("total_tax"))
+    # Before coupons (docs/revenue.md): ``subtotal`` is the line "before discounts".
+    before_coupons = item.get("subtotal") not in (None, "")
+    net = to_decimal(item.get("subtotal")) if before_coupons else paid_net
+    tax = to_decimal(item.get("subtotal_tax")) if before_coupons else paid_tax
+    quantity = to_decimal(item.get("quantity") or 1)
+    returned = kept.refunded and kept.net <= 0
+    if not returned and kept.refunded:  # partly refunded: the share the customer kept
+        by_quantity = kept.quantity / quantity if quantity > 0 else Decimal(1)
+        net *= kept.net / paid_net if paid_net > 0 else by_quantity
+        tax *= kept.tax / paid_tax if paid_tax > 0 else by_quantity
+        quantity = kept.quantity if kept.quantity > 0 else quantity
+    gross = net + tax
     product = products.get(int(item.get("product_id") or 0)) or Product(None, None, None)
     return OrderLineRecord(
         line_no=number,
         net_amount=net.quantize(CENT),
-        gross_amount=(net + to_decimal(item.get("total_tax"))).quantize(CENT),
-        quantity=to_decimal(item.get("quantity") or 1),
+        gross_amount=gross.quantize(CENT),
+        quantity=quantity,
         sku=product.sku or clean_text(item.get("sku")),
         product_name=product.name or _decoded(item.get("name")),
         product_group=product.group,
+        state="returned" if returned else None,
     )
 
 

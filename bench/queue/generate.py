@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import subprocess
 import sys
 import time
@@ -468,7 +469,8 @@ class Shop:
             users.append((f"sales{i + 1}@bench.example", name, "sales", company))
         for i, (email, name, role, company) in enumerate(users, start=1):
             yield "\t".join([
-                str(i), email, name, self.password_hash, role, "de", company, "t", "0", NULL, NULL,
+                str(i), email, name, self.password_hash, role, "de", company, "t",
+                secrets.token_urlsafe(32), NULL,
                 created,
             ])  # fmt: skip
 
@@ -716,7 +718,7 @@ def load(url: str, shop: Shop, started: float) -> None:
             shop.product_rows(),
         )
         copy(conn, "user_account", ["id", "email", "name", "password_hash", "role", "locale",
-             "company_id", "is_active_user", "failed_logins", "locked_until", "last_login_at",
+             "company_id", "is_active_user", "session_token", "last_login_at",
              "created_at"], shop.user_rows())  # fmt: skip
         copy(conn, "customer", shop.CUSTOMER_COLUMNS, chunked(shop.n_customers, shop.customer_rows))
         copy(conn, "customer_order", shop.ORDER_COLUMNS, chunked(shop.n_orders, shop.order_rows))

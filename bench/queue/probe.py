@@ -69,7 +69,8 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.update(
         RECOVERY_ENV="production",
-        SECRET_KEY="bench-profile",  # noqa: S106 - a throwaway benchmark app
+        SECRET_KEY="bench-profile-not-for-production-32-bytes",  # noqa: S106 - a throwaway app
+        PUBLIC_BASE_URL="http://127.0.0.1",
         SESSION_COOKIE_SECURE="false",
         DATABASE_URL=f"postgresql+psycopg://postgres@127.0.0.1:5432/{args.db}",
     )

@@ -56,7 +56,8 @@ class App:
         env = {
             **os.environ,
             "RECOVERY_ENV": "production",
-            "SECRET_KEY": "bench-secret-not-for-production",
+            "SECRET_KEY": "bench-secret-not-for-production-32-bytes-or-more",
+            "PUBLIC_BASE_URL": "http://127.0.0.1",
             "SESSION_COOKIE_SECURE": "false",
             "DATABASE_URL": f"postgresql+psycopg://postgres@127.0.0.1:5432/{db}",
         }

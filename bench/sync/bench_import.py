@@ -75,7 +75,12 @@ def child(database_url: str, path: str) -> dict:
     from recovery.models import ConnectorConfig, Customer, Order, OrderLine
     from recovery.sources.sync import run_sync
 
-    app = create_app("production", SQLALCHEMY_DATABASE_URI=database_url, SECRET_KEY="bench")  # noqa: S106
+    app = create_app(
+        "production",
+        SQLALCHEMY_DATABASE_URI=database_url,
+        SECRET_KEY="bench-import-not-for-production-32-bytes",  # noqa: S106
+        PUBLIC_BASE_URL="http://127.0.0.1",
+    )
     result: dict = {}
     with app.app_context():
         upgrade(directory=str(ROOT / "migrations"))

@@ -2,7 +2,7 @@
 contact row per overdue episode, and the index the group tabs read
 
 Revision ID: 5d9460a04785
-Revises: d7a4c1e9b256
+Revises: a8c3e5f1d294
 Create Date: 2026-12-07 11:00:00.000000
 """
 from alembic import op
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '5d9460a04785'
-down_revision = 'd7a4c1e9b256'
+down_revision = 'a8c3e5f1d294'
 branch_labels = None
 depends_on = None
 

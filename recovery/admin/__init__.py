@@ -7,6 +7,8 @@ bp = Blueprint("admin", __name__)
 from . import (  # noqa: E402,F401  (they register their routes on bp)
     analysis,
     connectors,
+    logins,
     messaging,
     routes,
+    users,
 )

@@ -19,7 +19,7 @@ from ..cases.settings import analysis_settings, save_analysis_settings
 from ..extensions import db
 from ..jobs import ACTIVE, enqueue, latest
 from ..models import JobRun, ProductGroup
-from ..security import admin_required
+from ..security import admin_required, int_arg
 from ..ui import job_label
 from . import bp
 from .forms import ConfirmForm
@@ -99,20 +99,19 @@ def analysis_run():
 @admin_required
 def backtest_page():
     form = ConfirmForm()
-    job = _backtest_job(request.args.get("job", type=int))
+    job = _backtest_job(int_arg("job"))
     params = job.params if job else {}
     as_of_text = request.form.get("as_of") or params.get("as_of") or ""
     horizon_text = request.form.get("horizon") or str(
         params.get("horizon") or analysis_settings().horizon_days
     )
     if request.method == "POST" and form.validate_on_submit():
-        try:
-            as_of = date.fromisoformat(as_of_text)
-            horizon = int(horizon_text)
-            if not 7 <= horizon <= 1095:
-                raise ValueError(_("horizon: a number of days from 7 to 1095"))
-        except ValueError as exc:
-            flash(_("Backtest not possible: %(reason)s", reason=str(exc)), "error")
+        as_of, horizon = _day(as_of_text), _whole_number(horizon_text)
+        if as_of is None:
+            flash(_("Backtest not possible: %(reason)s", reason=_("As of: not a date")), "error")
+        elif horizon is None or not 7 <= horizon <= 1095:
+            reason = _("horizon: a number of days from 7 to 1095")
+            flash(_("Backtest not possible: %(reason)s", reason=reason), "error")
         else:
             job = enqueue(
                 "backtest", {"as_of": as_of.isoformat(), "horizon": horizon}, current_user.id
@@ -129,9 +128,33 @@ def backtest_page():
         form=form,
         job=job,
         result=result,
+        refusal=_refusal(job),
         as_of=as_of_text,
         horizon=horizon_text,
     )
+
+
+def _day(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        return None
+
+
+def _whole_number(text: str) -> int | None:
+    text = text.strip()
+    return int(text) if text.isdigit() and len(text) < 7 else None
+
+
+def _refusal(job: JobRun | None) -> dict | None:
+    """Why the history could not answer a failed backtest, its dates as dates."""
+    if job is None or job.state != "failed" or not (job.result or {}).get("refused"):
+        return None
+    facts = dict(job.result)
+    for key in ("as_of", "horizon_end", "data_end"):
+        if facts.get(key):
+            facts[key] = date.fromisoformat(facts[key])
+    return facts
 
 
 def _backtest_job(job_id: int | None) -> JobRun | None:

@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 from wawi_connectors import ConfigurationError, connector_kinds, get_connector_class
 
 from ..extensions import db
-from ..models import ConnectorConfig, JobRun, SyncRun
-from ..security import admin_required
+from ..models import ConnectorConfig, Customer, JobRun, SyncRun
+from ..security import admin_required, int_arg
 from ..sources import SourceError
 from ..sources.configs import (
     EXAMPLE_VALUES,
@@ -35,6 +35,7 @@ from ..sources.jobs import (
     start_sync,
 )
 from ..sources.sync import LOOKBACK_DAYS
+from ..sources.texts import said
 from ..sources.upload import (
     FIELD_LABELS,
     REQUIRED_FIELDS,
@@ -48,6 +49,7 @@ from ..ui import LINK_LABELS, job_label, stream_rows
 from . import bp
 
 LOG_PAGE = 20
+UNKNOWN_COUNTRIES_SHOWN = 20
 
 
 def _connector(cid: int) -> ConnectorConfig:
@@ -67,7 +69,11 @@ def _kind_label(kind: str) -> str:
 @bp.get("/connectors")
 @admin_required
 def connectors():
-    configs = db.session.scalars(select(ConnectorConfig).order_by(ConnectorConfig.name)).all()
+    configs = db.session.scalars(
+        select(ConnectorConfig).order_by(
+            func.lower(func.coalesce(ConnectorConfig.label, ConnectorConfig.name))
+        )
+    ).all()
     latest = (
         select(SyncRun.connector_id, func.max(SyncRun.id).label("id"))
         .group_by(SyncRun.connector_id)
@@ -101,7 +107,7 @@ def _settings_page(cfg: ConnectorConfig | None, kind: str):
             errors, submitted = exc.errors, request.form
             flash(_("Nothing was saved; please correct the marked fields."), "error")
         else:
-            flash(_("Connector %(name)s saved.", name=cfg.name), "success")
+            flash(_("Connector %(name)s saved.", name=cfg.title), "success")
             return redirect(url_for("admin.connector_detail", cid=cfg.id))
     values = submitted or {
         "name": "",
@@ -146,7 +152,7 @@ def connector_edit(cid: int):
 @admin_required
 def connector_detail(cid: int):
     cfg = _connector(cid)
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = max(int_arg("page", 1), 1)
     runs_query = select(SyncRun).where(SyncRun.connector_id == cid)
     total = db.session.scalar(runs_query.with_only_columns(func.count(SyncRun.id)))
     runs = db.session.scalars(
@@ -170,7 +176,23 @@ def connector_detail(cid: int):
         file_kind=cfg.kind == "csv",
         max_mb=current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024),
         mapping_link=_mapping_link(cfg, job),
+        unknown_countries=_unknown_countries(cfg),
     )
+
+
+def _unknown_countries(cfg: ConnectorConfig) -> tuple[int, list[tuple[str, int]], bool]:
+    """How many of the source's customers have a country value that names no country we
+    recognise, the most frequent such values with their counts, and whether there are
+    more values than those."""
+    counted = func.count(Customer.id)
+    rows = db.session.execute(
+        select(Customer.country_raw, counted)
+        .where(Customer.source == cfg.name, Customer.country_raw.is_not(None))
+        .group_by(Customer.country_raw)
+        .order_by(counted.desc(), Customer.country_raw)
+    ).all()
+    shown = [(raw, n) for raw, n in rows[:UNKNOWN_COUNTRIES_SHOWN]]
+    return sum(n for _, n in rows), shown, len(rows) > len(shown)
 
 
 def _mapping_link(cfg: ConnectorConfig, job: JobRun | None) -> str | None:
@@ -221,7 +243,7 @@ def connector_test(cid: int):
     try:
         text = test_connection(cfg)
     except SourceError as exc:
-        flash(str(exc), "error")
+        flash(said(exc), "error")
     else:
         flash(_("Connection works: %(text)s", text=text), "success")
     return redirect(url_for("admin.connector_detail", cid=cid))
@@ -238,7 +260,7 @@ def connector_sync(cid: int):
     try:
         start_sync(cfg, full=full, user_id=current_user.id)
     except SourceError as exc:
-        flash(str(exc) if not isinstance(exc, SyncRunning) else _running_message(), "error")
+        flash(said(exc) if not isinstance(exc, SyncRunning) else _running_message(), "error")
     else:
         _flash_started()
     return redirect(url_for("admin.connector_detail", cid=cid))
@@ -261,7 +283,7 @@ def connector_upload(cid: int):
     try:
         upload = save_upload(cfg, request.files.get("file"))
     except SourceError as exc:
-        flash(str(exc), "error")
+        flash(said(exc), "error")
         return redirect(url_for("admin.connector_detail", cid=cid))
     return redirect(url_for("admin.connector_mapping", cid=cid, token=upload.token))
 
@@ -274,21 +296,22 @@ def connector_mapping(cid: int, token: str):
         upload = find_upload(cfg, token)
         proposal = propose(upload)
     except SourceError as exc:
-        flash(str(exc), "error")
+        flash(said(exc), "error")
         return redirect(url_for("admin.connector_detail", cid=cid))
     errors: dict[str, str] = {}
     mapping = proposal.mapping
     if request.method == "POST":
         chosen = {t: request.form.get(f"map_{t}", "") for t in FIELD_LABELS}
         try:
-            start_import(cfg, upload, chosen, current_user.id)
+            cp1252_rows = request.form.get("cp1252_rows") == "1"
+            start_import(cfg, upload, chosen, current_user.id, cp1252_rows)
         except MappingInvalid as exc:
             errors, mapping = exc.errors, {t: h for t, h in chosen.items() if h}
             flash(_("Nothing was imported; please correct the marked fields."), "error")
         except SyncRunning:
             flash(_running_message(), "error")
         except SourceError as exc:
-            flash(str(exc), "error")
+            flash(said(exc), "error")
         else:
             _flash_started()
             return redirect(url_for("admin.connector_detail", cid=cid))

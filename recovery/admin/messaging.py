@@ -30,7 +30,7 @@ from ..models.message import (
     Channel,
     GroupMessageTexts,
 )
-from ..security import admin_required, safe_next
+from ..security import admin_required, int_arg, safe_next
 from . import bp
 from .forms import ConfirmForm
 from .messaging_forms import CompanyForm, GroupTextsForm, WorkerSettingsForm
@@ -60,7 +60,7 @@ def outbox():
         if request.args.get("purpose") in MESSAGE_PURPOSES
         else None,
     }
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = max(int_arg("page", 1), 1)
     stmt = select(Message)
     for name, value in args.items():
         if value:
@@ -154,7 +154,7 @@ def jobs():
         db.session.commit()
         flash(_("Worker settings saved."), "success")
         return redirect(url_for("admin.jobs"))
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = max(int_arg("page", 1), 1)
     kind = request.args.get("kind") or None
     stmt = select(JobRun)
     if kind:

@@ -11,6 +11,7 @@ from wtforms.validators import URL, Length, NumberRange, Optional, Regexp, Valid
 from ..messaging import channels, placeholders, sms
 from ..messaging.variables import VARIABLE_NAMES
 from ..models.message import CHANNEL_PREFERENCE_LABELS, Channel
+from ..models.types import DB_INT_MAX
 
 EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 # Mailjet's SMS sender ("From"): 3 to 11 letters and digits.
@@ -32,6 +33,8 @@ def _template_id(label: str):
     return [
         Optional(),
         NumberRange(min=1, message=_l("%(field)s: a positive number.", field=label)),
+        # the column holds 32 bits; Mailjet's template ids are far below
+        NumberRange(max=DB_INT_MAX, message=_l("%(field)s: the number is too large.", field=label)),
     ]
 
 

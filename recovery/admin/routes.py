@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 
 from flask import render_template, request
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
+from werkzeug.exceptions import BadRequest
 
 from ..extensions import db
 from ..models import CaseEvent, User, business_tz
-from ..security import admin_required
+from ..security import admin_required, int_arg
 from . import bp
 
 PAGE = 50
@@ -26,10 +28,10 @@ def index():
 @admin_required
 def action_log():
     """Every action on every case, filtered by user and date (Q7)."""
-    user_id = request.args.get("user", type=int)
+    user_id = int_arg("user")
     start = _date_arg("from")
     end = _date_arg("to")
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = max(int_arg("page", 1), 1)
     stmt = select(CaseEvent).where(CaseEvent.user_id.is_not(None))
     if user_id:
         stmt = stmt.where(CaseEvent.user_id == user_id)
@@ -58,8 +60,23 @@ def action_log():
     )
 
 
+# Dates a filter takes: a day after the last one or before the first would not be a
+# time the database (or Python) can hold once the time zone is applied.
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(9998, 12, 31)
+
+
 def _date_arg(name: str) -> date | None:
     try:
-        return date.fromisoformat(request.args.get(name, ""))
+        day = date.fromisoformat(request.args.get(name, ""))
     except ValueError:
         return None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise BadRequest(
+            _(
+                "The date in '%(name)s' must lie in the years %(first)s to %(last)s.",
+                name=name,
+                first=FIRST_DAY.year,
+                last=LAST_DAY.year,
+            )
+        )
+    return day

@@ -179,6 +179,16 @@ def _came_back(lines: pd.DataFrame, start_day: int, end_day: int) -> np.ndarray:
     return pd.unique(lines["customer_id"].to_numpy()[inside])
 
 
+class BacktestRefused(ValueError):
+    """The history cannot answer this backtest: ``reason`` ("no_orders", "horizon") and
+    the ``facts`` (JSON-able) let the page say why in the reader's language."""
+
+    def __init__(self, text: str, reason: str, **facts: Any):
+        super().__init__(text)
+        self.reason = reason
+        self.facts = facts
+
+
 def backtest(
     lines: pd.DataFrame,
     as_of: date | datetime | str,
@@ -193,13 +203,18 @@ def backtest(
     horizon_end = as_of_ts + pd.Timedelta(days=horizon)
     day, missing = utc_days(lines["ordered_at"])
     if missing.all():
-        raise ValueError("the data contain no order date")
+        raise BacktestRefused("the data contain no order date", "no_orders")
     data_end = pd.Timestamp("1970-01-01") + pd.Timedelta(days=int(day[~missing].max()))
     if horizon_end > data_end:
-        raise ValueError(
+        raise BacktestRefused(
             f"the horizon of {horizon} days after {as_of_ts.date()} ends on "
             f"{horizon_end.date()}, but the data end on {data_end.date()}: choose an "
-            f"earlier date or a shorter horizon"
+            f"earlier date or a shorter horizon",
+            "horizon",
+            horizon=horizon,
+            as_of=as_of_ts.date().isoformat(),
+            horizon_end=horizon_end.date().isoformat(),
+            data_end=data_end.date().isoformat(),
         )
 
     prep = prepare(lines, as_of_ts, settings.amount_basis)

@@ -8,6 +8,7 @@ or a stored JSON document holds and raises :class:`SettingsError` naming the fie
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -241,7 +242,7 @@ def _check(info: FieldInfo, value: Any) -> Any:
 def _check_number(info: FieldInfo, value: Any) -> int | float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValueError("must be a number")
-    if value != value:  # NaN
+    if not math.isfinite(value):  # NaN, inf (1e309 reads as inf)
         raise ValueError("must be a number")
     if info.type == "int" or info.type == "mapping":
         if value != int(value):

@@ -1,4 +1,4 @@
-"""Login, logout and the language switch."""
+"""Login (throttled), logout, the password change and the language switch."""
 
 from flask import Blueprint
 

@@ -147,7 +147,8 @@ def queue_first(
         missing = {c.product_group_id for c in cases} - set(texts)
         texts.update(_texts(missing))
         for case in cases:
-            _contact(case, texts.get(case.product_group_id), user, now, send_at, cap, result)
+            group_texts = texts.get(case.product_group_id)
+            _contact(case, group_texts, user, now, send_at, cap, result, scope.company_id)
         db.session.commit()
         after = cases[-1].id
         if progress is not None:
@@ -162,14 +163,16 @@ def _contact(
     send_at: datetime,
     cap: MarketingCap,
     result: FirstResult,
+    restricted_to: int | None = None,
 ) -> None:
     """Queue one case's first message on the channels the company prefers, to go out at
-    ``send_at`` (the next send window)."""
+    ``send_at`` (the next send window); a restricted user's messages know only what
+    ``restricted_to`` (their company) knows of the customer."""
     customer = case.customer
     if cap.last_within(customer.id, now) is not None:  # an earlier case of this batch
         result.skip("cap")
         return
-    ctx = outbox.customer_context(customer)
+    ctx = outbox.customer_context(customer, restricted_to)
     company = case.company or ctx.company
     preference = company.channel_preference if company else ChannelPreference.BOTH
     channel_plan = outbox.plan_channels(customer, preference, available=_available(texts))

@@ -35,6 +35,7 @@ from ..models import (
 )
 from ..models.message import CHANNEL_LABELS, Channel, ChannelPreference
 from ..models.reconnect import FOLLOWUP_SKIP_LABELS
+from ..models.user import restrict_to_company
 from .settings import group_settings
 
 PAGE_SIZE = 50
@@ -66,15 +67,14 @@ def _days_in(year: int, month: int) -> int:
     return (following - date(year, month, 1)).days
 
 
-def open_overdue(company_id: int | None) -> list[ColumnElement[bool]]:
-    where = [
+def open_overdue(stmt: Select, company_id: int | None) -> Select:
+    """``stmt`` limited to the open overdue cases (of the user's company, if restricted)."""
+    stmt = stmt.where(
         Case.kind == CaseKind.OVERDUE,
         Case.closed_at.is_(None),
         Case.product_group_id.is_not(None),
-    ]
-    if company_id is not None:
-        where.append(Case.company_id == company_id)
-    return where
+    )
+    return restrict_to_company(stmt, Case.company_id, company_id)
 
 
 def excluded() -> ColumnElement[bool]:
@@ -105,7 +105,7 @@ class Overdue:
             .join(Customer, Customer.id == Case.customer_id)
             .outerjoin(Company, Company.id == Case.company_id)
         )
-        return REACH.join(stmt).where(*open_overdue(self.company_id))
+        return open_overdue(REACH.join(stmt), self.company_id)
 
     @staticmethod
     def fresh() -> ColumnElement[bool]:
@@ -187,19 +187,21 @@ def overview(company_id: int | None, now: datetime) -> Overview:
         for gid, n in overdue_counts.items()
     ]
     rc = ReconnectContact
-    recent = [or_(rc.first_sent_at >= since, rc.followup_at >= since, rc.reconnected_at >= since)]
-    if company_id is not None:
-        recent.append(rc.company_id == company_id)
+    recent = or_(rc.first_sent_at >= since, rc.followup_at >= since, rc.reconnected_at >= since)
     contacts = db.session.execute(
-        select(
-            rc.product_group_id,
-            func.sum(case((rc.first_sent_at >= since, 1), else_=0)),
-            func.sum(case((rc.followup_at >= since, 1), else_=0)),
-            func.sum(case((rc.reconnected_at >= since, 1), else_=0)),
-            func.sum(case((rc.reconnected_at >= since, rc.reconnected_revenue), else_=0)),
+        restrict_to_company(
+            select(
+                rc.product_group_id,
+                func.sum(case((rc.first_sent_at >= since, 1), else_=0)),
+                func.sum(case((rc.followup_at >= since, 1), else_=0)),
+                func.sum(case((rc.reconnected_at >= since, 1), else_=0)),
+                func.sum(case((rc.reconnected_at >= since, rc.reconnected_revenue), else_=0)),
+            )
+            .where(recent)
+            .group_by(rc.product_group_id),
+            rc.company_id,
+            company_id,
         )
-        .where(*recent)
-        .group_by(rc.product_group_id)
     ).all()
     ids = {r[0] for r in overdue} | {r[0] for r in contacts}
     names = group_names(ids)
@@ -271,10 +273,10 @@ def tab_page(group_id: int, tab: str, company_id: int | None, page: int, now: da
         "followup": ReconnectContact.followup_at,
         "reconnected": ReconnectContact.reconnected_at,
     }[tab]
-    where = [ReconnectContact.product_group_id == group_id, column >= results_since(now)]
-    if company_id is not None:
-        where.append(ReconnectContact.company_id == company_id)
-    base = select(ReconnectContact.id).where(*where)
+    base = select(ReconnectContact.id).where(
+        ReconnectContact.product_group_id == group_id, column >= results_since(now)
+    )
+    base = restrict_to_company(base, ReconnectContact.company_id, company_id)
     total = db.session.scalar(select(func.count()).select_from(base.subquery())) or 0
     pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
     page = min(page, pages)
@@ -290,11 +292,8 @@ def _overdue_ids(
     group_id: int, tab: str, company_id: int | None, page: int, now: datetime
 ) -> tuple[list[int], bool]:
     """The case ids of one page of an overdue tab, and whether another page follows."""
-    in_order = (
-        select(Case.id)
-        .where(*open_overdue(company_id), Case.product_group_id == group_id)
-        .order_by(Case.revenue_at_risk.desc().nulls_last(), Case.id)
-    )
+    in_order = open_overdue(select(Case.id), company_id).where(Case.product_group_id == group_id)
+    in_order = in_order.order_by(Case.revenue_at_risk.desc().nulls_last(), Case.id)
     query = Overdue(now, company_id)
     wanted = query.reachable() if tab == "reachable" else query.unreachable()
     keep = query.select(Case.id).where(query.fresh(), wanted)

@@ -13,7 +13,9 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import gettext as _
+from sqlalchemy import or_, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..extensions import db
 from ..messaging import outbox
@@ -21,6 +23,15 @@ from ..models import Case, CaseEvent, CaseStatus, Message, User, business_tz, ut
 from .settings import analysis_settings
 
 REMIND_DAYS = (1, 3, 7, 10, 14, 30, 60, 90)
+REMIND_YEARS = 2  # a reminder date lies at most this far ahead
+
+
+def _years_later(day: date, years: int) -> date:
+    """The same day ``years`` later (28 February for a 29th in a common year)."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
 
 
 class ActionRefused(Exception):
@@ -37,15 +48,66 @@ class ActionResult:
     message_id: int | None = None
 
 
+def _claim_until(now: datetime, minutes: int | None = None) -> datetime:
+    return now + timedelta(minutes=minutes or current_app.config["CLAIM_MINUTES"])
+
+
 def claim(case: Case, user: User, minutes: int | None = None) -> bool:
-    """Claim the case for ``user`` unless someone else holds it; True when claimed."""
+    """Claim the case for ``user`` unless someone else holds it; True when claimed.
+
+    Only a POST claims (someone starts an action); viewing a case does not. One
+    conditional UPDATE, so two users starting at once cannot both hold it.
+    """
     now = utcnow()
-    if holder_other_than(case, user, now):
-        return False
-    case.claimed_by_id = user.id
-    case.claimed_until = now + timedelta(minutes=minutes or current_app.config["CLAIM_MINUTES"])
+    until = _claim_until(now, minutes)
+    free = or_(
+        Case.claimed_by_id.is_(None), Case.claimed_by_id == user.id, Case.claimed_until < now
+    )
+    result = db.session.execute(
+        update(Case)
+        .where(Case.id == case.id, free)
+        .values(claimed_by_id=user.id, claimed_until=until)
+        .execution_options(synchronize_session=False)
+    )
     db.session.commit()
-    return True
+    db.session.refresh(case)
+    return result.rowcount == 1
+
+
+def take_over(case: Case, user: User, token: str) -> ActionResult:
+    """Take the case over from whoever holds it, with one click; recorded in the history
+    with the name of the one it was taken from."""
+    _must_be_open(case)
+    if not token:
+        raise ActionRefused(_("The form is missing its one-time token; please reload the page."))
+    holder = holder_other_than(case, user)
+    if holder is None:
+        claim(case, user)
+        raise ActionRefused(_("Nobody else is working on this case; it is yours."))
+    event = CaseEvent(
+        case=case,
+        user_id=user.id,
+        kind="takeover",
+        data={"from": holder.name, "from_user_id": holder.id},
+        form_token=token,
+    )
+    db.session.add(event)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        raise AlreadyDone() from None
+    now = utcnow()
+    result = db.session.execute(
+        update(Case)
+        .where(Case.id == case.id, Case.claimed_by_id == holder.id)
+        .values(claimed_by_id=user.id, claimed_until=_claim_until(now))
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        db.session.rollback()
+        raise ActionRefused(_CHANGED())
+    return ActionResult(_commit(event))
 
 
 def _unclaim(case: Case) -> None:
@@ -74,9 +136,13 @@ def _must_be_open(case: Case) -> None:
 def _record(case: Case, user: User, kind: str, token: str, text=None, **data) -> CaseEvent:
     if not token:
         raise ActionRefused(_("The form is missing its one-time token; please reload the page."))
-    holder = holder_other_than(case, user)
+    now = utcnow()
+    holder = holder_other_than(case, user, now)
     if holder is not None:
         raise ActionRefused(_("%(name)s is working on this case right now.", name=holder.name))
+    # Acting claims the case (a note keeps it; the actions that move it end the claim).
+    case.claimed_by_id = user.id
+    case.claimed_until = _claim_until(now)
     event = CaseEvent(case=case, user_id=user.id, kind=kind, text=text, data=data, form_token=token)
     db.session.add(event)
     try:
@@ -87,6 +153,34 @@ def _record(case: Case, user: User, kind: str, token: str, text=None, **data) ->
     if case.assigned_user_id is None:
         case.assigned_user_id = user.id  # whoever acts first looks after the customer
     return event
+
+
+def _CHANGED() -> str:  # noqa: N802 - reads as the message it is
+    return _(
+        "This case was changed a moment ago (in another window or by someone else); "
+        "nothing was done."
+    )
+
+
+def _move(case: Case, **values) -> None:
+    """Change the case's state in one conditional UPDATE: only while it is still open
+    and in the status this request read. Two clicks that race (two tabs, a double click
+    with two forms, two users) both pass the checks in Python, but only the first
+    UPDATE finds the case as it was – PostgreSQL makes the second wait for the first's
+    row lock and then finds the row changed, SQLite lets one writer at a time – so the
+    state changes once and the loser's event, message and all are rolled back.
+    """
+    result = db.session.execute(
+        update(Case)
+        .where(Case.id == case.id, Case.status == case.status, Case.closed_at.is_(None))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        db.session.rollback()
+        raise ActionRefused(_CHANGED())
+    for key, value in values.items():
+        set_committed_value(case, key, value)
 
 
 def _commit(event: CaseEvent) -> CaseEvent:
@@ -118,8 +212,7 @@ def _send(
         db.session.rollback()
         raise ActionRefused(str(exc)) from None
     event.data = {**event.data, "message_id": message.id, "to": message.to_address}
-    case.status = status
-    _unclaim(case)
+    _move(case, status=status, claimed_by_id=None, claimed_until=None)
     _commit(event)
     outbox.deliver_if_offline(message)
     return ActionResult(event, message.id)
@@ -137,9 +230,13 @@ def no_interest(case: Case, user: User, token: str, text: str = "") -> ActionRes
     now = utcnow()
     days = analysis_settings().no_interest_days
     event = _record(case, user, "no_interest", token, text=(text or "").strip() or None, days=days)
-    case.status = CaseStatus.NO_INTEREST
-    case.closed_at = now
-    _unclaim(case)
+    _move(
+        case,
+        status=CaseStatus.NO_INTEREST,
+        closed_at=now,
+        claimed_by_id=None,
+        claimed_until=None,
+    )
     case.customer.no_interest_until = now + timedelta(days=days)
     return ActionResult(_commit(event))
 
@@ -155,11 +252,17 @@ def remind(case: Case, user: User, token: str, days: int | None, on: date | None
         on = today + timedelta(days=days)
     if on <= today:
         raise ActionRefused(_("The reminder date must lie in the future."))
+    if on > _years_later(today, REMIND_YEARS):
+        raise ActionRefused(_("The reminder date may lie at most two years ahead."))
     event = _record(case, user, "remind", token, remind_on=on.isoformat())
-    # Due from the start of that day in the business's time zone.
-    case.remind_at = datetime.combine(on, time.min, tz).astimezone(ZoneInfo("UTC"))
-    case.status = CaseStatus.REMINDER
-    _unclaim(case)
+    _move(
+        case,
+        # due from the start of that day in the business's time zone
+        remind_at=datetime.combine(on, time.min, tz).astimezone(ZoneInfo("UTC")),
+        status=CaseStatus.REMINDER,
+        claimed_by_id=None,
+        claimed_until=None,
+    )
     return ActionResult(_commit(event))
 
 

@@ -1,26 +1,34 @@
-"""CSV export of exactly the listed cases (Q2), streamed so memory stays flat.
+"""CSV and Excel export of exactly the listed cases (Q2), streamed so memory stays flat.
 
 German default: UTF-8 with BOM, ``;`` separator, ``1234,56`` decimals, ``dd.mm.yyyy``
 dates. English: ``,`` separator, ``1234.56``, ISO dates. Cells that a spreadsheet
-would read as a formula are neutralised with a leading apostrophe.
+would read as a formula are neutralised with a leading apostrophe. The ``.xlsx`` has the
+same columns with numbers as numbers and dates as dates (openpyxl's write-only workbook,
+rows written to a temporary file as they come). The status is the status's name in the
+export's language.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 from collections import namedtuple
 from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal
 from itertools import islice
+from pathlib import Path
+from typing import IO
 from zoneinfo import ZoneInfo
 
+from flask_babel import force_locale
 from psycopg.rows import namedtuple_row
 
 from .. import formatting
 from ..extensions import db
 from ..models import Case, Company, Customer, User
+from ..models.case import STATUS_LABELS
 from .lists import ListQuery, ordered_rows
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -124,24 +132,31 @@ def chunks(stmt, size: int = CHUNK_ROWS) -> Iterator[list]:
         yield list(map(as_tuple, partition))
 
 
-def rows(query: ListQuery, user: User, lang: str, tz: ZoneInfo, reasons) -> Iterator[str]:
-    """Yield the CSV text in chunks: BOM and header first, then CHUNK_ROWS rows at a time.
+def file_name(title: str, lang: str, today, suffix: str) -> str:
+    """``Umsatzrueckgang-2026-12-07.csv`` / ``Revenue-decline-2026-12-07-en.xlsx``: the
+    list's ``title`` in the export's language, so two languages never overwrite each other."""
+    plain = title.translate(_PLAIN).encode("ascii", "ignore").decode()
+    slug = "-".join(word for word in _NOT_WORD.split(plain) if word) or "export"
+    return f"{slug}-{today:%Y-%m-%d}{'' if lang == 'de' else '-' + lang}.{suffix}"
 
-    ``reasons(rows, lang)`` renders the reasons of a chunk at once (ui.case_reasons).
-    """
-    fmt = _Format(lang, tz)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";" if fmt.german else ",", lineterminator="\r\n")
+
+_PLAIN = str.maketrans(
+    {"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue", "ß": "ss"}
+)
+_NOT_WORD = re.compile(r"[^A-Za-z0-9]+")
+_NOT_SHEET = re.compile(r"[\\/*?:\[\]]")  # characters Excel refuses in sheet names
+
+
+def _table(query: ListQuery, user: User, lang: str, reasons, day, number) -> Iterator[list]:
+    """The export's cells, a chunk of rows at a time, with ``day`` and ``number`` making
+    the dates and amounts (text for the CSV, values for the workbook)."""
     users = dict(db.session.query(User.id, User.name).all())
-    writer.writerow(HEADERS[lang])
-    yield "\ufeff" + buffer.getvalue()
-    buffer.seek(0)
-    buffer.truncate()
+    with force_locale(lang):
+        statuses = {key: str(text) for key, text in STATUS_LABELS.items()}
     display_name = Customer.display_name.fget
-    number, day = fmt.number, fmt.day
     for chunk in chunks(ordered_rows(query, user, *COLUMNS)):
-        for row, reason in zip(chunk, reasons(chunk, lang), strict=True):
-            cells = (
+        yield [
+            (
                 row.number or "",
                 display_name(row),
                 row.company or "",
@@ -152,12 +167,88 @@ def rows(query: ListQuery, user: User, lang: str, tz: ZoneInfo, reasons) -> Iter
                 number(row.current_revenue),
                 number(row.decline_pct),
                 number(row.revenue_at_risk),
-                row.status,
+                statuses.get(row.status, row.status),
                 users.get(row.assigned_user_id) or "",
                 day(row.remind_at),
                 reason,
             )
-            writer.writerow(list(map(neutralise, cells)))
+            for row, reason in zip(chunk, reasons(chunk, lang), strict=True)
+        ]
+
+
+def rows(query: ListQuery, user: User, lang: str, tz: ZoneInfo, reasons) -> Iterator[str]:
+    """Yield the CSV text in chunks: BOM and header first, then CHUNK_ROWS rows at a time.
+
+    ``reasons(rows, lang)`` renders the reasons of a chunk at once (ui.case_reasons).
+    """
+    fmt = _Format(lang, tz)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";" if fmt.german else ",", lineterminator="\r\n")
+    writer.writerow(HEADERS[lang])
+    yield "\ufeff" + buffer.getvalue()
+    buffer.seek(0)
+    buffer.truncate()
+    for chunk in _table(query, user, lang, reasons, fmt.day, fmt.number):
+        writer.writerows([list(map(neutralise, cells)) for cells in chunk])
         yield buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()
+
+
+# Column widths (characters) and number formats of the workbook, by column.
+_WIDTHS = (14, 28, 22, 16, 28, 14, 14, 14, 11, 16, 16, 18, 12, 60)
+_AMOUNT, _PERCENT, _DATE = "#,##0.00", "0.0", {"de": "DD.MM.YYYY", "en": "YYYY-MM-DD"}
+
+
+def workbook(
+    query: ListQuery, user: User, lang: str, tz: ZoneInfo, reasons, title: str, out: IO[bytes]
+) -> None:
+    """Write the list as an ``.xlsx`` to ``out``: one sheet named ``title``, a bold frozen
+    header row, amounts and percentages as numbers, dates as dates (the business's days)."""
+    from openpyxl import Workbook  # imported here: only Excel exports pay for it
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(_NOT_SHEET.sub(" ", title)[:31] or "Export")
+    sheet.freeze_panes = "A2"
+    for index, width in enumerate(_WIDTHS, start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = width
+    bold = Font(bold=True)
+    header = []
+    for text in HEADERS[lang]:
+        cell = WriteOnlyCell(sheet, value=text)
+        cell.font = bold
+        header.append(cell)
+    sheet.append(header)
+    formats = {5: _DATE[lang], 12: _DATE[lang], 6: _AMOUNT, 7: _AMOUNT, 8: _PERCENT, 9: _AMOUNT}
+
+    def day(value: datetime | None):
+        return None if value is None else formatting.local_day(value, tz)
+
+    def number(value):
+        return None if value is None else float(value)
+
+    for chunk in _table(query, user, lang, reasons, day, number):
+        for cells in chunk:
+            row = []
+            for index, value in enumerate(cells):
+                if isinstance(value, str):
+                    value = neutralise(value)
+                cell = WriteOnlyCell(sheet, value=value)
+                if index in formats and value is not None:
+                    cell.number_format = formats[index]
+                row.append(cell)
+            sheet.append(row)
+    book.save(out)
+
+
+def spooled(path: Path) -> Iterator[bytes]:
+    """The file at ``path`` in blocks, deleted when read to the end (or the download stops)."""
+    try:
+        with path.open("rb") as handle:
+            while block := handle.read(64 * 1024):
+                yield block
+    finally:
+        path.unlink(missing_ok=True)

@@ -28,6 +28,10 @@ class ActionForm(FlaskForm):
         return {f.short_name: f.data for f in self if f.short_name not in ("token", "csrf_token")}
 
 
+class TakeoverForm(ActionForm):
+    """Taking a case over from the colleague who holds it: only the tokens."""
+
+
 class NoteForm(ActionForm):
     text = TextAreaField(_l("Note"), validators=[DataRequired(), Length(max=5000)])
 
@@ -55,7 +59,9 @@ class SmsForm(ActionForm):
 class RemindForm(ActionForm):
     days = SelectField(
         _l("Remind in"),
-        choices=[(str(d), lazy_ngettext("%(num)s day", "%(num)s days", d)) for d in REMIND_DAYS],
+        choices=[
+            (str(d), lazy_ngettext("in %(num)s day", "in %(num)s days", d)) for d in REMIND_DAYS
+        ],
         coerce=int,
         default="10",
     )

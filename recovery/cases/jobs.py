@@ -34,12 +34,15 @@ def analyse_job(ctx: JobContext) -> dict[str, Any]:
 @job_kind("backtest", lease=STEP_LEASE, max_attempts=2)
 def backtest_job(ctx: JobContext) -> dict[str, Any]:
     """The rules as of a past date against what happened afterwards; the result as JSON."""
+    from ..analysis.backtesting import BacktestRefused
     from .analysis import as_of_end, run_backtest
 
     as_of = as_of_end(date.fromisoformat(ctx.params["as_of"]))
     try:
         result = run_backtest(as_of, ctx.params.get("horizon"), progress=ctx.step)
-    except ValueError as exc:  # the data do not reach the horizon, …
+    except BacktestRefused as exc:  # the data do not reach the horizon, …
+        raise JobFailed(str(exc), {"refused": exc.reason, **exc.facts}) from None
+    except ValueError as exc:
         raise JobFailed(str(exc)) from None
     return result.to_dict()
 

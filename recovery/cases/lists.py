@@ -9,6 +9,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import NamedTuple
 
+from flask_babel import gettext as _
 from sqlalchemy import (
     ColumnElement,
     Integer,
@@ -23,6 +24,7 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.orm import contains_eager
+from werkzeug.exceptions import BadRequest
 
 from ..extensions import db
 from ..models import (
@@ -37,7 +39,8 @@ from ..models import (
     utcnow,
 )
 from ..models.customer import display_name
-from ..models.types import UTCDateTime
+from ..models.types import UTCDateTime, whole_number
+from ..models.user import restrict_to_company
 
 # Tile key -> (statuses, only reminders that are due)
 LISTS: dict[str, tuple[tuple[CaseStatus, ...], bool]] = {
@@ -88,8 +91,10 @@ class ListQuery:
     @classmethod
     def from_args(cls, tile: str, args) -> ListQuery:
         def as_int(name: str) -> int | None:
-            value = args.get(name, "")
-            return int(value) if value.isdigit() else None
+            try:
+                return whole_number(args.get(name))
+            except ValueError:
+                raise BadRequest(_("The value of '%(name)s' is too large.", name=name)) from None
 
         sort = args.get("sort", DEFAULT_SORT)
         if sort.lstrip("-") not in SORTS:
@@ -130,10 +135,7 @@ class ListQuery:
 
 def visible_cases(user: User) -> Select:
     """Cases the user may see: a user restricted to a company sees only its cases."""
-    stmt = select(Case).where(Case.kind == CaseKind.DECLINE)
-    if user.company_id is not None:
-        stmt = stmt.where(Case.company_id == user.company_id)
-    return stmt
+    return user.restrict(select(Case).where(Case.kind == CaseKind.DECLINE), Case.company_id)
 
 
 def _conditions(query: ListQuery, user: User, now: datetime, join_customer: bool) -> Select:
@@ -231,9 +233,9 @@ def _tallied(query: ListQuery, user: User) -> Select | None:
     stmt = select(func.coalesce(func.sum(CaseTally.cases), 0)).where(
         CaseTally.kind == CaseKind.DECLINE, CaseTally.status.in_(statuses)
     )
-    for company_id in (user.company_id, query.company):
-        if company_id is not None:
-            stmt = stmt.where(CaseTally.company_id == company_id)
+    stmt = user.restrict(stmt, CaseTally.company_id)
+    if query.company is not None:
+        stmt = stmt.where(CaseTally.company_id == query.company)
     return stmt
 
 
@@ -378,9 +380,8 @@ def _tiles_statement(restricted: bool) -> Select:
         CaseTally.kind == CaseKind.DECLINE
     )
     cases = select(Case).where(Case.kind == CaseKind.DECLINE)
-    if restricted:
-        tally = tally.where(CaseTally.company_id == company)
-        cases = cases.where(Case.company_id == company)
+    tally = restrict_to_company(tally, CaseTally.company_id, company if restricted else None)
+    cases = restrict_to_company(cases, Case.company_id, company if restricted else None)
     columns = [
         (
             cases.with_only_columns(func.count()).where(
@@ -470,19 +471,38 @@ def filter_choices(user: User) -> dict[str, list]:
     ix_customer_group for the next group after the last one, so a handful of groups costs
     a handful of probes, not a read of every customer.
     """
-    group = Customer.customer_group
-    found = select(select(func.min(group)).scalar_subquery().label("name")).cte(
-        "found", recursive=True
+    companies = user.restrict(
+        select(literal("companies").label("kind"), Company.id, Company.name), Company.id
     )
-    following = select(func.min(group)).where(group > found.c.name).scalar_subquery()
-    found = found.union_all(select(following).where(found.c.name.is_not(None)))
-    companies = select(literal("companies").label("kind"), Company.id, Company.name)
-    if user.company_id is not None:
-        companies = companies.where(Company.id == user.company_id)
+    if user.company_id is None:
+        group = Customer.customer_group
+        found = select(select(func.min(group)).scalar_subquery().label("name")).cte(
+            "found", recursive=True
+        )
+        following = select(func.min(group)).where(group > found.c.name).scalar_subquery()
+        found = found.union_all(select(following).where(found.c.name.is_not(None)))
+        customer_groups = select(literal("customer_groups"), null(), found.c.name).where(
+            found.c.name.is_not(None)
+        )
+        product_groups = select(literal("product_groups"), ProductGroup.id, ProductGroup.name)
+    else:
+        # A restricted user is offered the groups of the cases they may see, nothing
+        # that only another company's customers have.
+        mine = visible_cases(user)
+        seen = (
+            mine.with_only_columns(Case.customer_group.label("name"))
+            .where(Case.customer_group.is_not(None))
+            .distinct()
+            .subquery()
+        )
+        customer_groups = select(literal("customer_groups"), null(), seen.c.name)
+        product_groups = select(
+            literal("product_groups"), ProductGroup.id, ProductGroup.name
+        ).where(ProductGroup.id.in_(mine.with_only_columns(Case.product_group_id)))
     stmt = union_all(
         companies,
-        select(literal("customer_groups"), null(), found.c.name).where(found.c.name.is_not(None)),
-        select(literal("product_groups"), ProductGroup.id, ProductGroup.name),
+        customer_groups,
+        product_groups,
         select(literal("users"), User.id, User.name),
     ).order_by("kind", "name")
     choices: dict[str, list] = {

@@ -7,9 +7,10 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Row, Select, bindparam, func, inspect, select
+from sqlalchemy import Integer, Row, Select, bindparam, func, inspect, select
 from sqlalchemy.orm import contains_eager, joinedload
 
 from ..extensions import db
@@ -30,6 +31,7 @@ from ..models import (
     utcnow,
 )
 from ..models.message import Channel, ChannelPreference, GroupMessageTexts
+from ..models.user import restrict_to_company
 
 CHART_MONTHS = 36
 ORDERS_SHOWN = 60  # templates/queue/case.html lists this many, the latest first
@@ -185,69 +187,94 @@ _CASE = (
     .where(Case.id == bindparam("case_id"))
     .execution_options(populate_existing=True)
 )
-_LATEST = (
-    select(
-        Order.id,
-        Order.number,
-        Order.external_id,
-        Order.ordered_at,
-        Order.state,
-        Order.net_total,
-        Order.company_id,
-    )
-    .where(Order.customer_id == bindparam("customer_id"))
-    .order_by(Order.ordered_at.desc(), Order.id.desc())
-    .limit(ORDERS_SHOWN)
-    .subquery()
-)
-_ORDER_COUNT = (
-    select(func.count())
-    .select_from(Order)
-    .where(Order.customer_id == bindparam("customer_id"))
-    .scalar_subquery()
-)
-_LATEST_WITH_LINES = (
-    select(
-        _LATEST.c.id,
-        _LATEST.c.number,
-        _LATEST.c.external_id,
-        _LATEST.c.ordered_at,
-        _LATEST.c.state,
-        _LATEST.c.net_total,
-        Company.name,
-        _ORDER_COUNT.label("total"),
-        OrderLine.id,
-        OrderLine.sku,
-        OrderLine.product_name,
-        ProductGroup.name,
-        OrderLine.quantity,
-        OrderLine.net_amount,
-        OrderLine.state,
-    )
-    .outerjoin(Company, Company.id == _LATEST.c.company_id)
-    .outerjoin(OrderLine, OrderLine.order_id == _LATEST.c.id)
-    .outerjoin(ProductGroup, ProductGroup.id == OrderLine.product_group_id)
-    .order_by(_LATEST.c.ordered_at.desc(), _LATEST.c.id.desc(), OrderLine.line_no)
-)
-_CHART_ORDERS = select(Order.state, Order.ordered_at, Order.net_total).where(
-    Order.customer_id == bindparam("customer_id"),
-    Order.ordered_at >= bindparam("since"),
-    Order.state.in_(("completed", "open")),
-)
 
-_HISTORY = (
-    select(CaseEvent.created_at, CaseEvent.kind, CaseEvent.text, CaseEvent.data, User.name)
-    .join(Case, Case.id == CaseEvent.case_id)
-    .outerjoin(User, User.id == CaseEvent.user_id)
-    .where(Case.customer_id == bindparam("customer_id"))
-    .order_by(CaseEvent.created_at.desc(), CaseEvent.id.desc())
-)
-_MESSAGES = (
-    select(Message.created_at, Message.channel, Message.to_address, Message.state)
-    .where(Message.customer_id == bindparam("customer_id"))
-    .order_by(Message.created_at.desc())
-    .limit(50)
-)
+
+@dataclass(frozen=True)
+class _Statements:
+    latest_with_lines: Select
+    chart_orders: Select
+    history: Select
+    messages: Select
+
+
+@lru_cache(maxsize=2)
+def _statements(restricted: bool) -> _Statements:
+    """The statements of the orders, history and messages, built once per restricted or
+    not: a user restricted to a company sees only that company's orders (and counts
+    and charts only those), the history of its cases and the messages it sent; the
+    ``company`` bind parameter stands for the user's company."""
+    company = bindparam("company", type_=Integer) if restricted else None
+    latest = restrict_to_company(
+        select(
+            Order.id,
+            Order.number,
+            Order.external_id,
+            Order.ordered_at,
+            Order.state,
+            Order.net_total,
+            Order.company_id,
+        ).where(Order.customer_id == bindparam("customer_id")),
+        Order.company_id,
+        company,
+    )
+    latest = latest.order_by(Order.ordered_at.desc(), Order.id.desc())
+    latest = latest.limit(ORDERS_SHOWN).subquery()
+    order_count = restrict_to_company(
+        select(func.count())
+        .select_from(Order)
+        .where(Order.customer_id == bindparam("customer_id")),
+        Order.company_id,
+        company,
+    ).scalar_subquery()
+    latest_with_lines = (
+        select(
+            latest.c.id,
+            latest.c.number,
+            latest.c.external_id,
+            latest.c.ordered_at,
+            latest.c.state,
+            latest.c.net_total,
+            Company.name,
+            order_count.label("total"),
+            OrderLine.id,
+            OrderLine.sku,
+            OrderLine.product_name,
+            ProductGroup.name,
+            OrderLine.quantity,
+            OrderLine.net_amount,
+            OrderLine.state,
+        )
+        .outerjoin(Company, Company.id == latest.c.company_id)
+        .outerjoin(OrderLine, OrderLine.order_id == latest.c.id)
+        .outerjoin(ProductGroup, ProductGroup.id == OrderLine.product_group_id)
+        .order_by(latest.c.ordered_at.desc(), latest.c.id.desc(), OrderLine.line_no)
+    )
+    chart_orders = restrict_to_company(
+        select(Order.state, Order.ordered_at, Order.net_total).where(
+            Order.customer_id == bindparam("customer_id"),
+            Order.ordered_at >= bindparam("since"),
+            Order.state.in_(("completed", "open")),
+        ),
+        Order.company_id,
+        company,
+    )
+    history = restrict_to_company(
+        select(CaseEvent.created_at, CaseEvent.kind, CaseEvent.text, CaseEvent.data, User.name)
+        .join(Case, Case.id == CaseEvent.case_id)
+        .outerjoin(User, User.id == CaseEvent.user_id)
+        .where(Case.customer_id == bindparam("customer_id")),
+        Case.company_id,
+        company,
+    ).order_by(CaseEvent.created_at.desc(), CaseEvent.id.desc())
+    messages = restrict_to_company(
+        select(Message.created_at, Message.channel, Message.to_address, Message.state).where(
+            Message.customer_id == bindparam("customer_id")
+        ),
+        Message.company_id,
+        company,
+    )
+    messages = messages.order_by(Message.created_at.desc()).limit(50)
+    return _Statements(latest_with_lines, chart_orders, history, messages)
 
 
 def _rows(statement: Select, **params) -> list[Row]:
@@ -260,8 +287,8 @@ def load_case(case: Case, user: User) -> CaseExtras:
     """Load the case and the user again, with the case's customer and company, and what
     else the page needs of the case (:class:`CaseExtras`).
 
-    Opening the page claims the case, and the claim's commit expired both the case and
-    the signed-in user; one statement fills them again instead of one per object.
+    One statement fills the case, its customer and company and the signed-in user
+    instead of one lazy load per object.
     """
     (case_id,) = inspect(case).identity
     (user_id,) = inspect(user).identity
@@ -273,10 +300,13 @@ def load_case(case: Case, user: User) -> CaseExtras:
     )
 
 
-def latest_orders(customer_id: int, patterns: LinkPatterns) -> LatestOrders:
+def latest_orders(
+    customer_id: int, patterns: LinkPatterns, company: int | None = None
+) -> LatestOrders:
     """The latest orders with their lines, as plain values, and the count of all orders,
-    in one statement."""
-    rows = _rows(_LATEST_WITH_LINES, customer_id=customer_id)
+    in one statement; only those of ``company`` if given (a restricted user's)."""
+    statement = _statements(company is not None).latest_with_lines
+    rows = _rows(statement, customer_id=customer_id, company=company)
     loaded: list[ShownOrder] = []
     product_links: dict[str | None, str | None] = {}
     for (
@@ -314,19 +344,26 @@ def latest_orders(customer_id: int, patterns: LinkPatterns) -> LatestOrders:
     return LatestOrders(loaded, rows[0].total if rows else 0)
 
 
-def chart_orders(orders: LatestOrders, customer_id: int, today: date, tz: ZoneInfo):
+def chart_orders(
+    orders: LatestOrders, customer_id: int, today: date, tz: ZoneInfo, company: int | None = None
+):
     """The orders the chart sums: the loaded ones if those are all, else plain rows
-    (state, time, net total) of the orders in the chart's months."""
+    (state, time, net total) of the orders in the chart's months (of ``company``)."""
     if len(orders) == len(orders.loaded):
         return orders.loaded
     first_day = months_back(today, CHART_MONTHS)[0]
     since = datetime.combine(first_day, time.min, tz).astimezone(UTC)
-    return _rows(_CHART_ORDERS, customer_id=customer_id, since=since)
+    statement = _statements(company is not None).chart_orders
+    return _rows(statement, customer_id=customer_id, since=since, company=company)
 
 
-def history(customer_id: int) -> list[HistoryEntry]:
-    """What happened in all the customer's cases, the latest first, with who did it."""
-    return [HistoryEntry(*row) for row in _rows(_HISTORY, customer_id=customer_id)]
+def history(customer_id: int, company: int | None = None) -> list[HistoryEntry]:
+    """What happened in all the customer's cases (of ``company``, if given), the latest
+    first, with who did it."""
+    statement = _statements(company is not None).history
+    return [
+        HistoryEntry(*row) for row in _rows(statement, customer_id=customer_id, company=company)
+    ]
 
 
 def _channel_reasons(
@@ -349,13 +386,16 @@ def details(case: Case, user: User) -> CaseDetails:
     customer: Customer = case.customer
     tz = business_tz()
     today = utcnow().astimezone(tz).date()
-    orders = latest_orders(customer.id, extras.links)
-    events = history(customer.id)
-    messages = _rows(_MESSAGES, customer_id=customer.id)
-    context = outbox.customer_context(customer)
+    company = user.company_id  # a restricted user sees only the company's (see _statements)
+    orders = latest_orders(customer.id, extras.links, company)
+    events = history(customer.id, company)
+    messages = _rows(
+        _statements(company is not None).messages, customer_id=customer.id, company=company
+    )
+    context = outbox.customer_context(customer, company)
     return CaseDetails(
         orders=orders,
-        chart=revenue_chart(chart_orders(orders, customer.id, today, tz), today, tz),
+        chart=revenue_chart(chart_orders(orders, customer.id, today, tz, company), today, tz),
         events=[e for e in events if e.kind != "note"],
         notes=[e for e in events if e.kind == "note"],
         messages=messages,

@@ -7,21 +7,19 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from ..extensions import db
-from ..models import Case, CaseKind, CaseStatus, Customer
+from ..models import Case, CaseKind, CaseStatus, Customer, Order
 from . import bp
 
 
 @bp.get("/")
 def index():
-    customers = dict(
-        db.session.execute(
-            select(Customer.customer_group, func.count(Customer.id)).group_by(
-                Customer.customer_group
-            )
-        )
-        .tuples()
-        .all()
-    )
+    counted = select(Customer.customer_group, func.count(Customer.id))
+    if current_user.company_id is not None:
+        # a restricted user counts the customers who bought from their company
+        bought = current_user.restrict(select(Order.customer_id), Order.company_id)
+        counted = counted.where(Customer.id.in_(bought))
+    grouped = counted.group_by(Customer.customer_group)
+    customers = dict(db.session.execute(grouped).tuples().all())
     cases = (
         select(
             Customer.customer_group,
@@ -32,8 +30,7 @@ def index():
         .where(Case.kind == CaseKind.DECLINE, Case.status == CaseStatus.NEW)
         .group_by(Customer.customer_group)
     )
-    if current_user.company_id is not None:
-        cases = cases.where(Case.company_id == current_user.company_id)
+    cases = current_user.restrict(cases, Case.company_id)
     open_cases = {g: (n, risk) for g, n, risk in db.session.execute(cases)}
     rows = [
         {

@@ -94,12 +94,14 @@ class JobRunner:
             self.echo if echo_steps else None,
         )
         self.echo(f"job {job.id} ({job.kind}) started, attempt {job.attempts}")
+        started = time.perf_counter()
         try:
             result = registry.kind(job.kind).run(ctx)
         except rows.Wait as wait:
             db.session.rollback()
             rows.put_back(ctx.job_id, self.worker_id, wait.seconds, str(wait))
             self.echo(f"job {ctx.job_id} ({ctx.kind}) waits: {wait}")
+            _log_job(ctx, "waiting", started)
             return
         except rows.JobFailed as exc:
             db.session.rollback()
@@ -115,8 +117,10 @@ class JobRunner:
             self.echo(
                 f"job {job.id} ({job.kind}) {job.state}" + (f": {job.error}" if job.error else "")
             )
+            _log_job(ctx, job.state, started)
         else:
             self.echo(f"job {ctx.job_id} ({ctx.kind}): its lease ran out; another worker has it")
+            _log_job(ctx, "lost", started)
 
     def run(self, once: bool = False) -> int:
         """Run due jobs until stopped; with ``once``, until none is due. Returns the count."""
@@ -137,6 +141,29 @@ class JobRunner:
                 break
             self._stop.wait(self.idle_seconds)
         return count
+
+
+def _log_job(ctx: JobContext, state: str, started: float) -> None:
+    """One line per job run (JSON in production, recovery/logs.py)."""
+    ms = round((time.perf_counter() - started) * 1000, 1)
+    log.info(
+        "job %s (%s) %s in %s ms",
+        ctx.job_id,
+        ctx.kind,
+        state,
+        ms,
+        extra={
+            "fields": {
+                "type": "job",
+                "kind": ctx.kind,
+                "id": ctx.job_id,
+                "state": state,
+                "ms": ms,
+                "attempt": ctx.attempt,
+                "worker": ctx.worker_id,
+            }
+        },
+    )
 
 
 class Ticker:

@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import Integer, Select, bindparam, func, select
 
 from ..extensions import db
 from ..models import Case, Company, Customer, Message, Order, OrderLine, ProductGroup, User, utcnow
@@ -24,6 +25,7 @@ from ..models.message import (
     Channel,
     ChannelPreference,
 )
+from ..models.user import restrict_to_company
 from . import channels, consent
 
 
@@ -57,22 +59,28 @@ _MAIN_GROUP = (
     .limit(1)
     .scalar_subquery()
 )
-# Built once (the case page asks on every view); the customer is a bind parameter.
-_LAST_ORDER = (
-    select(Order.ordered_at, _MAIN_GROUP, Company)
-    .outerjoin(Order.company)
-    .where(
+
+
+@lru_cache(maxsize=2)
+def _last_order(restricted: bool) -> Select:
+    """Built once per restricted or not (the case page asks on every view); the
+    customer and the user's company are bind parameters."""
+    stmt = select(Order.ordered_at, _MAIN_GROUP, Company).outerjoin(Order.company)
+    stmt = stmt.where(
         Order.customer_id == bindparam("customer_id"),
         Order.state.in_(("completed", "open")),
     )
-    .order_by(Order.ordered_at.desc(), Order.id.desc())
-    .limit(1)
-)
+    company = bindparam("company", type_=Integer) if restricted else None
+    stmt = restrict_to_company(stmt, Order.company_id, company)
+    return stmt.order_by(Order.ordered_at.desc(), Order.id.desc()).limit(1)
 
 
-def customer_context(customer: Customer) -> CustomerContext:
-    """Time, main product group and company of the last completed or open order."""
-    last = db.session.execute(_LAST_ORDER, {"customer_id": customer.id}).first()
+def customer_context(customer: Customer, company: int | None = None) -> CustomerContext:
+    """Time, main product group and company of the last completed or open order – of
+    ``company`` only, if given: a user restricted to a company sees and sends only
+    what that company knows of the customer."""
+    params = {"customer_id": customer.id, "company": company}
+    last = db.session.execute(_last_order(company is not None), params).first()
     if last is None:
         return CustomerContext(None, None, None)
     return CustomerContext(*last)
@@ -117,7 +125,7 @@ def variables_for(
 def queue_case_email(case: Case, user: User, template_kind: str) -> Message:
     """Store the standard or voucher email of the company of the last order."""
     customer = case.customer
-    ctx = customer_context(customer)
+    ctx = customer_context(customer, user.company_id)
     company = ctx.company
     reason = refusal(customer, company, Channel.EMAIL)
     if reason:
@@ -175,7 +183,7 @@ def queue_template_email(
 def queue_offer_request(case: Case, user: User, note: str) -> Message:
     """Email the note, customer number and name to whoever prepares offers."""
     customer = case.customer
-    ctx = customer_context(customer)
+    ctx = customer_context(customer, user.company_id)
     to = (ctx.company.offer_email if ctx.company else None) or user.email
     subject = _(
         "Prepare an offer: %(number)s %(name)s",
@@ -276,7 +284,7 @@ def refusal(customer: Customer, company: Company | None, channel: Channel) -> st
 def queue_case_sms(case: Case, user: User, text: str) -> Message:
     """Store a marketing SMS of the company of the last order (else the case's)."""
     customer = case.customer
-    ctx = customer_context(customer)
+    ctx = customer_context(customer, user.company_id)
     company = ctx.company or case.company
     reason = refusal(customer, company, Channel.SMS)
     if reason:

@@ -1,12 +1,19 @@
-"""Turning a signed unsubscribe link into a do-not-contact record."""
+"""Turning a signed unsubscribe link into a do-not-contact record.
+
+Reading a link (:func:`read_link`) changes nothing: mail scanners open links with GET
+and HEAD. Only :func:`unsubscribe` – the page's button or a mail client's one-click
+POST – writes the record.
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
-from ..models import Customer
+from ..models import Company, Customer, Message
 from . import consent
 from .tokens import InvalidUnsubscribeToken, read_unsubscribe_token
 
@@ -15,8 +22,15 @@ class InvalidLink(Exception):
     pass
 
 
-def unsubscribe_by_token(token: str) -> tuple[Customer, tuple[str, ...]]:
-    """Block the token's channels for its customer; works after the case closed too."""
+@dataclass(frozen=True)
+class UnsubscribeLink:
+    customer: Customer
+    channels: tuple[str, ...]
+    merchant: str | None  # the name the customer knows from the message's sender
+
+
+def read_link(token: str) -> UnsubscribeLink:
+    """The link's customer, channels and merchant; :class:`InvalidLink` if not genuine."""
     try:
         data = read_unsubscribe_token(current_app.config["SECRET_KEY"], token)
     except InvalidUnsubscribeToken:
@@ -24,9 +38,24 @@ def unsubscribe_by_token(token: str) -> tuple[Customer, tuple[str, ...]]:
     customer = db.session.get(Customer, data.customer_id)
     if customer is None:
         raise InvalidLink()
-    for channel in data.channels:
-        block(customer, channel, "unsubscribed")
-    return customer, data.channels
+    return UnsubscribeLink(customer, data.channels, _merchant(customer, data.message_id))
+
+
+def unsubscribe(link: UnsubscribeLink) -> None:
+    """Block the link's channels for its customer; works after the case closed too."""
+    for channel in link.channels:
+        block(link.customer, channel, "unsubscribed")
+
+
+def _merchant(customer: Customer, message_id: int | None) -> str | None:
+    """The company the message came from, else the one of the last order (it sends)."""
+    from .outbox import customer_context
+
+    message = db.session.get(Message, message_id) if message_id is not None else None
+    company: Company | None = message.company if message else None
+    if company is None or message.customer_id != customer.id:
+        company = customer_context(customer).company
+    return (company.sender_name or company.name) if company else None
 
 
 def block(customer: Customer, channel: str, reason: str, note: str | None = None) -> bool:

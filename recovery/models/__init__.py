@@ -22,6 +22,7 @@ from .message import (
     MessagePurpose,
     MessageState,
     WebhookEvent,
+    WebhookPost,
 )
 from .order import ORDER_STATES, Order, OrderLine, Product, ProductGroup
 from .reconnect import ReconnectContact, ReconnectExclusion, ReconnectSettings
@@ -37,7 +38,7 @@ from .system import (
 )
 from .tally import CaseTally
 from .types import business_tz, utcnow
-from .user import ROLES, User
+from .user import ROLES, FailedLogin, User
 
 __all__ = [
     "CHANNEL_LABELS",
@@ -59,6 +60,7 @@ __all__ = [
     "STATUS_LABELS",
     "Case",
     "CaseEvent",
+    "FailedLogin",
     "CaseKind",
     "CaseStatus",
     "CaseTally",
@@ -81,6 +83,7 @@ __all__ = [
     "SyncRun",
     "User",
     "WebhookEvent",
+    "WebhookPost",
     "business_tz",
     "utcnow",
 ]

@@ -24,6 +24,8 @@ class Customer(db.Model):
         Index("ix_customer_email", "email"),
         # The filter's drop-down reads the distinct groups from here, one probe each.
         Index("ix_customer_group", "customer_group"),
+        # The connector page lists a source's unrecognised countries.
+        Index("ix_customer_source_country_raw", "source", "country_raw"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -38,6 +40,9 @@ class Customer(db.Model):
     mobile: Mapped[str | None] = mapped_column(String(50))
     city: Mapped[str | None] = mapped_column(String(200))
     country: Mapped[str | None] = mapped_column(String(2))
+    # The source's country value when it names no country we recognise (``country`` is
+    # then empty): kept so the admin sees it and can correct it in the source.
+    country_raw: Mapped[str | None] = mapped_column(String(100))
     customer_group: Mapped[str | None] = mapped_column(String(100))
     # None: the source does not say; the product treats None as "no consent".
     marketing_consent: Mapped[bool | None]

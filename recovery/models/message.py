@@ -139,6 +139,24 @@ class Message(db.Model):
     created_by = relationship("User")
 
 
+class WebhookPost(db.Model):
+    """One POST of Mailjet events, stored as it came (one insert) before the answer.
+
+    The worker's ``mailjet events`` job splits it into ``WebhookEvent`` rows (and
+    empties ``body``) in one transaction, then processes them (messaging/webhook.py).
+    """
+
+    __tablename__ = "webhook_post"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    body: Mapped[str | None] = mapped_column(Text)  # None once split into events
+    events: Mapped[int] = mapped_column(default=0)
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("job_run.id", ondelete="SET NULL"))
+    split_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+
+
 class WebhookEvent(db.Model):
     """The raw body is stored first; processing happens after, once per event."""
 
@@ -149,6 +167,10 @@ class WebhookEvent(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # The POST it came in (the first one, for an event Mailjet sent again).
+    post_id: Mapped[int | None] = mapped_column(
+        ForeignKey("webhook_post.id", ondelete="SET NULL"), index=True
+    )
     # Hash of the event's identifying fields: a replay finds the same key.
     dedupe_key: Mapped[str] = mapped_column(String(64), unique=True)
     event: Mapped[str | None] = mapped_column(String(20))

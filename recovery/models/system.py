@@ -59,6 +59,7 @@ JOB_LABELS = {
     "analyze": _l("Analysis"),
     "backtest": _l("Backtest"),
     "nightly": _l("Nightly run"),
+    "mailjet events": _l("Mailjet events"),
     "reconnect first": _l("ReConnect: first messages"),
     "queueing messages": _l("queueing messages"),
     JobState.QUEUED: _l("queued"),
@@ -69,6 +70,8 @@ JOB_LABELS = {
     "scoring customers": _l("scoring customers"),
     "writing cases": _l("writing cases"),
     "scoring and comparing": _l("scoring and comparing"),
+    "storing events": _l("storing events"),
+    "processing events": _l("processing events"),
     JobState.DONE: _l("done"),
     JobState.FAILED: _l("failed"),
 }
@@ -117,6 +120,8 @@ class ConnectorConfig(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(50), unique=True)
+    # The name as the admin typed it; ``name`` is the key derived from it.
+    label: Mapped[str | None] = mapped_column(String(100))
     kind: Mapped[str] = mapped_column(String(30))
     settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     enabled: Mapped[bool] = mapped_column(default=True)
@@ -136,6 +141,11 @@ class ConnectorConfig(db.Model):
     cursors: Mapped[list[SyncCursor]] = relationship(
         back_populates="connector", cascade="all, delete-orphan"
     )
+
+    @property
+    def title(self) -> str:
+        """What pages call the source: the admin's own name for it, else its key."""
+        return self.label or self.name
 
 
 class SyncCursor(db.Model):
@@ -166,6 +176,9 @@ class SyncRun(db.Model):
     state: Mapped[str] = mapped_column(String(10), default="running")
     rows: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
     error: Mapped[str | None] = mapped_column(Text)
+    # The error as connector messages, to say in the reader's language:
+    # {"message": Message JSON, "errors": [{row, column, reason, message}]}
+    error_detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

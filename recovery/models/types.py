@@ -10,6 +10,22 @@ from flask import current_app
 from sqlalchemy import DateTime, Numeric
 from sqlalchemy.types import TypeDecorator
 
+# The largest id or count a column of ours holds (INTEGER on PostgreSQL and SQLite): a
+# number from a URL or form past it would make the database refuse the statement.
+DB_INT_MAX = 2**31 - 1
+
+
+def whole_number(text: str | None) -> int | None:
+    """``text`` as a whole number of 0 .. DB_INT_MAX; None if it is none (empty, letters,
+    a sign, ``1e309``, ``inf``); ValueError if it is one past DB_INT_MAX."""
+    text = (text or "").strip()
+    if not (text.isascii() and text.isdigit()):
+        return None
+    value = int(text)
+    if value > DB_INT_MAX:
+        raise ValueError(f"{text[:30]} is larger than {DB_INT_MAX}")
+    return value
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)

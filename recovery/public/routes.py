@@ -1,22 +1,30 @@
-"""Public pages without login: the one-click unsubscribe link (M5)."""
+"""Public pages without login: the unsubscribe link (M5)."""
 
 from __future__ import annotations
 
-from flask import abort, render_template
+from flask import abort, render_template, request
 from flask_babel import force_locale
 
 from ..extensions import csrf
-from ..messaging.unsubscribe import InvalidLink, unsubscribe_by_token
+from ..messaging.unsubscribe import InvalidLink, read_link, unsubscribe
 from . import bp
 
 
-@bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
-@csrf.exempt  # RFC 8058 one-click POSTs come from mail clients without our token
-def unsubscribe(token: str):
+@bp.route("/unsubscribe/<token>", methods=["GET", "POST"], endpoint="unsubscribe")
+@csrf.exempt  # the signed link is the token; RFC 8058 one-click POSTs come without ours
+def unsubscribe_link(token: str):
+    """GET (and HEAD) ask with one button; only a POST – the button, or a mail client's
+    one-click POST (RFC 8058) – unsubscribes. Link scanners only look."""
     try:
-        customer, channels = unsubscribe_by_token(token)
+        link = read_link(token)
     except InvalidLink:
         abort(404)
-    # The confirmation speaks the customer's language, not the visitor's browser's.
-    with force_locale(customer.locale or "de"):
-        return render_template("public/unsubscribed.html", channels=channels)
+    done = request.method == "POST"
+    if done:
+        unsubscribe(link)
+    # The page speaks the customer's language, not the visitor's browser's.
+    with force_locale(link.customer.locale or "de"):
+        html = render_template(
+            "public/unsubscribed.html" if done else "public/unsubscribe.html", link=link
+        )
+    return html, 200, {"Cache-Control": "no-store", "X-Robots-Tag": "noindex"}

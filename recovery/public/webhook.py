@@ -1,13 +1,11 @@
 """``POST /p/mailjet/events``: Mailjet's event webhook (PRODUCT.md M6).
 
 Authenticated with HTTP basic auth (MAILJET_WEBHOOK_USER / MAILJET_WEBHOOK_PASSWORD,
-the pair put into the URL configured at Mailjet). Stores the events, answers 200,
-processes them; see ``recovery.messaging.webhook``.
+the pair put into the URL configured at Mailjet). Stores the post whole, answers 200;
+the worker processes the events (``recovery.messaging.webhook``).
 """
 
 from __future__ import annotations
-
-import logging
 
 from flask import Response, current_app, jsonify, request
 
@@ -15,8 +13,6 @@ from ..extensions import csrf
 from ..messaging import webhook
 from ..messaging.options import MessagingOptions
 from . import bp
-
-log = logging.getLogger(__name__)
 
 
 @bp.post("/mailjet/events")
@@ -31,12 +27,7 @@ def mailjet_events():
             {"WWW-Authenticate": 'Basic realm="mailjet-events"', "Content-Type": "text/plain"},
         )
     try:
-        events = webhook.parse(request.get_data())
+        post = webhook.receive(request.get_data())
     except webhook.BadPayload as exc:
         return Response(f"{exc}\n", 400, {"Content-Type": "text/plain"})
-    ids = webhook.store(events)
-    try:
-        webhook.process(ids)
-    except Exception:  # stored already: the worker retries; Mailjet must not resend
-        log.exception("processing Mailjet events failed")
-    return jsonify(received=len(events), new=len(ids))
+    return jsonify(received=post.events)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 from urllib.parse import urlencode
 
 from flask import (
@@ -16,24 +19,27 @@ from flask import (
     stream_with_context,
     url_for,
 )
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy import select
 
 from ..cases import actions, export, lists, page
 from ..cases.action_table import BY_NAME, CASE_ACTIONS
+from ..cases.forms import TakeoverForm
 from ..extensions import db
 from ..models import Case, business_tz, utcnow
 from ..security import reads_only
-from ..ui import case_reasons
-from . import bp
-from .forms import ReleaseForm
+from ..ui import TILE_LABELS, case_reasons
+from . import bp, checklist
+from .forms import ClaimForm, ReleaseForm
 
 
 def _visible_case(case_id: int) -> Case:
-    case = db.session.get(Case, case_id)
+    """The case, if the user may see it (a restricted user: only their company's)."""
+    stmt = current_user.restrict(select(Case).where(Case.id == case_id), Case.company_id)
+    case = db.session.scalars(stmt).first()
     if case is None:
-        abort(404)
-    if current_user.company_id is not None and case.company_id != current_user.company_id:
         abort(404)
     return case
 
@@ -77,7 +83,13 @@ def _list_query() -> lists.ListQuery:
 @bp.get("/")
 @reads_only
 def home():
-    return render_template("queue/home.html", tiles=lists.tile_counts(current_user))
+    steps = checklist.steps()
+    return render_template(
+        "queue/home.html",
+        tiles=lists.tile_counts(current_user),
+        steps=steps,
+        data_yet=steps is None or steps[0].done or steps[1].done,
+    )
 
 
 @bp.get("/list/<tile>")
@@ -102,36 +114,72 @@ def case_list(tile: str):
     )
 
 
-@bp.get("/list/<tile>/export.csv")
-def export_csv(tile: str):
+def _export_args(tile: str):
     if tile not in lists.LISTS:
         abort(404)
     query = lists.ListQuery.from_args(tile, request.args)
     lang = "en" if request.args.get("format") == "en" else "de"
-    tz = business_tz()
+    with force_locale(lang):
+        title = str(TILE_LABELS[tile])
+    today = utcnow().astimezone(business_tz()).date()
+    return query, lang, title, today
+
+
+@bp.get("/list/<tile>/export.csv")
+def export_csv(tile: str):
+    query, lang, title, today = _export_args(tile)
     user = current_user._get_current_object()
-    body = export.rows(query, user, lang, tz, case_reasons)
-    name = f"{tile}-{utcnow().astimezone(tz):%Y-%m-%d}.csv"
+    body = export.rows(query, user, lang, business_tz(), case_reasons)
+    name = export.file_name(title, lang, today, "csv")
     return Response(
         stream_with_context(body),
         mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        headers={"Content-Disposition": content_disposition(name)},
     )
+
+
+@bp.get("/list/<tile>/export.xlsx")
+def export_xlsx(tile: str):
+    """The same list as a workbook, built in a temporary file and streamed from there."""
+    query, lang, title, today = _export_args(tile)
+    user = current_user._get_current_object()
+    handle, name = tempfile.mkstemp(suffix=".xlsx")
+    path = Path(name)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            export.workbook(query, user, lang, business_tz(), case_reasons, title, out)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    name = export.file_name(title, lang, today, "xlsx")
+    return Response(
+        export.spooled(path),
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={
+            "Content-Disposition": content_disposition(name),
+            "Content-Length": str(path.stat().st_size),
+        },
+    )
+
+
+def content_disposition(file_name: str) -> str:
+    return f'attachment; filename="{file_name}"'
 
 
 @bp.get("/case/<int:case_id>")
 def case_view(case_id: int):
+    # Viewing claims nothing (a link from another site must not lock a case): starting
+    # an action does, by POST (case_action "claim", and every action itself).
     case = _visible_case(case_id)
     query = _list_query()
-    claimed = actions.claim(case, current_user)
-    holder = None if claimed else actions.holder_other_than(case, current_user)
+    holder = actions.holder_other_than(case, current_user)
     details = page.details(case, current_user._get_current_object())
     return render_template(
         "queue/case.html",
         case=case,
         query=query,
-        claimed=claimed,
         holder=holder,
+        takeover_form=TakeoverForm(),
         page=details,
         case_actions=CASE_ACTIONS,
         forms={a.key: a.make_form(details) for a in CASE_ACTIONS},
@@ -147,6 +195,12 @@ def case_action(case_id: int, action: str):
         if ReleaseForm().validate_on_submit():
             actions.release(case, current_user)
         return redirect(url_for("queue.case_list", tile=query.tile, **query.args()))
+    if action == "claim":  # the case page's script, when the user starts an action
+        if not ClaimForm().validate_on_submit():
+            abort(400)
+        return ("", 204) if actions.claim(case, current_user) else ("", 409)
+    if action == "takeover":
+        return _take_over(case, query)
     entry = BY_NAME.get(action)
     if entry is None:
         abort(404)
@@ -166,6 +220,21 @@ def case_action(case_id: int, action: str):
         flash(str(exc), "error")
         return redirect(back)
     return redirect(_case_url(case, query, done=action))
+
+
+def _take_over(case: Case, query: lists.ListQuery):
+    back = url_for("queue.case_view", case_id=case.id, list=query.tile, **query.args())
+    form = TakeoverForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        actions.take_over(case, current_user, form.token.data)
+        flash(_("You have taken over this case."), "success")
+    except actions.AlreadyDone:
+        flash(_("This was done already; nothing was repeated."), "info")
+    except actions.ActionRefused as exc:
+        flash(str(exc), "info")
+    return redirect(back)
 
 
 @bp.get("/case/<int:case_id>/next")

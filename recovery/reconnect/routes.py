@@ -19,7 +19,7 @@ from ..jobs import enqueue
 from ..messaging import outbox
 from ..messaging.cap import MarketingCap, save_cap
 from ..models import Case, CaseKind, Message, ProductGroup, ReconnectContact, utcnow
-from ..security import admin_required, reads_only, safe_next
+from ..security import admin_required, int_arg, reads_only, safe_next
 from . import bp
 from .forms import ConfirmForm, GroupSettingsForm, SendingForm, SwitchForm
 
@@ -44,7 +44,7 @@ def tab(group_id: int, tab: str):
     if tab not in lists.TABS:
         abort(404)
     group = _group(group_id)
-    page = request.args.get("page", 1, type=int) or 1
+    page = int_arg("page", 1) or 1
     data = lists.tab_page(group.id, tab, current_user.company_id, page, utcnow())
     return render_template(
         "reconnect/tab.html",
@@ -57,21 +57,22 @@ def tab(group_id: int, tab: str):
 
 def _visible_pair(customer_id: int, group_id: int) -> bool:
     """The customer has an overdue case or a contact in the group that the user may see."""
-    company = current_user.company_id
-    case_in_group = [Case.customer_id == customer_id, Case.product_group_id == group_id]
-    contact_in_group = [
-        ReconnectContact.customer_id == customer_id,
-        ReconnectContact.product_group_id == group_id,
-    ]
-    if company is not None:
-        case_in_group.append(Case.company_id == company)
-        contact_in_group.append(ReconnectContact.company_id == company)
-    case_in_group.append(Case.kind == CaseKind.OVERDUE)
-    return bool(
-        db.session.scalar(
-            select(or_(exists().where(*case_in_group), exists().where(*contact_in_group)))
-        )
+    case_in_group = current_user.restrict(
+        select(Case.id).where(
+            Case.customer_id == customer_id,
+            Case.product_group_id == group_id,
+            Case.kind == CaseKind.OVERDUE,
+        ),
+        Case.company_id,
     )
+    contact_in_group = current_user.restrict(
+        select(ReconnectContact.id).where(
+            ReconnectContact.customer_id == customer_id,
+            ReconnectContact.product_group_id == group_id,
+        ),
+        ReconnectContact.company_id,
+    )
+    return bool(db.session.scalar(select(or_(exists(case_in_group), exists(contact_in_group)))))
 
 
 @bp.post("/group/<int:group_id>/switch/<int:customer_id>")
@@ -98,8 +99,8 @@ def switch(group_id: int, customer_id: int):
 
 def _scope() -> tuple[Scope, dict]:
     """The contact action's scope from the URL: ``group`` (and ``customer``) or ``all``."""
-    group_id = request.args.get("group", type=int)
-    customer_id = request.args.get("customer", type=int)
+    group_id = int_arg("group")
+    customer_id = int_arg("customer")
     if group_id is None and request.args.get("all") != "1":
         abort(404)
     if group_id is not None:

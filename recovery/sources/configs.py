@@ -15,19 +15,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from wawi_connectors import AuthenticationError, ConnectorError, SettingField, get_connector_class
 
 from ..extensions import db
 from ..models import ConnectorConfig
 from . import SourceError
-from .secrets import decrypt, encrypt, redact
+from .secrets import decrypt, encrypt
 from .sync import build_connector, secret_values
+from .texts import said
 
-NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,49}")
 # Settings another page sets: a file connector's file and mapping come from the upload.
-MANAGED = {"csv": frozenset({"path", "mapping"})}
+MANAGED = {"csv": frozenset({"path", "mapping", "file_name", "cp1252_rows"})}
 # D6: which placeholders each link pattern may use, and what the example fills in.
 URL_FIELDS: dict[str, tuple[str, ...]] = {
     "customer_url": ("id", "number"),
@@ -171,6 +171,26 @@ def _check_url_pattern(field: str, value: str, errors: dict[str, str]) -> None:
         errors[field] = _("Only these placeholders are known here: %(names)s", names=placeholders)
 
 
+_UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
+
+
+def technical_name(label: str, kind: str) -> str:
+    """The key stored on every customer and order of a source, from the name the admin
+    typed: "WaWi-Export März" → ``wawi-export-maerz``; ``-2``, ``-3`` … if taken."""
+    base = re.sub(r"[^a-z0-9]+", "-", label.casefold().translate(_UMLAUTS)).strip("-")
+    base = (base or kind)[:45].strip("-") or kind
+    taken = set(
+        db.session.scalars(
+            select(ConnectorConfig.name).where(ConnectorConfig.name.like(base + "%"))
+        )
+    )
+    name, number = base, 1
+    while name in taken:
+        number += 1
+        name = f"{base}-{number}"
+    return name
+
+
 def save_connector(
     cfg: ConnectorConfig | None, kind: str, form: Mapping[str, str]
 ) -> ConnectorConfig:
@@ -180,16 +200,21 @@ def save_connector(
     """
     cls = get_connector_class(kind)
     errors: dict[str, str] = {}
+    label = None
     if cfg is None:
-        name = (form.get("name") or "").strip().lower()
-        if not NAME.fullmatch(name):
-            errors["name"] = _(
-                "Name: lower-case letters, digits, - and _ (up to 50); it is stored on every "
-                "customer and order of this source."
+        label = " ".join((form.get("name") or "").split())
+        if not label:
+            errors["name"] = _("Name: please enter a name for this data source.")
+        elif len(label) > 100:
+            errors["name"] = _("Name: at most 100 characters.")
+        elif db.session.scalar(
+            select(ConnectorConfig.id).where(
+                func.lower(func.coalesce(ConnectorConfig.label, ConnectorConfig.name))
+                == label.lower()
             )
-        elif db.session.scalar(select(ConnectorConfig.id).where(ConnectorConfig.name == name)):
+        ):
             errors["name"] = _("A connector with this name exists already.")
-        cfg_name = name
+        cfg_name = technical_name(label, kind)
     else:
         cfg_name = cfg.name
     plain: dict[str, Any] = {}
@@ -221,7 +246,7 @@ def save_connector(
         db.session.rollback()
         raise SettingsInvalid(errors)
     if cfg is None:
-        cfg = ConnectorConfig(name=cfg_name, kind=kind)
+        cfg = ConnectorConfig(name=cfg_name, label=label, kind=kind)
         db.session.add(cfg)
     cfg.settings = plain
     cfg.secrets = encrypt(secrets)
@@ -242,7 +267,7 @@ def _check_with_connector(
     try:
         cls(values).close()
     except ConnectorError as exc:
-        errors[FORM_ERROR] = redact(str(exc), secrets.values())
+        errors[FORM_ERROR] = said(exc, secrets.values())
 
 
 def test_connection(cfg: ConnectorConfig) -> str:
@@ -254,12 +279,14 @@ def test_connection(cfg: ConnectorConfig) -> str:
     connector = None
     try:
         connector = build_connector(cfg, overrides)
-        return connector.test_connection()
+        return said(connector.test_connection(), secret_values(cfg))
     except AuthenticationError as exc:
-        detail = redact(str(exc), secret_values(cfg)).removeprefix("authentication failed: ")
+        # "authentication failed: <detail>": the page says the first part in its own words
+        detail = exc.message.params.get("detail", exc.message)
+        detail = said(detail, secret_values(cfg)).removeprefix("authentication failed: ")
         raise SourceError(_("Authentication failed: %(detail)s", detail=detail)) from None
     except ConnectorError as exc:
-        reason = redact(str(exc), secret_values(cfg))
+        reason = said(exc, secret_values(cfg))
         raise SourceError(_("Connection test failed: %(reason)s", reason=reason)) from None
     finally:
         if connector is not None:

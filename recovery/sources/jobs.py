@@ -18,11 +18,11 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import select
 
-from wawi_connectors import Connector, ConnectorError
+from wawi_connectors import N_, Connector, ConnectorError, Message
 
 from ..extensions import db
-from ..jobs import ACTIVE, JobContext, JobFailed, enqueue, job_kind
-from ..models import ConnectorConfig, JobRun, SyncRun
+from ..jobs import ACTIVE, JobContext, JobFailed, enqueue, job_kind, recurring
+from ..models import ConnectorConfig, JobRun, SyncRun, utcnow
 from . import SourceError
 from .secrets import redact
 from .sync import (
@@ -34,11 +34,15 @@ from .sync import (
     secret_values,
     take_lease,
 )
+from .texts import row_errors_stored, stored
 
 KIND = "sync"
 # A queued job that has not started within this time gives its reservation up.
 RESERVATION = timedelta(minutes=5)
 _ERROR_COUNT = re.compile(r": (\d+) errors?\b")
+# An uploaded file that was never imported is deleted after this time.
+UPLOAD_KEPT = timedelta(days=1)
+_UPLOAD_TOKEN = re.compile(r"[0-9a-f]{32}")
 
 
 class SyncRunning(SourceError):
@@ -71,15 +75,22 @@ def sync_job(ctx: JobContext) -> dict[str, Any]:
     params = ctx.params
     cfg = db.session.get(ConnectorConfig, params["connector_id"])
     if cfg is None:
-        raise JobFailed("The connector no longer exists.")
-    file = {"path": params["path"], "mapping": params["mapping"]} if params.get("path") else None
+        gone = Message(N_("The connector no longer exists."))
+        raise JobFailed(str(gone), {"error_message": stored(gone)})
+    file = None
+    if params.get("path"):
+        file = {k: params.get(k) for k in ("path", "mapping", "file_name")}
+        file["cp1252_rows"] = bool(params.get("cp1252_rows"))
     try:
         connector = build_connector(cfg, file)
     except ConnectorError as exc:
         db.session.rollback()
         release_lease(cfg.id, reservation(ctx.job_id))  # no run started: free the connector
         db.session.commit()
-        raise JobFailed(redact(str(exc), secret_values(cfg))) from None
+        secrets = secret_values(cfg)
+        raise JobFailed(
+            redact(str(exc), secrets), {"error_message": stored(exc, secrets)}
+        ) from None
     progress = _Progress(ctx, connector if cfg.kind == "csv" else None)
     try:
         result = run_sync(
@@ -91,26 +102,24 @@ def sync_job(ctx: JobContext) -> dict[str, Any]:
             reserved=reservation(ctx.job_id),
         )
     except SyncFailed as exc:
-        errors = [
-            {
-                "row": e.row,
-                "column": e.column,
-                "reason": e.reason,
-                "template": e.template,
-                "params": dict(e.params),
-            }
-            for e in exc.errors
-        ]
+        errors = exc.detail.get("errors") or row_errors_stored(exc.errors)
         found = _ERROR_COUNT.search(str(exc))
         total = int(found[1]) if found else len(errors)
-        raise JobFailed(str(exc), {"errors": errors, "error_total": total}) from None
+        result = {"errors": errors, "error_total": total}
+        if exc.detail.get("message"):
+            result["error_message"] = exc.detail["message"]
+        raise JobFailed(str(exc), result) from None
     except Exception as exc:
         current_app.logger.exception("sync job %s failed", ctx.job_id)
         db.session.rollback()
-        raise JobFailed(redact(f"{type(exc).__name__}: {exc}", secret_values(cfg))) from None
+        text = redact(f"{type(exc).__name__}: {exc}", secret_values(cfg))
+        unexpected = Message(N_("Unexpected error (see the server log): %(error)s"), error=text)
+        raise JobFailed(text, {"error_message": stored(unexpected)}) from None
     if file:  # the imported file is the connector's file from now on
         cfg = db.session.get(ConnectorConfig, cfg.id)
         cfg.settings = {**(cfg.settings or {}), **file}
+    if result.notes:  # values that did not fit: shortened, or their record left out
+        return {"rows": result.rows, "run_id": result.run.id, "notes": result.notes}
     return {"rows": result.rows, "run_id": result.run.id}
 
 
@@ -177,3 +186,41 @@ def file_in_use(cfg: ConnectorConfig) -> tuple[str | None, datetime | None]:
     if imported is None:  # set by the command line or the demo
         return Path(path).name, None
     return imported.params.get("file_name"), imported.finished_at
+
+
+@recurring("unused uploads", every=3600)
+def delete_unused_uploads(now: datetime | None = None) -> list[str]:
+    """Delete uploads older than ``UPLOAD_KEPT`` that were never imported; return their
+    tokens. A file stays while a connector reads it, an import of it is queued or
+    running, or an import of it finished (the connector's history points to it)."""
+    folder = Path(current_app.config["UPLOAD_FOLDER"])
+    if not folder.is_dir():
+        return []
+    cutoff = (now or utcnow()).timestamp() - UPLOAD_KEPT.total_seconds()
+    notes = {
+        note.stem: note
+        for note in folder.glob("*.json")
+        if _UPLOAD_TOKEN.fullmatch(note.stem) and note.stat().st_mtime < cutoff
+    }
+    if not notes:
+        return []
+    in_use = {
+        Path(path).name.partition(".")[0]
+        for settings in db.session.scalars(select(ConnectorConfig.settings))
+        if (path := (settings or {}).get("path"))
+    }
+    jobs = db.session.scalars(
+        select(JobRun).where(JobRun.kind == KIND, JobRun.state.in_((*ACTIVE, "done")))
+    )
+    in_use.update(job.params.get("upload") for job in jobs if job.params.get("upload"))
+    deleted = []
+    for token in sorted(notes):
+        if token in in_use:
+            continue
+        for path in folder.glob(f"{token}.*"):
+            path.unlink(missing_ok=True)
+        deleted.append(token)
+    if deleted:
+        current_app.logger.info("deleted %s unused uploads", len(deleted))
+    db.session.rollback()  # read only: end the transaction
+    return deleted

@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
 
-from wawi_connectors import ConnectorError
+from wawi_connectors import N_, ConnectorError
 
 from . import SourceError
 
@@ -61,8 +61,10 @@ def decrypt(token: str | None) -> dict[str, Any]:
         return json.loads(_fernet().decrypt(token.encode()))
     except InvalidToken:
         raise SecretsUnreadable(
-            "The stored secret settings cannot be decrypted (was SECRET_KEY changed?); "
-            "enter them again in the connector's settings."
+            N_(
+                "The stored secret settings cannot be decrypted (was SECRET_KEY changed?); "
+                "enter them again in the connector's settings."
+            )
         ) from None
 
 

@@ -8,26 +8,40 @@ lines. A shop's guest orders go to the source's registered customer with the gue
 email (the lowest id if several share it): an order arriving as the guest's is stored
 with the registered customer, and a customer who registers later takes over the orders
 stored for the guest with that email. The guest's customer row stays, without orders.
+A customer's country is stored as its ISO code (wawi_connectors.countries); a value that
+names no country we recognise is not refused (the CSV connector refuses it before it
+gets here) but flagged: the code stays empty and the value is kept in ``country_raw``,
+which the connector's page lists and the case page shows.
 Everything runs in the caller's transaction, so a batch and its cursor still
 commit together (recovery/sources/sync.py).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
+from dataclasses import fields, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import String, bindparam, select, text
+from sqlalchemy import Numeric, String, bindparam, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 
-from wawi_connectors import Batch, CustomerRecord, OrderRecord, ProductRecord
+from wawi_connectors import (
+    N_,
+    Batch,
+    CustomerRecord,
+    Limits,
+    Message,
+    OrderRecord,
+    ProductRecord,
+)
 from wawi_connectors.countries import country_code
 from wawi_connectors.records import GUEST_PREFIX
 
 from ..extensions import db
-from ..models import Company, Product, ProductGroup, utcnow
+from ..models import Company, Customer, Order, OrderLine, Product, ProductGroup, utcnow
 from ..models.types import UTCDateTime
 
 CUSTOMER_COLUMNS = (
@@ -41,6 +55,7 @@ CUSTOMER_COLUMNS = (
     "mobile",
     "city",
     "country",
+    "country_raw",
     "customer_group",
     "marketing_consent",
 )
@@ -128,6 +143,205 @@ WHERE source = :source AND customer_id IN (
 DELETE_OLD_LINES = "DELETE FROM order_line WHERE order_id IN :ids"
 
 
+# -- what the tables can hold ---------------------------------------------------------------
+
+# Where each record field is stored: ``Limits`` keys -> model columns.
+_TEXT_COLUMNS = {
+    # (the country is made a code by the store; consent is no text)
+    **{
+        f"customer.{c}": getattr(Customer, c)
+        for c in CUSTOMER_COLUMNS
+        if c not in ("country", "marketing_consent")
+    },
+    "order.external_id": Order.external_id,
+    "order.number": Order.number,
+    "order.customer_external_id": Customer.external_id,
+    "order.company": Company.name,
+    "order.currency": Order.currency,
+    "line.sku": OrderLine.sku,
+    "line.product_name": OrderLine.product_name,
+    "line.product_group": ProductGroup.name,
+    "product.sku": Product.sku,
+    "product.name": Product.name,
+    "product.product_group": ProductGroup.name,
+}
+_AMOUNT_COLUMNS = {
+    "order.net_total": Order.net_total,
+    "order.gross_total": Order.gross_total,
+    "line.net_amount": OrderLine.net_amount,
+    "line.gross_amount": OrderLine.gross_amount,
+    "line.quantity": OrderLine.quantity,
+}
+# Fields that are not cut: keys (two records could become one) and codes.
+_WHOLE = {
+    "customer.external_id",
+    "order.external_id",
+    "order.customer_external_id",
+    "order.currency",
+    "product.sku",
+}
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+SHORTENED = N_("%(record)s: %(field)s shortened from %(length)s to %(limit)s characters")
+CLEANED = N_("%(record)s: control characters removed from %(field)s")
+NOT_STORED_LONG = N_(
+    "%(record)s not stored: %(field)s has %(length)s characters, at most %(limit)s"
+)
+NOT_STORED_LARGE = N_("%(record)s not stored: %(field)s %(value)s is too large (below %(limit)s)")
+NOTES_KEPT = 100
+# How a note names the record and the field (phrases: the page shows them translated).
+RECORD_NAMES = {
+    "customer": N_("customer %(id)s"),
+    "order": N_("order %(id)s"),
+    "line": N_("order %(id)s, line %(line)s"),
+    "product": N_("product %(id)s"),
+}
+FIELD_NAMES = {
+    "external_id": N_("id"),
+    "number": N_("number"),
+    "first_name": N_("first name"),
+    "last_name": N_("last name"),
+    "company_name": N_("company name"),
+    "email": N_("email address"),
+    "phone": N_("phone"),
+    "mobile": N_("mobile"),
+    "city": N_("city"),
+    "customer_group": N_("customer group"),
+    "customer_external_id": N_("customer id"),
+    "company": N_("company"),
+    "currency": N_("currency"),
+    "sku": N_("SKU"),
+    "name": N_("product name"),  # a product's
+    "product_name": N_("product name"),
+    "product_group": N_("product group"),
+    "net_total": N_("net total"),
+    "gross_total": N_("gross total"),
+    "net_amount": N_("net amount"),
+    "gross_amount": N_("gross amount"),
+    "quantity": N_("quantity"),
+}
+
+
+def _record(kind: str, external_id: str, line: int | None = None) -> Message:
+    params = {"id": external_id[:40]} | ({"line": line} if line is not None else {})
+    return Message(RECORD_NAMES[kind], **params)
+
+
+def _field(name: str) -> Message:
+    return Message(FIELD_NAMES[name]) if name in FIELD_NAMES else Message("%(name)s", name=name)
+
+
+def _bound(column) -> Decimal:
+    """The amounts a Numeric(p, s) column takes: below 10**(p-s), less half a cent (which
+    the database would round up)."""
+    kind: Numeric = column.type
+    return Decimal(10) ** (kind.precision - kind.scale) - Decimal(5) * Decimal(10) ** (
+        -kind.scale - 1
+    )
+
+
+def store_limits() -> Limits:
+    """The column lengths and amount ranges of the tables records go into, read from the
+    models (never copied): what a connector checks a whole file against."""
+    return Limits(
+        lengths={key: column.type.length for key, column in _TEXT_COLUMNS.items()},
+        bounds={key: _bound(column) for key, column in _AMOUNT_COLUMNS.items()},
+    )
+
+
+class Fitter:
+    """Makes an API's records fit the tables, so one odd value never breaks a sync.
+
+    Decided (issue 13): text longer than its column is shortened to the column's length
+    and control characters are removed – the rest of the record is worth keeping; a
+    record whose key is too long, or with an amount out of range, is not stored (cutting
+    a key could merge two records; an amount cannot be cut). Each case is noted (record,
+    field, what was done) for the run's log and the job's page.
+    """
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self.notes: list[dict[str, Any]] = []
+        self.shortened = 0
+        self.refused = 0
+        self._fields: dict[type, tuple[list, list]] = {}
+
+    def note(self, template: str, record: Message, field: str, **params: Any) -> None:
+        """Keep a note: the English ``reason`` for the log and the ``message`` the page
+        says in the reader's language (``ui.row_reason``), record and field included."""
+        if len(self.notes) < NOTES_KEPT:
+            said = Message(template, record=record, field=_field(field), **params)
+            self.notes.append({"message": said.to_json(), "reason": str(said)})
+
+    def records(self, records: Iterable[Any]) -> list[Any]:
+        fitted = []
+        for record in records:
+            if isinstance(record, CustomerRecord):
+                record = self._fit(record, "customer", _record("customer", record.external_id))
+            elif isinstance(record, OrderRecord):
+                record = self._order(record)
+            elif isinstance(record, ProductRecord):
+                record = self._fit(record, "product", _record("product", record.sku))
+            if record is not None:
+                fitted.append(record)
+        return fitted
+
+    def _order(self, order: OrderRecord) -> OrderRecord | None:
+        lines = []
+        for line in order.lines:
+            fitted = self._fit(line, "line", _record("line", order.external_id, line.line_no))
+            if fitted is None:
+                self.refused += 1
+                return None
+            lines.append(fitted)
+        fitted_order = self._fit(order, "order", _record("order", order.external_id))
+        if fitted_order is None:
+            self.refused += 1
+            return None
+        changed = any(a is not b for a, b in zip(lines, order.lines, strict=True))
+        return replace(fitted_order, lines=tuple(lines)) if changed else fitted_order
+
+    def _fit(self, record: Any, kind: str, name: dict[str, Any]) -> Any:
+        """The record, changed to fit, or None (noted) if it cannot be stored."""
+        texts, amounts = self._checks(type(record), kind)
+        changes: dict[str, Any] = {}
+        for field, limit, whole in texts:
+            value = getattr(record, field)
+            if type(value) is not str or (len(value) <= limit and value.isprintable()):
+                continue  # the usual case: one look at the value
+            if _CONTROL.search(value):
+                value = changes[field] = _CONTROL.sub("", value)
+                self.note(CLEANED, record=name, field=field)
+            if len(value) > limit:
+                length = len(value)
+                if whole:
+                    self.note(NOT_STORED_LONG, record=name, field=field, length=length, limit=limit)
+                    self.refused += kind in ("customer", "product")
+                    return None
+                changes[field] = value[:limit]
+                self.shortened += 1
+                self.note(SHORTENED, record=name, field=field, length=length, limit=limit)
+        for field, bound in amounts:
+            value = getattr(record, field)
+            if isinstance(value, Decimal) and not (value.is_finite() and abs(value) < bound):
+                limit = f"{bound:,.0f}"
+                self.note(NOT_STORED_LARGE, record=name, field=field, value=str(value), limit=limit)
+                return None
+        return replace(record, **changes) if changes else record
+
+    def _checks(self, record_type: type, kind: str) -> tuple[list, list]:
+        """Per record type: (field, length, not to be cut) and (field, bound) to check."""
+        if record_type not in self._fields:
+            texts, amounts = [], []
+            for f in fields(record_type):
+                key = f"{kind}.{f.name}"
+                if key in self.limits.lengths:
+                    texts.append((f.name, self.limits.lengths[key], key in _WHOLE))
+                if key in self.limits.bounds:
+                    amounts.append((f.name, self.limits.bounds[key]))
+            self._fields[record_type] = (texts, amounts)
+        return self._fields[record_type]
+
+
 def _statement(sql: str, **types):
     """``sql`` with typed parameters (psycopg needs one type per parameter)."""
     params = [bindparam("source", type_=String)]
@@ -179,6 +393,17 @@ def _insert(model):
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
 
 
+COUNTRY_RAW_LENGTH = Customer.__table__.c.country_raw.type.length
+
+
+def _country(value: str | None) -> tuple[str | None, str | None]:
+    """(ISO code, None), or (None, the source's value) when it names no country we
+    recognise: an API source is not refused for it, the value is flagged instead."""
+    text = (value or "").strip()
+    code = country_code(text) if text else None
+    return code, (text[:COUNTRY_RAW_LENGTH] if text and code is None else None)
+
+
 def _customer_row(r: CustomerRecord) -> tuple[Any, ...]:
     return (
         r.external_id,
@@ -190,7 +415,7 @@ def _customer_row(r: CustomerRecord) -> tuple[Any, ...]:
         r.phone,
         r.mobile,
         r.city,
-        country_code(r.country),
+        *_country(r.country),
         r.customer_group,
         r.marketing_consent,
     )
@@ -203,8 +428,12 @@ def _naive_utc(moment: datetime) -> datetime:
 class Store:
     """Writes one connector's records; keeps name → id lookups for the run."""
 
-    def __init__(self, source: str) -> None:
+    def __init__(self, source: str, fit: bool = True) -> None:
+        """``fit=False``: the records were checked against ``store_limits()`` already (a
+        file connector refuses a file that does not fit), so they are not checked again."""
         self.source = source
+        self.fitter = Fitter(store_limits())
+        self.fit = fit
         self.companies = _Names(Company)
         self.groups = _Names(ProductGroup)
         self.postgres = db.session.get_bind().dialect.name == "postgresql"
@@ -225,7 +454,8 @@ class Store:
     def batch(self, batch: Batch) -> int:
         """Store one batch in the current transaction; returns the number of records."""
         by_type: dict[type, list] = {CustomerRecord: [], ProductRecord: [], OrderRecord: []}
-        for record in batch.records:
+        records = self.fitter.records(batch.records) if self.fit else batch.records
+        for record in records:
             by_type[type(record)].append(record)
         if by_type[CustomerRecord]:
             self.customers(by_type[CustomerRecord])

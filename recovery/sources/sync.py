@@ -20,13 +20,14 @@ import socket
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import closing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import or_, select, update
 
 from wawi_connectors import (
+    N_,
     Batch,
     Connector,
     ConnectorError,
@@ -39,7 +40,8 @@ from wawi_connectors import (
 from ..extensions import db
 from ..models import ConnectorConfig, JobRun, SyncCursor, SyncRun, utcnow
 from .secrets import decrypt, redact
-from .store import Store
+from .store import Store, store_limits
+from .texts import row_errors_stored, stored
 
 LOOKBACK_DAYS = 30
 LEASE = timedelta(minutes=10)
@@ -66,9 +68,16 @@ class SyncFailed(Exception):
     ``errors`` lists row, column and reason when the source's data was refused.
     """
 
-    def __init__(self, message: str, errors: list[RowError] | None = None):
+    def __init__(
+        self,
+        message: str,
+        errors: list[RowError] | None = None,
+        detail: dict[str, Any] | None = None,
+    ):
         super().__init__(message)
         self.errors = errors or []
+        # The message and the rows as connector messages (``texts.stored``), secrets masked.
+        self.detail = detail or {}
 
 
 class SyncBusy(SyncFailed):
@@ -79,6 +88,8 @@ class SyncBusy(SyncFailed):
 class SyncResult:
     run: SyncRun
     rows: dict[str, int]
+    # Values an API sent that did not fit (``store.Fitter``): what was shortened or left out.
+    notes: list[dict[str, Any]] = field(default_factory=list)
 
 
 def connector_settings(cfg: ConnectorConfig) -> dict[str, Any]:
@@ -87,7 +98,9 @@ def connector_settings(cfg: ConnectorConfig) -> dict[str, Any]:
 
 
 def build_connector(cfg: ConnectorConfig, overrides: Mapping[str, Any] | None = None) -> Connector:
-    return get_connector_class(cfg.kind)({**connector_settings(cfg), **(overrides or {})})
+    connector = get_connector_class(cfg.kind)({**connector_settings(cfg), **(overrides or {})})
+    connector.limits = store_limits()  # a file is checked against them before storing
+    return connector
 
 
 def secret_values(cfg: ConnectorConfig) -> list[Any]:
@@ -287,9 +300,10 @@ def run_sync(
     days = cfg.lookback_days if lookback_days is None else lookback_days
     lookback_since = utcnow() - timedelta(days=days) if days and not full else None
     rows: dict[str, int] = {}  # what is committed, per stream
+    store: Store | None = None
     try:
         connector = connector or build_connector(cfg)
-        store = Store(cfg.name)
+        store = Store(cfg.name, fit=not connector.checks_limits)
         for stream in connector.streams:
             stored = db.session.get(SyncCursor, (cfg.id, stream))
             context = ReadContext(
@@ -303,7 +317,9 @@ def run_sync(
                     _save_cursor(cfg, stream, batch.cursor)
                     run.rows = {**rows, stream: count}
                     if not _renew_lease(cfg.id, owner):
-                        raise ConnectorError("stopped: another sync of this connector took over")
+                        raise ConnectorError(
+                            N_("stopped: another sync of this connector took over")
+                        )
                     if progress:
                         progress(stream, count)
                     db.session.commit()  # the batch and its cursor, together
@@ -316,8 +332,18 @@ def run_sync(
     finally:
         if connector is not None:
             connector.close()
-    _finish(cfg, run, rows, owner, "done", None)
-    return SyncResult(run, rows)
+    fitter = store.fitter
+    notes = None
+    if fitter.notes:
+        notes = "\n".join(
+            [
+                f"{fitter.shortened} values shortened, {fitter.refused} records not stored "
+                "(too long or too large for the database)",
+                *(note["reason"] for note in fitter.notes),
+            ]
+        )
+    _finish(cfg, run, rows, owner, "done", notes)
+    return SyncResult(run, rows, fitter.notes)
 
 
 def _fail(
@@ -329,9 +355,11 @@ def _fail(
     message = redact(message, secret_values(cfg))
     errors = exc.errors if isinstance(exc, DataError) else []
     logged = "\n".join([message, *(str(e) for e in errors)])
-    _finish(cfg, run, rows, owner, "failed", logged)
+    secrets = secret_values(cfg)
+    detail = {"message": stored(exc, secrets), "errors": row_errors_stored(errors, secrets)}
+    _finish(cfg, run, rows, owner, "failed", logged, detail if detail["message"] else None)
     if isinstance(exc, ConnectorError):
-        raise SyncFailed(message, errors) from exc
+        raise SyncFailed(message, errors, detail) from exc
 
 
 def _finish(
@@ -341,11 +369,13 @@ def _finish(
     owner: str,
     state: str,
     error: str | None,
+    detail: dict[str, Any] | None = None,
 ) -> None:
     run = db.session.merge(run)
     run.rows = dict(rows)
     run.state = state
     run.error = error
+    run.error_detail = detail
     run.finished_at = utcnow()
     release_lease(cfg.id, owner)
     db.session.commit()

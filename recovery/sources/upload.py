@@ -30,6 +30,7 @@ from ..extensions import db
 from ..models import ConnectorConfig, JobRun, SavedMapping
 from . import SourceError
 from .jobs import start_sync
+from .texts import said
 
 if TYPE_CHECKING:  # the file connector (pandas) loads on first use, not with the app
     from wawi_connectors.csv_file import Preview
@@ -147,7 +148,7 @@ def propose(upload: Upload) -> MappingProposal:
     try:
         found = preview(str(upload.path), PREVIEW_ROWS)
     except ConnectorError as exc:
-        raise SourceError(_("The file cannot be read: %(reason)s", reason=exc)) from None
+        raise SourceError(_("The file cannot be read: %(reason)s", reason=said(exc))) from None
     saved = db.session.scalar(select(SavedMapping).where(SavedMapping.signature == found.signature))
     headers = set(found.headers)
     mapping = found.mapping
@@ -184,9 +185,17 @@ def check_mapping(headers: list[str], chosen: dict[str, str]) -> dict[str, str]:
 
 
 def start_import(
-    cfg: ConnectorConfig, upload: Upload, chosen: dict[str, str], user_id: int | None
+    cfg: ConnectorConfig,
+    upload: Upload,
+    chosen: dict[str, str],
+    user_id: int | None,
+    cp1252_rows: bool = False,
 ) -> JobRun:
-    """Save the mapping for files of this shape and import the file as a sync job."""
+    """Save the mapping for files of this shape and import the file as a sync job.
+
+    ``cp1252_rows``: the user confirmed that the rows of a UTF-8 file that are not UTF-8
+    be read as Windows-1252 (only those rows; without it the import refuses them).
+    """
     proposal = propose(upload)
     mapping = check_mapping(proposal.preview.headers, chosen)
     saved = db.session.scalar(
@@ -203,5 +212,6 @@ def start_import(
         "mapping": mapping,
         "file_name": upload.file_name,
         "upload": upload.token,
+        "cp1252_rows": bool(cp1252_rows and proposal.preview.foreign_total),
     }
     return start_sync(cfg, full=True, user_id=user_id, file=file)

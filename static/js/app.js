@@ -21,3 +21,19 @@ document.addEventListener("submit", (event) => {
   form.dataset.submitted = "1";
   form.querySelectorAll("button").forEach((b) => b.setAttribute("aria-busy", "true"));
 });
+
+// Starting an action on a case page (a click or the cursor in one of its forms) claims
+// the case with a POST, so colleagues see who is working on it; viewing claims nothing.
+const claimCard = document.querySelector("[data-claim-url]");
+if (claimCard) {
+  let claimed = false;
+  const claimCase = () => {
+    if (claimed) return;
+    claimed = true;
+    const body = new FormData();
+    body.append("csrf_token", claimCard.dataset.csrf);
+    fetch(claimCard.dataset.claimUrl, { method: "POST", body, credentials: "same-origin" });
+  };
+  claimCard.addEventListener("focusin", claimCase);
+  claimCard.addEventListener("pointerdown", claimCase);
+}

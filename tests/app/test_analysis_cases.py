@@ -5,9 +5,13 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
+
+from recovery.analysis.backtesting import BacktestResult
 from recovery.cases.analysis import run_analysis
-from recovery.models import Case, utcnow
+from recovery.models import Case, JobRun, utcnow
 from tests.conftest import csrf_from
 
 
@@ -121,6 +125,10 @@ def test_backtest_page_and_sales_refused(client, login_as, build, db, run_jobs):
     for _ in range(3):
         _decliner(build, company)
         _steady(build, company)
+    for _ in range(2):  # monthly until 290 days ago, then never again: overdue, churned
+        stopper = build.customer()
+        for step in range(15):
+            build.order(stopper, utcnow() - timedelta(days=290 + 30 * step), "300.00")
     login_as("admin")
     page = client.get("/admin/backtest").get_data(as_text=True)
     as_of = (utcnow() - timedelta(days=200)).date().isoformat()
@@ -132,12 +140,39 @@ def test_backtest_page_and_sales_refused(client, login_as, build, db, run_jobs):
     assert run_jobs() == 1
     html = client.get(queued.location).get_data(as_text=True)
     assert "ROC AUC" in html and "Umsatzrückgang" in html
+    # a sentence a merchant reads first, with the numbers of the any-flag rule
+    job = db.session.scalars(select(JobRun).where(JobRun.kind == "backtest")).one()
+    result = BacktestResult.from_dict(job.result)
+    flagged = result.rule("any_flag")
+    others = result.population - flagged.flagged
+    assert flagged.flagged >= 2 and others >= 3
+    rate = f"{flagged.precision * 100:.1f}".replace(".", ",")
+    rest = f"{(result.churned - flagged.true_positives) / others * 100:.1f}".replace(".", ",")
+    lead = re.sub(r"\s+", " ", html[html.index('class="lead"') :].split("</p>")[0])
+    lead = lead.replace("\xa0", " ")
+    assert f"Von den {flagged.flagged} Kunden, die die Analyse am {result.as_of:%d.%m.%Y}" in lead
+    assert f"haben {rate} % bis zum" in lead
+    assert f"von den übrigen {others} Kunden {rest} %" in lead
+    assert html.index('class="lead"') < html.index("ROC AUC")  # technical table below
     too_late = client.post(
         "/admin/backtest",
         data={"csrf_token": csrf_from(page), "as_of": utcnow().date().isoformat(), "horizon": "90"},
     )
     assert run_jobs() == 1
-    assert "Backtest nicht möglich" in client.get(too_late.location).get_data(as_text=True)
+    refused = client.get(too_late.location).get_data(as_text=True)
+    today = utcnow().astimezone(ZoneInfo("Europe/Berlin")).date()
+    assert f"Die 90 Tage nach dem {today:%d.%m.%Y} enden am " in refused
+    assert "Wählen Sie einen früheren Stichtag" in refused
+    assert "horizon" not in refused.split('role="alert"')[1].split("</div>")[0]  # no English
+    for day, horizon in (("31.02.2024", "90"), (as_of, "9" * 30), (as_of, "1e309")):
+        bad = client.post(
+            "/admin/backtest",
+            data={"csrf_token": csrf_from(page), "as_of": day, "horizon": horizon},
+            follow_redirects=True,
+        )
+        assert bad.status_code == 200
+        text = bad.get_data(as_text=True)
+        assert "Backtest nicht möglich: " in text and "isoformat" not in text
 
 
 def test_sales_cannot_open_analysis_admin(client, login_as):

@@ -165,7 +165,9 @@ def test_invalid_settings_name_the_field_save_nothing_and_echo_no_secret(
     # the connector's own check: page size out of range, named in its message
     response = create(client, "shopware6", shopware_form(shop, page_size="9999"))
     html = response.get_data(as_text=True)
-    assert response.status_code == 422 and "records per request must be 1 to 500" in html
+    assert (
+        response.status_code == 422 and "Datensätze pro Anfrage müssen zwischen 1 und 500" in html
+    )
     assert SECRET not in html
 
 
@@ -175,7 +177,7 @@ def test_connection_test_against_fake_shopware_right_and_wrong_secret(client, lo
     cfg = db.session.scalar(select(ConnectorConfig))
     detail = f"/admin/connectors/{cfg.id}"
     html = post(client, f"{detail}/test", page_url=detail).get_data(as_text=True)
-    assert "Connected to Shopware: 3 orders." in html and "flash-success" in html
+    assert "Mit Shopware verbunden: 3 Bestellungen." in html and "flash-success" in html
     edit = page_of(client, f"{detail}/edit")
     client.post(
         f"{detail}/edit",
@@ -202,7 +204,7 @@ def test_connection_test_against_fake_woocommerce_right_and_wrong_key(client, lo
     cfg = db.session.scalar(select(ConnectorConfig))
     detail = f"/admin/connectors/{cfg.id}"
     html = post(client, f"{detail}/test", page_url=detail).get_data(as_text=True)
-    assert "Connected to WooCommerce: 1 orders." in html
+    assert "Mit WooCommerce verbunden: 1 Bestellungen." in html
     edit = page_of(client, f"{detail}/edit")
     form.update(consumer_key="ck_wrong", csrf_token=csrf_from(edit))
     client.post(f"{detail}/edit", data=form)
@@ -218,7 +220,7 @@ def test_sync_now_stores_customers_and_orders_and_shows_the_log(
     cfg = db.session.scalar(select(ConnectorConfig))
     detail = f"/admin/connectors/{cfg.id}"
     html = post(client, f"{detail}/sync", {"full": "0"}, page_url=detail).get_data(as_text=True)
-    assert "Sync gestartet" in html and 'data-active="1"' in html  # the page polls
+    assert "Abgleich gestartet" in html and 'data-active="1"' in html  # the page polls
     assert client.get(f"{detail}/status").get_json()["job"]["state"] == "queued"
     assert db.session.scalar(select(func.count(Customer.id))) == 0  # nothing in the request
     assert run_jobs() == 1
@@ -328,7 +330,7 @@ def test_a_job_whose_connector_cannot_be_built_fails_and_frees_the_connector(
     for _ in range(2):  # the second click is not refused as "running"
         post(client, f"{detail}/sync", page_url=detail)
         run_jobs()
-        assert "Missing settings: Secret access key" in page_of(client, detail)
+        assert "Fehlende Einstellungen: Sicherheitsschlüssel" in page_of(client, detail)
     db.session.expire_all()
     assert db.session.get(ConnectorConfig, cfg.id).sync_owner is None
     assert [j.state for j in db.session.scalars(select(JobRun))] == ["failed", "failed"]
@@ -386,3 +388,27 @@ def test_english_readers_keep_the_connectors_own_words(client, login_as, db, tmp
     assert '<option value="csv">CSV / Excel file</option>' in page_of(client, "/admin/connectors")
     detail = page_of(client, f"/admin/connectors/{cfg.id}")
     assert "<dt>Time zone</dt>" in detail and "<dt>Currency</dt>" in detail
+
+
+def test_any_name_is_taken_and_the_key_is_derived_from_it(client, login_as, db):
+    login_as("admin")
+    form = {"enabled": "on", "lookback_days": "30", "timezone": "Europe/Berlin",
+            "default_currency": "EUR"}  # fmt: skip
+    for typed in ("WaWi-Export März", "WaWi Export – März!"):
+        response = create(client, "csv", {**form, "name": typed})
+        assert response.status_code == 302, response.get_data(as_text=True)
+    stored = db.session.scalars(select(ConnectorConfig).order_by(ConnectorConfig.id)).all()
+    assert [(c.label, c.name) for c in stored] == [
+        ("WaWi-Export März", "wawi-export-maerz"),
+        ("WaWi Export – März!", "wawi-export-maerz-2"),
+    ]
+    listing = page_of(client, "/admin/connectors")
+    assert "WaWi-Export März" in listing and "WaWi Export – März!" in listing
+    detail = page_of(client, f"/admin/connectors/{stored[0].id}")
+    assert "gespeichert als „wawi-export-maerz“" in detail
+    again = create(client, "csv", {**form, "name": "wawi-export märz"}).get_data(as_text=True)
+    assert "Es gibt bereits eine Datenquelle mit diesem Namen." in again
+    empty = create(client, "csv", {**form, "name": "   "}).get_data(as_text=True)
+    assert "Bitte geben Sie einen Namen für diese Datenquelle ein." in empty
+    assert 'pattern="' not in page_of(client, "/admin/connectors/new?kind=csv")
+    assert db.session.scalar(select(func.count(ConnectorConfig.id))) == 2

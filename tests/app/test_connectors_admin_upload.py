@@ -4,7 +4,9 @@ stores nothing, saved mappings come back for the next file, re-imports never dup
 from __future__ import annotations
 
 import io
+import os
 import re
+import time
 from pathlib import Path
 
 import openpyxl
@@ -96,7 +98,7 @@ def choose(client, mapping_url: str, changes: dict[str, str] | None = None):
 def confirm(client, mapping_url: str, changes: dict[str, str] | None = None):
     """Import, let the worker run the import job; the connector's page afterwards."""
     response = choose(client, mapping_url, changes)
-    assert "Sync gestartet" in response.get_data(as_text=True)
+    assert "Abgleich gestartet" in response.get_data(as_text=True)
     assert JobRunner("test-worker", echo=lambda _line: None).run(once=True) == 1
     return client.get(response.request.path)
 
@@ -186,6 +188,7 @@ def test_bad_file_is_refused_whole_and_the_fixed_file_imports(client, db, connec
     assert db.session.get(ConnectorConfig, connector.id).settings["path"] == path_before
     failed = db.session.scalars(select(SyncRun).where(SyncRun.state == "failed")).one()
     assert "241 errors" in failed.error
+    assert failed.error.startswith("fehler.csv: ")  # the file as the user named it
 
     fixed = [*GOOD_LINES, "K-1004;Max;Muster;;Bonn;Endkunde;A-5004;28.02.2025;Pflanzenhof;"
              "offen;ART-1;X;Saatgut;1;9,99;11,89"]  # fmt: skip
@@ -254,3 +257,56 @@ def test_wrong_files_and_tokens_are_refused(client, db, connector, tmp_path, app
         response = client.get(f"/admin/connectors/{connector.id}/upload/{token}")
         assert response.status_code in (302, 404)
     assert list(Path(app.config["UPLOAD_FOLDER"]).glob("*.txt")) == []
+
+
+def test_a_utf8_file_with_cp1252_rows_is_refused_unless_confirmed(client, db, connector, tmp_path):
+    lines = [*GOOD_LINES[:2], GOOD_LINES[3]]
+    content = ("\r\n".join([HEADER, *lines[:2]]) + "\r\n").encode("utf-8")
+    content += (lines[2] + "\r\n").encode("cp1252")  # row 4: Özlem Weiß, Gießkanne
+    mapping_url = upload(client, connector, content).headers["Location"]
+    html = client.get(mapping_url).get_data(as_text=True)
+    assert "die nicht UTF-8 sind (1): 4" in html and 'name="cp1252_rows"' in html
+
+    page = confirm(client, mapping_url).get_data(as_text=True)
+    assert "abgelehnt" in page and "nicht UTF-8 wie der Rest der Datei: „Özlem“" in page
+    assert count(db, Customer) == 0
+
+    mapping_url = upload(client, connector, content).headers["Location"]
+    html = client.get(mapping_url).get_data(as_text=True)
+    form = {f"map_{k}": v for k, v in selected(html).items()}
+    form.update({"cp1252_rows": "1", "csrf_token": csrf_from(html)})
+    client.post(mapping_url, data=form)
+    assert JobRunner("test-worker", echo=lambda _line: None).run(once=True) == 1
+    names = {(c.first_name, c.last_name) for c in db.session.scalars(select(Customer))}
+    assert names == {("Jürgen", "Müller"), ("Özlem", "Weiß")}
+
+
+def test_a_file_with_headers_only_ends_as_an_error(client, db, connector, tmp_path):
+    mapping_url = upload(client, connector, csv_bytes(tmp_path, [])).headers["Location"]
+    page = confirm(client, mapping_url).get_data(as_text=True)
+    assert "job-failed" in page and "keine Auftragspositionen unter der Kopfzeile" in page
+
+
+def test_uploads_never_imported_are_deleted_after_a_day(client, db, connector, tmp_path, app):
+    from recovery.jobs import registry
+    from recovery.sources.jobs import delete_unused_uploads
+
+    assert "unused uploads" in {task.name for task in registry.recurring_tasks()}
+    imported = upload(client, connector, csv_bytes(tmp_path)).headers["Location"]
+    confirm(client, imported)
+    never = upload(client, connector, csv_bytes(tmp_path), name="vergessen.csv")
+    young = upload(client, connector, csv_bytes(tmp_path), name="neu.csv")
+    folder = Path(app.config["UPLOAD_FOLDER"])
+    token_of = {name: url.rstrip("/").rsplit("/", 1)[1] for name, url in (
+        ("imported", imported), ("never", never.headers["Location"]),
+        ("young", young.headers["Location"]))}  # fmt: skip
+    day_ago = time.time() - 86_400 - 60
+    for name in ("imported", "never"):
+        for path in folder.glob(f"{token_of[name]}.*"):
+            os.utime(path, (day_ago, day_ago))
+
+    assert delete_unused_uploads() == [token_of["never"]]
+
+    left = {path.name.partition(".")[0] for path in folder.iterdir()}
+    assert left == {token_of["imported"], token_of["young"]}
+    assert len(list(folder.iterdir())) == 4  # each file with its note

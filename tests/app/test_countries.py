@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from recovery.messaging.channels.sms import SmsChannel
 from recovery.messaging.outbox import customer_context, variables_for
-from recovery.models import Customer
+from recovery.models import ConnectorConfig, Customer
 from recovery.sources.store import Store
 from recovery.sources.sync import run_sync
 from tests.app.test_sync import HEADER, MAPPING, csv_connector
@@ -63,16 +63,62 @@ def test_csv_refuses_a_country_it_cannot_read_with_row_column_and_reason(tmp_pat
     assert error.errors == [RowError(3, "Land", "not a country: 'Atlantis'")]
 
 
-def test_api_records_are_stored_as_iso_codes_and_unknown_as_none(db):
+def _countries(db) -> dict[str, tuple[str | None, str | None]]:
+    rows = db.session.execute(
+        select(Customer.external_id, Customer.country, Customer.country_raw)
+    ).all()
+    return {external_id: (country, raw) for external_id, country, raw in rows}
+
+
+def test_api_records_are_stored_as_iso_codes_and_unknown_ones_flagged(db):
+    # An API connector's unrecognised country is neither refused nor dropped: the
+    # customer is stored without a country, and the source's value is kept beside it.
     records = [
         CustomerRecord(external_id="1", country="Österreich"),
         CustomerRecord(external_id="2", country="ch"),
-        CustomerRecord(external_id="3", country="Narnia"),
+        CustomerRecord(external_id="3", country=" Narnia "),
+        CustomerRecord(external_id="4", country=""),
+        CustomerRecord(external_id="5", country="X" * 300),
     ]
     Store("shop").batch(Batch("customers", records, None))
     db.session.commit()
-    stored = dict(db.session.execute(select(Customer.external_id, Customer.country)).all())
-    assert stored == {"1": "AT", "2": "CH", "3": None}
+    assert _countries(db) == {
+        "1": ("AT", None),
+        "2": ("CH", None),
+        "3": (None, "Narnia"),
+        "4": (None, None),
+        "5": (None, "X" * 100),  # as long as the column holds
+    }
+    # Corrected in the source, the flag goes with the next sync.
+    Store("shop").batch(Batch("customers", [CustomerRecord("3", country="Norway")], None))
+    db.session.commit()
+    assert _countries(db)["3"] == ("NO", None)
+
+
+def _admin_page(client, path: str) -> str:
+    response = client.get(path)
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
+
+
+def test_unrecognised_countries_are_shown_on_the_connector_and_the_customer(
+    client, login_as, build, db
+):
+    cfg = ConnectorConfig(name="shop", kind="shopware6", settings={"base_url": "https://x.de"})
+    db.session.add(cfg)
+    db.session.commit()
+    for raw in ("Deutschalnd", "Deutschalnd", "Narnia <b>"):
+        build.customer(source="shop", country=None, country_raw=raw)
+    build.customer(source="other", country=None, country_raw="Atlantis")
+    login_as("admin")  # German
+    html = _admin_page(client, f"/admin/connectors/{cfg.id}")
+    assert "3 Kunden mit einem Land, das nicht erkannt wurde" in html
+    assert "„Deutschalnd“ (2)" in html and "„Narnia &lt;b&gt;“ (1)" in html
+    assert "Atlantis" not in html  # another source's customers
+
+    customer = build.customer(source="shop", country=None, country_raw="Deutschalnd")
+    page = _admin_page(client, f"/case/{build.case(customer).id}?list=decline")
+    assert "Deutschalnd (Land nicht erkannt)" in page
 
 
 def test_land_in_the_customers_language_and_sms_with_the_customers_country(app, build, db):

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import time_machine
 
@@ -122,6 +123,50 @@ def test_csv_export_german_english_filtered_and_neutralised(client, login_as, bu
     assert rows_en[0][0] == "Customer number"
     assert rows_en[1][5:10] == ["2026-04-01", "12345.67", "4200.00", "57.12", "3100.00"]
     assert rows_en[1][13].startswith("revenue €4,200 in the last 12 months vs €9,800")
+    assert (rows[1][10], rows_en[1][10]) == ("Neu", "New")  # the status's name, not "new"
+    names = {
+        client.get(f"/list/decline/export.csv{args}").headers["Content-Disposition"]
+        for args in ("", "?format=en")
+    }
+    today = f"{datetime.now(ZoneInfo('Europe/Berlin')):%Y-%m-%d}"
+    assert names == {
+        f'attachment; filename="Umsatzrueckgang-{today}.csv"',
+        f'attachment; filename="Revenue-decline-{today}-en.csv"',
+    }
+
+
+def test_excel_export_has_the_same_rows_with_numbers_and_dates(client, login_as, build, db):
+    from openpyxl import load_workbook
+
+    login_as("sales")
+    a = _company(build, "Firma A")
+    case = _case(build, a, last_name="=1+1", number="K-7")
+    case.reference_revenue = Decimal("12345.67")
+    case.decline_pct = 57.125
+    case.last_order_at = utc(2026, 3, 31, 22, 30)  # already 1 April in Berlin
+    db.session.commit()
+    _case(build, a, last_name="Zweiter")
+    response = client.get("/list/decline/export.xlsx?sort=name")
+    assert response.status_code == 200
+    assert response.mimetype.endswith("spreadsheetml.sheet")
+    assert "Umsatzrueckgang-" in response.headers["Content-Disposition"]
+    book = load_workbook(io.BytesIO(response.get_data()))
+    sheet = book.active
+    assert sheet.title == "Umsatzrückgang"
+    table = [[cell.value for cell in row] for row in sheet.iter_rows()]
+    assert table[0][:3] == ["Kundennummer", "Name", "Firma"]
+    assert len(table) == 3
+    first = next(row for row in table[1:] if row[0] == "K-7")
+    assert first[1] == "Erika =1+1"  # starts with a letter: harmless
+    assert first[5].date() == date(2026, 4, 1)  # a date, the business's day
+    assert first[6] == 12345.67 and first[8] == 57.125  # numbers, not text
+    assert first[10] == "Neu"
+    csv_rows = list(
+        csv.reader(io.StringIO(_csv(client, "/list/decline/export.csv?sort=name")), delimiter=";")
+    )
+    assert [row[0] for row in csv_rows[1:]] == [row[0] for row in table[1:]]  # same list
+    english = load_workbook(io.BytesIO(client.get("/list/decline/export.xlsx?format=en").data))
+    assert english.active["A1"].value == "Customer number"
 
 
 def test_formula_cells_are_neutralised():
@@ -200,7 +245,12 @@ def test_standard_and_voucher_templates(client, login_as, build, db):
 def test_two_users_on_one_case(app, client, login_as, build, db):
     case = _case(build, _company(build))
     login_as("sales", name="Erste")
-    client.get(f"/case/{case.id}?list=decline")  # claims it
+    page = client.get(f"/case/{case.id}?list=decline").get_data(as_text=True)
+    # starting an action claims it (viewing does not)
+    assert (
+        client.post(f"/case/{case.id}/claim", data={"csrf_token": csrf_from(page)}).status_code
+        == 204
+    )
     other = app.test_client()
     second = make_user("sales", name="Zweite")
     token = csrf_from(other.get("/login").get_data(as_text=True))
@@ -295,7 +345,7 @@ def test_history_names_the_sms_and_the_email_template_in_words(client, login_as,
     assert 'Nachricht SMS → +491712345678 <span class="badge">im Postausgang</span>' in history
     assert ">outbox<" not in history
     # the reminder periods in proper German
-    assert ">1 Tag</option>" in history and ">3 Tagen</option>" in history
+    assert ">in 1 Tag</option>" in history and ">in 3 Tagen</option>" in history
 
 
 def test_sms_refused_without_mobile(client, login_as, build, db):

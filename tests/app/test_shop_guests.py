@@ -4,12 +4,15 @@ items 5 and 6), whichever of the two the sync stores first.
 WooCommerce: read by the real connector from WooCommerce's documented examples
 (tests/data/vendor/woocommerce/): order 727 is by the guest john.doe@example.com, and
 customer 25 is registered with that email. Shopware: an order whose
-``orderCustomer.customerId`` is missing, from the fake Admin API.
+``orderCustomer.customerId`` is missing, from the fake Admin API, and Shopware's own
+demo-shop order 28118, whose ``orderCustomer`` has no ``customerId``
+(tests/data/vendor/shopware/).
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
@@ -17,6 +20,7 @@ from sqlalchemy import select
 from recovery.models import Customer, Order
 from recovery.sources.store import Store
 from tests.fakes.shopware import CLIENT_ID, CLIENT_SECRET, FakeShopware
+from tests.fakes.shopware import vendor_example as shopware_example
 from tests.fakes.woocommerce import CONSUMER_KEY, CONSUMER_SECRET, FakeWooCommerce, vendor_example
 from wawi_connectors import ReadContext
 from wawi_connectors.shopware6 import Shopware6Connector
@@ -90,3 +94,28 @@ def test_a_shopware_order_without_customer_id_goes_to_the_customer_with_its_emai
         sync(db, connector, "orders")
         connector.close()
     assert owners(db) == {order["id"]: eva["id"]}
+
+
+def test_shopwares_demo_order_without_customer_id_goes_to_the_registered_customer(db):
+    shop = FakeShopware()
+    (order,) = shopware_example("order_route_response")["orders"]["elements"]
+    shop.load_orders([order])
+    buyer = order["orderCustomer"]
+    registered = shop.add_customer(
+        buyer["email"],
+        buyer["firstName"],
+        buyer["lastName"],
+        created=datetime(2023, 1, 2, tzinfo=UTC),
+        number=buyer["customerNumber"],
+    )
+    with shop.server() as server:
+        settings = {"base_url": server.url, "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}
+        connector = Shopware6Connector(settings)
+        sync(db, connector, "orders")  # the order first: stored with the guest
+        assert owners(db) == {order["id"]: "guest:m.danilowicz@shopware.com"}
+        sync(db, connector, "customers")
+        sync(db, connector, "orders")
+        connector.close()
+    assert owners(db) == {order["id"]: registered["id"]}
+    stored = db.session.scalars(select(Order)).one()
+    assert (stored.net_total, stored.gross_total) == (Decimal("81.30"), Decimal("100.00"))

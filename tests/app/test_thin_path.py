@@ -158,7 +158,7 @@ def test_unsubscribe_link_blocks_email(client, build, db):
     customer = build.customer()
     url = unsubscribe_url(customer, "email")
     path = url.replace("http://127.0.0.1:5000", "")
-    assert client.get(path).status_code == 200
+    assert client.post(path).status_code == 200
     assert db.session.get(Customer, customer.id).blocked_channels() == {"email": "unsubscribed"}
     tampered = path[:-3] + ("aaa" if not path.endswith("aaa") else "bbb")
-    assert client.get(tampered).status_code == 404
+    assert client.post(tampered).status_code == 404

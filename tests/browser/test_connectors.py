@@ -20,12 +20,12 @@ def test_admin_imports_a_german_csv_with_a_corrected_mapping(page, shot, db, tmp
     page.wait_for_selector(".topbar")
     page.goto("/admin/connectors")
     page.select_option("select[name=kind]", "csv")
-    page.click("text=Connector anlegen")
+    page.click("text=Datenquelle anlegen")
     page.fill("input[name=name]", "wawi-export")
     page.fill("input[name=customer_url]", "https://wawi.example/kunden/{number}")
     assert "https://wawi.example/kunden/10001" in page.inner_text(".url-patterns")  # live example
     shot("connectors-01-new")
-    page.click("text=Connector speichern")
+    page.click("text=Datenquelle speichern")
     page.wait_for_selector(".flash-success")
 
     export = german_csv(tmp_path / "Auftragspositionen März.csv")
@@ -39,7 +39,7 @@ def test_admin_imports_a_german_csv_with_a_corrected_mapping(page, shot, db, tmp
     group.select_option("Sortiment")
     shot("connectors-02-mapping")
     page.click("text=Datei importieren")
-    assert "Sync gestartet" in page.inner_text(".flash-info")
+    assert "Abgleich gestartet" in page.inner_text(".flash-info")
     # the worker imports the file; connectors.js reloads the page when the job has ended
     page.wait_for_selector(".job-box.job-done", timeout=60_000)
     log = page.inner_text("table.sync-log")
@@ -82,7 +82,7 @@ def test_sync_now_runs_in_the_worker_and_the_page_follows_it(page, shot, db, tmp
     page.goto(f"/admin/connectors/{cfg.id}")
     page.click("text=Jetzt syncen")
     page.wait_for_selector(".flash-info")
-    assert "Sync gestartet" in page.inner_text(".flash-info")
+    assert "Abgleich gestartet" in page.inner_text(".flash-info")
     shot("connectors-05-running")
     # connectors.js polls the status and reloads the page when the job has ended
     page.wait_for_selector(".job-box.job-done", timeout=60_000)

@@ -124,9 +124,9 @@ def test_a_german_export_imports_untouched_and_every_date_is_the_files(
     page.wait_for_selector(".topbar")
     page.goto("/admin/connectors")
     page.select_option("select[name=kind]", "csv")
-    page.click("text=Connector anlegen")
+    page.click("text=Datenquelle anlegen")
     page.fill("input[name=name]", "jtl-export")
-    page.click("text=Connector speichern")
+    page.click("text=Datenquelle speichern")
     page.wait_for_selector(".flash-success")
 
     page.set_input_files("input[type=file]", str(export))

@@ -60,7 +60,7 @@ def test_sales_walks_the_thin_path(page, shot, build, db):
     page.select_option("select[name=template_kind]", "voucher")
     page.click("button:has-text('E-Mail senden')")
     page.wait_for_selector(".flash-success")
-    assert "E-Mail eingereiht" in page.inner_text(".flash-success")
+    assert "E-Mail zum Versand vorgemerkt" in page.inner_text(".flash-success")
     assert "Kontaktiert" in page.inner_text(".meta")
     shot("04-after-email")
 

@@ -1,7 +1,8 @@
 """Test databases: a JTL-Wawi schema builder and throwaway databases on local servers.
 
 ``JtlDatabase`` creates the JTL tables the connector reads, with JTL's schema, table and
-column names (Entity Framework scaffold in gstrainovic/jtl-ebihr) and emulates SQL
+column names (Entity Framework scaffold in gstrainovic/jtl-ebihr: ``TLieferscheinPo.cs``
+and ``TRmretourePo.cs`` for the returns) and emulates SQL
 Server's ``rowversion``: every insert or update stamps the row's ``bRowversion`` with the
 next value of one database-wide counter, as 8 big-endian bytes.
 
@@ -278,6 +279,28 @@ Table(
     _rowversion(),
     schema="Verkauf",
 )
+Table(
+    "tLieferscheinPos",
+    metadata,
+    Column("kLieferscheinPos", Integer, primary_key=True, autoincrement=False),
+    Column("kLieferschein", Integer, nullable=False),
+    Column("kBestellPos", Integer),
+    Column("fAnzahl", Numeric(25, 13), nullable=False),
+    _rowversion(),
+    schema="dbo",
+)
+Table(
+    "tRMRetourePos",
+    metadata,
+    Column("kRMRetourePos", Integer, primary_key=True, autoincrement=False),
+    Column("kRMRetoure", Integer, nullable=False),
+    Column("kLieferscheinPos", Integer, nullable=False),
+    Column("kArtikel", Integer, nullable=False),
+    Column("fAnzahl", Numeric(25, 13), nullable=False),
+    Column("nGutschreiben", SmallInteger, nullable=False),
+    _rowversion(),
+    schema="dbo",
+)
 
 
 # tAuftragPosition.nType, as public queries against JTL databases use them
@@ -438,6 +461,30 @@ class JtlDatabase:
             nType=line.type,
             kKonfigVater=line.konfig,
             kAuftragStueckliste=line.bom,
+        )
+
+    def deliver(self, key: int, position: int, quantity: str, note: int = 1) -> None:
+        """A delivery note position (``tLieferscheinPos``) of an order position."""
+        self.insert(
+            "tLieferscheinPos",
+            kLieferscheinPos=key,
+            kLieferschein=note,
+            kBestellPos=position,
+            fAnzahl=Decimal(quantity),
+        )
+
+    def add_return(
+        self, key: int, delivered: int, article: int, quantity: str, *, credit: bool = True
+    ) -> None:
+        """A returned delivery position (``tRMRetourePos``); ``credit`` is nGutschreiben."""
+        self.insert(
+            "tRMRetourePos",
+            kRMRetourePos=key,
+            kRMRetoure=1,
+            kLieferscheinPos=delivered,
+            kArtikel=article,
+            fAnzahl=Decimal(quantity),
+            nGutschreiben=int(credit),
         )
 
     def change_line(self, position: int, **values: Any) -> None:

@@ -182,7 +182,9 @@ def test_settings_defaults():
 
     assert connector.settings == {
         "path": "x.csv",
+        "file_name": None,
         "mapping": None,
+        "cp1252_rows": False,
         "timezone": "Europe/Berlin",
         "default_currency": "CHF",
     }

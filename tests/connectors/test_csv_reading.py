@@ -337,15 +337,6 @@ def test_batches_carry_the_file_hash_as_the_last_cursor(tmp_path, monkeypatch):
     assert batches(path, "customers", cursor=file_hash) == []
 
 
-def test_a_file_with_headers_only_yields_one_empty_batch(tmp_path):
-    path = write(tmp_path, "Kundennummer;Auftragsnummer;Datum;Netto\r\n")
-
-    [batch] = batches(path, "orders")
-
-    assert batch.records == []
-    assert batch.cursor == hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def test_check_counts_lines_customers_and_orders():
     connector = CsvFileConnector({"path": str(DATA / "csv_de_export.csv")})
     try:

@@ -277,6 +277,62 @@ def test_order_net_is_the_goods_net_without_shipping_fees_vouchers_or_parts(jtl:
 # fmt: on
 
 
+# fmt: off
+def test_credited_returns_of_single_positions_take_them_off(jtl: JtlEnv):
+    """JTL's returns (tRMRetourePos) refer to delivered positions (tLieferscheinPos),
+    which refer to the order position (kBestellPos = kAuftragPosition). A position
+    returned for credit (nGutschreiben = 1) is taken off like a cancellation, the
+    returned part of a partly returned position too; a return without credit (an
+    exchange, a repair) changes nothing."""
+    seed(jtl.db)
+    jtl.db.add_article(102, "SET-1", 1)
+    jtl.db.add_order(1020, 1, "AU-1020", datetime(2024, 11, 6, 10, 0), 10, [
+        Line(40, 100, "SHAMPOO-1", "Shampoo 250 ml", "4", "10.00"),
+        Line(41, 101, "WAX-1", "Wachs", "1", "5.00"),
+        Line(42, 101, "WAX-1", "Wachs", "2", "5.00"),
+        Line(43, 102, "SET-1", "Pflegeset", "2", "30.00", bom=43),
+        Line(44, 100, "SHAMPOO-1", "Shampoo 250 ml", "2", "0.00", bom=43),
+        Line(45, None, None, "DHL Paket", "1", "4.90", type=SHIPPING),
+    ], gross="148.63")
+    jtl.db.change_order(1020, nKomplettAusgeliefert=1)
+    for key, position, quantity in ((40, 40, "4"), (41, 41, "1"), (42, 42, "2"), (44, 44, "2")):
+        jtl.db.deliver(key, position, quantity)
+    jtl.db.add_return(1, 40, 100, "1")  # one of four shampoos
+    jtl.db.add_return(2, 41, 101, "1")  # the wax, wholly
+    jtl.db.add_return(3, 42, 101, "2", credit=False)  # exchanged: no credit
+    jtl.db.add_return(4, 44, 100, "1")  # one set's component: one of the two sets
+    connector = jtl.connector()
+    _, records = read_all(connector, "orders")
+
+    order = by_id(records)["1020"]
+    assert [
+        (line.line_no, line.sku, line.quantity, line.net_amount, line.gross_amount, line.state)
+        for line in order.lines
+    ] == [
+        (1, "SHAMPOO-1", Decimal(3), Decimal("30.00"), Decimal("35.70"), None),
+        (2, "SHAMPOO-1", Decimal(1), Decimal("10.00"), Decimal("11.90"), "returned"),
+        (3, "WAX-1", Decimal(1), Decimal("5.00"), Decimal("5.95"), "returned"),
+        (4, "WAX-1", Decimal(2), Decimal("10.00"), Decimal("11.90"), None),
+        (5, "SET-1", Decimal(1), Decimal("30.00"), Decimal("35.70"), None),
+        (6, "SET-1", Decimal(1), Decimal("30.00"), Decimal("35.70"), "returned"),
+    ]
+    assert order.net_total == Decimal("70.00")  # the live lines: 30 + 10 + 30
+    assert order.state == "completed"
+    assert by_id(records)["1000"].lines[0].state is None  # orders without returns as before
+
+    # Later the rest comes back for credit: a new return re-reads the order, which is
+    # returned as a whole and keeps the sum of its lines.
+    cursor = read_all(connector, "orders")[0][-1].cursor
+    jtl.db.add_return(5, 40, 100, "3")
+    jtl.db.update("tRMRetourePos", "kRMRetourePos", 3, nGutschreiben=1)
+    jtl.db.add_return(6, 44, 100, "1")
+    _, records = read_all(connector, "orders", cursor)
+    (order,) = records
+    assert {line.state for line in order.lines} == {"returned"}
+    assert (order.state, order.net_total) == ("returned", Decimal("115.00"))
+# fmt: on
+
+
 def test_incremental_read_sees_position_changes_new_and_cancelled_orders(jtl: JtlEnv):
     seed(jtl.db)
     connector = jtl.connector()
@@ -380,7 +436,7 @@ def test_sql_server_gets_top_and_min_active_rowversion():
     query = jtl_wawi._changes(jtl_wawi._STREAM_SOURCES["orders"], b"\0" * 8, 5000, "mssql")
     sql = str(query.compile(dialect=mssql.dialect()))
     assert "SELECT TOP" in sql and "LIMIT" not in sql
-    assert sql.count("MIN_ACTIVE_ROWVERSION()") == 3
+    assert sql.count("MIN_ACTIVE_ROWVERSION()") == 4
     assert "[Verkauf].[tAuftragPosition]" in sql and "[Verkauf].[tAuftragEckdaten]" in sql
 
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from tests.fakes.server import Store
-from tests.fakes.shopware import CLIENT_ID, CLIENT_SECRET, FakeShopware
+from tests.fakes.shopware import CLIENT_ID, CLIENT_SECRET, FakeShopware, vendor_example
 from wawi_connectors import (
     AuthenticationError,
     CustomerRecord,
@@ -195,8 +195,10 @@ def test_full_read_maps_orders_lines_and_amounts(connect, shop):
     assert (line.net_amount, line.gross_amount) == (Decimal("200.00"), Decimal("238.00"))
     assert line.product_group == "Bohrmaschinen"  # the deepest of its categories
     discounted = orders["10006"]
-    # 23.80 gross glue minus an 11.90 promotion: 10.00 net merchandise, one product line.
-    assert discounted.net_total == Decimal("10.00")
+    # 23.80 gross glue and an 11.90 promotion: the merchandise is the glue's 20.00 net
+    # before the voucher (docs/revenue.md); the customer pays 11.90 + 5.95 shipping.
+    assert discounted.net_total == Decimal("20.00")
+    assert discounted.gross_total == Decimal("17.85")
     assert [(li.sku, li.net_amount, li.product_group) for li in discounted.lines] == [
         ("SW-2", Decimal("20.00"), "Bau")
     ]
@@ -371,3 +373,43 @@ def test_a_line_without_price_block_is_taxed_like_the_order(connect, shop):
     store.sync(connect(), "orders")
     (line,) = orders_by_number(store)["10001"].lines
     assert (line.net_amount, line.gross_amount) == (Decimal("100.00"), Decimal("119.00"))
+
+
+# -- Shopware's own examples (tests/data/vendor/shopware/README.md) ------------------------
+
+
+def test_vendor_order_without_line_price_and_customer_id(connect, shop):
+    # Order 28118 of Shopware's demo shop: a 100.00 gross line at 23 % without a
+    # ``price`` block, an ``orderCustomer`` without ``customerId``, no deliveries.
+    shop.entities["order"].clear()
+    shop.load_orders(vendor_example("order_route_response")["orders"]["elements"])
+    store = Store()
+    store.sync(connect(), "orders")
+    (order,) = store.of(OrderRecord).values()
+    assert (order.number, order.state, order.currency) == ("28118", "open", "EUR")
+    assert order.ordered_at == datetime(2023, 12, 14, 12, 0, 18, 330000, tzinfo=UTC)
+    assert (order.net_total, order.gross_total) == (Decimal("81.30"), Decimal("100.00"))
+    (line,) = order.lines
+    assert (line.sku, line.product_name, line.quantity) == ("SW20009", "Frontends Ticket", 1)
+    assert (line.net_amount, line.gross_amount) == (Decimal("81.30"), Decimal("100.00"))
+    assert order.customer_external_id == "guest:m.danilowicz@shopware.com"
+    buyer = store.of(CustomerRecord)["guest:m.danilowicz@shopware.com"]
+    assert (buyer.first_name, buyer.last_name, buyer.number) == ("54maciej", "maciej9", "10014")
+
+
+def test_vendor_promotion_is_no_line_and_leaves_the_merchandise_as_sold(connect, shop):
+    # Shopware's demo cart: "Smoking Board Cedar Wood" 17.90 gross (7 %) with the
+    # automatic promotion "Your lucky day!" (-1.79 gross, -0.12 tax), ordered.
+    shop.entities["order"].clear()
+    anna = next(iter(shop.entities["customer"].values()))
+    shop.order_from_cart(vendor_example("cart_with_promotion"), anna, created=T0, number="P-1")
+    store = Store()
+    store.sync(connect(), "orders")
+    order = orders_by_number(store)["P-1"]
+    (line,) = order.lines
+    assert (line.sku, line.product_name) == ("943280", "Smoking Board Cedar Wood")
+    assert (line.net_amount, line.gross_amount) == (Decimal("16.73"), Decimal("17.90"))
+    # Revenue is the merchandise before the order-level voucher, as for JTL-Wawi, CSV and
+    # WooCommerce (docs/revenue.md): the order's lines add up to its net total.
+    assert order.net_total == sum(li.net_amount for li in order.lines) == Decimal("16.73")
+    assert order.gross_total == Decimal("16.11")  # what the customer pays

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import copy
 import itertools
+import json
 import secrets
 import time
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, jsonify, request
@@ -41,6 +43,12 @@ ASSOCIATIONS = {
 TAX_RATE = Decimal(19)
 CLIENT_ID = "SWIAFAKEKEY"
 CLIENT_SECRET = "fake-secret"
+VENDOR_EXAMPLES = Path(__file__).parents[1] / "data" / "vendor" / "shopware"
+
+
+def vendor_example(name: str) -> dict[str, Any]:
+    """One of Shopware's own example payloads (see the folder's README)."""
+    return json.loads((VENDOR_EXAMPLES / f"{name}.json").read_text(encoding="utf-8"))
 
 
 def iso(at: datetime) -> str:
@@ -231,6 +239,90 @@ class FakeShopware:
             "product": product,
             "apiAlias": "order_line_item",
         }
+
+    def load_orders(self, orders: list[dict[str, Any]]) -> None:
+        """Serve order entities as given, e.g. Shopware's own examples."""
+        self.entities["order"].update({o["id"]: copy.deepcopy(o) for o in orders})
+
+    def order_from_cart(
+        self,
+        cart: dict[str, Any],
+        customer: dict[str, Any],
+        *,
+        created: datetime,
+        number: str | None = None,
+        state: str = "open",
+    ) -> dict[str, Any]:
+        """Order a cart the way Shopware does (OrderConverter::convertToOrder with
+        CartTransformer and LineItemTransformer): the order keeps the cart's price and
+        shipping costs, and every cart line item becomes an order line item."""
+        price = copy.deepcopy(cart["price"])
+        shipping = copy.deepcopy(cart["deliveries"][0]["shippingCosts"])
+        order_id = self.new_id()
+        items = []
+        for position, item in enumerate(cart["lineItems"], 1):
+            payload = copy.deepcopy(item.get("payload") or {})
+            line = {
+                "id": self.new_id(),
+                "identifier": item["id"],
+                "productId": item["referencedId"] if item["type"] == "product" else None,
+                "promotionId": payload.get("promotionId") if item["type"] == "promotion" else None,
+                "referencedId": item.get("referencedId"),
+                "quantity": item["quantity"],
+                "type": item["type"],
+                "label": item["label"],
+                "description": item.get("description"),
+                "good": item.get("good"),
+                "removable": item.get("removable"),
+                "stackable": item.get("stackable"),
+                "position": position,
+                "price": copy.deepcopy(item["price"]),
+                "priceDefinition": copy.deepcopy(item.get("priceDefinition")),
+                "payload": payload,
+                "states": list(item.get("states") or []),
+                # OrderLineItemDefinition: unitPrice and totalPrice are stored from price.
+                "unitPrice": item["price"]["unitPrice"],
+                "totalPrice": item["price"]["totalPrice"],
+                "orderId": order_id,
+                "product": None,
+                "apiAlias": "order_line_item",
+            }
+            items.append({k: v for k, v in line.items() if v is not None or k == "product"})
+        order = {
+            "id": order_id,
+            "orderNumber": number or str(10000 + len(self.entities["order"])),
+            "orderDateTime": iso(created),
+            "createdAt": iso(created),
+            "updatedAt": None,
+            "price": price,
+            "amountTotal": price["totalPrice"],
+            "amountNet": price["netPrice"],
+            "positionPrice": price["positionPrice"],
+            "taxStatus": price["taxStatus"],
+            "shippingCosts": shipping,
+            "shippingTotal": shipping["totalPrice"],
+            "stateMachineState": _state(state),
+            "orderCustomer": {
+                "customerId": customer["id"],
+                "email": customer["email"],
+                "firstName": customer["firstName"],
+                "lastName": customer["lastName"],
+                "company": customer["company"],
+                "customerNumber": customer["customerNumber"],
+                "apiAlias": "order_customer",
+            },
+            "currency": {"isoCode": "EUR", "apiAlias": "currency"},
+            "salesChannel": None,
+            "deliveries": [{"id": self.new_id(), "stateMachineState": _state("open")}],
+            "transactions": [],
+            "lineItems": items,
+            "customerComment": cart.get("customerComment"),
+            "affiliateCode": cart.get("affiliateCode"),
+            "campaignCode": cart.get("campaignCode"),
+            "apiAlias": "order",
+        }
+        self.entities["order"][order_id] = order
+        return order
 
     def product(
         self, sku: str, categories: list[tuple[str, int]], custom_fields: dict | None = None

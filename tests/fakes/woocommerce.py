@@ -1,4 +1,5 @@
-"""A fake WooCommerce REST API v3: ``/orders``, ``/customers`` and ``/products``.
+"""A fake WooCommerce REST API v3: ``/orders``, ``/orders/<id>/refunds``, ``/customers``
+and ``/products``.
 
 It speaks like WooCommerce: key authentication by HTTP Basic or query parameters (with
 WooCommerce's 401 answers), money as strings, ``date_*`` in the site's time zone
@@ -6,6 +7,12 @@ WooCommerce's 401 answers), money as strings, ``date_*`` in the site's time zone
 validation, ``modified_after``/``after`` as exclusive bounds at second precision that
 compare GMT only with ``dates_are_gmt=true``, ID as tie breaker, and ``X-WP-Total`` /
 ``X-WP-TotalPages`` headers.
+
+Refunds look like WooCommerce's (_order-refunds.md, "List all refunds"; shipping and fee
+lines as WooCommerce's own test class-wc-rest-order-refunds-v2-controller-test.php shows
+them): ``amount`` positive and including tax, refunded items with negative ``quantity``,
+``total`` and ``total_tax`` and the meta ``_refunded_item_id`` naming the order's item;
+the order lists each refund as ``{id, reason, total}`` with ``total`` negative.
 """
 
 from __future__ import annotations
@@ -58,6 +65,7 @@ class FakeWooCommerce:
         self.orders: dict[int, dict[str, Any]] = {}
         self.customers: dict[int, dict[str, Any]] = {}
         self.products: dict[int, dict[str, Any]] = {}
+        self.refunds: dict[int, list[dict[str, Any]]] = {}
         self._ids = itertools.count(100)
         self.injector = FaultInjector(self._flask())
         self.faults = self.injector.faults
@@ -116,7 +124,8 @@ class FakeWooCommerce:
         shipping_net: str = "4.90",
         refunds: tuple[str, ...] = (),
     ) -> dict[str, Any]:
-        """Add an order; ``lines`` are (product or None if deleted, quantity, net line total)."""
+        """Add an order; ``lines`` are (product or None if deleted, quantity, net line total);
+        ``refunds`` are gross amounts refunded without naming lines."""
         order_id = next(self._ids)
         items = []
         for product, quantity, net in lines:
@@ -163,21 +172,129 @@ class FakeWooCommerce:
             "billing": billing or (customer or {}).get("billing") or {},
             "shipping": {},
             "line_items": items,
-            "shipping_lines": [{"method_id": "flat_rate", "total": _money(shipping)}],
+            "shipping_lines": [
+                {
+                    "id": next(self._ids),
+                    "method_title": "Flat rate",
+                    "method_id": "flat_rate",
+                    "total": _money(shipping),
+                    "total_tax": _money(shipping * TAX),
+                    "taxes": [],
+                    "meta_data": [],
+                }
+            ],
             "fee_lines": [],
             "coupon_lines": [],
-            "refunds": [
-                {"id": next(self._ids), "reason": "", "total": f"-{amount}"} for amount in refunds
-            ],
+            "refunds": [],
         }
         self._stamp(order, created, modified or created)
         self.orders[order_id] = order
+        for amount in refunds:
+            self.refund(order, created, amount=amount)
+        self._stamp(order, created, modified or created)
         return order
+
+    def refund(
+        self,
+        order: dict[str, Any],
+        at: datetime,
+        *,
+        amount: str | None = None,
+        lines: dict[int, tuple[int, str]] | None = None,
+        shipping: str | None = None,
+        fees: dict[int, str] | None = None,
+        reason: str = "",
+    ) -> dict[str, Any]:
+        """Refund part of ``order`` at ``at``, as WooCommerce's refund form does.
+
+        ``lines`` maps an order line item's id to (quantity, net amount) refunded,
+        ``shipping`` is the net refunded on the first shipping line, ``fees`` maps a fee
+        line's id to its refunded net; tax is refunded at the order's rate. ``amount`` is
+        the gross total refunded; without it, the sum of the items refunded.
+        """
+        by_id = {item["id"]: item for item in order["line_items"]}
+        items = [
+            self._refunded_item(by_id[item_id], net, quantity=quantity)
+            for item_id, (quantity, net) in (lines or {}).items()
+        ]
+        shipping_items = (
+            [self._refunded_item(order["shipping_lines"][0], shipping)] if shipping else []
+        )
+        fee_items = [
+            self._refunded_item(next(f for f in order["fee_lines"] if f["id"] == fee_id), net)
+            for fee_id, net in (fees or {}).items()
+        ]
+        itemised = -sum(
+            Decimal(i["total"]) + Decimal(i["total_tax"])
+            for i in (*items, *shipping_items, *fee_items)
+        )
+        refund = {
+            "id": next(self._ids),
+            "date_created": _local(at),
+            "date_created_gmt": _gmt(at),
+            "amount": _money(Decimal(amount) if amount is not None else itemised),
+            "reason": reason,
+            "refunded_by": 1,
+            "refunded_payment": False,
+            "meta_data": [],
+            "line_items": items,
+            "shipping_lines": shipping_items,
+            "fee_lines": fee_items,
+        }
+        self.refunds.setdefault(order["id"], []).insert(0, refund)
+        order["refunds"].insert(
+            0, {"id": refund["id"], "reason": reason, "total": f"-{refund['amount']}"}
+        )
+        self.modify(order, at)
+        return refund
+
+    def _refunded_item(
+        self, item: dict[str, Any], net: str, *, quantity: int | None = None
+    ) -> dict[str, Any]:
+        refunded = {
+            key: item[key]
+            for key in ("name", "product_id", "variation_id", "method_id")
+            if key in item
+        }
+        refunded.update(
+            id=next(self._ids),
+            total=_money(-Decimal(net)),
+            total_tax=_money(-Decimal(net) * TAX),
+            taxes=[],
+            meta_data=[
+                {"id": next(self._ids), "key": "_refunded_item_id", "value": str(item["id"])}
+            ],
+        )
+        if quantity is not None:
+            refunded["quantity"] = -quantity
+        return refunded
+
+    def add_fee(self, order: dict[str, Any], name: str, net: str) -> dict[str, Any]:
+        """Add a fee line (a payment surcharge) to ``order``, with tax, to its total."""
+        fee = {
+            "id": next(self._ids),
+            "name": name,
+            "tax_class": "",
+            "tax_status": "taxable",
+            "total": _money(Decimal(net)),
+            "total_tax": _money(Decimal(net) * TAX),
+            "taxes": [],
+            "meta_data": [],
+        }
+        order["fee_lines"].append(fee)
+        order["total"] = _money(
+            Decimal(order["total"]) + Decimal(fee["total"]) + Decimal(fee["total_tax"])
+        )
+        return fee
 
     def load(self, **rows: list[dict[str, Any]]) -> None:
         """Serve payloads as given (``orders``, ``customers``, ``products``), e.g. examples."""
         for kind, payloads in rows.items():
             getattr(self, kind).update({row["id"]: row for row in payloads})
+
+    def load_refunds(self, order_id: int, refunds: list[dict[str, Any]]) -> None:
+        """Serve ``refunds`` as given as the refunds of order ``order_id``."""
+        self.refunds[order_id] = refunds
 
     def modify(self, record: dict[str, Any], at: datetime, **changes: Any) -> None:
         record.update(changes)
@@ -236,6 +353,12 @@ class FakeWooCommerce:
         @app.get("/wp-json/wc/v3/orders")
         def orders():
             return self._collection(list(self.orders.values()), dated=True)
+
+        @app.get("/wp-json/wc/v3/orders/<int:order_id>/refunds")
+        def refunds(order_id: int):
+            if order_id not in self.orders:
+                return _wc_error(404, "woocommerce_rest_invalid_order_id", "Invalid order ID.")
+            return self._collection(list(self.refunds.get(order_id, [])), dated=False)
 
         @app.get("/wp-json/wc/v3/customers")
         def customers():

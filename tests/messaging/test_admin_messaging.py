@@ -333,3 +333,14 @@ def test_group_sms_longer_than_five_parts_is_refused(client, db, build, login_as
     response = _group_form(client, group, first_sms_text="😀" * 330)
     assert response.status_code == 400
     assert "First SMS: " in response.get_data(as_text=True)
+
+
+def test_a_message_in_the_outbox_is_not_called_sent(client, db, build, login_as):
+    [failed] = bulk_messages(company(build), 1, state="failed")
+    login_as("admin")
+    token = csrf_from(client.get("/admin/outbox").get_data(as_text=True))
+    client.post(f"/admin/outbox/{failed}/retry", data={"csrf_token": token})
+    assert messages([failed])[failed].state == "outbox"
+    html = client.get(f"/admin/outbox/{failed}").get_data(as_text=True)
+    assert "Nicht gesendet" in html and "im Postausgang seit" in html
+    assert "<dt>Gesendet</dt>" not in html

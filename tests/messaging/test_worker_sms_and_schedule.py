@@ -61,7 +61,9 @@ def test_sms_unsubscribe_link_blocks_sms_only(app, db, build, client):
     message = queue_sms(app, case)
     db.session.commit()
     link = message.variables["abmeldelink"].removeprefix("http://127.0.0.1:5000")
-    assert client.get(link).status_code == 200
+    page = client.get(link).get_data(as_text=True)
+    assert "Werbe-SMS" in page and "Werbe-E-Mails" not in page  # asks about SMS only
+    assert client.post(link).status_code == 200
     blocked = {
         d.channel for d in db.session.query(DoNotContact).filter_by(customer_id=case.customer_id)
     }

@@ -9,33 +9,33 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..base import ConfigurationError
+from ..base import N_, ConfigurationError, Message
 
 # Target field -> label for messages, in the order the fields are shown to users.
 TARGET_FIELDS: dict[str, str] = {
-    "customer_number": "customer number",
-    "first_name": "first name",
-    "last_name": "last name",
-    "company_name": "company name",
-    "email": "email",
-    "phone": "phone",
-    "mobile": "mobile",
-    "city": "city",
-    "country": "country",
-    "customer_group": "customer group",
-    "marketing_consent": "marketing consent",
-    "order_number": "order number",
-    "ordered_at": "order date",
-    "company": "company / shop",
-    "state": "order status",
-    "line_type": "position type",
-    "sku": "SKU",
-    "product_name": "product name",
-    "product_group": "product group",
-    "quantity": "quantity",
-    "net_amount": "net amount",
-    "gross_amount": "gross amount",
-    "currency": "currency",
+    "customer_number": N_("customer number"),
+    "first_name": N_("first name"),
+    "last_name": N_("last name"),
+    "company_name": N_("company name"),
+    "email": N_("email address"),
+    "phone": N_("phone"),
+    "mobile": N_("mobile"),
+    "city": N_("city"),
+    "country": N_("country"),
+    "customer_group": N_("customer group"),
+    "marketing_consent": N_("marketing consent"),
+    "order_number": N_("order number"),
+    "ordered_at": N_("order date"),
+    "company": N_("company / shop"),
+    "state": N_("order status"),
+    "line_type": N_("position type"),
+    "sku": N_("SKU"),
+    "product_name": N_("product name"),
+    "product_group": N_("product group"),
+    "quantity": N_("quantity"),
+    "net_amount": N_("net amount"),
+    "gross_amount": N_("gross amount"),
+    "currency": N_("currency"),
 }
 REQUIRED_FIELDS: tuple[str, ...] = ("customer_number", "order_number", "ordered_at", "net_amount")
 
@@ -207,12 +207,16 @@ def parse_mapping(value: Any) -> dict[str, str] | None:
         try:
             value = json.loads(value)
         except ValueError as exc:
-            raise ConfigurationError(f"The column mapping is not valid JSON: {exc}") from None
+            raise ConfigurationError(
+                N_("The column mapping is not valid JSON: %(error)s"), error=str(exc)
+            ) from None
     if not isinstance(value, Mapping):
-        raise ConfigurationError("The column mapping must map field names to column headers")
+        raise ConfigurationError(N_("The column mapping must map field names to column headers"))
     unknown = sorted(set(value) - set(TARGET_FIELDS))
     if unknown:
-        raise ConfigurationError("Unknown fields in the column mapping: " + ", ".join(unknown))
+        raise ConfigurationError(
+            N_("Unknown fields in the column mapping: %(fields)s"), fields=unknown
+        )
     return {str(k): str(v) for k, v in value.items() if v not in (None, "")}
 
 
@@ -246,12 +250,18 @@ def resolve_layout(headers: Sequence[str], mapping: Mapping[str, str]) -> Layout
     for target, header in mapping.items():
         position = exact.get(header, normalised.get(normalise_header(header)))
         if position is None:
-            absent.append(f"'{header}' ({TARGET_FIELDS[target]})")
+            absent.append(
+                Message(
+                    N_("'%(header)s' (%(field)s)"),
+                    header=header,
+                    field=Message(TARGET_FIELDS[target]),
+                )
+            )
         else:
             positions[target] = position
     if absent:
-        raise ConfigurationError("Mapped columns not in the file: " + ", ".join(absent))
-    unmapped = [TARGET_FIELDS[t] for t in REQUIRED_FIELDS if t not in positions]
+        raise ConfigurationError(N_("Mapped columns not in the file: %(columns)s"), columns=absent)
+    unmapped = [Message(TARGET_FIELDS[t]) for t in REQUIRED_FIELDS if t not in positions]
     if unmapped:
-        raise ConfigurationError("Required fields are not mapped: " + ", ".join(unmapped))
+        raise ConfigurationError(N_("Required fields are not mapped: %(fields)s"), fields=unmapped)
     return Layout(tuple(headers), positions)

@@ -10,16 +10,19 @@ file that fails here.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ..base import N_, DataError, RowError
+from ..records import Limits
 from .mapping import Layout
-from .source import FileInfo, iter_chunks
+from .source import FileInfo, foreign_text, has_foreign_bytes, iter_chunks
 from .spool import Spool
 from .values import (
     BAD,
@@ -31,8 +34,10 @@ from .values import (
     Cells,
     Column,
     Memo,
+    amount_float,
     amount_kind,
     amount_kinds,
+    amount_size,
     cell_text,
     format_local,
     parse_countries,
@@ -80,6 +85,40 @@ MISSING: dict[str, str] = {
     "ordered_at": N_("missing order date"),
     "net_amount": N_("missing net amount"),
 }
+TOO_LONG = N_("%(length)s characters, more than the %(limit)s that can be stored")
+CONTROL = N_("contains the control character %(code)s")
+TOO_LARGE = N_("'%(value)s' is too large: the amounts that can be stored stay below %(limit)s")
+ORDER_TOO_LARGE = N_(
+    "order %(number)s adds up to %(total)s: the totals that can be stored stay below %(limit)s"
+)
+FOREIGN = N_("not UTF-8 as the rest of the file: '%(value)s' if read as Windows-1252")
+NO_ROWS = N_("no order lines below the header row")
+# Where each text field of the file is stored (``Limits`` keys); the shortest column wins.
+TEXT_LIMITS: dict[str, tuple[str, ...]] = {
+    "customer_number": ("customer.external_id", "customer.number", "order.customer_external_id"),
+    "first_name": ("customer.first_name",),
+    "last_name": ("customer.last_name",),
+    "company_name": ("customer.company_name",),
+    "email": ("customer.email",),
+    "phone": ("customer.phone",),
+    "mobile": ("customer.mobile",),
+    "city": ("customer.city",),
+    "customer_group": ("customer.customer_group",),
+    "order_number": ("order.external_id", "order.number"),
+    "company": ("order.company",),
+    "sku": ("line.sku",),
+    "product_name": ("line.product_name",),
+    "product_group": ("line.product_group",),
+}
+AMOUNT_LIMITS: dict[str, tuple[str, ...]] = {
+    "net_amount": ("line.net_amount",),
+    "gross_amount": ("line.gross_amount",),
+    "quantity": ("line.quantity",),
+}
+ORDER_TOTAL_LIMITS = {"net_amount": "order.net_total", "gross_amount": "order.gross_total"}
+# C0 control characters but tab, line feed and carriage return, and DEL: PostgreSQL
+# refuses NUL in text, and none of them belongs in a name or a number.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 OTHER_STYLE = N_("'%(value)s' is written differently from the rest of the column (%(example)s)")
 # A reason: its N_-marked text and the values for its %(…)s places.
 Reason = tuple[str, dict[str, Any]]
@@ -127,6 +166,12 @@ class ErrorLog:
         if len(self._kept) > 4 * ERROR_LIMIT:
             self._trim()
 
+    def add_rows(self, rows: Iterable[int], total: int, template: str, **params: Any) -> None:
+        """Errors of whole rows (no column), ``total`` of them."""
+        self.total += total
+        for row in rows:
+            self._kept.append((row, -1, RowError.of(row, "", template, **params)))
+
     def _trim(self) -> None:
         self._kept.sort(key=lambda kept: kept[:2])
         del self._kept[ERROR_LIMIT:]
@@ -135,11 +180,25 @@ class ErrorLog:
         if not self.total:
             return
         self._trim()
-        listed = f" (the first {ERROR_LIMIT} are listed)" if self.total > ERROR_LIMIT else ""
-        noun = "error" if self.total == 1 else "errors"
+        errors = [kept[2] for kept in self._kept]
+        if self.total == 1:
+            raise DataError(N_("%(file)s: 1 error; nothing was imported"), errors, file=file_name)
+        if self.total > ERROR_LIMIT:
+            raise DataError(
+                N_(
+                    "%(file)s: %(count)s errors (the first %(listed)s are listed); "
+                    "nothing was imported"
+                ),
+                errors,
+                file=file_name,
+                count=self.total,
+                listed=ERROR_LIMIT,
+            )
         raise DataError(
-            f"{file_name}: {self.total} {noun}{listed}; nothing was imported",
-            [kept[2] for kept in self._kept],
+            N_("%(file)s: %(count)s errors; nothing was imported"),
+            errors,
+            file=file_name,
+            count=self.total,
         )
 
 
@@ -148,6 +207,7 @@ class _StyleEvidence:
     """How often a column writes amounts the German or the English way, with samples."""
 
     kind_of: Memo = field(default_factory=lambda: Memo(amount_kind))
+    size_of: Memo = field(default_factory=lambda: Memo(amount_float))
     counts: dict[int, int] = field(default_factory=lambda: {DE: 0, EN: 0})
     samples: dict[int, list[tuple[int, object]]] = field(default_factory=lambda: {DE: [], EN: []})
 
@@ -173,6 +233,10 @@ class Scanner:
     layout: Layout
     tz: str
     default_currency: str
+    limits: Limits | None = None
+    # A UTF-8 file with some rows in Windows-1252 (``FileInfo.foreign_rows``): read
+    # those rows' cells as Windows-1252 (the user said so), else refuse them.
+    cp1252_rows: bool = False
 
     def run(self) -> ScanResult:
         """Validate the file and spool it; raise ``DataError`` listing what is wrong."""
@@ -181,6 +245,8 @@ class Scanner:
         firsts, lasts = [], []
         lines = 0
         spool = Spool()
+        if self.info.nul_total:  # the parser would cut those cells short
+            errors.add_rows(self.info.nul_rows, self.info.nul_total, CONTROL, code="U+0000")
         try:
             for frame in iter_chunks(self.info, sorted(set(self.layout.positions.values()))):
                 rows = frame.index.to_numpy()
@@ -189,6 +255,8 @@ class Scanner:
                 if blank.any():
                     rows = rows[~blank]
                     cells = {t: c.take(~blank) for t, c in cells.items()}
+                if self.info.foreign_total:
+                    cells = self._foreign(rows, cells, errors)
                 if "line_type" in cells:  # lines that are no goods are left out
                     types = parse_line_types(cells["line_type"])
                     self._report(errors, "line_type", rows, cells, types)
@@ -204,7 +272,13 @@ class Scanner:
                 spool.append(rows, cells)
             styles = self._decide_styles(evidence, errors)
             self._check_orders(_concat(firsts), errors)
-            errors.raise_if_any(self.info.path.name)
+            self._check_totals(_concat(lasts), errors)
+            errors.raise_if_any(self.info.name)
+            if not lines:
+                error = RowError.of(self.info.header_row + 1, "", NO_ROWS)
+                raise DataError(
+                    N_("%(file)s: 1 error; nothing was imported"), [error], file=self.info.name
+                )
         except BaseException:
             spool.close()
             raise
@@ -246,8 +320,11 @@ class Scanner:
         )
         self._parsed("marketing_consent", cells, rows, errors, parse_flags, None)
         self._parsed("country", cells, rows, errors, parse_countries, None)
+        for target in TEXT_LIMITS.keys() & cells.keys():  # the others are parsed above
+            self._check_text(target, rows, cells[target], errors)
+        sizes = {}
         for target, seen in evidence.items():
-            self._check_amounts(target, rows, cells[target], errors, seen)
+            sizes[target] = self._check_amounts(target, rows, cells[target], errors, seen)
         keys["row"] = rows
 
         codes = [cells[t].codes for t in _KEYS if t in cells]
@@ -255,7 +332,54 @@ class Scanner:
         starts[1:] = np.logical_or.reduce([c[1:] != c[:-1] for c in codes])
         ends = np.append(starts[1:], True)
         first = pd.DataFrame({k: v[starts] for k, v in keys.items()})
-        return first, pd.DataFrame({k: v[ends] for k, v in keys.items()})
+        last = pd.DataFrame({k: v[ends] for k, v in keys.items()})
+        for target in ORDER_TOTAL_LIMITS:  # each run's sum, for the orders' totals
+            if target in sizes:
+                last[target] = np.add.reduceat(sizes[target], np.flatnonzero(starts))
+        return first, last
+
+    def _foreign(
+        self, rows: np.ndarray, cells: dict[str, Cells], errors: ErrorLog
+    ) -> dict[str, Cells]:
+        """Cells with bytes that are not UTF-8: read as Windows-1252, or refused."""
+        fixed = dict(cells)
+        for target, column in cells.items():
+            foreign = np.fromiter(map(has_foreign_bytes, column.uniques), bool, len(column.uniques))
+            if not foreign.any():
+                continue
+            if self.cp1252_rows:
+                uniques = column.uniques.copy()
+                uniques[foreign] = [foreign_text(u) for u in uniques[foreign]]
+                fixed[target] = Cells.of(pd.Series(np.append(uniques, None)[column.codes]))
+                continue
+            hit = np.flatnonzero(np.append(foreign, False)[column.codes])
+            raw = column.at(hit[:ERROR_LIMIT])
+            reasons = ((FOREIGN, {"value": foreign_text(value)}) for value in raw)
+            errors.add(target, rows[hit], reasons)
+        return fixed
+
+    def _check_text(self, target: str, rows: np.ndarray, cells: Cells, errors: ErrorLog) -> None:
+        """Control characters; text longer than the column it is stored in."""
+        uniques = cells.uniques
+        texts = [u for u in uniques if type(u) is str]
+        if not texts:
+            return
+        limit = self.limits.length(*TEXT_LIMITS[target]) if self.limits else None
+        control = _CONTROL.search("\n".join(texts)) is not None
+        long = limit is not None and max(map(len, texts)) > limit
+        if not (control or long):
+            return
+        why: list[Reason | None] = [None] * (len(uniques) + 1)
+        for i, value in enumerate(uniques):
+            if type(value) is not str:
+                continue
+            if found := _CONTROL.search(value):
+                why[i] = (CONTROL, {"code": f"U+{ord(found[0]):04X}"})
+            elif limit is not None and len(value.strip()) > limit:
+                why[i] = (TOO_LONG, {"length": len(value.strip()), "limit": limit})
+        flagged = np.array([w is not None for w in why], dtype=bool)
+        hit = np.flatnonzero(flagged[cells.codes])
+        errors.add(target, rows[hit], (why[c] for c in cells.codes[hit[:ERROR_LIMIT]]))
 
     def _parsed(
         self,
@@ -291,7 +415,9 @@ class Scanner:
 
     def _check_amounts(
         self, target: str, rows: np.ndarray, cells: Cells, errors: ErrorLog, seen: _StyleEvidence
-    ) -> None:
+    ) -> np.ndarray:
+        """Report unreadable, missing and too large amounts; return each row's amount
+        as a float (0 where there is none), precise enough to compare with a limit."""
         kinds = amount_kinds(cells, seen.kind_of)
         bad = np.flatnonzero(kinds == BAD)
         if len(bad):
@@ -300,6 +426,38 @@ class Scanner:
         if target == "net_amount":
             errors.add(target, rows[kinds == EMPTY], _repeat(MISSING["net_amount"]))
         seen.add(kinds, rows, cells)
+        sizes = amount_size(cells, seen.size_of)
+        bound = self.limits.bound(*AMOUNT_LIMITS[target]) if self.limits else None
+        if bound is not None:
+            large = np.flatnonzero(np.abs(sizes) >= float(bound))
+            if len(large):
+                sizes[large] = 0  # refused already: not again in its order's total
+                reasons = (
+                    (TOO_LARGE, {"value": cell_text(raw), "limit": _plain(bound)})
+                    for raw in cells.at(large[:ERROR_LIMIT])
+                )
+                errors.add(target, rows[large], reasons)
+        return sizes
+
+    def _check_totals(self, lasts: pd.DataFrame, errors: ErrorLog) -> None:
+        """An order's total (the sum of its lines) must fit where it is stored."""
+        for target, key in ORDER_TOTAL_LIMITS.items():
+            bound = self.limits.bound(key) if self.limits else None
+            if bound is None or target not in lasts or lasts.empty:
+                continue
+            orders = lasts[lasts["order_number"].notna()]
+            totals = orders.groupby("order_number", sort=False).agg(
+                total=(target, "sum"), row=("row", "max")
+            )
+            large = totals[np.abs(totals["total"]) >= float(bound)].sort_values("row")
+            reasons = (
+                (
+                    ORDER_TOO_LARGE,
+                    {"number": str(number), "total": f"{total:,.2f}", "limit": _plain(bound)},
+                )
+                for number, total in zip(large.index, large["total"], strict=True)
+            )
+            errors.add(target, large["row"].to_numpy(), reasons)
 
     def _decide_styles(
         self, evidence: dict[str, _StyleEvidence], errors: ErrorLog
@@ -390,6 +548,11 @@ def _concat(parts: list[pd.DataFrame]) -> pd.DataFrame:
         return pd.concat(parts, ignore_index=True)
     empty = {k: np.array([], dtype=object) for k in _KEYS}
     return pd.DataFrame({**empty, "ordered_at": np.array([], dtype=np.int64), "row": []})
+
+
+def _plain(bound: Decimal) -> str:
+    """10**12 as 1,000,000,000,000: a limit a user can read."""
+    return f"{bound:,.0f}"
 
 
 def _repeat(template: str) -> Iterable[Reason]:

@@ -181,6 +181,21 @@ def amount_kind(value: Any) -> int:
     return _amount_parts(value)[0]
 
 
+def amount_size(cells: Cells, size_of: Callable[[Any], float] | None = None) -> np.ndarray:
+    """Every cell's amount as a float (0 where empty or unreadable): its size, to compare
+    with a limit. An ambiguous cell (1.234) is read the German way: either way it is small.
+    """
+    size_of = size_of or amount_float
+    sizes = np.zeros(len(cells.uniques) + 1, dtype=np.float64)
+    sizes[:-1] = [size_of(u) for u in cells.uniques]
+    return sizes[cells.codes]
+
+
+def amount_float(value: Any) -> float:
+    amount = _to_decimal(value, DE)
+    return 0.0 if amount is None or amount is INVALID else float(amount)
+
+
 def decimal_parser(style: int) -> Memo:
     """A parser of amount cells to Decimal, reading ambiguous cells in ``style``."""
     return Memo(lambda value: _to_decimal(value, style))
