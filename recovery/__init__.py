@@ -48,6 +48,7 @@ def register_background_work() -> None:
     """The modules that add commands to ``flask recovery`` and register the worker's
     job kinds, recurring tasks and loops (recovery/jobs/registry.py)."""
     from . import cli  # noqa: F401
+    from .campaigns import jobs as campaigns_jobs  # noqa: F401
     from .cases import jobs as cases_jobs  # noqa: F401
     from .jobs import cli as jobs_cli  # noqa: F401
     from .jobs import (

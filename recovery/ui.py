@@ -20,6 +20,7 @@ from .models import (
     STATUS_LABELS,
     TEMPLATE_KIND_LABELS,
 )
+from .models.reconnect import FOLLOWUP_SKIP_LABELS
 from .sources.texts import said
 
 TILE_LABELS = {
@@ -47,6 +48,11 @@ EVENT_LABELS = {
     "opened_email": _l("opened the email"),
     "clicked": _l("clicked a link"),
     "reminder_due": _l("reminder due"),
+    "reconnect_first": _l("ReConnect: first message queued"),
+    "reconnect_followup": _l("ReConnect: follow-up queued"),
+    "reconnect_skipped": _l("ReConnect: follow-up not sent"),
+    "reconnect_held": _l("ReConnect: follow-up held back by the marketing cap"),
+    "reconnected": _l("ReConnect: reconnected by an order"),
     "email_bounced": _l("email bounced"),
     "email_blocked": _l("email blocked by Mailjet"),
     "spam_complaint": _l("marked the email as spam"),
@@ -167,6 +173,9 @@ def event_label(event) -> str:
         label += " " + formatting.day(on, locale_code(), UTC)
     if event.kind == "takeover" and event.data.get("from"):
         return gettext("took over the case from %(name)s", name=event.data["from"])
+    if event.kind == "reconnect_skipped" and event.data.get("reason"):
+        reason = event.data["reason"]
+        label += f" ({FOLLOWUP_SKIP_LABELS.get(reason, reason)})"
     if event.kind == "email" and event.data.get("template_kind"):
         kind = event.data["template_kind"]
         label += f" ({TEMPLATE_KIND_LABELS.get(kind, kind)})"

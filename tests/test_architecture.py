@@ -18,6 +18,14 @@ ALLOWED = {
     "recovery.jobs": {"recovery.extensions", "recovery.models", "recovery.cli_group"},
     "recovery.analysis": {"recovery.formatting"},
     "recovery.formatting": set(),
+    # ReConnect's domain sits beside cases: it reads cases, never imports the case domain.
+    "recovery.campaigns": {
+        "recovery.extensions",
+        "recovery.models",
+        "recovery.jobs",
+        "recovery.messaging",
+        "recovery.cli_group",
+    },
 }
 
 

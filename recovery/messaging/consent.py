@@ -75,6 +75,15 @@ def blocked_reason(customer: Customer, channel: str, marketing: bool = True) -> 
     return blocked_reasons([customer], channel, marketing)[customer.id]
 
 
+def record(customer_id: int, channel: str) -> str | None:
+    """The reason of the customer's do-not-contact record on ``channel``, or None."""
+    return db.session.scalar(
+        select(DoNotContact.reason).where(
+            DoNotContact.customer_id == customer_id, DoNotContact.channel == channel
+        )
+    )
+
+
 def blocked_reasons(
     customers: Iterable[Customer], channel: str, marketing: bool = True
 ) -> dict[int, str | None]:

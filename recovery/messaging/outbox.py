@@ -8,6 +8,7 @@ consent check a real send gets.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -138,14 +139,32 @@ def queue_case_email(case: Case, user: User, template_kind: str) -> Message:
         raise CannotSend(
             _("%(company)s has no %(kind)s template set.", company=company.name, kind=template_kind)
         )
+    return queue_template_email(
+        customer, ctx, company, template_id, template_kind, "queue", user, case_id=case.id
+    )
+
+
+def queue_template_email(
+    customer: Customer,
+    ctx: CustomerContext,
+    company: Company | None,
+    template_id: int,
+    template_kind: str,
+    purpose: str,
+    user: User | None,
+    case_id: int | None = None,
+) -> Message:
+    """Store a marketing email with a Mailjet template; the caller checked consent."""
+    if company is None:
+        raise CannotSend(_("The customer has no order with a company to send from."))
     if not company.sender_email:
         raise CannotSend(_("%(company)s has no sender address set.", company=company.name))
     message = Message(
         customer_id=customer.id,
-        case_id=case.id,
+        case_id=case_id,
         company_id=company.id,
         channel=Channel.EMAIL,
-        purpose="queue",
+        purpose=purpose,
         marketing=True,
         template_kind=template_kind,
         template_id=template_id,
@@ -154,7 +173,7 @@ def queue_case_email(case: Case, user: User, template_kind: str) -> Message:
         from_address=company.sender_email,
         from_name=company.sender_name or company.name,
         variables=variables_for(customer, ctx, user),
-        created_by_id=user.id,
+        created_by_id=user.id if user else None,
     )
     db.session.add(message)
     db.session.flush()
@@ -208,11 +227,20 @@ class ChannelPlan:
     reasons: dict[str, str]
 
 
-def plan_channels(customer: Customer, preference: str, marketing: bool = True) -> ChannelPlan:
+def plan_channels(
+    customer: Customer,
+    preference: str,
+    marketing: bool = True,
+    available: Collection[str] | None = None,
+    records: Mapping[str, str | None] | None = None,
+) -> ChannelPlan:
     """Which channels a message goes out on for ``preference`` (M4).
 
     ``email`` / ``sms``: that channel only; ``both``: every usable one;
     ``sms_else_email``: SMS when the customer can get one, otherwise email.
+    ``available``: the channels the sender has a text for (all when None); the others
+    are not used, with that reason. ``records``: the customer's do-not-contact reasons per
+    channel, read already with a list's rows (:func:`consent.record_subquery`).
     """
     if preference not in tuple(ChannelPreference):
         raise ValueError(f"unknown channel preference {preference!r}")
@@ -220,7 +248,18 @@ def plan_channels(customer: Customer, preference: str, marketing: bool = True) -
         ChannelPreference.EMAIL: [Channel.EMAIL],
         ChannelPreference.SMS: [Channel.SMS],
     }.get(preference, [Channel.SMS, Channel.EMAIL])
-    reasons = {c: r for c in wanted if (r := channels.channel(c).blocked(customer, marketing))}
+    if records is None:
+        reasons = {c: r for c in wanted if (r := channels.channel(c).blocked(customer, marketing))}
+    else:
+        reasons = {
+            c: r
+            for c in wanted
+            if (r := channels.channel(c).refuse(customer, records.get(c), marketing))
+        }
+    if available is not None:
+        for c in wanted:
+            if c not in available and c not in reasons:
+                reasons[c] = _("no text set for this channel")
     usable = [c for c in wanted if c not in reasons]
     if preference == ChannelPreference.SMS_ELSE_EMAIL:
         usable = usable[:1]
@@ -243,14 +282,27 @@ def refusal(customer: Customer, company: Company | None, channel: Channel) -> st
 
 
 def queue_case_sms(case: Case, user: User, text: str) -> Message:
-    """Store a marketing SMS: placeholders filled, unsubscribe link added, E.164 number,
-    for the SMS provider the company chose."""
+    """Store a marketing SMS of the company of the last order (else the case's)."""
     customer = case.customer
     ctx = customer_context(customer, user.company_id)
     company = ctx.company or case.company
     reason = refusal(customer, company, Channel.SMS)
     if reason:
         raise CannotSend(_("No SMS can be sent: %(reason)s.", reason=reason))
+    return queue_text_sms(customer, ctx, company, text, "queue", user, case_id=case.id)
+
+
+def queue_text_sms(
+    customer: Customer,
+    ctx: CustomerContext,
+    company: Company | None,
+    text: str,
+    purpose: str,
+    user: User | None,
+    case_id: int | None = None,
+) -> Message:
+    """Store a marketing SMS: placeholders filled, unsubscribe link added, E.164 number,
+    for the SMS provider the company chose; the caller checked consent."""
     provider = channels.sms_provider(company.sms_provider if company else None)
     if not offline() and not provider.configured(current_app.config):
         raise CannotSend(str(provider.not_set_up))
@@ -268,11 +320,11 @@ def queue_case_sms(case: Case, user: User, text: str) -> Message:
         raise CannotSend(problem)
     message = Message(
         customer_id=customer.id,
-        case_id=case.id,
+        case_id=case_id,
         company_id=company.id,
         channel=Channel.SMS,
         provider=provider.name,
-        purpose="queue",
+        purpose=purpose,
         marketing=True,
         to_address=sms.address(customer),
         to_name=customer.display_name,
@@ -280,7 +332,7 @@ def queue_case_sms(case: Case, user: User, text: str) -> Message:
         from_name=sender,
         body=body,
         variables=values,
-        created_by_id=user.id,
+        created_by_id=user.id if user else None,
     )
     db.session.add(message)
     db.session.flush()

@@ -25,6 +25,7 @@ from .message import (
     WebhookPost,
 )
 from .order import ORDER_STATES, Order, OrderLine, Product, ProductGroup
+from .reconnect import ReconnectContact, ReconnectExclusion, ReconnectSettings
 from .system import (
     JOB_LABELS,
     ConnectorConfig,
@@ -73,6 +74,9 @@ __all__ = [
     "OrderLine",
     "Product",
     "ProductGroup",
+    "ReconnectContact",
+    "ReconnectExclusion",
+    "ReconnectSettings",
     "SavedMapping",
     "Setting",
     "SyncCursor",

@@ -179,6 +179,17 @@ for _key, _column in LIST_SORT_COLUMNS.items():
     )
     Index(f"ix_recovery_case_list_{_key}_asc", Case.kind, Case.status, _column, Case.id)
 
+# ReConnect's tabs (campaigns/lists.py): one product group's open cases, highest revenue
+# at risk first, read from the front of this index.
+Index(
+    "ix_recovery_case_group_open",
+    Case.product_group_id,
+    Case.revenue_at_risk.desc().nulls_last(),
+    Case.id,
+    sqlite_where=text("closed_at IS NULL"),
+    postgresql_where=text("closed_at IS NULL"),
+)
+
 
 @compiles(CreateIndex, "sqlite")
 def _create_index_sqlite(create, compiler, **kw) -> str:

@@ -60,6 +60,8 @@ JOB_LABELS = {
     "backtest": _l("Backtest"),
     "nightly": _l("Nightly run"),
     "mailjet events": _l("Mailjet events"),
+    "reconnect first": _l("ReConnect: first messages"),
+    "queueing messages": _l("queueing messages"),
     JobState.QUEUED: _l("queued"),
     "starting": _l("starting"),
     JobState.RUNNING: _l("running"),

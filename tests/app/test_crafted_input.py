@@ -113,6 +113,7 @@ def data(build, db):
         "user_id": make_user("sales").id,
         "group_id": build.group("Dünger").id,
         "tile": "decline",
+        "tab": "reachable",
         "kind": "standard",
         "token": "x",
     }

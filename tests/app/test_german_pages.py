@@ -73,6 +73,7 @@ def test_german_pages_show_no_english_catalogue_text(app, db, build, client, log
     for url in urls:
         response = client.get(url, headers={"Accept-Language": "de"})
         if response.status_code != 200 or response.mimetype != "text/html":
+            response.close()  # a file sent (the favicon) is closed now, not by the GC
             continue
         parser = _Texts()
         parser.feed(response.get_data(as_text=True))

@@ -42,7 +42,11 @@ class MessageChannel:
 
     def blocked(self, customer: Customer, marketing: bool = True) -> str | None:
         """Why the channel cannot reach the customer (consent, address), or None."""
-        return consent.blocked_reason(customer, self.name, marketing)
+        return self.refuse(customer, consent.record(customer.id, self.name), marketing)
+
+    def refuse(self, customer: Customer, record: str | None, marketing: bool = True) -> str | None:
+        """:meth:`blocked` with the customer's do-not-contact ``record`` read already."""
+        return consent.reason_from_record(customer, self.name, record, marketing)
 
     def size_problem(self, body: str) -> str | None:
         """Why a finished text is too big for the channel, or None."""

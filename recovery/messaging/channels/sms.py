@@ -24,8 +24,8 @@ class SmsChannel(MessageChannel):
         """The customer's mobile number in E.164, or None when it is no valid mobile."""
         return sms.normalise_phone(customer.mobile, customer.country or "DE", mobile_only=True)
 
-    def blocked(self, customer: Customer, marketing: bool = True) -> str | None:
-        reason = super().blocked(customer, marketing)
+    def refuse(self, customer: Customer, record: str | None, marketing: bool = True) -> str | None:
+        reason = super().refuse(customer, record, marketing)
         if reason is None and self.address(customer) is None:
             reason = _("the mobile number %(number)s is not valid", number=customer.mobile)
         return reason

@@ -1,0 +1,52 @@
+"""ReConnect's background work (run by ``flask recovery worker``): the "reconnect first"
+job that queues the first messages of a group or of all groups, the recurring decision
+on the follow-ups that are due, and the recurring credit of reconnecting orders."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from ..extensions import db
+from ..jobs import JobContext, job_kind, recurring
+from ..models import User, utcnow
+from .attribution import attribute
+from .first import Scope, queue_first
+from .followups import FollowupResult, decide_followups
+
+
+@job_kind("reconnect first", lease=timedelta(minutes=10))
+def first_messages_job(ctx: JobContext) -> dict[str, Any]:
+    """Queue the first messages of ``groups`` (None: all), for ``company_id`` if set.
+
+    Each chunk commits its contacts with its messages: a job abandoned half-way and run
+    again by another worker queues only what is left.
+    """
+    groups = ctx.params.get("groups")
+    scope = Scope(
+        group_ids=tuple(groups) if groups is not None else None,
+        company_id=ctx.params.get("company_id"),
+    )
+    user = db.session.get(User, ctx.user_id) if ctx.user_id else None
+
+    def progress(done: int) -> None:
+        ctx.progress("queueing messages", done=done)
+        db.session.commit()
+
+    result = queue_first(scope, user, utcnow(), progress=progress)
+    return {
+        "queued": result.queued,
+        "messages": len(result.messages),
+        "skipped": result.skipped,
+        "errors": result.errors,
+    }
+
+
+@recurring("reconnect follow-ups", every=60.0)
+def followups_task(now: datetime | None = None) -> FollowupResult:
+    return decide_followups(now)
+
+
+@recurring("reconnect attribution", every=300.0)
+def attribution_task(now: datetime | None = None) -> int:
+    return attribute(now)

@@ -1,0 +1,110 @@
+"""ReConnect (PRODUCT.md R1–R7): settings per product group, the send switch per
+customer × group, and one contact row per overdue episode (see docs/reconnect.md)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .types import Money, UTCDateTime, utcnow
+
+# Why the worker did not send a follow-up (``ReconnectContact.followup_skipped``).
+FOLLOWUP_SKIP_LABELS = {
+    "ordered": _l("ordered from the group"),
+    "open_order": _l("has an open order"),
+    "closed": _l("case closed"),
+    "switched_off": _l("send switch off"),
+    "unsubscribed": _l("cannot be contacted any more"),
+    "no_text": _l("no follow-up text set"),
+    "cannot_send": _l("the message could not be built"),
+}
+
+
+class ReconnectSettings(db.Model):
+    """Per product group: switched on, the follow-up delay and the attribution window.
+
+    The texts stay in ``GroupMessageTexts``; a group without a row is switched off.
+    """
+
+    __tablename__ = "reconnect_settings"
+
+    product_group_id: Mapped[int] = mapped_column(
+        ForeignKey("product_group.id", ondelete="CASCADE"), primary_key=True
+    )
+    enabled: Mapped[bool] = mapped_column(default=False)
+    followup_delay_days: Mapped[int] = mapped_column(default=14)
+    attribution_days: Mapped[int] = mapped_column(default=30)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+    product_group = relationship("ProductGroup")
+
+
+class ReconnectExclusion(db.Model):
+    """The send switch turned off for one customer × product group (R2).
+
+    Kept apart from the contacts: it outlives an overdue episode, and the worker reads
+    it right before it queues anything.
+    """
+
+    __tablename__ = "reconnect_exclusion"
+
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customer.id", ondelete="CASCADE"), primary_key=True
+    )
+    product_group_id: Mapped[int] = mapped_column(
+        ForeignKey("product_group.id", ondelete="CASCADE"), primary_key=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+
+class ReconnectContact(db.Model):
+    """One overdue episode (an overdue ``Case``) that ReConnect contacted.
+
+    Unique per case: inserting the row is the conditional write that makes the first
+    message happen once. The follow-up and the reconnected order are written by
+    conditional updates on the same row (``followup_at IS NULL``, ``reconnected_at IS
+    NULL``). ``customer_id``, ``product_group_id`` and ``company_id`` are the case's,
+    copied so the tabs and the worker read one table and its indexes.
+    """
+
+    __tablename__ = "reconnect_contact"
+    __table_args__ = (
+        # The tabs: one group's contacts in a state, newest first.
+        Index("ix_reconnect_contact_group_first", "product_group_id", "first_sent_at"),
+        Index("ix_reconnect_contact_group_followup", "product_group_id", "followup_at"),
+        Index("ix_reconnect_contact_group_reconnected", "product_group_id", "reconnected_at"),
+        Index("ix_reconnect_contact_customer_group", "customer_id", "product_group_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(
+        ForeignKey("recovery_case.id", ondelete="CASCADE"), unique=True
+    )
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"))
+    product_group_id: Mapped[int] = mapped_column(ForeignKey("product_group.id"))
+    company_id: Mapped[int | None] = mapped_column(ForeignKey("company.id"))
+    first_sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    first_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    # The channels the first message went out on, e.g. "email" or "email,sms".
+    first_channels: Mapped[str] = mapped_column(String(20))
+    # The follow-up: when it was queued, or why it was not (a reason key) and when decided.
+    followup_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    followup_skipped: Mapped[str | None] = mapped_column(String(30))
+    followup_decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # R4: the order that reconnected the customer and its net revenue in the group.
+    reconnected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reconnected_order_id: Mapped[int | None] = mapped_column(
+        ForeignKey("customer_order.id", ondelete="SET NULL")
+    )
+    reconnected_revenue: Mapped[Decimal | None] = mapped_column(Money)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    case = relationship("Case")
+    customer = relationship("Customer")
