@@ -28,7 +28,13 @@ MEASURE = """() => {
       where = `${el.tagName}.${el.className}: ${el.textContent.trim().slice(0, 40)}`;
     }
   }
-  return { overflow: page.scrollWidth - page.clientWidth, smallest, where };
+  let spill = "";
+  for (const box of document.querySelectorAll(".card, .tile")) {
+    if (box.scrollWidth > box.clientWidth + 1) {
+      spill = `${box.className}: ${box.scrollWidth - box.clientWidth} px`;
+    }
+  }
+  return { overflow: page.scrollWidth - page.clientWidth, smallest, where, spill };
 }"""
 
 
@@ -93,6 +99,8 @@ def test_pages_fit_the_screen_and_no_text_is_below_12px(browser, live_server, bu
             if url in ("/list/decline", "/", "/overview/") and size == (1366, 768):
                 name = url.strip("/").replace("/", "-") or "home"
                 page.screenshot(path=str(SHOTS / f"layout-{locale[:2]}-{name}.png"))
+            if found["spill"]:
+                problems.append(f"{locale} {size} {url}: spills out of {found['spill']}")
             if found["smallest"] < 12:
                 problems.append(
                     f"{locale} {size} {url}: {found['smallest']} px text ({found['where']})"
