@@ -52,3 +52,44 @@ document.querySelectorAll('[data-shortcut="?"]').forEach((button) => {
     else help.showModal();
   });
 });
+
+// Presence: while a case page is visible it posts a heartbeat every 30 s, and shows who
+// else has the case open ("Anna is looking at this case."); viewing claims nothing.
+// Leaving the page (another page, closing the tab) posts a last beacon that ends the
+// presence and releases the user's claim – not when the page's own form is submitted.
+const presence = document.getElementById("case-viewers");
+if (presence) {
+  let submitting = false;
+  const post = (url) => {
+    const body = new FormData();
+    body.append("csrf_token", presence.dataset.csrf);
+    return fetch(url, { method: "POST", body, credentials: "same-origin" });
+  };
+  const beat = () => {
+    if (document.visibilityState !== "visible") return;
+    post(presence.dataset.presenceUrl)
+      .then((response) => (response.ok ? response.json() : null))
+      .then((data) => {
+        if (!data) return;
+        presence.textContent = data.viewers;
+        presence.hidden = !data.viewers;
+      })
+      .catch(() => {});
+  };
+  beat();
+  setInterval(beat, 30000);
+  document.addEventListener("visibilitychange", beat);
+  document.addEventListener("submit", () => {
+    submitting = true;
+  });
+  window.addEventListener("pageshow", (event) => {
+    submitting = false;
+    if (event.persisted) beat();
+  });
+  window.addEventListener("pagehide", () => {
+    if (submitting) return;
+    const body = new FormData();
+    body.append("csrf_token", presence.dataset.csrf);
+    navigator.sendBeacon(presence.dataset.leaveUrl, body);
+  });
+}
