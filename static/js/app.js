@@ -93,3 +93,33 @@ if (presence) {
     navigator.sendBeacon(presence.dataset.leaveUrl, body);
   });
 }
+
+// A refused action (a colleague took the case over, a field was wrong) loses nothing the
+// user typed: the submitted form's texts are kept in this tab until the next page, and
+// put back into the same form when that page reports an error.
+const DRAFT_KEY = "refused-draft";
+document.addEventListener("submit", (event) => {
+  const form = event.target;
+  const fields = [...form.querySelectorAll("textarea, input[type=text]")].filter(
+    (field) => field.name && field.value,
+  );
+  if (!fields.length) return;
+  const values = Object.fromEntries(fields.map((field) => [field.name, field.value]));
+  sessionStorage.setItem(DRAFT_KEY, JSON.stringify({ action: form.getAttribute("action"), values }));
+});
+(() => {
+  let draft = null;
+  try {
+    draft = JSON.parse(sessionStorage.getItem(DRAFT_KEY) || "null");
+  } catch {
+    draft = null;
+  }
+  sessionStorage.removeItem(DRAFT_KEY);
+  if (!draft || !document.querySelector(".flash-error")) return;
+  const form = [...document.forms].find((f) => f.getAttribute("action") === draft.action);
+  if (!form) return;
+  for (const [name, value] of Object.entries(draft.values)) {
+    const field = form.elements.namedItem(name);
+    if (field && "value" in field && !field.value) field.value = value;
+  }
+})();

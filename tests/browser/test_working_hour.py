@@ -177,6 +177,8 @@ def test_a_salespersons_working_hour(browser, live_server, page, shot, build, db
         _press_on(page, "button:has-text('Notiz speichern')")
         page.wait_for_selector(".flash-error")
         assert "Anna Admin bearbeitet diesen Fall gerade" in page.inner_text(".flash-error")
+        # what he had typed is not lost: it is back in its field, to copy or keep
+        assert page.input_value("textarea[placeholder='Notiz']") == "Rückruf um 15 Uhr"
         shot("hour-08-sven-after-takeover-de")
     finally:
         context.close()
