@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -104,7 +105,12 @@ def reminders():
         day = max(row.remind_at.astimezone(tz).date(), today)  # overdue ones count as today
         days.setdefault(day, []).append(row)
     return render_template(
-        "queue/reminders.html", days=days, today=today, everyone=everyone, shown=len(rows)
+        "queue/reminders.html",
+        days=days,
+        today=today,
+        tomorrow=today + timedelta(days=1),
+        everyone=everyone,
+        shown=len(rows),
     )
 
 

@@ -128,7 +128,7 @@ def test_a_salespersons_working_hour(browser, live_server, page, shot, build, db
     page.click("a:has-text('Meine Wiedervorlagen')")
     page.wait_for_selector("h1:has-text('Meine Wiedervorlagen')")
     tomorrow = (utcnow().astimezone(business_tz()) + timedelta(days=1)).date()
-    heading = tomorrow.strftime("%d.%m.%Y")
+    heading = "Morgen · " + tomorrow.strftime("%d.%m.%Y")
     day_card = page.locator(".reminder-day", has_text=heading)
     assert day_card.count() == 1, page.inner_text("main")
     numbers = day_card.locator("a.case-link").all_inner_texts()
@@ -139,6 +139,7 @@ def test_a_salespersons_working_hour(browser, live_server, page, shot, build, db
     shot("hour-03-reminders-de")
     page.click("button[title=English]")
     page.wait_for_selector("h1:has-text('My reminders')")
+    assert page.locator(".reminder-day h2", has_text="Tomorrow · ").count() == 1
     shot("hour-04-reminders-en")
     page.click("button[title=Deutsch]")
     page.wait_for_selector("h1:has-text('Meine Wiedervorlagen')")
