@@ -47,7 +47,13 @@ def test_every_action_is_a_button_with_its_label_and_shortcut(app, client, login
     assert forms == [a.name for a in CASE_ACTIONS]
     for action in CASE_ACTIONS:
         form = _form(html, case, action.name)
-        shortcut = f' data-shortcut="{action.shortcut}"' if action.shortcut else ""
+        key = (action.shortcut or "").upper()
+        shortcut = (
+            f' data-shortcut="{action.shortcut}" title="Tastenkürzel: {key}"'
+            f' aria-keyshortcuts="{key}"'
+            if action.shortcut
+            else ""
+        )
         button = f'<button class="{action.style}"{shortcut} >{_german(app, action.label)}</button>'
         assert button in form, action.name
         assert 'name="token"' in form
