@@ -84,7 +84,8 @@ def day(value: date | datetime | None, locale: str | None = None, tz=None) -> st
 def moment(value: datetime | None) -> str:
     if value is None:
         return "–"
-    return format_datetime(value, "dd.MM.yyyy HH:mm" if _is_de() else "medium")
+    # to the minute in both languages (Babel's "medium" has seconds in English)
+    return format_datetime(value, "dd.MM.yyyy HH:mm" if _is_de() else "MMM d, yyyy, h:mm a")
 
 
 def _is_de() -> bool:

@@ -19,7 +19,16 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from ..extensions import db
 from ..messaging import outbox
-from ..models import Case, CaseEvent, CaseStatus, Message, User, business_tz, utcnow
+from ..models import (
+    Case,
+    CaseEvent,
+    CaseStatus,
+    CaseViewer,
+    Message,
+    User,
+    business_tz,
+    utcnow,
+)
 from ..models.case import OPEN_STATUSES
 from .settings import analysis_settings
 
@@ -120,6 +129,58 @@ def release(case: Case, user: User) -> None:
     if case.claimed_by_id == user.id:
         _unclaim(case)
         db.session.commit()
+
+
+# A case page posts a heartbeat every ~30 s while it is visible; a viewer counts as
+# present this long after the last one (two heartbeats may be missed).
+PRESENCE_SECONDS = 75
+
+
+def mark_viewing(case: Case, user: User) -> None:
+    """Note that ``user`` has the case page open (the page's heartbeat, a POST)."""
+    now = utcnow()
+    seen = (
+        update(CaseViewer)
+        .where(CaseViewer.case_id == case.id, CaseViewer.user_id == user.id)
+        .values(seen_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if db.session.execute(seen).rowcount == 0:
+        try:
+            with db.session.begin_nested():
+                db.session.add(CaseViewer(case_id=case.id, user_id=user.id, seen_at=now))
+        except IntegrityError:  # the same user's other tab was first
+            db.session.execute(seen)
+    db.session.commit()
+
+
+def viewers_other_than(case: Case, user: User, now: datetime | None = None) -> list[User]:
+    """Who else has the case page open now, by name."""
+    since = (now or utcnow()) - timedelta(seconds=PRESENCE_SECONDS)
+    rows = db.session.scalars(
+        select(User)
+        .join(CaseViewer, CaseViewer.user_id == User.id)
+        .where(CaseViewer.case_id == case.id, CaseViewer.user_id != user.id)
+        .where(CaseViewer.seen_at >= since)
+        .order_by(User.name, User.id)
+    )
+    return list(rows)
+
+
+def leave(case: Case, user: User) -> None:
+    """The user left the case page: no longer present, and their claim is released."""
+    db.session.execute(
+        CaseViewer.__table__.delete().where(
+            CaseViewer.case_id == case.id, CaseViewer.user_id == user.id
+        )
+    )
+    db.session.execute(
+        update(Case)
+        .where(Case.id == case.id, Case.claimed_by_id == user.id)
+        .values(claimed_by_id=None, claimed_until=None)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
 
 
 def holder_other_than(case: Case, user: User, now: datetime | None = None) -> User | None:

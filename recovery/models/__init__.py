@@ -9,6 +9,7 @@ from .case import (
     CaseEvent,
     CaseKind,
     CaseStatus,
+    CaseViewer,
 )
 from .company import TEMPLATE_KIND_LABELS, Company
 from .customer import CHANNELS, DNC_REASONS, Customer, DoNotContact
@@ -63,6 +64,7 @@ __all__ = [
     "FailedLogin",
     "CaseKind",
     "CaseStatus",
+    "CaseViewer",
     "CaseTally",
     "Company",
     "ConnectorConfig",

@@ -217,3 +217,20 @@ class CaseEvent(db.Model):
 
     case: Mapped[Case] = relationship(back_populates="events")
     user = relationship("User")
+
+
+class CaseViewer(db.Model):
+    """Who has a case page open: the page's script posts a heartbeat every ~30 s while
+    it is visible, and a last post when the page is left. Presence only; no claim."""
+
+    __tablename__ = "case_viewer"
+
+    case_id: Mapped[int] = mapped_column(
+        ForeignKey("recovery_case.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True
+    )
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+    user = relationship("User")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -19,7 +20,7 @@ from flask import (
     stream_with_context,
     url_for,
 )
-from flask_babel import force_locale
+from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -104,7 +105,12 @@ def reminders():
         day = max(row.remind_at.astimezone(tz).date(), today)  # overdue ones count as today
         days.setdefault(day, []).append(row)
     return render_template(
-        "queue/reminders.html", days=days, today=today, everyone=everyone, shown=len(rows)
+        "queue/reminders.html",
+        days=days,
+        today=today,
+        tomorrow=today + timedelta(days=1),
+        everyone=everyone,
+        shown=len(rows),
     )
 
 
@@ -195,6 +201,7 @@ def case_view(case_id: int):
         case=case,
         query=query,
         holder=holder,
+        viewers_text=_viewers_text(case, holder),
         takeover_form=TakeoverForm(),
         reopen_form=ReopenForm(),
         undo=actions.undo_offered(case, current_user),
@@ -219,6 +226,17 @@ def case_action(case_id: int, action: str):
         if not ClaimForm().validate_on_submit():
             abort(400)
         return ("", 204) if actions.claim(case, current_user) else ("", 409)
+    if action == "here":  # the case page's heartbeat while it is visible
+        if not ClaimForm().validate_on_submit():
+            abort(400)
+        actions.mark_viewing(case, current_user)
+        holder = actions.holder_other_than(case, current_user)
+        return {"viewers": _viewers_text(case, holder)}
+    if action == "leave":  # the case page's last post when it is left (sendBeacon)
+        if not ClaimForm().validate_on_submit():
+            abort(400)
+        actions.leave(case, current_user)
+        return ("", 204)
     if action == "takeover":
         return _take_over(case, query)
     if action == "reopen":
@@ -242,6 +260,24 @@ def case_action(case_id: int, action: str):
         flash(str(exc), "error")
         return redirect(back)
     return redirect(_case_url(case, query, done=action))
+
+
+def _viewers_text(case: Case, holder) -> str:
+    """ "Anna is looking at this case." for the others who have it open now (the one
+    working on it has a banner of their own)."""
+    names = [
+        u.name
+        for u in actions.viewers_other_than(case, current_user)
+        if holder is None or u.id != holder.id
+    ]
+    if not names:
+        return ""
+    return ngettext(
+        "%(names)s is looking at this case.",
+        "%(names)s are looking at this case.",
+        len(names),
+        names=", ".join(names),
+    )
 
 
 def _reopen(case: Case, query: lists.ListQuery):

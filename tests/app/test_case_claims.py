@@ -110,3 +110,104 @@ def test_next_customer_skips_a_case_a_colleague_has_started(app, client, login_a
     assert _start_action(other, second) == 204
     response = client.get(f"/case/{first.id}/next?list=decline&sort=name")
     assert response.headers["Location"].startswith(f"/case/{third.id}?")
+
+
+def _post(client, case, action: str):
+    token = csrf_from(client.get(f"/case/{case.id}?list=decline").get_data(as_text=True))
+    return client.post(f"/case/{case.id}/{action}", data={"csrf_token": token})
+
+
+def test_who_has_the_case_open_is_shown_to_the_others_by_the_heartbeat(
+    app, client, login_as, build, db
+):
+    case = _case(build)
+    login_as("sales", name="Erste")
+    other, _ = _second_client(app, "Zweite")
+    # opening the page (a GET) records nothing; the page's heartbeat (a POST) does
+    other.get(f"/case/{case.id}?list=decline")
+    assert "sieht sich diesen Fall gerade an" not in client.get(f"/case/{case.id}").text
+    response = _post(other, case, "here")
+    assert response.status_code == 200
+    assert response.json == {"viewers": ""}  # nobody else is looking yet
+    html = client.get(f"/case/{case.id}").text
+    assert "Zweite sieht sich diesen Fall gerade an." in html
+    assert _post(client, case, "here").json == {
+        "viewers": "Zweite sieht sich diesen Fall gerade an."
+    }
+    assert _post(other, case, "here").json == {"viewers": "Erste sieht sich diesen Fall gerade an."}
+    db.session.expire_all()
+    assert db.session.get(Case, case.id).claimed_by_id is None  # looking claims nothing
+
+    third, _ = _second_client(app, "Dritte")
+    assert _post(third, case, "here").json == {
+        "viewers": "Erste, Zweite sehen sich diesen Fall gerade an."
+    }
+
+
+def test_a_viewer_who_stopped_sending_heartbeats_is_no_longer_shown(
+    app, client, login_as, build, db
+):
+    from recovery.models import CaseViewer
+
+    case = _case(build)
+    login_as("sales", name="Erste")
+    other, second = _second_client(app, "Zweite")
+    _post(other, case, "here")
+    row = db.session.get(CaseViewer, (case.id, second.id))
+    row.seen_at = utcnow() - timedelta(seconds=80)
+    db.session.commit()
+    assert "Zweite sieht sich" not in client.get(f"/case/{case.id}").text
+    assert _post(client, case, "here").json == {"viewers": ""}
+
+
+def test_the_heartbeat_and_the_leave_post_need_a_post_and_the_csrf_token(
+    client, login_as, build, db
+):
+    from recovery.models import CaseViewer
+
+    login_as("sales")
+    case = _case(build)
+    for action in ("here", "leave"):
+        assert client.get(f"/case/{case.id}/{action}").status_code == 405
+        assert client.post(f"/case/{case.id}/{action}").status_code == 400
+    assert db.session.query(CaseViewer).count() == 0
+
+
+def test_leaving_the_page_releases_the_claim_and_ends_the_presence(
+    app, client, login_as, build, db
+):
+    case = _case(build)
+    login_as("sales", name="Erste")
+    assert _start_action(client, case) == 204
+    _post(client, case, "here")
+    other, _ = _second_client(app, "Zweite")
+    html = other.get(f"/case/{case.id}").text
+    assert "Erste bearbeitet diesen Fall gerade" in html
+    assert "Erste sieht sich" not in html  # the holder has a banner of its own
+    # a colleague's leave post releases nothing of Erste's
+    assert _post(other, case, "leave").status_code == 204
+    db.session.expire_all()
+    assert db.session.get(Case, case.id).claimed_by_id is not None
+
+    assert _post(client, case, "leave").status_code == 204  # Erste's page is left
+    db.session.expire_all()
+    assert db.session.get(Case, case.id).claimed_by_id is None
+    html = other.get(f"/case/{case.id}").text
+    assert "bearbeitet diesen Fall gerade" not in html
+    assert "Erste sieht sich" not in html
+    assert _start_action(other, case) == 204
+
+
+def test_a_restricted_user_cannot_signal_presence_on_another_companys_case(
+    client, login_as, build, db
+):
+    from recovery.models import CaseViewer
+
+    case = _case(build)
+    mine = build.company("Eigene Firma")
+    login_as("sales", company_id=mine.id)
+    token = csrf_from(client.get("/").get_data(as_text=True))
+    for action in ("here", "leave"):
+        response = client.post(f"/case/{case.id}/{action}", data={"csrf_token": token})
+        assert response.status_code == 404
+    assert db.session.query(CaseViewer).count() == 0

@@ -85,3 +85,17 @@ def test_months_equal_babel(locale):
             assert formatting.month(value, locale) == format_date(value, "MMM yyyy", locale=locale)
     assert formatting.month(date(2026, 3, 1), "de") == "März 2026"
     assert formatting.month(date(2026, 1, 1), "en") == "Jan 2026"
+
+
+def test_a_moment_reads_the_same_way_in_german_and_english(app):
+    """Date and time to the minute in both languages (English had seconds: "1:07:06 PM")."""
+    from flask_babel import force_locale
+
+    from recovery.i18n import moment
+
+    value = datetime(2026, 12, 7, 12, 7, 6)  # stored UTC; 13:07 in Berlin
+    with app.test_request_context():
+        with force_locale("de"):
+            assert moment(value) == "07.12.2026 13:07"
+        with force_locale("en"):
+            assert moment(value).replace("\u202f", " ") == "Dec 7, 2026, 1:07 PM"

@@ -469,6 +469,21 @@ def test_my_reminders_lists_what_i_set_by_day_and_admins_see_everyones(
     assert me.name in everyone
 
 
+def test_my_reminders_names_tomorrow(client, login_as, build, db):
+    """The salesperson checking tomorrow's calls finds them under "Morgen"."""
+    company = _company(build)
+    tomorrow = _case(build, company, last_name="Morgig")
+    later = _case(build, company, last_name="Später")
+    with time_machine.travel(utc(2026, 3, 2, 9, 0), tick=False):
+        login_as("sales", name="Sina Sales")
+        _act(client, tomorrow, "remind", days="1")
+        _act(client, later, "remind", days="3")
+        html = client.get("/reminders").get_data(as_text=True)
+    assert "Morgen · 03.03.2026" in html
+    assert html.index("Morgen · 03.03.2026") < html.index("Morgig") < html.index("05.03.2026")
+    assert "Morgen · 05.03.2026" not in html
+
+
 def test_no_interest_can_be_undone_for_ten_seconds_and_reopened_later(client, login_as, build, db):
     case = _case(build, _company(build), last_name="Zweifel")
     with time_machine.travel(utc(2026, 3, 2, 9, 0, 0), tick=False):
