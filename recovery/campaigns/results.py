@@ -16,7 +16,8 @@ business time zone) to ``now``.
   reordered by the same rule as a contact, from the moment the episode was overdue in
   the period (its ``opened_at``, or the start of the period if it was opened before):
   the first real order of the group inside the group's attribution window, with its net
-  revenue in the group.
+  revenue in the group. The total compares only the groups ReConnect wrote to in the
+  period: a group it never used says nothing about its effect.
 - **Per month** (business time zone): first messages by the month they went out,
   reconnected and revenue by the month of the reconnecting order.
 """
@@ -113,9 +114,10 @@ class Results:
         for row in self.groups:
             total.overdue += row.overdue
             total.contacted.add(row.contacted)
-            total.not_contacted.add(row.not_contacted)
-            total.switched_off += row.switched_off
-            total.unreachable += row.unreachable
+            if row.contacted.customers:  # compared only where ReConnect wrote to someone
+                total.not_contacted.add(row.not_contacted)
+                total.switched_off += row.switched_off
+                total.unreachable += row.unreachable
         return total
 
     @property

@@ -78,6 +78,8 @@ def seeds(build):
     # Closed before the period: not overdue in it.
     overdue(build, company, group, opened_at=utc(2025, 6, 1), closed_at=utc(2025, 12, 1))
 
+    # Dünger: ReConnect never used; its overdue customers stay out of the total's comparison.
+    overdue(build, company, build.group("Dünger"), opened, email=None)
     tool = overdue(build, other, tools, opened_at=opened)
     _contact(tool, utc(2026, 2, 10, 9), utc(2026, 2, 12, 9), "300.00")
     return company, other, group, tools
@@ -100,9 +102,11 @@ def test_results_per_group_and_total_with_the_not_contacted_comparison(seeds):
     assert seeds_row.uplift == pytest.approx(200 / 3 - 100 / 3)
     assert rows["Werkzeug"].contacted.revenue == Decimal("300.00")
     assert rows["Werkzeug"].not_contacted.customers == 0 and rows["Werkzeug"].uplift is None
+    assert rows["Dünger"].not_contacted.customers == 1
     total = data.total
-    assert (total.overdue, total.contacted.customers, total.contacted.reordered) == (8, 4, 3)
+    assert (total.overdue, total.contacted.customers, total.contacted.reordered) == (9, 4, 3)
     assert total.contacted.revenue == Decimal("460.00")
+    assert (total.not_contacted.customers, total.unreachable) == (3, 2)
 
 
 def test_months_count_first_messages_when_sent_and_revenue_when_reconnected(seeds):
@@ -166,7 +170,7 @@ def test_results_page_in_german_with_chart_and_uplift(client, login_as, seeds, f
     ]  # fmt: skip
     assert _cells(html, 'class="total"')[:6] == [
         "Alle Warengruppen",
-        "8",
+        "9",
         "4",
         "3",
         "75,0 %",
