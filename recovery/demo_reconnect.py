@@ -153,17 +153,47 @@ class _Writer:
             case.status = CaseStatus.CONTACTED
         due = first_at + timedelta(days=DELAY)
         if due <= self.now:
-            if ordered_at is not None and ordered_at <= due:
-                self._skip(contact, case, "ordered", due)
-            elif ordered_at is None and self._open_order(case.customer_id):
-                self._skip(contact, case, "open_order", due)
-            elif self.cap_free(case.customer_id, due):
-                followup = self.messages(case, MessagePurpose.FOLLOWUP, due)
-                if followup:
-                    contact.followup_at = contact.followup_decided_at = due
-                    self._event(case, "reconnect_followup", due, followup)
+            self._followup(contact, case, due, ordered_at)
         self.counts["contacts"] += 1
         return True
+
+    def _followup(self, contact, case, due: datetime, ordered_at: datetime | None) -> None:
+        """As the worker decides it at ``due``: skipped if the customer ordered or has an
+        open order; inside the cap held (noted once) and sent when the cap allows, unless
+        the customer ordered before that."""
+        if ordered_at is not None and ordered_at <= due:
+            return self._skip(contact, case, "ordered", due)
+        if ordered_at is None and self._open_order(case.customer_id):
+            return self._skip(contact, case, "open_order", due)
+        at = due
+        if not self.cap_free(case.customer_id, due):
+            window = timedelta(days=self.cap.days)
+            before = [t for t in self.sent_at[case.customer_id] if due - window < t <= due]
+            if before:
+                db.session.flush()
+                db.session.add(
+                    CaseEvent(case_id=case.id, kind="reconnect_held", created_at=due,
+                              form_token=f"reconnect-held:{contact.id}",
+                              data={"last": max(before).isoformat()})
+                )  # fmt: skip
+            at = self._free_slot(case.customer_id, due)
+            if ordered_at is not None and (at is None or ordered_at <= at):
+                return self._skip(contact, case, "ordered", ordered_at)
+            if at is None:
+                return None  # still waiting: the worker decides it later
+        followup = self.messages(case, MessagePurpose.FOLLOWUP, at)
+        if followup:
+            contact.followup_at = contact.followup_decided_at = at
+            self._event(case, "reconnect_followup", at, followup)
+        return None
+
+    def _free_slot(self, customer_id: int, after: datetime) -> datetime | None:
+        """The first send slot after ``after``, up to now, that the cap allows."""
+        for days in range(1, (self.now - after).days + 1):
+            at = _slot(self.rnd, after + timedelta(days=days))
+            if at <= self.now and self.cap_free(customer_id, at):
+                return at
+        return None
 
     def _skip(self, contact, case, reason: str, at: datetime) -> None:
         contact.followup_skipped, contact.followup_decided_at = reason, at

@@ -40,6 +40,9 @@ def test_the_demo_has_three_months_of_reconnect_history(small_demo, client, logi
         c.first_sent_at < c.reconnected_at <= c.first_sent_at + timedelta(days=30) for c in credited
     )
     assert any(c.followup_at for c in contacts) and any(c.followup_skipped for c in contacts)
+    # Every follow-up long due was decided (sent, after a hold by the cap, or skipped).
+    late = now - timedelta(days=14 + MarketingCap.load().days + 3)
+    assert all(c.followup_at or c.followup_skipped for c in contacts if c.first_sent_at < late)
     # Every contact has its sent messages; the cap held between any two of a customer.
     messages = db.session.scalars(
         select(Message).where(Message.purpose.in_(("reconnect", "followup")))
