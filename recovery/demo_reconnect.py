@@ -294,6 +294,18 @@ def seed_reconnect(now: datetime, seed: int = 42) -> dict[str, int]:
 
 
 def _seed(now: datetime, seed: int) -> dict[str, int]:
+    if db.session.scalar(select(func.count(ReconnectContact.id))):
+        # Loaded again (``--keep``): the history is written once, not twice.
+        rc = ReconnectContact
+        return {
+            "groups": db.session.scalar(
+                select(func.count()).where(ReconnectSettings.enabled.is_(True))
+            ),
+            "contacts": db.session.scalar(select(func.count(rc.id))),
+            "reconnected": db.session.scalar(
+                select(func.count(rc.id)).where(rc.reconnected_at.is_not(None))
+            ),
+        }
     rnd = random.Random(f"recovery-demo-reconnect:{seed}")
     since = now - timedelta(days=DAYS)
     writer = _Writer(rnd, now)

@@ -8,10 +8,11 @@ import time
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from recovery.campaigns import lists
 from recovery.campaigns.results import results
+from recovery.demo_reconnect import seed_reconnect
 from recovery.demo_setup import load_demo
 from recovery.extensions import db
 from recovery.messaging.cap import MarketingCap
@@ -74,3 +75,7 @@ def test_the_demo_has_three_months_of_reconnect_history(small_demo, client, logi
     for tab in lists.TABS:
         assert client.get(f"/reconnect/group/{group}/{tab}").status_code == 200
     assert seconds < 120
+    # Loaded again (--keep): nothing is written twice.
+    again = seed_reconnect(utcnow())
+    assert (again["contacts"], again["reconnected"]) == (len(contacts), len(credited))
+    assert db.session.scalar(select(func.count(ReconnectContact.id))) == len(contacts)
