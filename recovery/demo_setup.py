@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from .accounts import create_user
 from .demo.generator import generate_demo_export
+from .demo_reconnect import seed_reconnect
 from .extensions import db
 from .jobs import run_here
 from .models import (
@@ -89,6 +90,8 @@ def load_demo(seed: int = 42, customers: int = 2400, echo: Callable[[str], None]
     job = run_here("analyze", echo=lambda step: echo(f"  … {step}"))
     if job.state != "done":
         raise RuntimeError(f"the demo's analysis failed: {job.error}")
+    echo("ReConnect: switching it on and writing three months of history …")
+    reconnect = seed_reconnect(utcnow(), seed)
     lines = db.session.scalar(select(func.count(OrderLine.id)))
     people = db.session.scalar(select(func.count(Customer.id)))
     open_cases = db.session.scalar(
@@ -103,5 +106,8 @@ def load_demo(seed: int = 42, customers: int = 2400, echo: Callable[[str], None]
     return (
         f"Demo ready: {people} customers, {lines} order lines, {len(companies)} companies, "
         f"{open_cases} customers with revenue decline ({job.result['opened']} cases opened).\n"
+        f"ReConnect on for {reconnect.get('groups', 0)} product groups: "
+        f"{reconnect.get('contacts', 0)} customers contacted in the last 3 months, "
+        f"{reconnect.get('reconnected', 0)} reconnected.\n"
         f"Log in at http://127.0.0.1:5000 with\n{logins}"
     )

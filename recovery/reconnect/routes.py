@@ -9,7 +9,7 @@ from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import exists, or_, select
 
-from ..campaigns import lists
+from ..campaigns import lists, results
 from ..campaigns.first import Scope, plan, queue_first
 from ..campaigns.settings import SettingsRefused, group_settings, save_group_settings
 from ..campaigns.settings import set_send_switch as switch_service
@@ -29,6 +29,13 @@ from .forms import ConfirmForm, GroupSettingsForm, SendingForm, SwitchForm
 def overview():
     data = lists.overview(current_user.company_id, utcnow())
     return render_template("reconnect/overview.html", data=data, tab_labels=lists.TAB_LABELS)
+
+
+@bp.get("/results")
+@reads_only
+def results_page():
+    data = results.results(current_user.company_id, utcnow())
+    return render_template("reconnect/results.html", data=data)
 
 
 def _group(group_id: int) -> ProductGroup:

@@ -71,6 +71,7 @@ def test_pages_fit_the_screen_and_no_text_is_below_12px(browser, live_server, bu
     admin = make_user("admin", name="Anna Admin")
     pages = [
         "/", "/list/decline", f"/case/{case.id}?list=decline", "/reminders", "/reconnect/",
+        "/reconnect/results",
         "/groups/", "/overview/", "/admin/", "/admin/connectors", "/admin/connectors/new?kind=csv",
         "/admin/outbox", "/admin/jobs", "/admin/companies", f"/admin/companies/{company.id}",
         "/admin/product-groups", f"/admin/product-groups/{group.id}", "/admin/actions",

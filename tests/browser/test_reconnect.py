@@ -129,3 +129,53 @@ def test_switch_on_contact_a_group_and_open_a_row(page, shot, build, worker):
     page.goto("/reconnect/")
     assert page.inner_text(f"{row} td >> nth=1") == "on"
     shot("reconnect-07-overview-en")
+
+
+def test_results_page_shows_the_chart_and_the_uplift(page, shot, build):
+    """Three months of contacts and a not-contacted comparison; the page in German and
+    English, its month labels apart from each other."""
+    company = shop(build, "Gartenwelt Müller GmbH")
+    seeds = build.group("Saatgut")
+    now = utcnow()
+    for days, back in ((80, 70), (60, None), (45, 40), (30, None), (20, 12), (5, None)):
+        case = overdue(build, company, seeds)
+        db.session.add(
+            ReconnectContact(
+                case_id=case.id,
+                customer_id=case.customer_id,
+                product_group_id=seeds.id,
+                company_id=company.id,
+                first_sent_at=now - timedelta(days=days),
+                first_channels="email",
+                reconnected_at=now - timedelta(days=back) if back else None,
+                reconnected_revenue=Decimal("120.00") if back else None,
+            )
+        )
+    for n in range(4):  # not reachable, one of them ordered again
+        case = overdue(build, company, seeds, email=None)
+        case.opened_at = now - timedelta(days=50)
+        if n == 0:
+            build.order(case.customer, now - timedelta(days=30), "90.00", "Saatgut")
+    db.session.commit()
+    admin = make_user("admin", name="Anja Admin")
+    log_in(page, admin.email, PASSWORD)
+    page.goto("/reconnect/")
+    page.click("text=Ergebnisse")
+    page.wait_for_selector("svg.results-chart")
+    row = page.inner_text(f"tr[data-group='{seeds.id}']")
+    assert "50,0 %" in row and "25,0 %" in row and "+25,0 Pp." in row
+    labels = page.locator("svg.results-chart text:not(.revenue)")
+    boxes = [
+        labels.nth(i).bounding_box()
+        for i in range(labels.count())
+        if labels.nth(i).get_attribute("y") == "158"
+    ]
+    assert len(boxes) >= 3
+    for left, right in zip(boxes, boxes[1:], strict=False):
+        assert left["x"] + left["width"] < right["x"]  # month labels do not overlap
+    assert all(b["height"] >= 12 for b in boxes)
+    shot("reconnect-08-results-de")
+    page.click("button[name=locale][value=en]")
+    page.goto("/reconnect/results")
+    assert "ReConnect results" in page.inner_text("h1")
+    shot("reconnect-09-results-en")

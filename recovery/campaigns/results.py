@@ -1,0 +1,269 @@
+"""ReConnect's results (R5): the last 3 months per product group and in total, per month
+for the chart, and the comparison with overdue customers who were not contacted.
+
+The period runs from :func:`lists.results_since` (the same day three months ago,
+business time zone) to ``now``.
+
+- **Overdue**: overdue episodes (cases of kind ``overdue``) open at some time in the
+  period: opened before ``now``, not closed before the period began.
+- **Contacted**: contacts whose first message went out in the period. **Reconnected**:
+  those of them credited with an order (R4, ``attribution``), and that revenue. The rate
+  is reconnected / contacted, the same customers counted on both sides.
+- **Not contacted** (the comparison): overdue episodes of the period that ReConnect never
+  contacted because the send switch is off or the customer is not reachable (consent,
+  address, channel preference – as the customer is recorded now; the past state is not
+  kept). Reachable customers nobody contacted are in neither group. They count as
+  reordered by the same rule as a contact, from the moment the episode was overdue in
+  the period (its ``opened_at``, or the start of the period if it was opened before):
+  the first real order of the group inside the group's attribution window, with its net
+  revenue in the group. The total compares only the groups ReConnect wrote to in the
+  period: a group it never used says nothing about its effect.
+- **Per month** (business time zone): first messages by the month they went out,
+  reconnected and revenue by the month of the reconnecting order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, or_, select
+
+from ..extensions import db
+from ..models import (
+    Case,
+    CaseKind,
+    Company,
+    Customer,
+    Order,
+    OrderLine,
+    ReconnectContact,
+    business_tz,
+)
+from ..models.user import restrict_to_company
+from .lists import REACH, excluded, group_names, results_since
+from .settings import group_settings
+
+ZERO = Decimal("0.00")
+# Orders that count (as in ``attribution``): a cancelled or returned one does not.
+_REAL = ("completed", "open")
+
+
+@dataclass
+class Cohort:
+    """Customers (episodes), how many of them ordered again, and that revenue."""
+
+    customers: int = 0
+    reordered: int = 0
+    revenue: Decimal = field(default_factory=lambda: ZERO)
+
+    @property
+    def rate(self) -> float | None:
+        """Reordered in percent of the customers; None without customers."""
+        return self.reordered * 100 / self.customers if self.customers else None
+
+    @property
+    def per_customer(self) -> Decimal | None:
+        if not self.customers:
+            return None
+        return (self.revenue / self.customers).quantize(Decimal("0.01"))
+
+    def add(self, other: Cohort) -> None:
+        self.customers += other.customers
+        self.reordered += other.reordered
+        self.revenue += other.revenue
+
+
+@dataclass
+class ResultRow:
+    group_id: int
+    name: str  # a lazy text for the total
+    enabled: bool = False
+    overdue: int = 0
+    contacted: Cohort = field(default_factory=Cohort)
+    not_contacted: Cohort = field(default_factory=Cohort)
+    switched_off: int = 0  # of the not contacted: the send switch is off
+    unreachable: int = 0  # of the not contacted: switch on, not reachable
+
+    @property
+    def uplift(self) -> float | None:
+        """Reconnect rate minus the not-contacted reorder rate, in percentage points."""
+        a, b = self.contacted.rate, self.not_contacted.rate
+        return None if a is None or b is None else a - b
+
+
+@dataclass
+class MonthRow:
+    month: date  # the first day of the month
+    contacted: int = 0
+    reconnected: int = 0
+    revenue: Decimal = field(default_factory=lambda: ZERO)
+
+
+@dataclass
+class Results:
+    since: datetime
+    groups: list[ResultRow]
+    months: list[MonthRow]
+
+    @property
+    def total(self) -> ResultRow:
+        total = ResultRow(0, _l("All product groups"))
+        for row in self.groups:
+            total.overdue += row.overdue
+            total.contacted.add(row.contacted)
+            if row.contacted.customers:  # compared only where ReConnect wrote to someone
+                total.not_contacted.add(row.not_contacted)
+                total.switched_off += row.switched_off
+                total.unreachable += row.unreachable
+        return total
+
+    @property
+    def peak(self) -> int:
+        """The largest monthly count, the chart's scale (at least 1)."""
+        return max([1] + [m.contacted for m in self.months] + [m.reconnected for m in self.months])
+
+    @property
+    def peak_revenue(self) -> Decimal:
+        return max([Decimal(1)] + [m.revenue for m in self.months])
+
+
+def _months(start: date, end: date) -> list[date]:
+    months, current = [], start.replace(day=1)
+    while current <= end:
+        months.append(current)
+        current = (current + timedelta(days=32)).replace(day=1)
+    return months
+
+
+def _local_month(value: datetime) -> date:
+    return value.astimezone(business_tz()).date().replace(day=1)
+
+
+def results(company_id: int | None, now: datetime) -> Results:
+    """R5 for the user's company (``company_id``; None: every company)."""
+    since = results_since(now)
+    months = {m: MonthRow(m) for m in _months(since.date(), _local_month(now))}
+    rows: dict[int, ResultRow] = {}
+
+    def row(group_id: int) -> ResultRow:
+        if group_id not in rows:
+            rows[group_id] = ResultRow(group_id, "")
+        return rows[group_id]
+
+    for group_id, count in _overdue_counts(company_id, since, now):
+        row(group_id).overdue = count
+
+    rc = ReconnectContact
+    contacts = restrict_to_company(
+        select(rc.product_group_id, rc.first_sent_at, rc.reconnected_at, rc.reconnected_revenue)
+        .where(or_(rc.first_sent_at >= since, rc.reconnected_at >= since))
+        .where(rc.first_sent_at <= now),
+        rc.company_id,
+        company_id,
+    )
+    for group_id, sent_at, reconnected_at, revenue in db.session.execute(contacts):
+        revenue = Decimal(revenue or 0)
+        if sent_at >= since:
+            cohort = row(group_id).contacted
+            cohort.customers += 1
+            if reconnected_at is not None:
+                cohort.reordered += 1
+                cohort.revenue += revenue
+            month = months.get(_local_month(sent_at))
+            if month:
+                month.contacted += 1
+        if reconnected_at is not None and since <= reconnected_at <= now:
+            month = months.get(_local_month(reconnected_at))
+            if month:
+                month.reconnected += 1
+                month.revenue += revenue
+
+    _not_contacted(company_id, since, now, row)
+
+    names = group_names(rows)
+    settings = group_settings(rows)
+    for group_id, result in rows.items():
+        result.name = names.get(group_id, "")
+        result.enabled = settings[group_id].enabled
+    ordered = sorted(rows.values(), key=lambda r: (-r.overdue, r.name))
+    return Results(since, ordered, list(months.values()))
+
+
+def _in_period(stmt, company_id: int | None, since: datetime, now: datetime):
+    """``stmt`` limited to the overdue episodes open at some time in the period."""
+    stmt = stmt.where(
+        Case.kind == CaseKind.OVERDUE,
+        Case.product_group_id.is_not(None),
+        Case.opened_at <= now,
+        or_(Case.closed_at.is_(None), Case.closed_at >= since),
+    )
+    return restrict_to_company(stmt, Case.company_id, company_id)
+
+
+def _overdue_counts(company_id, since, now):
+    stmt = select(Case.product_group_id, func.count()).group_by(Case.product_group_id)
+    return db.session.execute(_in_period(stmt, company_id, since, now)).tuples().all()
+
+
+def _not_contacted(company_id, since, now, row) -> None:
+    """The comparison: episodes never contacted, switched off or not reachable."""
+    never = ~select(ReconnectContact.id).where(ReconnectContact.case_id == Case.id).exists()
+    switched_off = excluded()
+    reachable = REACH.reachable(Company.channel_preference)
+    base = (
+        select(Case.id)
+        .select_from(Case)
+        .join(Customer, Customer.id == Case.customer_id)
+        .outerjoin(Company, Company.id == Case.company_id)
+    )
+    base = _in_period(REACH.join(base), company_id, since, now).where(
+        never, or_(switched_off, ~reachable)
+    )
+    episodes = {}
+    stmt = base.with_only_columns(Case.id, Case.product_group_id, Case.opened_at, switched_off)
+    for case_id, group_id, opened_at, off in db.session.execute(stmt):
+        episodes[case_id] = (group_id, max(opened_at, since))
+        result = row(group_id)
+        result.not_contacted.customers += 1
+        if off:
+            result.switched_off += 1
+        else:
+            result.unreachable += 1
+    if not episodes:
+        return
+    windows = {
+        gid: timedelta(days=s.attribution_days)
+        for gid, s in group_settings({g for g, _start in episodes.values()}).items()
+    }
+    line_counts = or_(OrderLine.state.is_(None), OrderLine.state.in_(_REAL))
+    orders = (
+        base.with_only_columns(Case.id, Order.ordered_at, func.sum(OrderLine.net_amount))
+        .join(Order, Order.customer_id == Case.customer_id)
+        .join(
+            OrderLine,
+            (OrderLine.order_id == Order.id)
+            & (OrderLine.product_group_id == Case.product_group_id),
+        )
+        .where(
+            Order.ordered_at > since,
+            Order.ordered_at > Case.opened_at,
+            Order.ordered_at <= now,
+            Order.state.in_(_REAL),
+            line_counts,
+        )
+        .group_by(Case.id, Order.id, Order.ordered_at)
+    )
+    first: dict[int, tuple[datetime, Decimal]] = {}
+    for case_id, ordered_at, revenue in db.session.execute(orders):
+        group_id, start = episodes[case_id]
+        if ordered_at > start + windows[group_id]:
+            continue
+        if case_id not in first or ordered_at < first[case_id][0]:
+            first[case_id] = (ordered_at, Decimal(revenue or 0))
+    for case_id, (_at, revenue) in first.items():
+        cohort = row(episodes[case_id][0]).not_contacted
+        cohort.reordered += 1
+        cohort.revenue += revenue
