@@ -26,8 +26,10 @@ from recovery.models import (
     ReconnectSettings,
     utcnow,
 )
-from tests.campaigns.helpers import overdue, shop, switch_on
+from tests.campaigns.helpers import FIRST_TEMPLATE, overdue, shop, switch_on
 from tests.conftest import make_user, utc
+from tests.fakes.mailjet import Template
+from tests.messaging import messaging_fixtures
 from tests.messaging.messaging_fixtures import FAST
 
 # Saturday 5 December 2026, 22:00 in Berlin: the first message waits for Monday 8:00.
@@ -35,6 +37,8 @@ SATURDAY_NIGHT = utc(2026, 12, 5, 21, 0)
 SUNDAY = utc(2026, 12, 6, 10, 0)
 MONDAY_8 = utc(2026, 12, 7, 7, 0)
 STANDARD = 6100001
+
+mailjet, fake, online = messaging_fixtures.FIXTURES  # used as pytest fixtures
 
 
 def _send(at):
@@ -181,3 +185,17 @@ def test_email_and_sms_of_one_contact_are_one_message_for_the_cap(app, db, build
     stats = _send(MONDAY_8)
     assert (stats.outbox, stats.held) == (2, 0)
     assert sorted(m.channel for m in _messages("reconnect")) == ["email", "sms"]
+
+
+def test_online_the_held_message_reaches_mailjet_only_when_the_cap_allows(app, waiting, request):
+    """The same through the real client against the fake Mailjet on 127.0.0.1."""
+    online = request.getfixturevalue("online")
+    online.templates[FIRST_TEMPLATE] = Template(subject="Zeit für Saatgut", text="Hallo")
+    _salesperson_email(app, waiting, SUNDAY)
+    assert len(online.emails) == 1
+    assert _send(MONDAY_8).held == 1
+    assert len(online.emails) == 1
+    assert _send(utc(2026, 12, 14, 7, 0)).sent == 1
+    [first] = _messages("reconnect")
+    assert first.state == "sent" and first.error_code is None and first.last_error is None
+    assert [e.custom_id for e in online.emails][1:] == [str(first.id)]
