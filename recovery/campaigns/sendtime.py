@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_babel import gettext as _
-from sqlalchemy import delete, exists, or_, select
+from sqlalchemy import delete, exists, func, or_, select
 
 from ..extensions import db
 from ..messaging.cap import Automatic, register_automatic
@@ -39,70 +39,117 @@ _REAL = ("completed", "open")
 _GONE = ("cancelled", "failed")
 
 
-def _contact(message: Message) -> ReconnectContact | None:
-    if message.case_id is None:
-        return None
-    return db.session.scalar(
-        select(ReconnectContact).where(ReconnectContact.case_id == message.case_id)
+def _contacts(messages: list[Message]) -> dict[int, ReconnectContact]:
+    """The messages' contacts, by case id."""
+    case_ids = {m.case_id for m in messages if m.case_id is not None}
+    if not case_ids:
+        return {}
+    rows = db.session.scalars(
+        select(ReconnectContact).where(ReconnectContact.case_id.in_(case_ids))
     )
+    return {c.case_id: c for c in rows}
 
 
-def _reason(message: Message, contact: ReconnectContact) -> str | None:
-    group_id, customer_id = contact.product_group_id, contact.customer_id
-    ordered = exists().where(
-        Order.customer_id == customer_id,
-        Order.ordered_at > message.created_at,
-        Order.state.in_(_REAL),
-        OrderLine.order_id == Order.id,
-        OrderLine.product_group_id == group_id,
-        or_(OrderLine.state.is_(None), OrderLine.state.in_(_REAL)),
-    )
-    if db.session.scalar(select(ordered)):
-        return "ordered"
-    if db.session.scalar(
-        select(exists().where(Order.customer_id == customer_id, Order.state == "open"))
-    ):
-        return "open_order"
-    case = db.session.get(Case, contact.case_id)
-    if case is None or case.closed_at is not None:
-        return "closed"
-    if db.session.get(ReconnectExclusion, (customer_id, group_id)) is not None:
-        return "switched_off"
-    settings = db.session.get(ReconnectSettings, group_id)
-    if settings is None or not settings.enabled:
-        return "group_off"
-    return None
-
-
-def why_not(message: Message, now: datetime) -> str | None:
-    """Why ReConnect's ``message`` is no longer sent (recorded), or None to send it."""
-    contact = _contact(message)
-    if contact is None:
-        return None
-    reason = _reason(message, contact)
-    if reason is None:
-        return None
-    db.session.add(
-        CaseEvent(
-            case_id=contact.case_id,
-            kind="reconnect_cancelled",
-            data={"reason": reason, "purpose": message.purpose, "channel": message.channel},
-            form_token=f"reconnect-cancelled:{message.id}",
-            created_at=now,
-        )
-    )
-    if message.purpose == MessagePurpose.RECONNECT:
-        others = select(
-            exists().where(
-                Message.case_id == message.case_id,
-                Message.purpose == MessagePurpose.RECONNECT,
-                Message.id != message.id,
-                Message.state.not_in(_GONE),
+def _reasons(pairs: list[tuple[Message, ReconnectContact]]) -> dict[int, str]:
+    """Why each message is no longer relevant, by message id; a few statements for the
+    whole batch, whatever its size."""
+    customers = {c.customer_id for _m, c in pairs}
+    last_order = dict(
+        (
+            ((customer, group), at)
+            for customer, group, at in db.session.execute(
+                select(Order.customer_id, OrderLine.product_group_id, func.max(Order.ordered_at))
+                .join(OrderLine, OrderLine.order_id == Order.id)
+                .where(
+                    Order.customer_id.in_(customers),
+                    Order.state.in_(_REAL),
+                    or_(OrderLine.state.is_(None), OrderLine.state.in_(_REAL)),
+                )
+                .group_by(Order.customer_id, OrderLine.product_group_id)
             )
         )
-        if not db.session.scalar(others):
-            db.session.execute(delete(ReconnectContact).where(ReconnectContact.id == contact.id))
-    return _("ReConnect: not sent, %(reason)s", reason=FOLLOWUP_SKIP_LABELS[reason])
+    )
+    open_orders = set(
+        db.session.scalars(
+            select(Order.customer_id).where(Order.customer_id.in_(customers), Order.state == "open")
+        )
+    )
+    closed = set(
+        db.session.scalars(
+            select(Case.id).where(
+                Case.id.in_({c.case_id for _m, c in pairs}), Case.closed_at.is_not(None)
+            )
+        )
+    )
+    switched_off = set(
+        db.session.execute(
+            select(ReconnectExclusion.customer_id, ReconnectExclusion.product_group_id).where(
+                ReconnectExclusion.customer_id.in_(customers)
+            )
+        ).tuples()
+    )
+    enabled = set(
+        db.session.scalars(
+            select(ReconnectSettings.product_group_id).where(ReconnectSettings.enabled)
+        )
+    )
+    reasons = {}
+    for message, contact in pairs:
+        pair = (contact.customer_id, contact.product_group_id)
+        ordered_at = last_order.get(pair)
+        if ordered_at is not None and ordered_at > message.created_at:
+            reasons[message.id] = "ordered"
+        elif contact.customer_id in open_orders:
+            reasons[message.id] = "open_order"
+        elif contact.case_id in closed:
+            reasons[message.id] = "closed"
+        elif pair in switched_off:
+            reasons[message.id] = "switched_off"
+        elif contact.product_group_id not in enabled:
+            reasons[message.id] = "group_off"
+    return reasons
+
+
+def why_not(messages: list[Message], now: datetime) -> dict[int, str]:
+    """Why each of ReConnect's ``messages`` is no longer sent (recorded), by id."""
+    contacts = _contacts(messages)
+    pairs = [(m, contacts[m.case_id]) for m in messages if m.case_id in contacts]
+    if not pairs:
+        return {}
+    found = {}
+    reasons = _reasons(pairs)
+    dropped: set[int] = set()
+    for message, contact in pairs:
+        reason = reasons.get(message.id)
+        if reason is None:
+            continue
+        db.session.add(
+            CaseEvent(
+                case_id=contact.case_id,
+                kind="reconnect_cancelled",
+                data={"reason": reason, "purpose": message.purpose, "channel": message.channel},
+                form_token=f"reconnect-cancelled:{message.id}",
+                created_at=now,
+            )
+        )
+        found[message.id] = _(
+            "ReConnect: not sent, %(reason)s", reason=FOLLOWUP_SKIP_LABELS[reason]
+        )
+        if message.purpose == MessagePurpose.RECONNECT and contact.id not in dropped:
+            others = select(
+                exists().where(
+                    Message.case_id == message.case_id,
+                    Message.purpose == MessagePurpose.RECONNECT,
+                    Message.id.not_in([m.id for m, _c in pairs if m.id in reasons]),
+                    Message.state.not_in(_GONE),
+                )
+            )
+            if not db.session.scalar(others):
+                db.session.execute(
+                    delete(ReconnectContact).where(ReconnectContact.id == contact.id)
+                )
+                dropped.add(contact.id)
+    return found
 
 
 def next_send(at: datetime) -> datetime:
@@ -112,7 +159,7 @@ def next_send(at: datetime) -> datetime:
 def on_hold(message: Message, until: datetime) -> None:
     if message.purpose != MessagePurpose.RECONNECT:
         return
-    contact = _contact(message)
+    contact = _contacts([message]).get(message.case_id)
     if contact is not None and contact.first_sent_at < until:
         contact.first_sent_at = until
 

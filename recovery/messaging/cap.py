@@ -126,12 +126,13 @@ class Sent:
 class Automatic:
     """What a feature tells the sending loop about its messages of one purpose.
 
-    ``why_not(message, now)``: why the message is no longer relevant (it records the
-    decision in the case history), or None to send it. ``next_send(at)``: the first
-    moment at or after ``at`` it may go out (its send windows). ``on_hold(message,
+    ``why_not(messages, now)``: why each message of the batch is no longer relevant, by
+    message id (it records the decisions in the case history); the others are sent.
+    ``next_send(at)``: the first moment at or after ``at`` it may go out (its send
+    windows). ``on_hold(message,
     until)``: the message was held by the cap until then."""
 
-    why_not: Callable[[Message, datetime], str | None]
+    why_not: Callable[[list[Message], datetime], dict[int, str]]
     next_send: Callable[[datetime], datetime] = lambda at: at
     on_hold: Callable[[Message, datetime], None] = lambda message, until: None
 

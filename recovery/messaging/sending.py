@@ -435,13 +435,18 @@ class Sender:
             return messages
         limit = cap.MarketingCap.load()
         sent = limit.sent_since((m.customer_id for m in marketing), ids, now)
+        reasons: dict[int, str] = {}
+        for purpose in {m.purpose for m in marketing}:
+            feature = cap.AUTOMATIC.get(purpose)
+            if feature is not None:
+                reasons.update(feature.why_not([m for m in marketing if m.purpose == purpose], now))
         going, checked = [], {m.id for m in marketing}
         for message in messages:
             if message.id not in checked:
                 going.append(message)
                 continue
             feature = cap.AUTOMATIC.get(message.purpose)
-            reason = feature.why_not(message, now) if feature else None
+            reason = reasons.get(message.id)
             if reason:
                 self._cancel(message, reason, result)
                 continue

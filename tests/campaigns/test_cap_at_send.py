@@ -199,3 +199,28 @@ def test_online_the_held_message_reaches_mailjet_only_when_the_cap_allows(app, w
     [first] = _messages("reconnect")
     assert first.state == "sent" and first.error_code is None and first.last_error is None
     assert [e.custom_id for e in online.emails][1:] == [str(first.id)]
+
+
+def test_one_batch_decides_each_message_on_its_own(app, db, build):
+    """Email and SMS of a customer who ordered are both cancelled (the contact goes
+    once); the customer beside her in the batch gets both."""
+    save_windows({"weekdays": range(6), "hours": (8, 12, 18)}, None)
+    company = shop(build, channel_preference="both")
+    group = build.group("Saatgut")
+    switch_on(group, email=True, sms=True)
+    ordered = overdue(build, company, group, mobile="+491701234567")
+    other = overdue(build, company, group, mobile="+491701234568")
+    with app.test_request_context(), time_machine.travel(SATURDAY_NIGHT, tick=False):
+        assert queue_first(Scope(), None, utcnow()).queued == 2
+    build.order(ordered.customer, SUNDAY, "40.00", "Saatgut")
+    stats = _send(MONDAY_8)
+    assert (stats.cancelled, stats.outbox) == (2, 2)
+    states = {(m.customer_id, m.channel): m.state for m in _messages("reconnect")}
+    assert states == {
+        (ordered.customer_id, "email"): "cancelled",
+        (ordered.customer_id, "sms"): "cancelled",
+        (other.customer_id, "email"): "outbox",
+        (other.customer_id, "sms"): "outbox",
+    }
+    assert [c.case_id for c in db.session.scalars(select(ReconnectContact))] == [other.id]
+    assert {e.data["channel"] for e in _events("reconnect_cancelled")} == {"email", "sms"}
