@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date
+from datetime import UTC, date, datetime
 
 from flask import Flask
 from flask_babel import format_decimal, get_locale, gettext
@@ -19,6 +19,7 @@ from .models import (
     PURPOSE_LABELS,
     STATUS_LABELS,
     TEMPLATE_KIND_LABELS,
+    business_tz,
 )
 from .models.reconnect import FOLLOWUP_SKIP_LABELS
 from .sources.texts import said
@@ -53,6 +54,8 @@ EVENT_LABELS = {
     "reconnect_skipped": _l("ReConnect: follow-up not sent"),
     "reconnect_held": _l("ReConnect: follow-up held back by the marketing cap"),
     "reconnected": _l("ReConnect: reconnected by an order"),
+    "reconnect_cancelled": _l("ReConnect: message not sent"),
+    "marketing_held": _l("held back by the marketing cap"),
     "email_bounced": _l("email bounced"),
     "email_blocked": _l("email blocked by Mailjet"),
     "spam_complaint": _l("marked the email as spam"),
@@ -171,9 +174,13 @@ def event_label(event) -> str:
     if event.kind == "remind" and event.data.get("remind_on"):
         on = date.fromisoformat(event.data["remind_on"])
         label += " " + formatting.day(on, locale_code(), UTC)
+    if event.kind == "marketing_held" and event.data.get("until"):
+        until = datetime.fromisoformat(event.data["until"])
+        day = formatting.day(until, locale_code(), business_tz())
+        return gettext("held back by the marketing cap until %(day)s", day=day)
     if event.kind == "takeover" and event.data.get("from"):
         return gettext("took over the case from %(name)s", name=event.data["from"])
-    if event.kind == "reconnect_skipped" and event.data.get("reason"):
+    if event.kind in ("reconnect_skipped", "reconnect_cancelled") and event.data.get("reason"):
         reason = event.data["reason"]
         label += f" ({FOLLOWUP_SKIP_LABELS.get(reason, reason)})"
     if event.kind == "email" and event.data.get("template_kind"):

@@ -39,15 +39,17 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import and_, case, func, literal, or_, select, update
 from sqlalchemy.orm import joinedload
 
+from .. import formatting
 from ..extensions import db
-from ..models import Message, utcnow
+from ..models import CaseEvent, Message, business_tz, utcnow
 from ..models.message import Channel
 from ..models.types import UTCDateTime
-from . import alert, channels, consent, outbox
+from . import alert, cap, channels, consent, outbox
 from .mailjet import (
     MAX_MESSAGES_PER_CALL,
     LookupResult,
@@ -115,6 +117,7 @@ class BatchResult:
     retry: int = 0
     unknown: int = 0
     outbox: int = 0
+    held: int = 0  # held back by the marketing cap, queued for when it allows
     pause: float = 0.0  # Mailjet asked us to slow down for this many seconds
     errors: list[str] = field(default_factory=list)
 
@@ -244,7 +247,7 @@ class Sender:
         """Send the claimed messages; no transaction stays open during a Mailjet call."""
         ids = list(ids)
         if self.transport is None:
-            for message in self._owned(ids):
+            for message in self._gate(self._owned(ids), ids, result):
                 outbox.put_in_outbox(message)
                 self._unlock(message)
                 result.outbox += message.state == "outbox"
@@ -263,7 +266,7 @@ class Sender:
         for message in ready:
             if reasons.get(message.id):
                 self._cancel(message, reasons[message.id], result)
-                continue
+        for message in self._gate([m for m in ready if not reasons.get(m.id)], ids, result):
             try:
                 if message.channel == Channel.SMS:
                     texts.append((message.provider, self._sms(message)))
@@ -421,6 +424,86 @@ class Sender:
                     else _("the customer no longer exists")
                 )
         return reasons
+
+    def _gate(self, messages: list[Message], ids: list[int], result: BatchResult) -> list[Message]:
+        """The messages that go now (R7): a feature's message that is no longer relevant
+        is cancelled with its reason; an automatic or bulk marketing message the cap
+        forbids is held until the cap allows (noted once in the case history)."""
+        now = self.now()
+        marketing = [m for m in messages if m.marketing and m.customer_id is not None]
+        if not marketing:
+            return messages
+        limit = cap.MarketingCap.load()
+        sent = limit.sent_since((m.customer_id for m in marketing), ids, now)
+        reasons: dict[int, str] = {}
+        for purpose in {m.purpose for m in marketing}:
+            feature = cap.AUTOMATIC.get(purpose)
+            if feature is not None:
+                reasons.update(feature.why_not([m for m in marketing if m.purpose == purpose], now))
+        going, checked = [], {m.id for m in marketing}
+        for message in messages:
+            if message.id not in checked:
+                going.append(message)
+                continue
+            feature = cap.AUTOMATIC.get(message.purpose)
+            reason = reasons.get(message.id)
+            if reason:
+                self._cancel(message, reason, result)
+                continue
+            earlier = sent.setdefault(message.customer_id, [])
+            last = (
+                limit.blocking(message, earlier) if message.purpose in cap.HELD_PURPOSES else None
+            )
+            if last is not None:
+                self._hold_capped(message, last, limit, feature, now, result)
+                continue
+            going.append(message)
+            earlier.append(
+                cap.Sent(message.id, message.purpose, message.case_id, message.created_at, now)
+            )
+        return going
+
+    def _hold_capped(
+        self,
+        message: Message,
+        last: datetime,
+        limit: cap.MarketingCap,
+        feature: cap.Automatic | None,
+        now: datetime,
+        result: BatchResult,
+    ) -> None:
+        until = max(last + timedelta(days=limit.days), now)
+        if feature is not None:
+            until = feature.next_send(until)
+            feature.on_hold(message, until)
+        message.state = "queued"
+        message.send_after = until
+        message.error_code = "cap"
+        message.last_error = _(
+            "held back by the marketing cap: the customer got a marketing message on "
+            "%(last)s; it goes out when the cap allows",
+            last=formatting.day(last, str(get_locale() or "de"), business_tz()),
+        )
+        self._unlock(message)
+        result.held += 1
+        token = f"cap-held:{message.id}"
+        if message.case_id is not None and not db.session.scalar(
+            select(CaseEvent.id).where(CaseEvent.form_token == token)
+        ):
+            db.session.add(
+                CaseEvent(
+                    case_id=message.case_id,
+                    kind="marketing_held",
+                    data={
+                        "message_id": message.id,
+                        "purpose": message.purpose,
+                        "last": last.isoformat(),
+                        "until": until.isoformat(),
+                    },
+                    form_token=token,
+                    created_at=now,
+                )
+            )
 
     def _email(self, message: Message) -> OutgoingEmail:
         company = message.company

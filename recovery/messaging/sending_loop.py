@@ -43,6 +43,7 @@ class SendingStats:
     retry: int = 0
     unknown: int = 0
     outbox: int = 0
+    held: int = 0
     errors: int = 0
 
     def add(self, result: BatchResult) -> None:
@@ -150,6 +151,7 @@ class SendingLoop:
                 ("unknown", r.unknown),
                 ("failed", r.failed),
                 ("cancelled", r.cancelled),
+                ("held by the cap", r.held),
             )
             if n
         ]

@@ -22,6 +22,7 @@ FOLLOWUP_SKIP_LABELS = {
     "unsubscribed": _l("cannot be contacted any more"),
     "no_text": _l("no follow-up text set"),
     "cannot_send": _l("the message could not be built"),
+    "group_off": _l("ReConnect switched off for the group"),
 }
 
 
