@@ -233,15 +233,33 @@ class TabRow:
     company: str | None
     last_order_at: datetime | None
     expected_at: datetime | None
-    actual_at: datetime | None
     revenue_at_risk: Decimal | None
     send: bool
+    actual_at: datetime | None = None
     reasons: list[str] = field(default_factory=list)
     first_sent_at: datetime | None = None
     channels: str | None = None
     followup_at: datetime | None = None
     followup_skipped: str | None = None
     reconnected_revenue: Decimal | None = None
+
+    @classmethod
+    def of(cls, case_: Case, customer: Customer, company: str | None, send: bool, **more):
+        """A row from the case and its customer; ``more`` fills the tab's own columns."""
+        return cls(
+            case_id=case_.id,
+            customer_id=customer.id,
+            number=customer.number,
+            name=customer.display_name,
+            email=customer.email,
+            mobile=customer.mobile,
+            company=company,
+            last_order_at=case_.last_order_at,
+            expected_at=case_.expected_next_order,
+            revenue_at_risk=case_.revenue_at_risk,
+            send=send,
+            **more,
+        )
 
 
 @dataclass
@@ -332,21 +350,7 @@ def _overdue_rows(case_ids: list[int], query: Overdue) -> list[TabRow]:
         reasons = [] if plan.channels else _reasons(plan.reasons)
         if recent:
             reasons.append(_("contacted too recently"))
-        found[case_.id] = TabRow(
-            case_id=case_.id,
-            customer_id=customer.id,
-            number=customer.number,
-            name=customer.display_name,
-            email=customer.email,
-            mobile=customer.mobile,
-            company=company,
-            last_order_at=case_.last_order_at,
-            expected_at=case_.expected_next_order,
-            actual_at=None,
-            revenue_at_risk=case_.revenue_at_risk,
-            send=not switched_off,
-            reasons=reasons,
-        )
+        found[case_.id] = TabRow.of(case_, customer, company, not switched_off, reasons=reasons)
     return [found[i] for i in case_ids if i in found]
 
 
@@ -371,19 +375,12 @@ def _contact_rows(contact_ids: list[int], now: datetime) -> list[TabRow]:
     )
     found = {}
     for contact, case_, customer, company, is_excluded in db.session.execute(stmt):
-        found[contact.id] = TabRow(
-            case_id=case_.id,
-            customer_id=customer.id,
-            number=customer.number,
-            name=customer.display_name,
-            email=customer.email,
-            mobile=customer.mobile,
-            company=company,
-            last_order_at=case_.last_order_at,
-            expected_at=case_.expected_next_order,
+        found[contact.id] = TabRow.of(
+            case_,
+            customer,
+            company,
+            not is_excluded,
             actual_at=contact.reconnected_at,
-            revenue_at_risk=case_.revenue_at_risk,
-            send=not is_excluded,
             first_sent_at=contact.first_sent_at,
             channels=", ".join(
                 str(CHANNEL_LABELS.get(c, c)) for c in contact.first_channels.split(",") if c

@@ -94,19 +94,9 @@ def take_over(case: Case, user: User, token: str) -> ActionResult:
     if holder is None:
         claim(case, user)
         raise ActionRefused(_("Nobody else is working on this case; it is yours."))
-    event = CaseEvent(
-        case=case,
-        user_id=user.id,
-        kind="takeover",
-        data={"from": holder.name, "from_user_id": holder.id},
-        form_token=token,
+    event = _new_event(
+        case, user, "takeover", token, **{"from": holder.name, "from_user_id": holder.id}
     )
-    db.session.add(event)
-    try:
-        db.session.flush()
-    except IntegrityError:
-        db.session.rollback()
-        raise AlreadyDone() from None
     now = utcnow()
     result = db.session.execute(
         update(Case)
@@ -195,6 +185,21 @@ def _must_be_open(case: Case) -> None:
         raise ActionRefused(_("This case is closed already."))
 
 
+def _new_event(
+    case: Case, user: User, kind: str, token: str, text: str | None = None, **data
+) -> CaseEvent:
+    """The history entry of an action, flushed at once: its one-time form token is
+    unique, so a resent form stops here (AlreadyDone) before any work is done."""
+    event = CaseEvent(case=case, user_id=user.id, kind=kind, text=text, data=data, form_token=token)
+    db.session.add(event)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        raise AlreadyDone() from None
+    return event
+
+
 def _record(case: Case, user: User, kind: str, token: str, text=None, **data) -> CaseEvent:
     if not token:
         raise ActionRefused(_("The form is missing its one-time token; please reload the page."))
@@ -205,13 +210,7 @@ def _record(case: Case, user: User, kind: str, token: str, text=None, **data) ->
     # Acting claims the case (a note keeps it; the actions that move it end the claim).
     case.claimed_by_id = user.id
     case.claimed_until = _claim_until(now)
-    event = CaseEvent(case=case, user_id=user.id, kind=kind, text=text, data=data, form_token=token)
-    db.session.add(event)
-    try:
-        db.session.flush()  # claims the token before any work is done
-    except IntegrityError:
-        db.session.rollback()
-        raise AlreadyDone() from None
+    event = _new_event(case, user, kind, token, text, **data)
     if case.assigned_user_id is None:
         case.assigned_user_id = user.id  # whoever acts first looks after the customer
     return event
@@ -338,13 +337,7 @@ def reopen(case: Case, user: User, token: str) -> ActionResult:
     ).first()
     status = (last.data or {}).get("from_status") if last is not None else None
     status = status if status in OPEN_STATUSES else CaseStatus.NEW
-    event = CaseEvent(case=case, user_id=user.id, kind="reopened", form_token=token)
-    db.session.add(event)
-    try:
-        db.session.flush()
-    except IntegrityError:
-        db.session.rollback()
-        raise AlreadyDone() from None
+    event = _new_event(case, user, "reopened", token)
     result = db.session.execute(
         update(Case)
         .where(Case.id == case.id, Case.status == case.status, Case.closed_at.is_not(None))

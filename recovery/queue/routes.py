@@ -281,32 +281,28 @@ def _viewers_text(case: Case, holder) -> str:
 
 
 def _reopen(case: Case, query: lists.ListQuery):
-    back = url_for("queue.case_view", case_id=case.id, list=query.tile, **query.args())
-    form = ReopenForm()
-    if not form.validate_on_submit():
-        abort(400)
-    try:
-        actions.reopen(case, current_user, form.token.data)
-        flash(_("The case is open again."), "success")
-    except actions.AlreadyDone:
-        flash(_("This was done already; nothing was repeated."), "info")
-    except actions.ActionRefused as exc:
-        flash(str(exc), "error")
-    return redirect(back)
+    return _one_click(case, query, ReopenForm, actions.reopen, _("The case is open again."))
 
 
 def _take_over(case: Case, query: lists.ListQuery):
+    done = _("You have taken over this case.")
+    return _one_click(case, query, TakeoverForm, actions.take_over, done, refused="info")
+
+
+def _one_click(case: Case, query: lists.ListQuery, form_class, service, done: str, refused="error"):
+    """A button outside the action table (reopen, take over): its form, its service,
+    what to say when done or refused, back to the case page."""
     back = url_for("queue.case_view", case_id=case.id, list=query.tile, **query.args())
-    form = TakeoverForm()
+    form = form_class()
     if not form.validate_on_submit():
         abort(400)
     try:
-        actions.take_over(case, current_user, form.token.data)
-        flash(_("You have taken over this case."), "success")
+        service(case, current_user, form.token.data)
+        flash(done, "success")
     except actions.AlreadyDone:
         flash(_("This was done already; nothing was repeated."), "info")
     except actions.ActionRefused as exc:
-        flash(str(exc), "info")
+        flash(str(exc), refused)
     return redirect(back)
 
 
