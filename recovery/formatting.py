@@ -182,3 +182,9 @@ def country_name(code: str | None, locale: str = "de") -> str:
     except (UnknownLocaleError, ValueError):
         return code
     return names.get(code.upper(), code)
+
+
+# German letters spelled out for names that must be plain ASCII (file names, keys).
+UMLAUTS = str.maketrans(
+    {"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue", "ß": "ss"}
+)

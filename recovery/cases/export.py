@@ -135,14 +135,11 @@ def chunks(stmt, size: int = CHUNK_ROWS) -> Iterator[list]:
 def file_name(title: str, lang: str, today, suffix: str) -> str:
     """``Umsatzrueckgang-2026-12-07.csv`` / ``Revenue-decline-2026-12-07-en.xlsx``: the
     list's ``title`` in the export's language, so two languages never overwrite each other."""
-    plain = title.translate(_PLAIN).encode("ascii", "ignore").decode()
+    plain = title.translate(formatting.UMLAUTS).encode("ascii", "ignore").decode()
     slug = "-".join(word for word in _NOT_WORD.split(plain) if word) or "export"
     return f"{slug}-{today:%Y-%m-%d}{'' if lang == 'de' else '-' + lang}.{suffix}"
 
 
-_PLAIN = str.maketrans(
-    {"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue", "ß": "ss"}
-)
 _NOT_WORD = re.compile(r"[^A-Za-z0-9]+")
 _NOT_SHEET = re.compile(r"[\\/*?:\[\]]")  # characters Excel refuses in sheet names
 

@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from wawi_connectors import AuthenticationError, ConnectorError, SettingField, get_connector_class
 
 from ..extensions import db
+from ..formatting import UMLAUTS
 from ..models import ConnectorConfig
 from . import SourceError
 from .secrets import decrypt, encrypt
@@ -171,13 +172,10 @@ def _check_url_pattern(field: str, value: str, errors: dict[str, str]) -> None:
         errors[field] = _("Only these placeholders are known here: %(names)s", names=placeholders)
 
 
-_UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
-
-
 def technical_name(label: str, kind: str) -> str:
     """The key stored on every customer and order of a source, from the name the admin
     typed: "WaWi-Export März" → ``wawi-export-maerz``; ``-2``, ``-3`` … if taken."""
-    base = re.sub(r"[^a-z0-9]+", "-", label.casefold().translate(_UMLAUTS)).strip("-")
+    base = re.sub(r"[^a-z0-9]+", "-", label.casefold().translate(UMLAUTS)).strip("-")
     base = (base or kind)[:45].strip("-") or kind
     taken = set(
         db.session.scalars(
