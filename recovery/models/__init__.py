@@ -13,6 +13,15 @@ from .case import (
 )
 from .company import TEMPLATE_KIND_LABELS, Company
 from .customer import CHANNELS, DNC_REASONS, Customer, DoNotContact
+from .group import (
+    MEMBER_SOURCE_LABELS,
+    SUBSCRIPTION_STATUS_LABELS,
+    ContactGroup,
+    GroupMember,
+    GroupMemberChange,
+    Newsletter,
+    NewsletterSubscription,
+)
 from .message import (
     CHANNEL_LABELS,
     MESSAGE_STATE_LABELS,
@@ -52,6 +61,13 @@ __all__ = [
     "MessagePurpose",
     "MessageState",
     "CHANNELS",
+    "MEMBER_SOURCE_LABELS",
+    "SUBSCRIPTION_STATUS_LABELS",
+    "ContactGroup",
+    "GroupMember",
+    "GroupMemberChange",
+    "Newsletter",
+    "NewsletterSubscription",
     "DNC_REASONS",
     "KIND_LABELS",
     "MESSAGE_STATES",
