@@ -57,6 +57,7 @@ def register_background_work() -> None:
     )
     from .messaging import cli as messaging_cli  # noqa: F401
     from .messaging import jobs as messaging_jobs  # noqa: F401
+    from .newsletters import jobs as newsletters_jobs  # noqa: F401
     from .sources import jobs as sources_jobs  # noqa: F401
 
 

@@ -109,6 +109,8 @@ ADMIN_PAGES = (
      _l("Sender, Mailjet templates and offer address per company.")),
     ("admin.product_groups", _l("Texts per product group"),
      _l("First and follow-up messages per product group.")),
+    ("admin.newsletters", _l("Newsletters"),
+     _l("Newsletters of the groups: double opt-in, sign-up form, subscribers.")),
     ("admin.users", _l("Users"),
      _l("Logins of your team: roles, company restriction, passwords.")),
     ("admin.action_log", _l("Action log"),

@@ -9,6 +9,7 @@ from . import (  # noqa: E402,F401  (they register their routes on bp)
     connectors,
     logins,
     messaging,
+    newsletters,
     routes,
     users,
 )

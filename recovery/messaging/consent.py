@@ -7,10 +7,10 @@ from datetime import datetime
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, ScalarSelect, select
+from sqlalchemy import ColumnElement, ScalarSelect, select, update
 
 from ..extensions import db
-from ..models import Customer, DoNotContact, utcnow
+from ..models import Customer, DoNotContact, NewsletterSubscription, utcnow
 
 DNC_TEXT = {
     "unsubscribed": _l("unsubscribed"),
@@ -37,6 +37,8 @@ def block(
     commits.
     """
     at = at or utcnow()
+    if channel == "email" and reason in ENDS_NEWSLETTERS:
+        _end_newsletters(customer_id, at)
     record = db.session.scalar(
         select(DoNotContact).where(
             DoNotContact.customer_id == customer_id, DoNotContact.channel == channel
@@ -64,6 +66,22 @@ def block(
         record.reason, record.note, record.history = reason, note, [*earlier, entry]
     db.session.flush()
     return True
+
+
+# An unsubscribe (link, one-click, Mailjet) or a spam complaint ends every newsletter
+# subscription of the address too; a bounce or a block by hand leaves the consent as it is.
+ENDS_NEWSLETTERS = ("unsubscribed", "spam")
+
+
+def _end_newsletters(customer_id: int, at: datetime) -> None:
+    db.session.execute(
+        update(NewsletterSubscription)
+        .where(
+            NewsletterSubscription.customer_id == customer_id,
+            NewsletterSubscription.status != "unsubscribed",
+        )
+        .values(status="unsubscribed", unsubscribed_at=at)
+    )
 
 
 def blocked_reason(customer: Customer, channel: str, marketing: bool = True) -> str | None:

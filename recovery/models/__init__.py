@@ -21,6 +21,7 @@ from .group import (
     GroupMemberChange,
     Newsletter,
     NewsletterSubscription,
+    SignupAttempt,
 )
 from .message import (
     CHANNEL_LABELS,
@@ -68,6 +69,7 @@ __all__ = [
     "GroupMemberChange",
     "Newsletter",
     "NewsletterSubscription",
+    "SignupAttempt",
     "DNC_REASONS",
     "KIND_LABELS",
     "MESSAGE_STATES",

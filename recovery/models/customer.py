@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DDL, JSON, ForeignKey, Index, String, UniqueConstraint, event
+from sqlalchemy import DDL, JSON, ForeignKey, Index, String, UniqueConstraint, event, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -22,6 +22,8 @@ class Customer(db.Model):
         UniqueConstraint("source", "external_id"),
         Index("ix_customer_number", "number"),
         Index("ix_customer_email", "email"),
+        # A newsletter sign-up finds the customer by address, whatever its case.
+        Index("ix_customer_email_lower", text("lower(email)")),
         # The filter's drop-down reads the distinct groups from here, one probe each.
         Index("ix_customer_group", "customer_group"),
         # The connector page lists a source's unrecognised countries.

@@ -120,10 +120,15 @@ class Newsletter(db.Model):
     confirm_text: Mapped[str | None] = mapped_column(Text)
     form_fields: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     expire_hours: Mapped[int] = mapped_column(default=72)
+    # The company whose name and shop frame the public form and who sends the mails.
+    company_id: Mapped[int | None] = mapped_column(ForeignKey("company.id", ondelete="SET NULL"))
+    # The unguessable part of the public form's address (not the id: no counting through).
+    public_key: Mapped[str] = mapped_column(String(32), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     group: Mapped[ContactGroup] = relationship(back_populates="newsletter")
+    company = relationship("Company")
 
 
 class NewsletterSubscription(db.Model):
@@ -154,6 +159,32 @@ class NewsletterSubscription(db.Model):
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     confirm_ip: Mapped[str | None] = mapped_column(String(45))
     unsubscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The salutation given on the form ("ms", "mr", "diverse"), for the serial message.
+    salutation: Mapped[str | None] = mapped_column(String(10))
+    # Earlier consents of this row (a sign-up again after unsubscribing starts a new
+    # one): the proof of each, the latest last, as written by newsletters.signup.
+    history: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
 
     newsletter = relationship("Newsletter")
     customer = relationship("Customer")
+
+
+class SignupAttempt(db.Model):
+    """One post of a public sign-up form, counted for the rate limits per client and per
+    address (rows, so every web process sees the same numbers); deleted after a day.
+
+    ``address_hash`` is a keyed hash of the normalised address: the limit needs no
+    readable address of people who never confirmed.
+    """
+
+    __tablename__ = "newsletter_signup_attempt"
+    __table_args__ = (
+        Index("ix_newsletter_signup_attempt_ip_at", "ip", "at"),
+        Index("ix_newsletter_signup_attempt_address_at", "address_hash", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    newsletter_id: Mapped[int] = mapped_column(ForeignKey("newsletter.id", ondelete="CASCADE"))
+    ip: Mapped[str] = mapped_column(String(45))
+    address_hash: Mapped[str | None] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

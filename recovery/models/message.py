@@ -74,6 +74,7 @@ class MessagePurpose(StrEnum):
     RECONNECT = "reconnect"
     FOLLOWUP = "followup"
     NEWSLETTER = "newsletter"
+    CONFIRMATION = "confirmation"
 
 
 PURPOSE_LABELS = {
@@ -82,6 +83,7 @@ PURPOSE_LABELS = {
     MessagePurpose.RECONNECT: _l("ReConnect"),
     MessagePurpose.FOLLOWUP: _l("Follow-up"),
     MessagePurpose.NEWSLETTER: _l("Newsletter"),
+    MessagePurpose.CONFIRMATION: _l("Newsletter confirmation"),
 }
 MESSAGE_PURPOSES = tuple(MessagePurpose)
 

@@ -18,7 +18,16 @@ from flask import Request
 from werkzeug.datastructures import ImmutableMultiDict
 
 from recovery.extensions import db as _db
-from recovery.models import CaseEvent, Company, ConnectorConfig, JobRun, Message, utcnow
+from recovery.models import (
+    CaseEvent,
+    Company,
+    ConnectorConfig,
+    ContactGroup,
+    JobRun,
+    Message,
+    Newsletter,
+    utcnow,
+)
 from tests.conftest import csrf_from, make_user
 
 HUGE = "99999999999999999999999"
@@ -103,8 +112,14 @@ def data(build, db):
             ),
         ]
     )
+    newsletter = Newsletter(
+        group=ContactGroup(name="Newsletter-Abonnenten"), name="Post", public_key="k3y"
+    )
+    db.session.add(newsletter)
     db.session.commit()
     return {
+        "newsletter_id": newsletter.id,
+        "key": newsletter.public_key,
         "case_id": case.id,
         "company_id": company.id,
         "cid": _db.session.query(ConnectorConfig).one().id,
