@@ -24,6 +24,7 @@ from .models import (
     User,
     utcnow,
 )
+from .newsletters.demo import seed_newsletter
 from .sources.sync import run_sync
 
 DEMO_USERS = (
@@ -92,6 +93,8 @@ def load_demo(seed: int = 42, customers: int = 2400, echo: Callable[[str], None]
         raise RuntimeError(f"the demo's analysis failed: {job.error}")
     echo("ReConnect: switching it on and writing three months of history …")
     reconnect = seed_reconnect(utcnow(), seed)
+    echo("Newsletter: a group with subscribers who confirmed, wait or unsubscribed …")
+    subscribers = seed_newsletter(utcnow(), seed)
     lines = db.session.scalar(select(func.count(OrderLine.id)))
     people = db.session.scalar(select(func.count(Customer.id)))
     open_cases = db.session.scalar(
@@ -109,5 +112,8 @@ def load_demo(seed: int = 42, customers: int = 2400, echo: Callable[[str], None]
         f"ReConnect on for {reconnect.get('groups', 0)} product groups: "
         f"{reconnect.get('contacts', 0)} customers contacted in the last 3 months, "
         f"{reconnect.get('reconnected', 0)} reconnected.\n"
+        f"Newsletter: {subscribers.get('confirmed', 0)} confirmed, "
+        f"{subscribers.get('pending', 0)} waiting for confirmation, "
+        f"{subscribers.get('unsubscribed', 0)} unsubscribed.\n"
         f"Log in at http://127.0.0.1:5000 with\n{logins}"
     )
