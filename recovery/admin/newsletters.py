@@ -11,6 +11,7 @@ from sqlalchemy import select
 from ..extensions import db
 from ..models import SUBSCRIPTION_STATUS_LABELS, Company, ContactGroup, Newsletter
 from ..newsletters import settings
+from ..newsletters.signup import SALUTATION_LABELS
 from ..security import admin_required, int_arg
 from . import bp
 from .newsletter_forms import NewsletterForm
@@ -81,21 +82,30 @@ def newsletter(group_id: int):
         return redirect(url_for("admin.newsletter", group_id=group.id))
     if form.errors:
         flash(_("Please correct the marked fields."), "error")
+    urls = settings.embed(current) if current else None
     snippets = (
-        settings.embed(
-            current,
-            {
-                "first_name": _("First name"),
-                "last_name": _("Last name"),
-                "email": _("Email address"),
-                "submit": _("Subscribe"),
-            },
-        )  # fmt: skip
+        {
+            "iframe": render_template(
+                "admin/newsletters/_iframe.html", newsletter=current, urls=urls
+            ),
+            "form": render_template(
+                "admin/newsletters/_form.html",
+                newsletter=current,
+                urls=urls,
+                fields=current.form_fields or {},
+                salutations=SALUTATION_LABELS,
+            ),
+        }
         if current
         else None
     )
     return render_template(
-        "admin/newsletters/edit.html", group=group, form=form, newsletter=current, embed=snippets
+        "admin/newsletters/edit.html",
+        group=group,
+        form=form,
+        newsletter=current,
+        urls=urls,
+        snippets=snippets,
     ), (400 if form.errors else 200)
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from html import escape
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import selectinload
@@ -85,37 +84,18 @@ def subscribers(
 
 @dataclass(frozen=True)
 class Embed:
+    """The form's addresses: with header and footer, bare (for an iframe), and where the
+    plain HTML snippet posts to (our page then asks once more, with its token)."""
+
     page_url: str
     bare_url: str
-    iframe: str
-    html_form: str
+    action_url: str
 
 
-def embed(newsletter: Newsletter, labels: dict[str, str]) -> Embed:
-    """The form's addresses and the two snippets for the merchant's site: an iframe, and
-    a plain HTML form (it posts to us; our page then asks once more, with its token)."""
-    page = public_url("public.newsletter_form", key=newsletter.public_key)
-    bare = public_url("public.newsletter_form", key=newsletter.public_key, embed="1")
-    action = public_url("public.newsletter_signup", key=newsletter.public_key)
-    iframe = (
-        f'<iframe src="{escape(bare)}" title="{escape(newsletter.name)}" '
-        'style="width:100%;max-width:480px;height:520px;border:0" loading="lazy"></iframe>'
+def embed(newsletter: Newsletter) -> Embed:
+    key = newsletter.public_key
+    return Embed(
+        public_url("public.newsletter_form", key=key),
+        public_url("public.newsletter_form", key=key, embed="1"),
+        public_url("public.newsletter_signup", key=key),
     )
-    fields = newsletter.form_fields or {}
-    inputs = [
-        f'  <label>{escape(labels[name])} <input name="{name}"></label>'
-        for name in ("first_name", "last_name")
-        if fields.get(name)
-    ]
-    html_form = "\n".join(
-        [
-            f'<form method="post" action="{escape(action)}">',
-            '  <input type="hidden" name="form" value="snippet">',
-            *inputs,
-            f"  <label>{escape(labels['email'])} "
-            '<input type="email" name="email" required></label>',
-            f'  <button type="submit">{escape(labels["submit"])}</button>',
-            "</form>",
-        ]
-    )
-    return Embed(page, bare, iframe, html_form)

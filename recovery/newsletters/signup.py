@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -36,7 +37,8 @@ from . import mails, tokens
 
 NEWSLETTER_SOURCE = "newsletter"
 FORMS = ("page", "embed", "snippet")
-SALUTATIONS = ("ms", "mr", "diverse")
+SALUTATION_LABELS = {"ms": _l("Ms"), "mr": _l("Mr"), "diverse": _l("Diverse")}
+SALUTATIONS = tuple(SALUTATION_LABELS)
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # The do-not-contact reason a confirmed new consent lifts; the others (bounce, spam
 # complaint, the provider's block, a block by hand or in the source system) stay, and

@@ -47,7 +47,9 @@ def _page(template: str, status: int = 200, **context):
     return html, status, headers
 
 
-def _form_page(newsletter: Newsletter, status: int = 200, entries=None, errors=None, note=None):
+def _form_page(
+    newsletter: Newsletter, status: int = 200, entries=None, errors=None, note=None, kind=None
+):
     if not newsletter.group.active:
         return _page("public/newsletter_closed.html", 410, newsletter=newsletter)
     secret = current_app.config["SECRET_KEY"]
@@ -62,12 +64,10 @@ def _form_page(newsletter: Newsletter, status: int = 200, entries=None, errors=N
         note=note,
         consent_text=lambda: signup.consent_text(newsletter),
         honeypot=HONEYPOT,
-        salutations=_salutations(),
+        # which form the person used, kept when our page shows the snippet's entries again
+        kind=kind if kind in signup.FORMS else None,
+        salutations=signup.SALUTATION_LABELS,
     )
-
-
-def _salutations() -> list[tuple[str, str]]:
-    return [("ms", _("Ms")), ("mr", _("Mr")), ("diverse", _("Diverse"))]
 
 
 @bp.get("/newsletter/<key>", endpoint="newsletter_form")
@@ -87,12 +87,12 @@ def newsletter_signup(key: str):
     token = form.get("form_token", "")
     if not token:  # the plain HTML snippet: its entries again, with a token of ours
         note = _("Please check your details and confirm your sign-up.")
-        return _form_page(newsletter, entries=entries, note=note)
+        return _form_page(newsletter, entries=entries, note=note, kind=form.get("form"))
     try:
         tokens.check_form_token(current_app.config["SECRET_KEY"], token, newsletter.id)
     except tokens.InvalidToken:
         note = _("The form was open too long. Please send it again.")
-        return _form_page(newsletter, 400, entries=entries, note=note)
+        return _form_page(newsletter, 400, entries=entries, note=note, kind=form.get("form"))
     lang = _locale()
     data = signup.Signup(
         email=entries["email"],
@@ -108,7 +108,9 @@ def newsletter_signup(key: str):
         signup.sign_up(newsletter, data)
     except signup.InvalidSignup as exc:
         note = _("Please correct the marked fields.")
-        return _form_page(newsletter, 400, entries=entries, errors=exc.errors, note=note)
+        return _form_page(
+            newsletter, 400, entries=entries, errors=exc.errors, note=note, kind=data.form
+        )
     except signup.TooManySignups as exc:
         html, _status, headers = _page("public/newsletter_busy.html", newsletter=newsletter)
         return html, 429, {**headers, "Retry-After": str(exc.retry_after)}

@@ -286,8 +286,18 @@ def test_form_without_token_shows_the_entries_again_with_a_token(client, db, new
     html = snippet.get_data(as_text=True)
     assert snippet.status_code == 200 and 'value="anna@example.org"' in html
     assert TOKEN_RE.search(html) and not subscriptions(db)
-    bad = client.post(url, data={"email": "anna@example.org", "form_token": "x.y.z"})
-    assert bad.status_code == 400 and not subscriptions(db)
+    assert 'name="form" value="snippet"' in html  # one more click on our page, then stored
+    again = client.post(
+        url,
+        data={
+            "email": "anna@example.org",
+            "form": "snippet",
+            "form_token": TOKEN_RE.search(html).group(1),
+        },
+    )
+    assert again.status_code == 303 and subscriptions(db)[0].form == "snippet"
+    bad = client.post(url, data={"email": "bert@example.org", "form_token": "x.y.z"})
+    assert bad.status_code == 400 and len(subscriptions(db)) == 1
     token = TOKEN_RE.search(html).group(1)
     wrong = client.post(url, data={"email": "kein-at", "form_token": token})
     assert wrong.status_code == 400
