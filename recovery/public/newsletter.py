@@ -5,6 +5,7 @@ the session's CSRF token (docs/newsletters.md)."""
 
 from __future__ import annotations
 
+import re
 from contextlib import nullcontext
 
 from flask import abort, current_app, redirect, render_template, request, url_for
@@ -18,6 +19,7 @@ from ..newsletters import signup, tokens
 from . import bp
 
 HONEYPOT = "homepage"
+PUBLIC_KEY = re.compile(r"[A-Za-z0-9_-]{1,32}")
 # The bare form may be framed by the merchant's own site; the framed pages are ours only.
 EMBED_CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -26,6 +28,8 @@ EMBED_CSP = (
 
 
 def _newsletter(key: str) -> Newsletter:
+    if not PUBLIC_KEY.fullmatch(key):  # no crafted text (a NUL byte) reaches the database
+        abort(404)
     newsletter = db.session.scalar(select(Newsletter).where(Newsletter.public_key == key))
     return newsletter if newsletter is not None else abort(404)
 
@@ -80,8 +84,9 @@ def newsletter_form(key: str):
 def newsletter_signup(key: str):
     newsletter = _newsletter(key)
     form = request.form
+    shown = newsletter.form_fields or {}
     entries = {
-        name: form.get(name, "")[:300]
+        name: form.get(name, "")[:300] if name == "email" or shown.get(name) else ""
         for name in ("email", "first_name", "last_name", "salutation")
     }
     token = form.get("form_token", "")

@@ -315,7 +315,9 @@ def test_form_with_and_without_header_and_footer(client, db, newsletter):
     assert 'name="form" value="embed"' in bare.get_data(as_text=True)
     english = client.get(f"/p/newsletter/{newsletter.public_key}?lang=en")
     assert "Subscribe" in english.get_data(as_text=True)
-    assert client.get("/p/newsletter/not-a-key").status_code == 404
+    for key in ("not-a-key", "a%00b", "x" * 40, "%27%20OR%201=1"):
+        assert client.get(f"/p/newsletter/{key}").status_code == 404
+        assert client.post(f"/p/newsletter/{key}", data={"email": "a@b.de"}).status_code == 404
 
 
 def test_inactive_group_takes_no_sign_ups(client, db, newsletter):
