@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms.validators import InputRequired, Length, NumberRange
 
-from ..models.types import DB_INT_MAX
+from .messaging_forms import _template_id
 
 
 class NewsletterForm(FlaskForm):
@@ -26,11 +26,7 @@ class NewsletterForm(FlaskForm):
     double_opt_in = BooleanField(_l("Customer must confirm (double opt-in)"))
     confirm_template_id = IntegerField(
         _l("Mailjet template ID of the confirmation email"),
-        validators=[
-            Optional(),
-            NumberRange(min=1, message=_l("Template ID: a positive number.")),
-            NumberRange(max=DB_INT_MAX, message=_l("Template ID: the number is too large.")),
-        ],
+        validators=_template_id(_l("Template ID")),
     )
     confirm_subject = StringField(
         _l("Subject of the confirmation email"),

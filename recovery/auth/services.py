@@ -11,7 +11,6 @@ sees the same numbers.
 
 from __future__ import annotations
 
-import math
 import secrets
 from datetime import datetime, timedelta
 from functools import cache
@@ -23,6 +22,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from ..accounts import MIN_PASSWORD_LENGTH
 from ..extensions import db
 from ..models import FailedLogin, User, utcnow
+from ..throttling import wait_seconds
 
 
 class LoginRefused(Exception):
@@ -63,15 +63,10 @@ def _throttle(address: str, ip: str, known_device: bool, now: datetime) -> None:
     if not known_device:
         limits.append((FailedLogin.email == address, config["LOGIN_LIMIT_PER_ACCOUNT"]))
     for where, limit in limits:
-        recent = db.session.scalars(
-            select(FailedLogin.created_at)
-            .where(where, FailedLogin.created_at >= now - window)
-            .order_by(FailedLogin.created_at.desc())
-            .limit(limit)
-        ).all()
-        if len(recent) >= limit:  # refused until the oldest of them leaves the window
-            wait = (recent[-1] + window - now).total_seconds()
-            raise LoginThrottled(max(1, math.ceil(wait)))
+        # refused until the oldest of them leaves the window
+        wait = wait_seconds(FailedLogin.created_at, where, limit, window, now)
+        if wait:
+            raise LoginThrottled(wait)
 
 
 @cache

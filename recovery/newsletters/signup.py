@@ -8,7 +8,6 @@ address typed by someone else must never start newsletters (docs/newsletters.md)
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -33,6 +32,7 @@ from ..models import (
     utcnow,
 )
 from ..models.message import Channel
+from ..throttling import wait_seconds
 from . import mails, tokens
 
 NEWSLETTER_SOURCE = "newsletter"
@@ -117,7 +117,9 @@ def sign_up(newsletter: Newsletter, data: Signup) -> None:
         _attempt(newsletter, data.ip, None)
         db.session.commit()
         return
-    _validate(newsletter, data, address)
+    if data.form not in FORMS:
+        raise ValueError(f"unknown form {data.form!r}")
+    _validate(data, address)
     _attempt(newsletter, data.ip, tokens.address_hash(current_app.config["SECRET_KEY"], address))
     db.session.commit()
     customer = _customer(address, data)
@@ -131,10 +133,8 @@ def sign_up(newsletter: Newsletter, data: Signup) -> None:
         outbox.deliver_if_offline(message)
 
 
-def _validate(newsletter: Newsletter, data: Signup, address: str) -> None:
+def _validate(data: Signup, address: str) -> None:
     errors = {}
-    if data.form not in FORMS:
-        errors["form"] = _("The form is unknown.")
     if not address:
         errors["email"] = _("Email address: please enter your email address.")
     elif len(address) > 254 or not EMAIL.match(address):
@@ -161,14 +161,9 @@ def _attempt(newsletter: Newsletter, ip: str, address_hash: str | None) -> None:
     if address_hash:
         checks.append((SignupAttempt.address_hash == address_hash, limits["per_address"]))
     for where, limit in checks:
-        recent = db.session.scalars(
-            select(SignupAttempt.at)
-            .where(where, SignupAttempt.at >= now - window)
-            .order_by(SignupAttempt.at.desc())
-            .limit(limit)
-        ).all()
-        if len(recent) >= limit:  # refused until the oldest of them leaves the window
-            raise TooManySignups(max(1, math.ceil((recent[-1] + window - now).total_seconds())))
+        wait = wait_seconds(SignupAttempt.at, where, limit, window, now)
+        if wait:
+            raise TooManySignups(wait)
     db.session.add(
         SignupAttempt(newsletter_id=newsletter.id, ip=ip, address_hash=address_hash, at=now)
     )

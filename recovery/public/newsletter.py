@@ -105,7 +105,7 @@ def newsletter_signup(key: str):
         last_name=entries["last_name"],
         salutation=entries["salutation"],
         honeypot=form.get(HONEYPOT, ""),
-        form=form.get("form", "page"),
+        form=_kind(form.get("form")),
         ip=request.remote_addr or "-",
         locale=lang or _current_locale(),
     )
@@ -123,6 +123,13 @@ def newsletter_signup(key: str):
         return _page("public/newsletter_closed.html", 410, newsletter=newsletter)
     args = {k: v for k, v in (("embed", request.args.get("embed")), ("lang", lang)) if v}
     return redirect(url_for("public.newsletter_thanks", key=key, **args), 303)
+
+
+def _kind(posted: str | None) -> str:
+    """Which form the post came from (consent proof); our own variants when unknown."""
+    if posted in signup.FORMS:
+        return posted
+    return "embed" if request.args.get("embed") == "1" else "page"
 
 
 def _current_locale() -> str:
