@@ -2,17 +2,20 @@
 
 A model's p_churn can rank customers well and still be off as a probability (on the
 demo the renewal model says 0.99 where 0.92 of the customers really stay away). The
-calibrator maps the raw p_churn to the share that really churned, learnt on a time
-split (:mod:`.selection`: scored as of ``as_of − horizon``, outcome in the following
-horizon). Two kinds are fitted and the one with the smaller *out-of-sample* decile
-error (two-fold cross-validation on the split) is kept:
+calibrator maps the raw p_churn to the share that really churned, learnt on the time
+splits of :mod:`.selection` (scored as of ``as_of − h`` and ``as_of − 2h``, outcome in
+the following horizon each). Three kinds are fitted on the earlier split and measured
+on the later one – what counts is whether a calibration *holds in the next period*,
+since the level of churn moves from one period to the next:
 
 * ``isotonic`` – the pool-adjacent-violators fit (a non-decreasing step function),
   applied by linear interpolation between the blocks' mean raw and mean observed values,
   clipped at the ends;
-* ``platt`` – a logistic regression on logit(p): ``1 / (1 + exp(−(a·logit p + b)))``.
+* ``platt`` – a logistic regression on logit(p): ``1 / (1 + exp(−(a·logit p + b)))``;
+* ``scaling`` – Platt without the intercept (``b = 0``): it only makes the model less
+  (or more) sure of itself, which in the demo backtests carries over best.
 
-Both keep the order of the customers: ``BLEND`` of the raw p_churn is added so that the
+All keep the order of the customers: ``BLEND`` of the raw p_churn is added so that the
 isotonic steps never tie customers the model told apart (the ROC AUC stays the same;
 the probabilities move by at most 0.001).
 """
@@ -120,7 +123,9 @@ def forward(
 ) -> tuple[Calibrator | None, dict[str, float]]:
     """Calibrate only what held forward in time: each kind is fitted on the earlier split
     (``then``) and measured on the later one (``now``); the kind with the smaller decile
-    error there – or none, when the raw p_churn is better – is refitted on ``now``.
+    error there – or none, when the raw p_churn is better – is refitted on both splits
+    together (in the demo backtests the pooled fit carries over to the next horizon
+    better than a fit on the later split alone: docs/analysis-models.md).
 
     Returns the calibrator (None = leave p_churn as it is) and the errors on ``now``:
     ``raw`` and per kind.
@@ -131,7 +136,9 @@ def forward(
     for kind, fitter in FITTERS.items():
         errors[kind] = decile_error(fitter(p0, y0).apply(p1), y1)
     best = min(errors, key=errors.__getitem__)
-    return (FITTERS[best](p1, y1) if best in FITTERS else None), errors
+    if best not in FITTERS:
+        return None, errors
+    return FITTERS[best](np.r_[p0, p1], np.r_[y0, y1]), errors
 
 
 def _finite(p: np.ndarray, churned: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

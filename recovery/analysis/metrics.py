@@ -29,13 +29,15 @@ def roc_auc(scores: np.ndarray, positive: np.ndarray) -> float:
 def top_capture(score: np.ndarray, value: np.ndarray, share: float) -> float:
     """Share of ``value``'s total held by the ``ceil(share · n)`` highest ``score``s.
 
-    Missing scores come last; ties keep the input order.
+    Missing scores come last; ties keep the input order. NaN when nothing has a score or
+    the total is not positive.
     """
     value = np.asarray(value, dtype=np.float64)
+    score = np.asarray(score, dtype=np.float64)
     total = value.sum()
-    if not len(value) or total <= 0:
+    if not np.isfinite(score).any() or total <= 0:
         return math.nan
-    key = np.nan_to_num(np.asarray(score, dtype=np.float64), nan=-np.inf)
+    key = np.nan_to_num(score, nan=-np.inf)
     top = np.argsort(-key, kind="stable")[: math.ceil(share * len(value))]
     return float(value[top].sum() / total)
 
