@@ -83,7 +83,7 @@ def split_inputs(
     whether each stayed away in ``(split_day, as_of]`` and their revenue there."""
     valid = prep.o_state == VALID
     before = valid & (prep.o_day <= split_day)
-    seen = np.unique(prep.o_cust[before])
+    seen = np.flatnonzero(np.bincount(prep.o_cust[before], minlength=prep.n_customers))
     if len(seen) > max_customers:
         seen = np.sort(np.random.default_rng(0).choice(seen, max_customers, replace=False))
     code = np.full(prep.n_customers, -1, dtype=np.int64)
