@@ -165,11 +165,13 @@ def test_backtest_page_shows_the_rankings_and_the_calibration_before_and_after(
     html = client.get(f"/admin/backtest?job={job.id}").get_data(as_text=True)
     html = re.sub(r"\s+", " ", html).replace("\xa0", " ")
     assert "Welche Kunden kommen zuerst?" in html and "1.234,50" in html
+    assert "Umsatz danach" in html and "oberste 10 %" in html
     row = html.split("<td>Erwarteter Umsatz</td>")[1].split("</tr>")[0]
     assert re.findall(r'class="num">([^<]*)<', row) == ["58,9 %", "74,5 %", "30,0 %", "42,0 %"]
     row = html.split("<td>BG/NBD × Gamma-Gamma</td>")[1].split("</tr>")[0]
     assert re.findall(r'class="num">([^<]*)<', row) == ["57,1 %", "74,4 %", "–", "35,0 %"]
-    assert "Umsatz der letzten 12 Monate" in html and "Mittel der Modelle" in html
+    assert "Umsatz der letzten 12 Monate" in html
+    assert "Der erwartete Umsatz stammt aus: Mittel der Modelle." in html
     assert "0,050 vor, 0,010 nach der Kalibrierung (Skalierung" in html
     row = html.split("Vor der Kalibrierung")[1].split("</thead>")[1].split("</table>")[0]
     assert re.findall(r'class="num">([^<]*)<', row) == ["40", "1,0 %", "5,0 %", "6,0 %"]
