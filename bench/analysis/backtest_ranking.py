@@ -31,32 +31,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from recovery.analysis import backtest  # noqa: E402
+from tests.analysis.builders import read_cdnow, read_demo_export  # noqa: E402 – the tests' readers
 
 CDNOW_CUTS = [("1997-09-30", 273), ("1997-12-31", 180), ("1998-01-31", 150), ("1998-03-31", 90)]
 DEMO_CUTS = [("2025-11-01", 365), ("2026-03-01", 180), ("2026-05-01", 180), ("2026-08-01", 90)]
 SYNTHETIC_CUTS = [("2023-12-31", 365), ("2024-06-30", 180)]
-
-
-def cdnow(path: Path, master: bool) -> pd.DataFrame:
-    names = ["customer_id", "date", "cds", "amount"]
-    if master:  # a header line; the id is the master id
-        raw = pd.read_csv(path, sep=r"\s+", header=None, names=names, skiprows=1)
-    else:
-        raw = pd.read_csv(path, sep=r"\s+", header=None, names=["master_id", *names])
-    return pd.DataFrame(
-        {
-            "customer_id": raw["customer_id"],
-            "order_id": np.arange(len(raw)),
-            "ordered_at": pd.to_datetime(raw["date"].astype(str), format="%Y%m%d"),
-            "net_amount": raw["amount"],
-            "product_group": "CD",
-            "company": "CDNOW",
-        }
-    )
 
 
 def demo(seed: int, folder: Path) -> pd.DataFrame:
@@ -64,22 +46,7 @@ def demo(seed: int, folder: Path) -> pd.DataFrame:
 
     path = folder / f"demo_{seed}.csv"
     generate_demo_export(path, as_of=date(2026, 11, 23), seed=seed, customers=2400)
-    raw = pd.read_csv(path, sep=";", dtype=str, encoding="utf-8-sig")
-    states = {"abgeschlossen": "completed", "offen": "open", "storniert": "cancelled"}
-    return pd.DataFrame(
-        {
-            "customer_id": raw["Kundennummer"],
-            "order_id": raw["Auftragsnummer"],
-            "ordered_at": pd.to_datetime(raw["Belegdatum"], format="%d.%m.%Y"),
-            "net_amount": pd.to_numeric(
-                raw["Netto"].str.replace(".", "", regex=False).str.replace(",", ".")
-            ),
-            "product_group": raw["Warengruppe"],
-            "company": raw["Firma"],
-            "state": raw["Status"].map({**states, "retoure": "returned"}),
-            "customer_group": raw["Kundengruppe"],
-        }
-    )
+    return read_demo_export(path)
 
 
 def synthetic(folder: Path) -> pd.DataFrame:
@@ -119,10 +86,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         cases: list[tuple[str, Callable[[], pd.DataFrame], list[tuple[str, int]]]] = [
-            ("CDNOW sample", lambda: cdnow(ROOT / "tests/data/CDNOW_sample.txt", False), CDNOW_CUTS)
+            ("CDNOW sample", lambda: read_cdnow(ROOT / "tests/data/CDNOW_sample.txt"), CDNOW_CUTS)
         ]
         if args.cdnow_master:
-            cases.append(("CDNOW master", lambda: cdnow(args.cdnow_master, True), CDNOW_CUTS))
+            cases.append(
+                ("CDNOW master", lambda: read_cdnow(args.cdnow_master, master=True), CDNOW_CUTS)
+            )
         for seed in (42, 1, 7, 123):
             cases.append((f"demo {seed}", lambda seed=seed: demo(seed, folder), DEMO_CUTS))
         cases.append(("synthetic", lambda: synthetic(folder), SYNTHETIC_CUTS))

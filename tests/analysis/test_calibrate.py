@@ -16,8 +16,7 @@ from recovery.analysis.calibrate import decile_error
 from recovery.analysis.prepare import day_number, prepare
 from recovery.analysis.selection import select, split_inputs
 
-from .builders import demo_like_history, frame, line
-from .test_churn_models import _read_demo
+from .builders import demo_like_history, frame, line, read_demo_export
 
 
 def test_isotonic_by_hand():
@@ -119,7 +118,7 @@ def demo_lines(tmp_path_factory):
 
     path = tmp_path_factory.mktemp("demo") / "demo.csv"
     generate_demo_export(path, as_of=date(2026, 11, 23), seed=0, customers=1200)
-    return _read_demo(path)
+    return read_demo_export(path)
 
 
 @pytest.mark.parametrize(("as_of", "horizon"), [("2026-03-01", 180), ("2026-02-01", 120)])

@@ -8,28 +8,15 @@ import pytest
 
 from recovery.analysis import AnalysisSettings, backtest, bgnbd, score_customers
 
+from .builders import read_cdnow
+
 DATA = Path(__file__).resolve().parents[1] / "data"
 CALIBRATION_END = "1997-09-30"  # 39 weeks after 1 January 1997
 
 
 @pytest.fixture(scope="module")
 def lines():
-    raw = pd.read_csv(
-        DATA / "CDNOW_sample.txt",
-        sep=r"\s+",
-        header=None,
-        names=["master_id", "customer_id", "date", "cds", "amount"],
-    )
-    return pd.DataFrame(
-        {
-            "customer_id": raw["customer_id"],
-            "order_id": np.arange(len(raw)),
-            "ordered_at": pd.to_datetime(raw["date"].astype(str), format="%Y%m%d"),
-            "net_amount": raw["amount"],
-            "product_group": "CD",
-            "company": "CDNOW",
-        }
-    )
+    return read_cdnow(DATA / "CDNOW_sample.txt")
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from scipy.special import betaln
 
 from recovery.analysis import backtest, bgnbd, mbgnbd, renewal, score_customers
 
-from .builders import demo_like_history, every, frame
+from .builders import demo_like_history, every, frame, read_demo_export
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 MBG = mbgnbd.MBGNBDParams(r=0.525, alpha=6.183, a=0.891, b=1.614)
@@ -360,31 +360,12 @@ def test_p_churn_beats_recency_on_a_demo_like_history(seed):
     assert result.calibration_error < result.calibration_error_uncalibrated
 
 
-def _read_demo(path: Path) -> pd.DataFrame:
-    raw = pd.read_csv(path, sep=";", dtype=str, encoding="utf-8-sig")
-    states = {"abgeschlossen": "completed", "offen": "open", "storniert": "cancelled"}
-    return pd.DataFrame(
-        {
-            "customer_id": raw["Kundennummer"],
-            "order_id": raw["Auftragsnummer"],
-            "ordered_at": pd.to_datetime(raw["Belegdatum"], format="%d.%m.%Y"),
-            "net_amount": pd.to_numeric(
-                raw["Netto"].str.replace(".", "", regex=False).str.replace(",", ".")
-            ),
-            "product_group": raw["Warengruppe"],
-            "company": raw["Firma"],
-            "state": raw["Status"].map({**states, "retoure": "returned"}),
-            "customer_group": raw["Kundengruppe"],
-        }
-    )
-
-
 def test_p_churn_beats_recency_on_the_demo_business(tmp_path):
     from recovery.demo.generator import generate_demo_export
 
     path = tmp_path / "demo.csv"
     generate_demo_export(path, as_of=date(2026, 11, 23), seed=0, customers=600)
-    result = backtest(_read_demo(path), "2026-03-01", horizon_days=180)
+    result = backtest(read_demo_export(path), "2026-03-01", horizon_days=180)
     assert result.model["model"] == "renewal"
     assert result.auc_p_churn > result.auc_days_since_last_order + 0.02
     assert result.auc_p_churn > result.auc_bgnbd + 0.02
