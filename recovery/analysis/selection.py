@@ -152,8 +152,15 @@ def select(prep: Prepared, horizon_days: int) -> Split:
     earlier = _split(prep, prep.as_of_day - 2 * h, h)
     splits = [recent] if isinstance(earlier, str) else [recent, earlier]
     cands = recent.cands
+    # a model the earlier split could not fit is judged on the recent split alone
     auc = {
-        name: _mean([roc_auc(s.cands.models[name].p_churn, s.churned) for s in splits])
+        name: _mean(
+            [
+                roc_auc(s.cands.models[name].p_churn, s.churned)
+                for s in splits
+                if name in s.cands.models
+            ]
+        )
         for name in cands.models
     }
     best = max(auc, key=auc.__getitem__)
@@ -164,7 +171,12 @@ def select(prep: Prepared, horizon_days: int) -> Split:
     used = churn or cands.aic_choice
     capture = {
         name: _mean(
-            [top_capture(s.cands.revenue(name), s.future, q) for s in splits for q in TOP_SHARES]
+            [
+                top_capture(s.cands.revenue(name), s.future, q)
+                for s in splits
+                if name in s.cands.revenue_names
+                for q in TOP_SHARES
+            ]
         )
         for name in cands.revenue_names
     }
