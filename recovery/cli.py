@@ -97,6 +97,14 @@ def analyze(as_of: str | None) -> None:
         f"cases: {r['opened']} opened, {r['updated']} updated, {r['closed']} closed, "
         f"{r['recovered']} recovered"
     )
+    model = r.get("model") or {}
+    split = model.get("time_split") or {}
+    calibrator = (split.get("calibrator") or {}).get("kind") or "none"
+    click.echo(
+        f"p_churn from {model.get('model')} (calibrator: {calibrator}), expected revenue "
+        f"from {model.get('revenue_model') or '-'}; time split: "
+        f"{split.get('reason') or 'used'}"
+    )
 
 
 @group.command("backtest")

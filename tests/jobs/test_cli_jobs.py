@@ -17,6 +17,8 @@ def test_analyze_on_the_command_line_is_a_job_row_with_its_steps(app, build, db)
     assert result.exit_code == 0, result.output
     assert "… scoring customers" in result.output
     assert "cases: 1 opened" in result.output
+    assert "p_churn from rhythm (calibrator: none)" in result.output
+    assert "time split: history" in result.output
     job = db.session.scalars(select(JobRun)).one()
     assert (job.kind, job.state, job.created_by_id) == ("analyze", "done", None)
     assert job.result["opened"] == 1 and job.lease_owner is None
