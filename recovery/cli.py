@@ -99,9 +99,9 @@ def analyze(as_of: str | None) -> None:
     )
     model = r.get("model") or {}
     split = model.get("time_split") or {}
-    calibrator = (split.get("calibrator") or {}).get("kind") or "none"
+    calibrator = (split.get("calibrator") or {}).get("kind") if model.get("calibrated") else None
     click.echo(
-        f"p_churn from {model.get('model')} (calibrator: {calibrator}), expected revenue "
+        f"p_churn from {model.get('model')} (calibrator: {calibrator or 'none'}), expected revenue "
         f"from {model.get('revenue_model') or '-'}; time split: "
         f"{split.get('reason') or 'used'}"
     )
@@ -143,10 +143,10 @@ def backtest_command(as_of: str, horizon: int | None) -> None:
             f"{m.top10_lost:>11.1%}{m.top20_lost:>11.1%}"
         )
     split = r.model.get("time_split") or {}
-    calibrator = (split.get("calibrator") or {}).get("kind") or "none"
+    calibrator = (split.get("calibrator") or {}).get("kind") if r.model.get("calibrated") else None
     click.echo(
         f"Calibration error per decile {r.calibration_error_uncalibrated:.3f} before, "
-        f"{r.calibration_error:.3f} after the calibration (calibrator: {calibrator})"
+        f"{r.calibration_error:.3f} after the calibration (calibrator: {calibrator or 'none'})"
     )
     click.echo(f"{'predicted before':>17}{'after':>8}{'observed':>10}")
     for before, after in zip(r.calibration_uncalibrated, r.calibration, strict=True):

@@ -272,6 +272,7 @@ class Choice:
     churn: str | None  # None: the model with the lowest AIC
     revenue: str
     calibrator: Any = None  # .calibrate.Calibrator or None
+    calibrated: str | None = None  # the model whose p_churn the calibrator was learnt on
 
 
 def predict(inp: ModelInputs, horizon_days: int, choice: Choice | None = None) -> ModelResult:
@@ -290,15 +291,17 @@ def predict_from(
     info = dict(cands.info)
     if cands.aic_choice is not None:
         churn_model, revenue_model = cands.aic_choice, default_revenue(cands)
-        calibrator = None
-        if choice is not None and (choice.churn or churn_model) in cands.models:
-            churn_model, calibrator = choice.churn or churn_model, choice.calibrator
+        if choice is not None and choice.churn in cands.models:
+            churn_model = choice.churn
         if choice is not None and choice.revenue in cands.revenue_names:
             revenue_model = choice.revenue
         c = cands.models[churn_model]
         raw = c.p_churn
-        churn = calibrator.apply(raw) if calibrator is not None else raw
-        info.update(model=churn_model, revenue_model=revenue_model)
+        # a calibrator only fits the model it was learnt on (the run's AIC may choose
+        # another model than the split's did)
+        calibrated = choice is not None and choice.calibrated == churn_model
+        churn = choice.calibrator.apply(raw) if calibrated and choice.calibrator else raw
+        info.update(model=churn_model, revenue_model=revenue_model, calibrated=calibrated)
         return ModelResult(
             c.p_alive,
             churn,

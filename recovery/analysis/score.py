@@ -221,7 +221,8 @@ def score_customers(
 
     ``attrs['model']`` describes the fitted models: ``model`` names the one behind
     ``p_churn`` (``renewal``, ``mbgnbd``, ``bgnbd`` or the ``rhythm`` fallback), then
-    ``revenue_model`` the revenue forecast, then each model's parameters, ``selection``
+    ``revenue_model`` the revenue forecast, ``calibrated`` whether ``p_churn`` was
+    calibrated, then each model's parameters, ``selection``
     (log-likelihoods and AIC) and ``time_split`` (:mod:`.selection`: the split's AUC and
     capture per model, the calibration errors and the calibrator); and
     ``attrs['windows']`` the decline windows.

@@ -73,6 +73,7 @@ class Split:
             "churn_model": c.churn if c else None,
             "revenue_model": c.revenue if c else None,
             "calibrator": c.calibrator.to_dict() if c and c.calibrator else None,
+            "calibrated_model": c.calibrated if c else None,
         }
 
 
@@ -193,7 +194,7 @@ def select(prep: Prepared, horizon_days: int) -> Split:
             recent.churned,
         )
     return Split(
-        clv.Choice(churn, revenue, calibrator),
+        clv.Choice(churn, revenue, calibrator, used if calibrator else None),
         None if calibrator or errors else "calibration_history",
         recent.day,
         len(recent.churned),

@@ -331,5 +331,8 @@ def _analyse(
         updated=d_upd + o_upd,
         closed=d_closed + o_closed,
         recovered=recovered,
-        model={k: scored.attrs["model"].get(k) for k in ("model", "revenue_model", "time_split")},
+        model={
+            k: scored.attrs["model"].get(k)
+            for k in ("model", "revenue_model", "calibrated", "time_split")
+        },
     )

@@ -100,6 +100,7 @@ def test_selection_on_a_demo_like_history_is_stored_as_json():
 
     scored = score_customers(lines, "2024-06-30").dropna(subset=["p_churn"])
     assert scored.attrs["model"]["time_split"] == d
+    assert scored.attrs["model"]["calibrated"] and d["calibrated_model"] == "renewal"
     assert not np.allclose(scored["p_churn"], scored["p_churn_uncalibrated"])
     assert roc_auc(scored["p_churn"], scored["days_since_last_order"] > 60) == pytest.approx(
         roc_auc(scored["p_churn_uncalibrated"], scored["days_since_last_order"] > 60)
@@ -127,5 +128,5 @@ def test_calibrated_p_churn_is_closer_to_what_happened_on_the_held_out_demo(
 ):
     # learnt on the history before as_of, measured on the horizon after it
     result = backtest(demo_lines, as_of, horizon_days=horizon)
-    assert result.model["time_split"]["calibrator"] is not None
+    assert result.model["time_split"]["calibrator"] is not None and result.model["calibrated"]
     assert result.calibration_error < result.calibration_error_uncalibrated - 0.02

@@ -155,6 +155,7 @@ def test_backtest_page_shows_the_rankings_and_the_calibration_before_and_after(
         model={
             "model": "renewal",
             "revenue_model": "blend",
+            "calibrated": True,
             "time_split": {"calibrator": {"kind": "scaling", "x": [], "y": [], "a": 0.5, "b": 0}},
         },
     )

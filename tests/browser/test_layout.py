@@ -79,7 +79,7 @@ def _backtest_job() -> JobRun:
     keys = ("top10_future", "top20_future", "top10_lost", "top20_lost")
     for row in result["ranking"]:
         row.update(zip(keys, (0.589, 0.745, 0.3, 0.42), strict=True))
-    result["model"]["time_split"] = {"calibrator": {"kind": "scaling", "a": 0.5}}
+    result["model"].update(calibrated=True, time_split={"calibrator": {"kind": "scaling"}})
     return JobRun(kind="backtest", state="done", result=result)
 
 
