@@ -97,6 +97,14 @@ def analyze(as_of: str | None) -> None:
         f"cases: {r['opened']} opened, {r['updated']} updated, {r['closed']} closed, "
         f"{r['recovered']} recovered"
     )
+    model = r.get("model") or {}
+    split = model.get("time_split") or {}
+    calibrator = (split.get("calibrator") or {}).get("kind") if model.get("calibrated") else None
+    click.echo(
+        f"p_churn from {model.get('model')} (calibrator: {calibrator or 'none'}), expected revenue "
+        f"from {model.get('revenue_model') or '-'}; time split: "
+        f"{split.get('reason') or 'used'}"
+    )
 
 
 @group.command("backtest")
@@ -122,6 +130,27 @@ def backtest_command(as_of: str, horizon: int | None) -> None:
         f"top 20% by revenue at risk hold {r.top_lost_revenue_share:.1%} of the lost revenue; "
         f"mean predicted churn {r.mean_p_churn:.1%} vs observed {r.base_rate:.1%}"
     )
+    click.echo(
+        f"Share held by the top customers of each ranking (future revenue "
+        f"{r.future_revenue:,.2f}, lost revenue {r.lost_revenue:,.2f}; revenue model "
+        f"{r.model.get('revenue_model')}):"
+    )
+    heads = ("future 10%", "future 20%", "lost 10%", "lost 20%")
+    click.echo(f"{'ranking':<18}" + "".join(f"{h:>11}" for h in heads))
+    for m in r.ranking:
+        click.echo(
+            f"{m.ranking:<18}{m.top10_future:>11.1%}{m.top20_future:>11.1%}"
+            f"{m.top10_lost:>11.1%}{m.top20_lost:>11.1%}"
+        )
+    split = r.model.get("time_split") or {}
+    calibrator = (split.get("calibrator") or {}).get("kind") if r.model.get("calibrated") else None
+    click.echo(
+        f"Calibration error per decile {r.calibration_error_uncalibrated:.3f} before, "
+        f"{r.calibration_error:.3f} after the calibration (calibrator: {calibrator or 'none'})"
+    )
+    click.echo(f"{'predicted before':>17}{'after':>8}{'observed':>10}")
+    for before, after in zip(r.calibration_uncalibrated, r.calibration, strict=True):
+        click.echo(f"{before.predicted:>17.1%}{after.predicted:>8.1%}{after.observed:>10.1%}")
 
 
 @group.command("sync")

@@ -94,7 +94,49 @@ MODEL_LABELS = {
     "bgnbd": _l("BG/NBD"),
     "mbgnbd": _l("MBG/NBD"),
     "rhythm": _l("Rhythm (fallback)"),
+    "blend": _l("Mean of the models"),
 }
+
+# The revenue rankings the backtest compares (recovery.analysis.backtesting.RANKINGS).
+RANKING_LABELS = {
+    "expected_revenue": _l("Expected revenue"),
+    "revenue_at_risk": _l("Revenue at risk"),
+    "past_revenue": _l("Revenue of the last 12 months"),
+    "bgnbd_gg": _l("BG/NBD × Gamma-Gamma"),
+}
+CALIBRATOR_LABELS = {
+    "isotonic": _l("isotonic"),
+    "platt": _l("Platt"),
+    "scaling": _l("scaling"),
+}
+# A churn probability in plain words: the band is the first whose lower bound it reaches.
+CHURN_BANDS = (
+    ("very_likely", 0.8, _l("very likely")),
+    ("likely", 0.5, _l("likely")),
+    ("uncertain", 0.0, _l("uncertain")),
+)
+CHURN_BAND_LABELS = {key: text for key, _low, text in CHURN_BANDS}
+CERTAINTY = 0.01  # no probability is shown closer than this to 0 % or 100 %
+PROBABILITY_EDGES = {"over": _l("over 99 %"), "under": _l("under 1 %")}
+
+
+def churn_band(p: float | None) -> str | None:
+    """The key of the plain-words band of a churn probability (None when unknown)."""
+    if p is None or p != p:
+        return None
+    return next(key for key, low, _text in CHURN_BANDS if p >= low)
+
+
+def probability(p: float | None, locale: str | None = None) -> str:
+    """A probability that never claims certainty: "über 99 %", "unter 1 %", else "87,5 %"."""
+    if p is None or p != p:
+        return "–"
+    if p > 1 - CERTAINTY:
+        return label(PROBABILITY_EDGES, "over", locale)
+    if p < CERTAINTY:
+        return label(PROBABILITY_EDGES, "under", locale)
+    numbers = formatting.number_format(locale or locale_code())
+    return numbers.decimal(min(max(p * 100, 1.0), 99.0), 1, 1) + " %"
 
 
 # The admin pages, in the order of the admin menu and the admin home tiles.
@@ -259,6 +301,13 @@ def init_app(app: Flask) -> None:
         choice_label=lambda key: str(CHOICE_LABELS.get(key, key)),
         rule_label=lambda key: str(RULE_LABELS.get(key, key)),
         model_label=lambda key: str(MODEL_LABELS.get(key, key)),
+        ranking_label=lambda key: str(RANKING_LABELS.get(key, key)),
+        calibrator_label=lambda key: str(CALIBRATOR_LABELS.get(key, key)),
+        churn_band=pass_context(
+            lambda ctx, p: label(CHURN_BAND_LABELS, churn_band(p), ctx.get("_locale"))
+            if churn_band(p)
+            else "–"
+        ),
         job_label=job_label,
         message_state_label=lambda s: str(MESSAGE_STATE_LABELS.get(s, s)),
         channel_label=lambda c: str(CHANNEL_LABELS.get(c, c)),
@@ -268,6 +317,9 @@ def init_app(app: Flask) -> None:
         job_error=job_error,
         run_error=run_error,
         admin_pages=ADMIN_PAGES,
+    )
+    app.jinja_env.filters["probability"] = pass_context(
+        lambda ctx, p: probability(p, ctx.get("_locale"))
     )
     app.jinja_env.filters["month"] = pass_context(
         lambda ctx, d: formatting.month(d, ctx.get("_locale") or locale_code())

@@ -15,10 +15,19 @@ customers who churned. The top 20 % are the ``ceil(0.2 · population)`` customer
 highest revenue_at_risk (ties in input order); we report the share of all reference
 revenue they hold and the share of the lost revenue they hold.
 
-*Calibration*: the customers with a ``p_churn`` are cut into ``CALIBRATION_BINS`` groups
-of (nearly) equal size by ascending p_churn; per group the mean predicted p_churn and
-the share that really churned. A calibrated model has the two close in every group;
-``calibration_error`` is their mean absolute difference (over customers, not groups).
+*Ranking*: for each ranking in ``RANKINGS`` – ``expected_revenue``, ``revenue_at_risk``,
+``past_revenue`` (the reference revenue) and ``bgnbd_gg`` (the textbook BG/NBD ×
+Gamma-Gamma forecast) – the share of the population's *future revenue* (valid revenue
+in ``(as_of, as_of + horizon]``) and of its *lost revenue* (above) held by the top 10 %
+and top 20 % of customers (``ceil(share · population)``, highest score first, missing
+scores last, ties in input order; :func:`.metrics.top_capture`).
+
+*Calibration*: the customers with a ``p_churn`` are cut into ten groups of (nearly)
+equal size by ascending p_churn; per group the mean predicted p_churn and the share that
+really churned. A calibrated model has the two close in every group;
+``calibration_error`` is their mean absolute difference (over customers, not groups);
+``calibration_uncalibrated`` and its error are the same for the model's p_churn before
+the calibration learnt on the time split before ``as_of`` (:mod:`.selection`).
 
 ROC AUC is the Mann–Whitney statistic with average ranks for ties, for ``p_churn`` (the
 model :mod:`.clv` chose, named in ``model['model']``), for plain
@@ -35,29 +44,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import rankdata
 
 from .decline import Window, months_back, window_revenue
-from .prepare import VOID, day_number, prepare, state_classes, to_day, utc_days
+from .metrics import CalibrationBin, calibration, calibration_error, roc_auc, top_capture
+from .prepare import VALID, VOID, _amounts, day_number, prepare, state_classes, to_day, utc_days
 from .score import score_prepared
 from .settings import AnalysisSettings
 
 TOP_SHARE = 0.2
-CALIBRATION_BINS = 10
-
-
-def roc_auc(scores: np.ndarray, positive: np.ndarray) -> float:
-    """P(score of a random positive > score of a random negative), ties count half."""
-    scores = np.asarray(scores, dtype=np.float64)
-    positive = np.asarray(positive, dtype=bool)
-    ok = np.isfinite(scores)
-    scores, positive = scores[ok], positive[ok]
-    n_pos = int(positive.sum())
-    n_neg = len(positive) - n_pos
-    if n_pos == 0 or n_neg == 0:
-        return math.nan
-    ranks = rankdata(scores)  # average ranks for ties
-    return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
 @dataclass(frozen=True)
@@ -72,33 +66,22 @@ class RuleMetrics:
 
 
 @dataclass(frozen=True)
-class CalibrationBin:
-    customers: int
-    predicted: float  # mean p_churn
-    observed: float  # share that churned
+class RankingMetrics:
+    """How much the top customers of one ranking hold (shares of the population's total)."""
+
+    ranking: str  # expected_revenue, revenue_at_risk, past_revenue, bgnbd_gg
+    top10_future: float  # of the revenue in the horizon
+    top20_future: float
+    top10_lost: float  # of the lost revenue
+    top20_lost: float
 
 
-def calibration(
-    p_churn: np.ndarray, churned: np.ndarray, bins: int = CALIBRATION_BINS
-) -> tuple[CalibrationBin, ...]:
-    """Mean predicted vs observed churn in ``bins`` equal-size groups by p_churn."""
-    p = np.asarray(p_churn, dtype=np.float64)
-    ok = np.isfinite(p)
-    p, y = p[ok], np.asarray(churned, dtype=bool)[ok]
-    if len(p) == 0:
-        return ()
-    order = np.argsort(p, kind="stable")
-    return tuple(
-        CalibrationBin(len(part), float(p[part].mean()), float(y[part].mean()))
-        for part in np.array_split(order, min(bins, len(p)))
-    )
-
-
-def _calibration_error(bins: tuple[CalibrationBin, ...]) -> float:
-    total = sum(b.customers for b in bins)
-    if not total:
-        return math.nan
-    return sum(b.customers * abs(b.predicted - b.observed) for b in bins) / total
+RANKINGS = {
+    "expected_revenue": "expected_revenue",
+    "revenue_at_risk": "revenue_at_risk",
+    "past_revenue": None,  # the reference revenue (12 months up to as_of)
+    "bgnbd_gg": "expected_revenue_bgnbd",
+}
 
 
 @dataclass(frozen=True)
@@ -125,6 +108,10 @@ class BacktestResult:
     lost_revenue: float
     model: dict[str, Any]
     settings: dict[str, Any]
+    future_revenue: float = math.nan  # valid revenue of the population in the horizon
+    ranking: tuple[RankingMetrics, ...] = ()
+    calibration_uncalibrated: tuple[CalibrationBin, ...] = ()
+    calibration_error_uncalibrated: float = math.nan
 
     def rule(self, name: str) -> RuleMetrics:
         return next(r for r in self.rules if r.rule == name)
@@ -140,7 +127,9 @@ class BacktestResult:
         for name in ("as_of", "horizon_end", "data_end"):
             values[name] = date.fromisoformat(values[name])
         values["rules"] = tuple(RuleMetrics(**r) for r in values["rules"])
-        values["calibration"] = tuple(CalibrationBin(**b) for b in values["calibration"])
+        for name in ("calibration", "calibration_uncalibrated"):
+            values[name] = tuple(CalibrationBin(**b) for b in values.get(name, ()))
+        values["ranking"] = tuple(RankingMetrics(**r) for r in values.get("ranking", ()))
         return cls(**values)
 
 
@@ -162,7 +151,7 @@ def _unjson(value: Any) -> Any:
     """None back to NaN in numbers and the lists of numbers (the dicts stay as stored)."""
     if value is None:
         return math.nan
-    if isinstance(value, list):
+    if isinstance(value, list | tuple):
         return [{k: math.nan if v is None else v for k, v in item.items()} for item in value]
     return value
 
@@ -171,12 +160,18 @@ def _ratio(num: float, den: float) -> float:
     return float(num / den) if den else math.nan
 
 
-def _came_back(lines: pd.DataFrame, start_day: int, end_day: int) -> np.ndarray:
-    """Customer ids with a completed or open order in ``(start_day, end_day]``."""
+def _horizon(
+    lines: pd.DataFrame, start_day: int, end_day: int, basis: str
+) -> tuple[np.ndarray, pd.Series]:
+    """Customer ids with a completed or open order in ``(start_day, end_day]``, and the
+    valid revenue per customer id there."""
     day, missing = utc_days(lines["ordered_at"])
     state = state_classes(lines.get("state"), len(lines))
-    inside = (day > start_day) & (day <= end_day) & ~missing & (state != VOID)
-    return pd.unique(lines["customer_id"].to_numpy()[inside])
+    inside = (day > start_day) & (day <= end_day) & ~missing
+    ids = lines["customer_id"].to_numpy()
+    valid = inside & (state == VALID)
+    revenue = pd.Series(_amounts(lines, basis)[valid]).groupby(ids[valid]).sum()
+    return pd.unique(ids[inside & (state != VOID)]), revenue
 
 
 class BacktestRefused(ValueError):
@@ -223,8 +218,11 @@ def backtest(
     in_pop = (scores["orders"].to_numpy() > 0) & scores["excluded_reason"].isna().to_numpy()
     pop = scores[in_pop]
     reference = reference[in_pop]
-    back = _came_back(lines, day_number(as_of_ts), day_number(horizon_end))
+    back, after = _horizon(
+        lines, day_number(as_of_ts), day_number(horizon_end), settings.amount_basis
+    )
     churned = ~pop["customer_id"].isin(back).to_numpy()
+    future = pop["customer_id"].map(after).fillna(0.0).to_numpy(dtype=np.float64)
     p_churn = pop["p_churn"].to_numpy()
     flags = {
         "decline": pop["flag_decline"].to_numpy(),
@@ -250,6 +248,15 @@ def backtest(
     top[np.argsort(-risk, kind="stable")[:n_top]] = True
     lost = reference * churned
     bins = calibration(p_churn, churned)
+    raw_bins = calibration(pop["p_churn_uncalibrated"].to_numpy(), churned)
+    ranking = tuple(
+        RankingMetrics(
+            name,
+            *(top_capture(score, value, share) for value in (future, lost) for share in (0.1, 0.2)),
+        )
+        for name, column in RANKINGS.items()
+        for score in [reference if column is None else pop[column].to_numpy()]
+    )
     return BacktestResult(
         as_of=as_of_ts.date(),
         horizon_days=horizon,
@@ -266,7 +273,7 @@ def backtest(
         auc_bgnbd=roc_auc(pop["p_churn_bgnbd"].to_numpy(), churned),
         mean_p_churn=float(np.nanmean(p_churn)) if np.isfinite(p_churn).any() else math.nan,
         calibration=bins,
-        calibration_error=_calibration_error(bins),
+        calibration_error=calibration_error(bins),
         top_share=TOP_SHARE,
         top_customers=n_top,
         top_reference_revenue_share=_ratio(reference[top].sum(), reference.sum()),
@@ -275,4 +282,8 @@ def backtest(
         lost_revenue=float(lost.sum()),
         model=scores.attrs.get("model", {}),
         settings=settings.to_dict(),
+        future_revenue=float(future.sum()),
+        ranking=ranking,
+        calibration_uncalibrated=raw_bins,
+        calibration_error_uncalibrated=calibration_error(raw_bins),
     )

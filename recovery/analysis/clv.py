@@ -17,30 +17,37 @@ Models, all maximum likelihood (:mod:`.mle`):
   dropout and a share of never-returning one-time buyers; a regular 30-day buyer silent
   for 120 days is likely gone, an irregular one much less so. Same sample.
 
-**Choice.** ``p_churn`` (and ``p_alive``) come from the model with the lowest AIC on one
-common sample of ≤ ``MAX_SELECT_CUSTOMERS`` customers. The three likelihoods are
-densities of the same observed order days (BG/NBD's converted from weeks to days, the
-renewal model's from log-days to days), so they are comparable. Rhythmic businesses get
-the renewal model, businesses whose customers buy at random the (M)BG/NBD. The backtests
-behind this choice (demo, CDNOW, synthetic data) and the calibration are in
-``docs/analysis-models.md``.
+**Choice.** The time-split backtest of :mod:`.selection` (fit as of ``as_of − h``, score
+the following horizon) picks the model behind ``p_churn`` by ROC AUC and the revenue
+forecast by how much future revenue its top customers hold, and calibrates p_churn
+(:mod:`.calibrate`). Where the split cannot be made, or does not clearly prefer another
+model, ``p_churn`` comes from the model with the lowest AIC on one common sample of
+≤ ``MAX_SELECT_CUSTOMERS`` customers. The three likelihoods are densities of the same
+observed order days (BG/NBD's converted from weeks to days, the renewal model's from
+log-days to days), so they are comparable. Rhythmic businesses get the renewal model,
+businesses whose customers buy at random the (M)BG/NBD. The backtests behind this choice
+(demo, CDNOW, synthetic data) and the calibration are in ``docs/analysis-models.md``.
 
 Per customer, for a horizon of ``h`` days:
 
 * ``p_churn`` = P(no order in (as_of, as_of + h]) under the chosen model (see
   :func:`renewal.alive_and_no_order`, :func:`mbgnbd.p_no_purchase`,
-  :func:`bgnbd.p_no_purchase`); ``p_churn_bgnbd`` is plain BG/NBD's, for comparison.
+  :func:`bgnbd.p_no_purchase`), calibrated when the time split showed that it helps
+  (``p_churn_raw`` before); ``p_churn_bgnbd`` is plain BG/NBD's, for comparison.
 * ``expected_orders`` = E[orders in the horizon | still active]: MBG/NBD's when it was
   chosen, otherwise BG/NBD's (eq. 9 with the posterior of an active customer) – the
   renewal model decides *whether* a customer comes back, the count models how often.
 * ``expected_spend`` = Gamma-Gamma E[spend per order day | the customer's repeat order
   days]; as in the papers the first order day is left out (it is often different), so a
   one-time buyer gets the population mean.
-* ``expected_revenue`` = expected_orders × expected_spend: what the customer brings in
-  the horizon *if still active*.
-* ``revenue_at_risk`` = p_churn × expected_revenue: the revenue of an active customer,
-  weighted by the probability that it will not come. It ranks customers by what is at
-  stake and how likely it is lost.
+* ``expected_revenue`` = the forecast of the customer's revenue in the horizon:
+  P(active) × E[orders | active] × expected_spend under one model, or ``blend``, the mean
+  of the models' forecasts (the default; :mod:`.selection` keeps another only when it
+  clearly ranks better on the split). ``expected_revenue_bgnbd`` is the textbook BG/NBD ×
+  Gamma-Gamma forecast, for comparison.
+* ``revenue_at_risk`` = p_churn × expected_orders × expected_spend: the revenue of an
+  active customer, weighted by the probability that it will not come. It ranks customers
+  by what is at stake and how likely it is lost.
 
 Fallbacks (``model`` in the result says which applied):
 
@@ -96,14 +103,17 @@ class ModelResult:
     expected_spend: np.ndarray
     info: dict[str, Any] = field(default_factory=dict)
     p_churn_bgnbd: np.ndarray | None = None  # plain BG/NBD, for comparison
+    expected_revenue: np.ndarray | None = None  # the forecast, see the module docstring
+    expected_revenue_bgnbd: np.ndarray | None = None  # BG/NBD × Gamma-Gamma's
+    p_churn_raw: np.ndarray | None = None  # before calibration
 
     @property
-    def expected_revenue(self) -> np.ndarray:
+    def revenue_if_active(self) -> np.ndarray:
         return self.expected_orders * self.expected_spend
 
     @property
     def revenue_at_risk(self) -> np.ndarray:
-        return self.p_churn * self.expected_revenue
+        return self.p_churn * self.revenue_if_active
 
 
 def _summary(inp: ModelInputs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -173,52 +183,149 @@ def _fit_all(
     return fits, ll, len(sample)
 
 
-def predict(inp: ModelInputs, horizon_days: int) -> ModelResult:
-    """Fit the models on ``inp`` and predict over ``horizon_days``."""
+@dataclass
+class Candidate:
+    """One model's view of every customer over the horizon."""
+
+    p_alive: np.ndarray
+    p_churn: np.ndarray
+    orders: np.ndarray  # E[orders in the horizon | active]
+
+
+@dataclass
+class Candidates:
+    """Every fitted model's predictions, the spend, and the fits' description."""
+
+    models: dict[str, Candidate]
+    spend: np.ndarray
+    info: dict[str, Any]
+    aic_choice: str | None  # None: no model could be fitted (the rhythm fallback)
+
+    @property
+    def revenue_names(self) -> list[str]:
+        """The revenue forecasts on offer: each model's, and ``blend`` (their mean)."""
+        return [*self.models, "blend"] if len(self.models) > 1 else list(self.models)
+
+    def revenue(self, name: str) -> np.ndarray:
+        """Expected revenue in the horizon under model ``name``: P(active) × E[orders |
+        active] × spend (for ``bgnbd`` the textbook BG/NBD × Gamma-Gamma forecast);
+        ``blend`` is the mean of the models' forecasts."""
+        if name == "blend":
+            return np.mean([self.revenue(m) for m in self.models], axis=0)
+        c = self.models[name]
+        return c.p_alive * c.orders * self.spend
+
+
+def candidates(inp: ModelInputs, horizon_days: int) -> Candidates:
+    """Fit every model that can be fitted on ``inp`` and predict over ``horizon_days``."""
     x, t_x, T = _summary(inp)
     h = horizon_days / WEEK
     info: dict[str, Any] = {"time_unit": "week", "horizon_weeks": h}
     spend = _spend(x, inp, info)
-    fits: dict[str, Any] = {}
-    ll: dict[str, float] = {}
     intervals = _intervals(inp)
-    if len(x) >= MIN_CUSTOMERS and int(np.sum(x > 0)) >= MIN_REPEAT:
-        fits, ll, compared = _fit_all(x, t_x, T, intervals)
-    if "bgnbd" in fits:
-        bg = fits["bgnbd"]
-        info["bgnbd"] = {**bg.params.to_dict(), "log_likelihood": bg.log_likelihood}
-        info.update(fitted_customers=bg.customers, converged=bg.converged)
-        if "mbgnbd" in fits:
-            info["mbgnbd"] = {**fits["mbgnbd"].params.to_dict(), "customers": compared}
-        if "renewal" in fits:
-            info["renewal"] = {
-                **fits["renewal"].params.to_dict(),
-                "customers": fits["renewal"].customers,
-                "converged": fits["renewal"].converged,
-            }
-        aic = {k: 2 * N_PARAMS[k] - 2 * v for k, v in ll.items()}
-        chosen = min(aic, key=aic.__getitem__) if aic else "bgnbd"
-        # log-likelihoods of the sample's order days (as densities per day) and AIC
-        info["selection"] = {"customers": compared, "log_likelihood": ll, "aic": aic}
-        info["model"] = chosen
-        bg_alive = bgnbd.p_alive(bg.params, x, t_x, T)
-        bg_churn = 1.0 - bg_alive * (1.0 - bgnbd.p_no_purchase_if_alive(bg.params, x, T, h))
-        if chosen == "mbgnbd":
-            params = fits["mbgnbd"].params
-            alive = mbgnbd.p_alive(params, x, t_x, T)
-            churn = 1.0 - alive * (1.0 - mbgnbd.p_no_purchase_if_alive(params, x, T, h))
-            orders = mbgnbd.expected_purchases_if_alive(params, x, T, h)
-        else:
-            orders = bgnbd.expected_purchases_if_alive(bg.params, x, T, h)
-            if chosen == "renewal":
-                alive, churn = renewal.alive_and_no_order(
-                    fits["renewal"].params, intervals, horizon_days
-                )
-            else:
-                alive, churn = bg_alive, bg_churn
-        return ModelResult(alive, churn, orders, spend, info, bg_churn)
+    if not (len(x) >= MIN_CUSTOMERS and int(np.sum(x > 0)) >= MIN_REPEAT):
+        return Candidates({}, spend, info, None)
+    fits, ll, compared = _fit_all(x, t_x, T, intervals)
+    if "bgnbd" not in fits:
+        return Candidates({}, spend, info, None)
+    bg = fits["bgnbd"]
+    info["bgnbd"] = {**bg.params.to_dict(), "log_likelihood": bg.log_likelihood}
+    info.update(fitted_customers=bg.customers, converged=bg.converged)
+    bg_alive = bgnbd.p_alive(bg.params, x, t_x, T)
+    bg_orders = bgnbd.expected_purchases_if_alive(bg.params, x, T, h)
+    bg_churn = 1.0 - bg_alive * (1.0 - bgnbd.p_no_purchase_if_alive(bg.params, x, T, h))
+    models = {"bgnbd": Candidate(bg_alive, bg_churn, bg_orders)}
+    if "mbgnbd" in fits:
+        params = fits["mbgnbd"].params
+        info["mbgnbd"] = {**params.to_dict(), "customers": compared}
+        alive = mbgnbd.p_alive(params, x, t_x, T)
+        churn = 1.0 - alive * (1.0 - mbgnbd.p_no_purchase_if_alive(params, x, T, h))
+        models["mbgnbd"] = Candidate(
+            alive, churn, mbgnbd.expected_purchases_if_alive(params, x, T, h)
+        )
+    if "renewal" in fits:
+        info["renewal"] = {
+            **fits["renewal"].params.to_dict(),
+            "customers": fits["renewal"].customers,
+            "converged": fits["renewal"].converged,
+        }
+        alive, churn = renewal.alive_and_no_order(fits["renewal"].params, intervals, horizon_days)
+        # the renewal model decides *whether* a customer comes back, BG/NBD how often
+        models["renewal"] = Candidate(alive, churn, bg_orders)
+    aic = {k: 2 * N_PARAMS[k] - 2 * v for k, v in ll.items()}
+    # log-likelihoods of the sample's order days (as densities per day) and AIC
+    info["selection"] = {"customers": compared, "log_likelihood": ll, "aic": aic}
+    return Candidates(models, spend, info, min(aic, key=aic.__getitem__) if aic else "bgnbd")
+
+
+def default_revenue(cands: Candidates) -> str:
+    """``blend`` where there is one: in the backtests the mean of the models' forecasts
+    ranks more robustly than any one of them (docs/analysis-models.md)."""
+    return cands.revenue_names[-1]
+
+
+@dataclass(frozen=True)
+class Choice:
+    """Which model gives ``p_churn`` and which ``expected_revenue``, and how p_churn is
+    calibrated – chosen by the time-split backtest (:mod:`.selection`)."""
+
+    churn: str | None  # None: the model with the lowest AIC
+    revenue: str
+    calibrator: Any = None  # .calibrate.Calibrator or None
+    calibrated: str | None = None  # the model whose p_churn the calibrator was learnt on
+
+
+def predict(inp: ModelInputs, horizon_days: int, choice: Choice | None = None) -> ModelResult:
+    """Fit the models on ``inp`` and predict over ``horizon_days``.
+
+    Without a ``choice`` (or when its models could not be fitted) ``p_churn`` comes from
+    the model with the lowest AIC and ``expected_revenue`` is the ``blend``.
+    """
+    return predict_from(candidates(inp, horizon_days), inp, horizon_days, choice)
+
+
+def predict_from(
+    cands: Candidates, inp: ModelInputs, horizon_days: int, choice: Choice | None = None
+) -> ModelResult:
+    """:func:`predict` on already fitted :class:`Candidates`."""
+    info = dict(cands.info)
+    if cands.aic_choice is not None:
+        churn_model, revenue_model = cands.aic_choice, default_revenue(cands)
+        if choice is not None and choice.churn in cands.models:
+            churn_model = choice.churn
+        if choice is not None and choice.revenue in cands.revenue_names:
+            revenue_model = choice.revenue
+        c = cands.models[churn_model]
+        raw = c.p_churn
+        # a calibrator only fits the model it was learnt on (the run's AIC may choose
+        # another model than the split's did)
+        calibrated = choice is not None and choice.calibrated == churn_model
+        churn = choice.calibrator.apply(raw) if calibrated and choice.calibrator else raw
+        info.update(model=churn_model, revenue_model=revenue_model, calibrated=calibrated)
+        return ModelResult(
+            c.p_alive,
+            churn,
+            c.orders,
+            cands.spend,
+            info,
+            cands.models["bgnbd"].p_churn,
+            expected_revenue=cands.revenue(revenue_model),
+            expected_revenue_bgnbd=cands.revenue("bgnbd"),
+            p_churn_raw=raw,
+        )
     info["model"] = "rhythm"
     with np.errstate(divide="ignore", invalid="ignore"):
         rate = horizon_days / inp.interval_days
-    nan = np.full(len(x), np.nan)
-    return ModelResult(nan, np.exp(-rate), rate, spend, info, nan)
+    nan = np.full(len(rate), np.nan)
+    p_churn = np.exp(-rate)
+    return ModelResult(
+        nan,
+        p_churn,
+        rate,
+        cands.spend,
+        info,
+        nan,
+        expected_revenue=rate * cands.spend,
+        expected_revenue_bgnbd=nan,
+        p_churn_raw=p_churn,
+    )

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import clv
+from . import clv, selection
 from .customers import NO_EXCLUSION, CustomerFacts, categorical, customer_facts
 from .decline import decline_flags, window_revenue, windows
 from .prepare import Prepared, from_day_numbers, prepare
@@ -80,7 +80,9 @@ def score_prepared(
     flag_overdue &= not_excluded & active
     lost &= active
 
-    model = _model(facts, prep.as_of_day, interval, active, settings.horizon_days)
+    split = selection.select(prep, settings.horizon_days)
+    model = _model(facts, prep.as_of_day, interval, active, settings.horizon_days, split.choice)
+    model.info["time_split"] = split.to_dict()
 
     decline_params = {
         "current_revenue": np.round(current.revenue, 2),
@@ -116,9 +118,11 @@ def score_prepared(
             "p_alive": model.p_alive,
             "p_churn": model.p_churn,
             "p_churn_bgnbd": model.p_churn_bgnbd,
+            "p_churn_uncalibrated": model.p_churn_raw,
             "expected_orders": model.expected_orders,
             "expected_spend": model.expected_spend,
             "expected_revenue": model.expected_revenue,
+            "expected_revenue_bgnbd": model.expected_revenue_bgnbd,
             "revenue_at_risk": model.revenue_at_risk,
             "reference_revenue": reference.revenue,
             "current_revenue": current.revenue,
@@ -147,7 +151,12 @@ def score_prepared(
 
 
 def _model(
-    facts: CustomerFacts, as_of_day: int, interval: np.ndarray, active: np.ndarray, horizon: int
+    facts: CustomerFacts,
+    as_of_day: int,
+    interval: np.ndarray,
+    active: np.ndarray,
+    horizon: int,
+    choice: clv.Choice | None,
 ) -> clv.ModelResult:
     """Run the CLV model on customers with a valid order; NaN for the others."""
     d = facts.days
@@ -162,7 +171,7 @@ def _model(
         sum_log=d.sum_log[active],
         sumsq_log=d.sumsq_log[active],
     )
-    res = clv.predict(inputs, horizon)
+    res = clv.predict(inputs, horizon, choice)
 
     def spread(values: np.ndarray) -> np.ndarray:
         out = np.full(len(active), np.nan)
@@ -176,6 +185,9 @@ def _model(
         spread(res.expected_spend),
         res.info,
         spread(res.p_churn_bgnbd),
+        expected_revenue=spread(res.expected_revenue),
+        expected_revenue_bgnbd=spread(res.expected_revenue_bgnbd),
+        p_churn_raw=spread(res.p_churn_raw),
     )
 
 
@@ -195,9 +207,11 @@ def score_customers(
     Columns: ``customer_id``; ``orders`` (valid orders), ``order_days`` (distinct order
     days), ``first_order``, ``last_order`` (days, naive UTC), ``days_since_last_order``;
     ``typical_interval_days``, ``rhythm_weight`` (weight of the own rhythm),
-    ``expected_next_order``; ``p_alive``, ``p_churn``, ``p_churn_bgnbd`` (plain BG/NBD,
-    for comparison), ``expected_orders``, ``expected_spend``, ``expected_revenue``,
-    ``revenue_at_risk`` (horizon ``settings.horizon_days``, see :mod:`.clv`);
+    ``expected_next_order``; ``p_alive``, ``p_churn`` (calibrated), ``p_churn_uncalibrated``,
+    ``p_churn_bgnbd`` (plain BG/NBD, for comparison), ``expected_orders``,
+    ``expected_spend``, ``expected_revenue`` (the forecast), ``expected_revenue_bgnbd``
+    (BG/NBD × Gamma-Gamma's), ``revenue_at_risk`` (horizon ``settings.horizon_days``, see
+    :mod:`.clv`);
     ``reference_revenue``,
     ``current_revenue``, ``reference_orders``, ``current_orders``, ``decline_pct``;
     ``flag_decline``, ``flag_overdue``, ``lost``; ``excluded_reason`` (None = not
@@ -207,7 +221,10 @@ def score_customers(
 
     ``attrs['model']`` describes the fitted models: ``model`` names the one behind
     ``p_churn`` (``renewal``, ``mbgnbd``, ``bgnbd`` or the ``rhythm`` fallback), then
-    each model's parameters and ``selection`` (log-likelihoods and AIC); and
+    ``revenue_model`` the revenue forecast, ``calibrated`` whether ``p_churn`` was
+    calibrated, then each model's parameters, ``selection``
+    (log-likelihoods and AIC) and ``time_split`` (:mod:`.selection`: the split's AUC and
+    capture per model, the calibration errors and the calibrator); and
     ``attrs['windows']`` the decline windows.
     """
     settings = settings or AnalysisSettings()

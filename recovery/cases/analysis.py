@@ -56,6 +56,9 @@ class AnalyzeResult:
     updated: int
     closed: int
     recovered: int
+    # which models gave p_churn and expected_revenue, and the time split that chose them
+    # and calibrated p_churn (its calibrator included): stored with the run's job row
+    model: dict = dataclasses.field(default_factory=dict)
 
 
 def _money(value) -> Decimal | None:
@@ -328,4 +331,8 @@ def _analyse(
         updated=d_upd + o_upd,
         closed=d_closed + o_closed,
         recovered=recovered,
+        model={
+            k: scored.attrs["model"].get(k)
+            for k in ("model", "revenue_model", "calibrated", "time_split")
+        },
     )

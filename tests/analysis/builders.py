@@ -116,3 +116,46 @@ def demo_like_history(seed: int = 0, customers: int = 1200, end: str = "2024-12-
             "company": "Shop A",
         }
     )
+
+
+def read_demo_export(path) -> pd.DataFrame:
+    """The demo business's order export (``recovery.demo``) as the analyser's lines."""
+    raw = pd.read_csv(path, sep=";", dtype=str, encoding="utf-8-sig")
+    states = {"abgeschlossen": "completed", "offen": "open", "storniert": "cancelled"}
+    return pd.DataFrame(
+        {
+            "customer_id": raw["Kundennummer"],
+            "order_id": raw["Auftragsnummer"],
+            "ordered_at": pd.to_datetime(raw["Belegdatum"], format="%d.%m.%Y"),
+            "net_amount": pd.to_numeric(
+                raw["Netto"].str.replace(".", "", regex=False).str.replace(",", ".")
+            ),
+            "product_group": raw["Warengruppe"],
+            "company": raw["Firma"],
+            "state": raw["Status"].map({**states, "retoure": "returned"}),
+            "customer_group": raw["Kundengruppe"],
+        }
+    )
+
+
+def read_cdnow(path, master: bool = False) -> pd.DataFrame:
+    """CDNOW's transactions as the analyser's lines: the sample in ``tests/data`` (master
+    id, sample id, date, CDs, dollars) or the master file (a header, then master id,
+    date, CDs, dollars; the id is the master id)."""
+    import numpy as np
+
+    names = ["customer_id", "date", "cds", "amount"]
+    if master:
+        raw = pd.read_csv(path, sep=r"\s+", header=None, names=names, skiprows=1)
+    else:
+        raw = pd.read_csv(path, sep=r"\s+", header=None, names=["master_id", *names])
+    return pd.DataFrame(
+        {
+            "customer_id": raw["customer_id"],
+            "order_id": np.arange(len(raw)),
+            "ordered_at": pd.to_datetime(raw["date"].astype(str), format="%Y%m%d"),
+            "net_amount": raw["amount"],
+            "product_group": "CD",
+            "company": "CDNOW",
+        }
+    )

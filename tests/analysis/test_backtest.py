@@ -135,3 +135,56 @@ def test_horizon_past_the_data_is_refused():
         backtest(history(), AS_OF, horizon_days=183).horizon_end
         == pd.Timestamp("2024-09-30").date()
     )
+
+
+def test_top_capture_by_hand():
+    from recovery.analysis.metrics import top_capture
+
+    score = [5.0, 1.0, 3.0, float("nan")]
+    value = [10.0, 20.0, 30.0, 40.0]
+    assert top_capture(score, value, 0.5) == pytest.approx(0.4)  # 5 and 3: (10 + 30) / 100
+    assert top_capture(score, value, 0.1) == pytest.approx(0.1)  # ceil(0.4) = 1 customer
+    assert top_capture(score, value, 1.0) == pytest.approx(1.0)  # the unscored one last
+    assert top_capture([2.0, 2.0, 1.0], [1.0, 3.0, 6.0], 0.5) == pytest.approx(0.4)  # ties
+    assert math.isnan(top_capture([float("nan")] * 2, [1.0, 2.0], 0.5))
+    assert math.isnan(top_capture([1.0, 2.0], [0.0, 0.0], 0.5))
+
+
+def test_ranking_by_hand():
+    settings = AnalysisSettings(group_default_intervals={"Kaffee": 30})
+    result = backtest(history(), AS_OF, horizon_days=90, settings=settings)
+    # in (31 March, 29 June]: dec_back 100, ok_back 80 (ok_gone's order was cancelled)
+    assert result.future_revenue == pytest.approx(180)
+    rank = {m.ranking: m for m in result.ranking}
+    assert list(rank) == ["expected_revenue", "revenue_at_risk", "past_revenue", "bgnbd_gg"]
+    # 6 customers: top 10 % = 1, top 20 % = 2. By past revenue: ok_back 960, ok_gone 840
+    past = rank["past_revenue"]
+    assert past.top10_future == pytest.approx(80 / 180)
+    assert past.top20_future == pytest.approx(80 / 180)
+    # lost: dec_gone 200 + od_gone 500 + ok_gone 840 + single 10 = 1550
+    assert past.top10_lost == 0.0
+    assert past.top20_lost == pytest.approx(840 / 1550)
+    # a six-customer shop has no BG/NBD: nothing to rank by
+    assert all(math.isnan(v) for v in (rank["bgnbd_gg"].top10_future, rank["bgnbd_gg"].top20_lost))
+    # the rhythm fallback's forecast: the interval's order rate × the own order value
+    scored = score_customers(history(), AS_OF, replace(settings, horizon_days=90))
+    top = scored.dropna(subset=["expected_revenue"]).nlargest(2, "expected_revenue")
+    future = {"dec_back": 100.0, "ok_back": 80.0}
+    held = sum(future.get(c, 0.0) for c in top["customer_id"])
+    assert rank["expected_revenue"].top20_future == pytest.approx(held / 180)
+    again = type(result).from_dict(json.loads(json.dumps(result.to_dict())))
+    assert again.ranking[2] == past and again.future_revenue == result.future_revenue
+    assert again.calibration_uncalibrated == result.calibration_uncalibrated
+
+
+def test_a_stored_result_from_before_the_ranking_still_reads():
+    stored = backtest(history(), AS_OF, horizon_days=90).to_dict()
+    for key in (
+        "future_revenue",
+        "ranking",
+        "calibration_uncalibrated",
+        "calibration_error_uncalibrated",
+    ):
+        stored.pop(key)
+    old = type(backtest(history(), AS_OF, horizon_days=90)).from_dict(stored)
+    assert old.ranking == () and old.calibration_uncalibrated == ()

@@ -8,28 +8,15 @@ import pytest
 
 from recovery.analysis import AnalysisSettings, backtest, bgnbd, score_customers
 
+from .builders import read_cdnow
+
 DATA = Path(__file__).resolve().parents[1] / "data"
 CALIBRATION_END = "1997-09-30"  # 39 weeks after 1 January 1997
 
 
 @pytest.fixture(scope="module")
 def lines():
-    raw = pd.read_csv(
-        DATA / "CDNOW_sample.txt",
-        sep=r"\s+",
-        header=None,
-        names=["master_id", "customer_id", "date", "cds", "amount"],
-    )
-    return pd.DataFrame(
-        {
-            "customer_id": raw["customer_id"],
-            "order_id": np.arange(len(raw)),
-            "ordered_at": pd.to_datetime(raw["date"].astype(str), format="%Y%m%d"),
-            "net_amount": raw["amount"],
-            "product_group": "CD",
-            "company": "CDNOW",
-        }
-    )
+    return read_cdnow(DATA / "CDNOW_sample.txt")
 
 
 @pytest.fixture(scope="module")
@@ -91,5 +78,12 @@ def test_backtest_on_the_holdout(lines):
     assert result.auc_p_churn > result.auc_days_since_last_order > 0.75
     assert result.auc_bgnbd == pytest.approx(0.757, abs=0.002)
     assert result.mean_p_churn == pytest.approx(result.base_rate, abs=0.06)
+    # the revenue forecast (the blend of the models) ranks the holdout's revenue at least
+    # as well as the textbook BG/NBD × Gamma-Gamma: 50.4 / 66.4 % vs 50.2 / 66.3 %
+    rank = {m.ranking: m for m in result.ranking}
+    assert result.model["revenue_model"] == "blend"
+    assert rank["expected_revenue"].top10_future >= rank["bgnbd_gg"].top10_future
+    assert rank["expected_revenue"].top20_future >= rank["bgnbd_gg"].top20_future
+    assert rank["expected_revenue"].top20_future > rank["past_revenue"].top20_future
     with pytest.raises(ValueError, match="data end on 1998-06-30"):
         backtest(lines, CALIBRATION_END, horizon_days=365)

@@ -201,3 +201,29 @@ def test_the_history_is_one_list_newest_first(client, login_as, build, db):
     ]
     order = [history.index(word) for word in ("Erinnerung", "Nachricht", "Fall eröffnet")]
     assert order == sorted(order), history
+
+
+def test_the_churn_probability_never_claims_certainty_and_says_its_band(
+    client, login_as, build, db
+):
+    user = login_as("sales")
+    company = build.company()
+    shown = {
+        1.0: ("über 99 %", "sehr wahrscheinlich", "over 99 %", "very likely"),
+        0.995: ("über 99 %", "sehr wahrscheinlich", "over 99 %", "very likely"),
+        0.62: ("62,0 %", "wahrscheinlich", "62.0 %", "likely"),
+        0.004: ("unter 1 %", "offen", "under 1 %", "uncertain"),
+        0.0: ("unter 1 %", "offen", "under 1 %", "uncertain"),
+    }
+    cases = {p: build.case(build.customer(), company, p_churn=p) for p in shown}
+    for locale, first in (("de", 0), ("en", 2)):
+        user.locale = locale
+        db.session.commit()
+        for p, texts in shown.items():
+            html = _page(client, cases[p])
+            figure = html.split(
+                "Abwanderungswahrscheinlichkeit" if locale == "de" else "Churn probability"
+            )[1]
+            figure = re.sub(r"\s+", " ", figure.split("</dd>")[0]).replace("\xa0", " ")
+            assert f'<dd>{texts[first]} <span class="muted">({texts[first + 1]})</span>' in figure
+            assert "100,0" not in figure and "0,0 %" not in figure and "100.0" not in figure

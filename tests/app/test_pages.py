@@ -126,3 +126,67 @@ def test_overview_chart_labels_fit_their_bars(client, login_as):
     assert len(labels) == 12 and all(len(label) <= 5 for label in labels), labels
     years = re.findall(r'class="year">(\d{4})</text>', chart)
     assert 1 <= len(years) <= 2
+
+
+def test_backtest_page_shows_the_rankings_and_the_calibration_before_and_after(
+    client, login_as, build, db
+):
+    from recovery.cases.analysis import as_of_end, run_backtest
+    from tests.app.test_analysis_cases import _decliner
+
+    company = build.company()
+    for _ in range(3):
+        _decliner(build, company)
+    result = run_backtest(as_of_end((utcnow() - timedelta(days=200)).date()), 90).to_dict()
+    ranking = [
+        ("expected_revenue", 0.589, 0.745, 0.3, 0.42),
+        ("revenue_at_risk", 0.4, 0.6, 0.5, 0.7),
+        ("past_revenue", 0.5, 0.7, 0.45, 0.65),
+        ("bgnbd_gg", 0.571, 0.744, None, 0.35),
+    ]
+    keys = ("ranking", "top10_future", "top20_future", "top10_lost", "top20_lost")
+    result.update(
+        ranking=[dict(zip(keys, row, strict=True)) for row in ranking],
+        future_revenue=1234.5,
+        calibration=[{"customers": 40, "predicted": 0.05, "observed": 0.06}],
+        calibration_uncalibrated=[{"customers": 40, "predicted": 0.01, "observed": 0.06}],
+        calibration_error=0.01,
+        calibration_error_uncalibrated=0.05,
+        model={
+            "model": "renewal",
+            "revenue_model": "blend",
+            "calibrated": True,
+            "time_split": {"calibrator": {"kind": "scaling", "x": [], "y": [], "a": 0.5, "b": 0}},
+        },
+    )
+    job = JobRun(kind="backtest", state="done", result=result)
+    db.session.add(job)
+    db.session.commit()
+    admin = login_as("admin")
+    html = client.get(f"/admin/backtest?job={job.id}").get_data(as_text=True)
+    html = re.sub(r"\s+", " ", html).replace("\xa0", " ")
+    assert "Welche Kunden kommen zuerst?" in html and "1.234,50" in html
+    assert "Umsatz danach" in html and "oberste 10 %" in html
+    row = html.split("<td>Erwarteter Umsatz</td>")[1].split("</tr>")[0]
+    assert re.findall(r'class="num">([^<]*)<', row) == ["58,9 %", "74,5 %", "30,0 %", "42,0 %"]
+    row = html.split("<td>BG/NBD × Gamma-Gamma</td>")[1].split("</tr>")[0]
+    assert re.findall(r'class="num">([^<]*)<', row) == ["57,1 %", "74,4 %", "–", "35,0 %"]
+    assert "Umsatz der letzten 12 Monate" in html
+    assert "Der erwartete Umsatz stammt aus: Mittel der Modelle." in html
+    assert "0,050 vor, 0,010 nach der Kalibrierung (Skalierung" in html
+    row = html.split("Vor der Kalibrierung")[1].split("</thead>")[1].split("</table>")[0]
+    assert re.findall(r'class="num">([^<]*)<', row) == ["40", "1,0 %", "5,0 %", "6,0 %"]
+    admin.locale = "en"
+    db.session.commit()
+    html = client.get(f"/admin/backtest?job={job.id}").get_data(as_text=True)
+    assert "Which customers come first?" in html and "BG/NBD × Gamma-Gamma" in html
+    assert "Mean of the models" in html and "(scaling," in html
+    # a result stored before the ranking existed still shows
+    for key in ("ranking", "future_revenue", "calibration_uncalibrated"):
+        result.pop(key)
+    result.pop("calibration_error_uncalibrated")
+    result["model"] = {"model": "renewal"}
+    old = JobRun(kind="backtest", state="done", result=result)
+    db.session.add(old)
+    db.session.commit()
+    assert client.get(f"/admin/backtest?job={old.id}").status_code == 200

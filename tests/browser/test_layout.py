@@ -7,8 +7,9 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import select
 
-from recovery.models import CaseEvent, Message, utcnow
+from recovery.models import CaseEvent, JobRun, Message, utcnow
 from tests.browser.conftest import SHOTS, log_in
 from tests.conftest import PASSWORD, make_user
 
@@ -55,14 +56,31 @@ def _seed(build, db):
             customer_group="Großhändler Premium Plus",
         )
         build.order(customer, utcnow() - timedelta(days=150), "12345.67", group.name, company)
-        cases.append(build.case(customer, company, revenue_at_risk=Decimal(99999 - i)))
+        cases.append(
+            build.case(customer, company, revenue_at_risk=Decimal(99999 - i), p_churn=0.995)
+        )
     db.session.add(CaseEvent(case_id=cases[0].id, kind="note", text="Ruft im Mai zurück"))
     db.session.add(
         Message(customer_id=cases[0].customer_id, case_id=cases[0].id, company_id=company.id,
                 channel="email", purpose="queue", to_address="a@b.example", state="outbox")
     )  # fmt: skip
+    db.session.add(_backtest_job())
     db.session.commit()
     return cases[0], company, group
+
+
+def _backtest_job() -> JobRun:
+    """A finished backtest with every table of its page filled (the tiny history of the
+    analysis tests, its rankings set to numbers a real shop shows)."""
+    from recovery.analysis import backtest
+    from tests.analysis.test_backtest import AS_OF, history
+
+    result = backtest(history(), AS_OF, horizon_days=90).to_dict()
+    keys = ("top10_future", "top20_future", "top10_lost", "top20_lost")
+    for row in result["ranking"]:
+        row.update(zip(keys, (0.589, 0.745, 0.3, 0.42), strict=True))
+    result["model"].update(calibrated=True, time_split={"calibrator": {"kind": "scaling"}})
+    return JobRun(kind="backtest", state="done", result=result)
 
 
 @pytest.mark.parametrize("size", [(1366, 768), (1920, 1080)])
@@ -76,6 +94,7 @@ def test_pages_fit_the_screen_and_no_text_is_below_12px(browser, live_server, bu
         "/admin/outbox", "/admin/jobs", "/admin/companies", f"/admin/companies/{company.id}",
         "/admin/product-groups", f"/admin/product-groups/{group.id}", "/admin/actions",
         "/admin/analysis", "/admin/backtest", "/admin/users", "/account/password",
+        f"/admin/backtest?job={db.session.scalars(select(JobRun.id)).one()}",
     ]  # fmt: skip
     problems = []
     for locale in ("de-DE", "en-US"):
@@ -98,7 +117,8 @@ def test_pages_fit_the_screen_and_no_text_is_below_12px(browser, live_server, bu
             if found["overflow"] > 0:
                 problems.append(f"{locale} {size} {url}: {found['overflow']} px too wide")
             if size == (1366, 768):  # every page at the smaller size, to be looked at
-                name = url.split("?")[0].strip("/").replace("/", "-") or "home"
+                name = url.replace("?job=", "-result").split("?")[0].strip("/")
+                name = name.replace("/", "-") or "home"
                 page.screenshot(path=str(SHOTS / f"layout-{locale[:2]}-{name}.png"))
             if found["spill"]:
                 problems.append(f"{locale} {size} {url}: spills out of {found['spill']}")

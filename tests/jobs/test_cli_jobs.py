@@ -17,9 +17,14 @@ def test_analyze_on_the_command_line_is_a_job_row_with_its_steps(app, build, db)
     assert result.exit_code == 0, result.output
     assert "… scoring customers" in result.output
     assert "cases: 1 opened" in result.output
+    assert "p_churn from rhythm (calibrator: none)" in result.output
+    assert "time split: history" in result.output
     job = db.session.scalars(select(JobRun)).one()
     assert (job.kind, job.state, job.created_by_id) == ("analyze", "done", None)
     assert job.result["opened"] == 1 and job.lease_owner is None
+    # the models behind the run and the time split that chose them are kept with it
+    assert job.result["model"]["model"] == "rhythm"  # one customer: no model to fit
+    assert job.result["model"]["time_split"]["reason"] == "history"
     assert _open_decline_cases(db).count() == 1
 
 
@@ -33,6 +38,10 @@ def test_backtest_on_the_command_line_prints_the_result_of_its_job(app, build, d
     )
     assert result.exit_code == 0, result.output
     assert f"As of {as_of}, horizon 90 days" in result.output and "ROC AUC" in result.output
+    table = result.output.split("Share held by the top customers")[1]
+    for ranking in ("expected_revenue", "revenue_at_risk", "past_revenue", "bgnbd_gg"):
+        assert f"\n{ranking} " in table
+    assert "Calibration error per decile" in table and "predicted before" in table
     job = db.session.scalars(select(JobRun)).one()
     assert (job.kind, job.state, job.params) == (
         "backtest",
