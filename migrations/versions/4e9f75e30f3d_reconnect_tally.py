@@ -1,5 +1,6 @@
 """reconnect tally: the overview's and confirm step's counts per group and company,
-counted by the worker (campaigns/tally.py); empty until the first count
+counted by the worker (campaigns/tally.py), empty until the first count; and
+reconnect_contact.followup_held_last (a follow-up held by the cap waits for it to free)
 
 Revision ID: 4e9f75e30f3d
 Revises: d6a1e2f3b4c5
@@ -29,7 +30,11 @@ def upgrade():
     sa.ForeignKeyConstraint(['product_group_id'], ['product_group.id'], name=op.f('fk_reconnect_tally_product_group_id_product_group'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('product_group_id', 'company_id', name=op.f('pk_reconnect_tally'))
     )
+    with op.batch_alter_table('reconnect_contact', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('followup_held_last', sa.DateTime(), nullable=True))
 
 
 def downgrade():
+    with op.batch_alter_table('reconnect_contact', schema=None) as batch_op:
+        batch_op.drop_column('followup_held_last')
     op.drop_table('reconnect_tally')

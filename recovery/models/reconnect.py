@@ -99,6 +99,10 @@ class ReconnectContact(db.Model):
     followup_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     followup_skipped: Mapped[str | None] = mapped_column(String(30))
     followup_decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Held by the marketing cap: when the customer's latest marketing message was created.
+    # Not decided again until the cap (as set then) has passed it, so held contacts do not
+    # take the places of the group's other due follow-ups run after run.
+    followup_held_last: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # R4: the order that reconnected the customer and its net revenue in the group.
     reconnected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reconnected_order_id: Mapped[int | None] = mapped_column(
