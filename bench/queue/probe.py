@@ -109,6 +109,7 @@ def main() -> None:
         "/login",
         data={"email": "bench@bench.example", "password": "bench-sales-2026", "csrf_token": token},
     )
+    cases = cases or [0] * (args.repeat + 2)  # a database without decline cases
     paths = [args.path.replace("{case}", str(c)) for c in cases]
     client.get(paths.pop())  # warm caches and connections
     profiler = cProfile.Profile() if args.profile else None

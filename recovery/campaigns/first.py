@@ -30,7 +30,9 @@ from ..models import (
     User,
 )
 from ..models.message import Channel, ChannelPreference, GroupMessageTexts, MessagePurpose
-from .lists import Overdue, excluded, group_names
+from . import tally
+from .lists import group_names
+from .overdue import Overdue, excluded
 from .settings import available_channels, insert_ignoring
 from .windows import SendWindows
 
@@ -84,10 +86,19 @@ class Plan:
 
 
 def plan(scope: Scope, now: datetime) -> Plan:
-    """How many first messages the action would queue, per group (the confirm step)."""
-    counts = db.session.execute(
-        scope.select(now, Case.product_group_id, func.count()).group_by(Case.product_group_id)
-    ).all()
+    """How many first messages the action would queue, per group (the confirm step): a
+    group or all of them from the tally (``tally.py``), one customer counted now."""
+    if scope.customer_id is None:
+        enabled = db.session.scalars(
+            select(ReconnectSettings.product_group_id).where(ReconnectSettings.enabled)
+        ).all()
+        wanted = set(enabled) if scope.group_ids is None else set(enabled) & set(scope.group_ids)
+        per_group = tally.per_group(now, scope.company_id, wanted)
+        counts = [(gid, c.due) for gid, c in per_group.items() if c.due]
+    else:
+        counts = db.session.execute(
+            scope.select(now, Case.product_group_id, func.count()).group_by(Case.product_group_id)
+        ).all()
     ids = [gid for gid, _n in counts]
     names = group_names(ids)
     texts = _texts(ids)
@@ -137,13 +148,17 @@ def queue_first(
     texts: dict[int, GroupMessageTexts] = {}
     cap = MarketingCap.load()
     send_at = SendWindows.load().next_open(now)
-    after = 0
+    after, touched = 0, set()
     while True:
         cases = db.session.scalars(
             scope.select(now, Case).where(Case.id > after).order_by(Case.id).limit(CHUNK)
         ).all()
         if not cases:
+            if result.queued:
+                tally.recount(touched)
+                db.session.commit()
             return result
+        touched.update(c.product_group_id for c in cases)
         missing = {c.product_group_id for c in cases} - set(texts)
         texts.update(_texts(missing))
         for case in cases:

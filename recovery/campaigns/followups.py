@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import exists, or_, select, update
+from sqlalchemy import exists, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
@@ -45,8 +45,11 @@ class FollowupResult:
     skipped: dict[str, int] = field(default_factory=dict)
 
 
-def _pending(group_id: int, cutoff: datetime):
+def _pending(group_id: int, cutoff: datetime, free: datetime | None):
+    """The group's due contacts, oldest first; held ones once the cap frees them (after
+    ``free``: the start of the cap's window; None: no cap)."""
     rc = ReconnectContact
+    held = rc.followup_held_last
     return (
         select(rc)
         .where(
@@ -55,6 +58,7 @@ def _pending(group_id: int, cutoff: datetime):
             rc.followup_at.is_(None),
             rc.followup_skipped.is_(None),
             rc.reconnected_at.is_(None),
+            true() if free is None else or_(held.is_(None), held < free),
         )
         .order_by(rc.first_sent_at, rc.id)
     )
@@ -134,8 +138,15 @@ def _skip(contact: ReconnectContact, reason: str, now: datetime, result, **data)
 
 
 def _hold(contact: ReconnectContact, last: datetime, now: datetime, result) -> None:
-    """Inside the cap: noted once in the case history, decided again later."""
+    """Inside the cap: noted once in the case history, decided again when it frees."""
     result.held += 1
+    db.session.execute(
+        update(ReconnectContact)
+        .where(ReconnectContact.id == contact.id)
+        .values(followup_held_last=last)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
     _event(contact, "reconnect_held", now, f"reconnect-held:{contact.id}", last=last.isoformat())
     try:
         db.session.commit()
@@ -219,7 +230,8 @@ def decide_followups(now: datetime | None = None, limit: int = BATCH) -> Followu
     for group_id, delay in groups:
         texts = db.session.get(GroupMessageTexts, group_id)
         cutoff = now - timedelta(days=delay)
-        contacts = db.session.scalars(_pending(group_id, cutoff).limit(limit)).all()
+        free = cap.since(now) if cap.on else None
+        contacts = db.session.scalars(_pending(group_id, cutoff, free).limit(limit)).all()
         for contact in contacts:
             decide(contact, texts, cap, now, result)
     return result

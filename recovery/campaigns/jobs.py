@@ -10,7 +10,7 @@ from typing import Any
 from ..extensions import db
 from ..jobs import JobContext, job_kind, recurring
 from ..models import User, utcnow
-from . import sendtime  # noqa: F401  (registers ReConnect's send-time check)
+from . import sendtime, tally  # noqa: F401  (the send-time check, the recurring count)
 from .attribution import attribute
 from .first import Scope, queue_first
 from .followups import FollowupResult, decide_followups

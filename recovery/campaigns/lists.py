@@ -18,14 +18,12 @@ from decimal import Decimal
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, Select, and_, case, exists, func, literal, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, exists, func, or_, select, true
 
 from ..extensions import db
-from ..messaging import outbox, reach
-from ..messaging.cap import MarketingCap
+from ..messaging import outbox
 from ..models import (
     Case,
-    CaseKind,
     Company,
     Customer,
     ProductGroup,
@@ -36,11 +34,11 @@ from ..models import (
 from ..models.message import CHANNEL_LABELS, Channel, ChannelPreference
 from ..models.reconnect import FOLLOWUP_SKIP_LABELS
 from ..models.user import restrict_to_company
+from . import tally
+from .overdue import REACH, Overdue, excluded, open_overdue
 from .settings import group_settings
 
 PAGE_SIZE = 50
-# The do-not-contact records joined to every statement over the overdue cases.
-REACH = reach.Reach()
 RESULT_MONTHS = 3
 TABS = ("reachable", "unreachable", "first", "followup", "reconnected")
 TAB_LABELS = {
@@ -65,73 +63,6 @@ def results_since(now: datetime) -> datetime:
 def _days_in(year: int, month: int) -> int:
     following = date(year + month // 12, month % 12 + 1, 1)
     return (following - date(year, month, 1)).days
-
-
-def open_overdue(stmt: Select, company_id: int | None) -> Select:
-    """``stmt`` limited to the open overdue cases (of the user's company, if restricted)."""
-    stmt = stmt.where(
-        Case.kind == CaseKind.OVERDUE,
-        Case.closed_at.is_(None),
-        Case.product_group_id.is_not(None),
-    )
-    return restrict_to_company(stmt, Case.company_id, company_id)
-
-
-def excluded() -> ColumnElement[bool]:
-    return exists().where(
-        ReconnectExclusion.customer_id == Case.customer_id,
-        ReconnectExclusion.product_group_id == Case.product_group_id,
-    )
-
-
-class Overdue:
-    """Statements over the open overdue cases as of ``now``: each case with its customer,
-    company and do-not-contact records joined once, and the conditions of the tabs.
-
-    The contact of the episode and the cap are NOT EXISTS conditions (PostgreSQL runs them
-    as hash anti joins), never inside a CASE: there they become a sub-query per row,
-    whose cost estimate makes PostgreSQL compile the statement (JIT) for seconds.
-    """
-
-    def __init__(self, now: datetime, company_id: int | None = None) -> None:
-        self.company_id = company_id
-        cap = MarketingCap.load()
-        self.since = cap.since(now) if cap.on else None
-
-    def select(self, *columns) -> Select:
-        stmt = (
-            select(*columns)
-            .select_from(Case)
-            .join(Customer, Customer.id == Case.customer_id)
-            .outerjoin(Company, Company.id == Case.company_id)
-        )
-        return open_overdue(REACH.join(stmt), self.company_id)
-
-    @staticmethod
-    def fresh() -> ColumnElement[bool]:
-        """ReConnect has not contacted this episode."""
-        return ~exists().where(ReconnectContact.case_id == Case.id)
-
-    def too_recent(self) -> ColumnElement[bool]:
-        """The customer had a marketing message inside the cap."""
-        if self.since is None:
-            return literal(False)
-        return reach.recently_contacted(self.since)
-
-    def usable(self) -> ColumnElement[bool]:
-        """A channel of the company's preference can reach the customer."""
-        return REACH.reachable(Company.channel_preference)
-
-    def reachable(self) -> ColumnElement[bool]:
-        """Reachable now: a usable channel and no marketing message inside the cap."""
-        if self.since is None:
-            return self.usable()
-        return and_(self.usable(), ~self.too_recent())
-
-    def unreachable(self) -> ColumnElement[bool]:
-        if self.since is None:
-            return ~self.usable()
-        return or_(~self.usable(), self.too_recent())
 
 
 def group_names(ids) -> dict[int, str]:
@@ -172,19 +103,10 @@ class Overview:
 def overview(company_id: int | None, now: datetime) -> Overview:
     """R1: per product group with overdue customers or contacts in the last 3 months."""
     since = results_since(now)
-    query = Overdue(now, company_id)
-    by_group = Case.product_group_id
-
-    def counts(*where) -> dict[int, int]:
-        stmt = query.select(by_group, func.count()).where(*where).group_by(by_group)
-        return dict(db.session.execute(stmt).tuples().all())
-
-    overdue_counts = counts()
-    fresh = counts(query.fresh())
-    reachable = counts(query.fresh(), query.reachable())
     overdue = [
-        (gid, n, reachable.get(gid, 0), fresh.get(gid, 0) - reachable.get(gid, 0))
-        for gid, n in overdue_counts.items()
+        (gid, c.overdue, c.reachable, c.fresh - c.reachable)
+        for gid, c in tally.per_group(now, company_id).items()
+        if c.overdue
     ]
     rc = ReconnectContact
     recent = or_(rc.first_sent_at >= since, rc.followup_at >= since, rc.reconnected_at >= since)
@@ -269,23 +191,34 @@ class TabPage:
     total: int | None  # None: not counted (the overdue tabs; the overview has the counts)
     page: int
     pages: int
+    next_after: int | None = None  # the overdue tabs' links: the case ending this page
+    prev_before: int | None = None
 
 
 # The overdue tabs read the group's open cases in list order from the partial index, a
 # chunk at a time, and keep those of the tab: page 1 reads one chunk, not the group.
+# "Next" and "previous" carry the case that ends the page (``after`` / ``before``), so a
+# deep page starts there instead of reading every chunk before it.
 CHUNK = 500
 
 
-def tab_page(group_id: int, tab: str, company_id: int | None, page: int, now: datetime) -> TabPage:
+def tab_page(
+    group_id: int,
+    tab: str,
+    company_id: int | None,
+    page: int,
+    now: datetime,
+    after: int | None = None,
+    before: int | None = None,
+) -> TabPage:
     """One page of a tab (R2), highest revenue at risk first in the overdue tabs, newest
-    first in the others."""
+    first in the others. ``after`` / ``before``: the overdue tabs' page follows / precedes
+    that case (the links of the page before); otherwise ``page`` counts from the top."""
     if tab not in TABS:
         raise ValueError(f"unknown tab {tab!r}")
     page = max(page, 1)
     if tab in ("reachable", "unreachable"):
-        ids, more = _overdue_ids(group_id, tab, company_id, page, now)
-        rows = _overdue_rows(ids, Overdue(now))
-        return TabPage(tab, rows, None, page, page + 1 if more else page)
+        return _overdue_page(group_id, tab, company_id, page, now, after, before)
     column = {
         "first": ReconnectContact.first_sent_at,
         "followup": ReconnectContact.followup_at,
@@ -306,24 +239,84 @@ def tab_page(group_id: int, tab: str, company_id: int | None, page: int, now: da
     return TabPage(tab, _contact_rows(list(ids), now), total, page, pages)
 
 
-def _overdue_ids(
-    group_id: int, tab: str, company_id: int | None, page: int, now: datetime
-) -> tuple[list[int], bool]:
-    """The case ids of one page of an overdue tab, and whether another page follows."""
-    in_order = open_overdue(select(Case.id), company_id).where(Case.product_group_id == group_id)
-    in_order = in_order.order_by(Case.revenue_at_risk.desc().nulls_last(), Case.id)
+def _overdue_page(group_id, tab, company_id, page, now, after, before) -> TabPage:
+    in_group = open_overdue(select(Case.id, Case.revenue_at_risk), company_id).where(
+        Case.product_group_id == group_id
+    )
     query = Overdue(now, company_id)
     wanted = query.reachable() if tab == "reachable" else query.unreachable()
     keep = query.select(Case.id).where(query.fresh(), wanted)
-    skip, found, offset = (page - 1) * PAGE_SIZE, [], 0
-    while len(found) < skip + PAGE_SIZE + 1:
-        chunk = db.session.scalars(in_order.limit(CHUNK).offset(offset)).all()
-        if not chunk:
-            break
-        kept = set(db.session.scalars(keep.where(Case.id.in_(chunk))))
-        found.extend(i for i in chunk if i in kept)
-        offset += CHUNK
-    return found[skip : skip + PAGE_SIZE], len(found) > skip + PAGE_SIZE
+    cursor = after if after is not None else before
+    key = _key(in_group, cursor) if cursor is not None and page > 1 else None
+
+    def kept(forward: bool, want: int) -> list[int]:
+        found: list[int] = []
+        for chunk, chunk_stmt in _walk(in_group, key, forward):
+            # The chunk again as a sub-query, not 500 ids as parameters: the statement
+            # stays short, so psycopg parses it once per process, not per request (20 ms).
+            tab_ids = set(db.session.scalars(keep.where(Case.id.in_(chunk_stmt))))
+            found.extend(i for i in chunk if i in tab_ids)
+            if len(found) >= want:
+                break
+        return found
+
+    if key is not None and before is not None and after is None:
+        ids = kept(False, PAGE_SIZE)[:PAGE_SIZE][::-1]
+        page = page if len(ids) == PAGE_SIZE else 1  # fewer: the top of the list
+        more = True
+    elif key is not None:
+        found = kept(True, PAGE_SIZE + 1)
+        ids, more = found[:PAGE_SIZE], len(found) > PAGE_SIZE
+    else:  # from the top (page 1, or a page number typed without its link)
+        skip = (page - 1) * PAGE_SIZE
+        found = kept(True, skip + PAGE_SIZE + 1)
+        ids, more = found[skip : skip + PAGE_SIZE], len(found) > skip + PAGE_SIZE
+    rows = _overdue_rows(ids, query)
+    data = TabPage(tab, rows, None, page, page + 1 if more else page)
+    if rows:
+        data.next_after = rows[-1].case_id if more else None
+        data.prev_before = rows[0].case_id if page > 2 else None
+    return data
+
+
+def _key(in_group: Select, case_id: int) -> tuple[Decimal | None, int] | None:
+    """The list position of ``case_id`` (its revenue at risk and id), if in the group."""
+    found = db.session.execute(
+        in_group.with_only_columns(Case.revenue_at_risk).where(Case.id == case_id)
+    ).first()
+    return None if found is None else (found[0], case_id)
+
+
+def _beyond(key: tuple[Decimal | None, int], forward: bool) -> list[ColumnElement[bool]]:
+    """The cases after ``key`` in list order (revenue at risk ↓ with NULL last, id ↑),
+    or before it when not ``forward``: each a range of the index, walked in turn."""
+    revenue, case_id = key
+    column, ids = Case.revenue_at_risk, Case.id
+    if forward:
+        if revenue is None:
+            return [and_(column.is_(None), ids > case_id)]
+        return [and_(column <= revenue, or_(column < revenue, ids > case_id)), column.is_(None)]
+    if revenue is None:
+        return [and_(column.is_(None), ids < case_id), column.is_not(None)]
+    return [and_(column >= revenue, or_(column > revenue, ids < case_id))]
+
+
+def _walk(in_group: Select, key, forward: bool):
+    """Chunks of case ids of the group in list order (reversed when not ``forward``)
+    from ``key`` on (None: from the top), each with its statement."""
+    column = Case.revenue_at_risk
+    order = (
+        (column.desc().nulls_last(), Case.id) if forward else (column.nulls_first(), Case.id.desc())
+    )
+    ranges = [true()] if key is None else _beyond(key, forward)
+    while ranges:
+        chunk = in_group.where(ranges[0]).order_by(*order).limit(CHUNK)
+        rows = db.session.execute(chunk).all()
+        if not rows:
+            ranges = ranges[1:]
+            continue
+        yield [r[0] for r in rows], chunk.with_only_columns(Case.id)
+        ranges = _beyond((rows[-1][1], rows[-1][0]), forward)
 
 
 def _overdue_rows(case_ids: list[int], query: Overdue) -> list[TabRow]:

@@ -25,11 +25,11 @@ business time zone) to ``now``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, or_, select
+from sqlalchemy import String, case, cast, func, literal, or_, select
 
 from ..extensions import db
 from ..models import (
@@ -40,11 +40,13 @@ from ..models import (
     Order,
     OrderLine,
     ReconnectContact,
+    ReconnectExclusion,
+    ReconnectSettings,
     business_tz,
 )
 from ..models.user import restrict_to_company
-from .lists import REACH, excluded, group_names, results_since
-from .settings import group_settings
+from .lists import REACH, group_names, results_since
+from .settings import GroupSettings, group_settings
 
 ZERO = Decimal("0.00")
 # Orders that count (as in ``attribution``): a cancelled or returned one does not.
@@ -86,6 +88,12 @@ class ResultRow:
     not_contacted: Cohort = field(default_factory=Cohort)
     switched_off: int = 0  # of the not contacted: the send switch is off
     unreachable: int = 0  # of the not contacted: switch on, not reachable
+
+    @property
+    def compared(self) -> bool:
+        """ReConnect wrote to someone of the group in the period: only then does the
+        comparison with the customers not contacted say something."""
+        return self.contacted.customers > 0
 
     @property
     def uplift(self) -> float | None:
@@ -142,10 +150,22 @@ def _local_month(value: datetime) -> date:
     return value.astimezone(business_tz()).date().replace(day=1)
 
 
+def _month_of(column, months: list[date]):
+    """The index in ``months`` of the business-time month of ``column``, as SQL: the
+    months' starts (midnight, business time zone) compared as instants, the same on
+    both databases."""
+    tz = business_tz()
+    starts = [datetime.combine(m, time.min, tz) for m in months[1:]]
+    if not starts:
+        return literal(0)
+    return case(*((column < start, i) for i, start in enumerate(starts)), else_=len(starts))
+
+
 def results(company_id: int | None, now: datetime) -> Results:
     """R5 for the user's company (``company_id``; None: every company)."""
     since = results_since(now)
-    months = {m: MonthRow(m) for m in _months(since.date(), _local_month(now))}
+    starts = _months(since.date(), _local_month(now))
+    months = [MonthRow(m) for m in starts]
     rows: dict[int, ResultRow] = {}
 
     def row(group_id: int) -> ResultRow:
@@ -157,29 +177,37 @@ def results(company_id: int | None, now: datetime) -> Results:
         row(group_id).overdue = count
 
     rc = ReconnectContact
-    contacts = restrict_to_company(
-        select(rc.product_group_id, rc.first_sent_at, rc.reconnected_at, rc.reconnected_revenue)
-        .where(or_(rc.first_sent_at >= since, rc.reconnected_at >= since))
-        .where(rc.first_sent_at <= now),
+    credited = rc.reconnected_at.is_not(None)
+    sent = restrict_to_company(
+        select().where(rc.first_sent_at >= since, rc.first_sent_at <= now),
         rc.company_id,
         company_id,
     )
-    for group_id, sent_at, reconnected_at, revenue in db.session.execute(contacts):
-        revenue = Decimal(revenue or 0)
-        if sent_at >= since:
-            cohort = row(group_id).contacted
-            cohort.customers += 1
-            if reconnected_at is not None:
-                cohort.reordered += 1
-                cohort.revenue += revenue
-            month = months.get(_local_month(sent_at))
-            if month:
-                month.contacted += 1
-        if reconnected_at is not None and since <= reconnected_at <= now:
-            month = months.get(_local_month(reconnected_at))
-            if month:
-                month.reconnected += 1
-                month.revenue += revenue
+    per_group = sent.with_only_columns(
+        rc.product_group_id,
+        func.count(),
+        func.count(rc.reconnected_at),
+        func.sum(case((credited, rc.reconnected_revenue), else_=0)),
+    ).group_by(rc.product_group_id)
+    for group_id, contacted, reordered, revenue in db.session.execute(per_group):
+        cohort = row(group_id).contacted
+        cohort.customers, cohort.reordered = contacted, reordered
+        cohort.revenue = Decimal(revenue or 0).quantize(Decimal("0.01"))
+    month = _month_of(rc.first_sent_at, starts)
+    by_month = sent.with_only_columns(month, func.count()).group_by(month)
+    for index, contacted in db.session.execute(by_month):
+        months[index].contacted = contacted
+    month = _month_of(rc.reconnected_at, starts)
+    won = restrict_to_company(
+        select(month, func.count(), func.sum(rc.reconnected_revenue))
+        .where(rc.reconnected_at >= since, rc.reconnected_at <= now, rc.first_sent_at <= now)
+        .group_by(month),
+        rc.company_id,
+        company_id,
+    )
+    for index, reconnected, revenue in db.session.execute(won):
+        months[index].reconnected = reconnected
+        months[index].revenue = Decimal(revenue or 0).quantize(Decimal("0.01"))
 
     _not_contacted(company_id, since, now, row)
 
@@ -189,7 +217,7 @@ def results(company_id: int | None, now: datetime) -> Results:
         result.name = names.get(group_id, "")
         result.enabled = settings[group_id].enabled
     ordered = sorted(rows.values(), key=lambda r: (-r.overdue, r.name))
-    return Results(since, ordered, list(months.values()))
+    return Results(since, ordered, months)
 
 
 def _in_period(stmt, company_id: int | None, since: datetime, now: datetime):
@@ -208,62 +236,78 @@ def _overdue_counts(company_id, since, now):
     return db.session.execute(_in_period(stmt, company_id, since, now)).tuples().all()
 
 
+def _plus_days(moment, days):
+    """``moment`` + ``days`` (a column) in SQL, on PostgreSQL and SQLite."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return moment + func.make_interval(0, 0, 0, days)
+    return func.strftime("%Y-%m-%d %H:%M:%f", moment, "+" + cast(days, String) + " days")
+
+
 def _not_contacted(company_id, since, now, row) -> None:
-    """The comparison: episodes never contacted, switched off or not reachable."""
+    """The comparison: episodes never contacted, switched off or not reachable; those
+    that reordered inside the group's window, each with its first such order."""
     never = ~select(ReconnectContact.id).where(ReconnectContact.case_id == Case.id).exists()
-    switched_off = excluded()
+    switched_off = ReconnectExclusion.customer_id.is_not(None)
     reachable = REACH.reachable(Company.channel_preference)
     base = (
         select(Case.id)
         .select_from(Case)
         .join(Customer, Customer.id == Case.customer_id)
         .outerjoin(Company, Company.id == Case.company_id)
+        .outerjoin(
+            ReconnectExclusion,
+            (ReconnectExclusion.customer_id == Case.customer_id)
+            & (ReconnectExclusion.product_group_id == Case.product_group_id),
+        )
     )
     base = _in_period(REACH.join(base), company_id, since, now).where(
         never, or_(switched_off, ~reachable)
     )
-    episodes = {}
-    stmt = base.with_only_columns(Case.id, Case.product_group_id, Case.opened_at, switched_off)
-    for case_id, group_id, opened_at, off in db.session.execute(stmt):
-        episodes[case_id] = (group_id, max(opened_at, since))
+    counts = base.with_only_columns(Case.product_group_id, switched_off, func.count())
+    for group_id, off, n in db.session.execute(
+        counts.group_by(Case.product_group_id, switched_off)
+    ):
         result = row(group_id)
-        result.not_contacted.customers += 1
+        result.not_contacted.customers += n
         if off:
-            result.switched_off += 1
+            result.switched_off += n
         else:
-            result.unreachable += 1
-    if not episodes:
-        return
-    windows = {
-        gid: timedelta(days=s.attribution_days)
-        for gid, s in group_settings({g for g, _start in episodes.values()}).items()
-    }
+            result.unreachable += n
+    # From when the episode was overdue in the period, inside the group's window.
+    start = case(
+        (Case.opened_at > since, Case.opened_at), else_=literal(since, Case.opened_at.type)
+    )
+    days = func.coalesce(ReconnectSettings.attribution_days, GroupSettings(0).attribution_days)
     line_counts = or_(OrderLine.state.is_(None), OrderLine.state.in_(_REAL))
+    first = func.row_number().over(partition_by=Case.id, order_by=(Order.ordered_at, Order.id))
     orders = (
-        base.with_only_columns(Case.id, Order.ordered_at, func.sum(OrderLine.net_amount))
+        base.with_only_columns(
+            Case.product_group_id, func.sum(OrderLine.net_amount).label("revenue"), first.label("n")
+        )
         .join(Order, Order.customer_id == Case.customer_id)
         .join(
             OrderLine,
             (OrderLine.order_id == Order.id)
             & (OrderLine.product_group_id == Case.product_group_id),
         )
+        .outerjoin(ReconnectSettings, ReconnectSettings.product_group_id == Case.product_group_id)
         .where(
             Order.ordered_at > since,
             Order.ordered_at > Case.opened_at,
             Order.ordered_at <= now,
+            Order.ordered_at <= _plus_days(start, days),
             Order.state.in_(_REAL),
             line_counts,
         )
-        .group_by(Case.id, Order.id, Order.ordered_at)
+        .group_by(Case.id, Case.product_group_id, Order.id, Order.ordered_at)
+        .subquery()
     )
-    first: dict[int, tuple[datetime, Decimal]] = {}
-    for case_id, ordered_at, revenue in db.session.execute(orders):
-        group_id, start = episodes[case_id]
-        if ordered_at > start + windows[group_id]:
-            continue
-        if case_id not in first or ordered_at < first[case_id][0]:
-            first[case_id] = (ordered_at, Decimal(revenue or 0))
-    for case_id, (_at, revenue) in first.items():
-        cohort = row(episodes[case_id][0]).not_contacted
-        cohort.reordered += 1
-        cohort.revenue += revenue
+    reorders = (
+        select(orders.c.product_group_id, func.count(), func.sum(orders.c.revenue))
+        .where(orders.c.n == 1)
+        .group_by(orders.c.product_group_id)
+    )
+    for group_id, reordered, revenue in db.session.execute(reorders):
+        cohort = row(group_id).not_contacted
+        cohort.reordered = reordered
+        cohort.revenue = Decimal(revenue or 0).quantize(Decimal("0.01"))

@@ -12,6 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from ..extensions import db
 from ..models import ProductGroup, ReconnectExclusion, ReconnectSettings
 from ..models.message import Channel
+from . import tally
 
 MAX_DAYS = 365
 
@@ -86,14 +87,21 @@ def set_send_switch(customer_id: int, group_id: int, on: bool, user_id: int | No
                 ReconnectExclusion.product_group_id == group_id,
             )
         )
-        return done.rowcount > 0
+        return _recount(group_id, done.rowcount > 0)
     # A second click (or a second user) at the same time inserts nothing.
     done = db.session.execute(
         insert_ignoring(ReconnectExclusion)
         .values(customer_id=customer_id, product_group_id=group_id, created_by_id=user_id)
         .on_conflict_do_nothing()
     )
-    return done.rowcount > 0
+    return _recount(group_id, done.rowcount > 0)
+
+
+def _recount(group_id: int, changed: bool) -> bool:
+    # Counted again whatever ``changed`` says: on PostgreSQL the INSERT … ON CONFLICT DO
+    # NOTHING above reported rowcount 0 for a row it wrote (seen in test_reconnect_scale).
+    tally.recount([group_id])
+    return changed
 
 
 def insert_ignoring(model):

@@ -141,6 +141,8 @@ def reason_from_record(
         return _("no email address") if channel == "email" else _("no mobile number")
     if record is not None:
         return str(DNC_TEXT.get(record, record))
+    # None (the source does not say) is no refusal: the existing-customer exception of
+    # UWG §7(3), see docs/reconnect.md "Consent".
     if marketing and customer.marketing_consent is False:
         return _("no marketing consent")
     return None

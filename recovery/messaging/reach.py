@@ -54,8 +54,10 @@ class Reach:
 
     def reachable(self, preference: ColumnElement[str] | None) -> ColumnElement[bool]:
         """Some channel of the preference (a company's ``channel_preference``; NULL: both)
-        can carry a marketing message: consent not refused, and email usable unless the
-        preference is SMS only, or SMS usable unless it is email only."""
+        can carry a marketing message: consent not refused (``marketing_consent`` not
+        False; None is the existing-customer exception, docs/reconnect.md "Consent"), and
+        email usable unless the preference is SMS only, or SMS usable unless it is email
+        only."""
         preference = func.coalesce(preference, literal(ChannelPreference.BOTH.value))
         return and_(
             Customer.marketing_consent.is_not(False),

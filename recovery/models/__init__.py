@@ -36,7 +36,12 @@ from .message import (
     WebhookPost,
 )
 from .order import ORDER_STATES, Order, OrderLine, Product, ProductGroup
-from .reconnect import ReconnectContact, ReconnectExclusion, ReconnectSettings
+from .reconnect import (
+    ReconnectContact,
+    ReconnectExclusion,
+    ReconnectSettings,
+    ReconnectTally,
+)
 from .system import (
     JOB_LABELS,
     ConnectorConfig,
@@ -97,6 +102,7 @@ __all__ = [
     "ReconnectContact",
     "ReconnectExclusion",
     "ReconnectSettings",
+    "ReconnectTally",
     "SavedMapping",
     "Setting",
     "SyncCursor",

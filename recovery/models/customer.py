@@ -46,7 +46,10 @@ class Customer(db.Model):
     # then empty): kept so the admin sees it and can correct it in the source.
     country_raw: Mapped[str | None] = mapped_column(String(100))
     customer_group: Mapped[str | None] = mapped_column(String(100))
-    # None: the source does not say; the product treats None as "no consent".
+    # True: the customer agreed to marketing; False: the source records no consent (or an
+    # objection) – never a marketing message; None: the source does not say (many WaWi
+    # exports have no such column) – email and SMS to this existing customer under the
+    # UWG §7(3) exception, with the unsubscribe link in every message (docs/reconnect.md).
     marketing_consent: Mapped[bool | None]
     locale: Mapped[str] = mapped_column(String(5), default="de")
     # Set by "no interest": the analysis leaves the customer out until then.

@@ -9,7 +9,7 @@ from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import exists, or_, select
 
-from ..campaigns import lists, results
+from ..campaigns import lists, results, tally
 from ..campaigns.first import Scope, plan, queue_first
 from ..campaigns.settings import SettingsRefused, group_settings, save_group_settings
 from ..campaigns.settings import set_send_switch as switch_service
@@ -52,7 +52,15 @@ def tab(group_id: int, tab: str):
         abort(404)
     group = _group(group_id)
     page = int_arg("page", 1) or 1
-    data = lists.tab_page(group.id, tab, current_user.company_id, page, utcnow())
+    data = lists.tab_page(
+        group.id,
+        tab,
+        current_user.company_id,
+        page,
+        utcnow(),
+        after=int_arg("after"),
+        before=int_arg("before"),
+    )
     return render_template(
         "reconnect/tab.html",
         group=group,
@@ -235,6 +243,7 @@ def sending_settings():
         try:
             save_windows({"weekdays": form.weekdays.data, "hours": hours}, current_user.id)
             save_cap(form.cap_days.data, current_user.id)
+            tally.invalidate()  # who is reachable changed for everybody
         except ValueError as exc:
             db.session.rollback()
             flash(str(exc), "error")

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from recovery.campaigns.first import Scope, queue_first
+from recovery.campaigns.followups import FollowupResult
 from recovery.extensions import db
 from recovery.jobs import registry
 from recovery.messaging.cap import CAP_KEY
@@ -154,10 +155,38 @@ def test_the_cap_holds_the_follow_up_and_it_goes_when_the_cap_allows(app, build,
     db.session.commit()
     with app.test_request_context():
         assert _decide(start + 15 * DAY).held == 1
-        assert _decide(start + 16 * DAY).held == 1
+        # Not taken again while the cap holds it (it would keep other follow-ups waiting).
+        assert _decide(start + 16 * DAY) == FollowupResult()
         assert _followups() == [] and len(_events("reconnect_held")) == 1
+        assert _decide(start + 19 * DAY - timedelta(minutes=1)) == FollowupResult()
         assert _decide(start + 20 * DAY).sent == 1
     assert len(_followups()) == 1
+
+
+def test_held_follow_ups_do_not_keep_the_group_s_others_waiting(app, build, contacted):
+    from recovery.campaigns.followups import decide_followups
+
+    start = utcnow()
+    other = overdue(build, contacted.company, build.group("Saatgut"), first_name="Bernd")
+    with app.test_request_context():
+        queue_first(Scope(customer_id=other.customer_id), None, start + 1 * DAY)
+    db.session.add(
+        Message(
+            customer_id=contacted.customer_id,
+            purpose="queue",
+            marketing=True,
+            to_address="x@example.de",
+            state="sent",
+            created_at=start + 12 * DAY,
+        )
+    )
+    db.session.commit()
+    with app.test_request_context():
+        # one contact per group and run (the worker takes 200): the oldest is held …
+        assert decide_followups(start + 16 * DAY, limit=1).held == 1
+        # … and the next run takes the one after it instead of the held one again
+        assert decide_followups(start + 16 * DAY, limit=1).sent == 1
+    assert [m.customer_id for m in _followups()] == [other.customer_id]
 
 
 def test_a_switched_off_group_waits(app, contacted):

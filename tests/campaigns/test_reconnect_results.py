@@ -201,3 +201,14 @@ def test_results_page_without_data_says_so(client, login_as):
 
 def test_results_need_a_login(client):
     assert client.get("/reconnect/results").status_code == 302
+
+
+def test_a_group_reconnect_never_wrote_to_shows_no_comparison(client, login_as, seeds, frozen):
+    login_as("admin", locale="en")
+    html = client.get("/reconnect/results").get_data(as_text=True)
+    fertiliser = next(r for r in results(None, NOW).groups if r.name == "Dünger")
+    assert not fertiliser.compared and fertiliser.not_contacted.customers == 1
+    # overdue 1, contacted 0 …, then 1 not contacted, and no rate, revenue or uplift for them
+    assert _cells(html, f'data-group="{fertiliser.group_id}"')[1:] == [
+        "1", "0", "0", "–", "€0.00", "–", "1", "–", "–", "–", "–",
+    ]  # fmt: skip
