@@ -3,7 +3,7 @@ counted by the worker (campaigns/tally.py), empty until the first count; and
 reconnect_contact.followup_held_last (a follow-up held by the cap waits for it to free)
 
 Revision ID: 4e9f75e30f3d
-Revises: d6a1e2f3b4c5
+Revises: b8e2c4d6f1a3
 Create Date: 2026-12-07 13:48:23.593405
 
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '4e9f75e30f3d'
-down_revision = 'd6a1e2f3b4c5'
+down_revision = 'b8e2c4d6f1a3'
 branch_labels = None
 depends_on = None
 
