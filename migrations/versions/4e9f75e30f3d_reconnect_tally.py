@@ -35,6 +35,7 @@ def upgrade():
 
 
 def downgrade():
-    with op.batch_alter_table('reconnect_contact', schema=None) as batch_op:
-        batch_op.drop_column('followup_held_last')
+    # A plain DROP COLUMN (SQLite 3.35+): batch mode would reflect the customer table it
+    # refers to, whose expression index (lower(email)) SQLAlchemy cannot reflect.
+    op.drop_column('reconnect_contact', 'followup_held_last')
     op.drop_table('reconnect_tally')
