@@ -36,6 +36,14 @@ from .message import (
 )
 from .order import ORDER_STATES, Order, OrderLine, Product, ProductGroup
 from .reconnect import ReconnectContact, ReconnectExclusion, ReconnectSettings
+from .serial import (
+    SALUTATION_MODE_LABELS,
+    SERIAL_STATE_LABELS,
+    SalutationMode,
+    SerialMessage,
+    SerialState,
+    SerialTarget,
+)
 from .system import (
     JOB_LABELS,
     ConnectorConfig,
@@ -68,6 +76,12 @@ __all__ = [
     "GroupMemberChange",
     "Newsletter",
     "NewsletterSubscription",
+    "SALUTATION_MODE_LABELS",
+    "SERIAL_STATE_LABELS",
+    "SalutationMode",
+    "SerialMessage",
+    "SerialState",
+    "SerialTarget",
     "DNC_REASONS",
     "KIND_LABELS",
     "MESSAGE_STATES",
