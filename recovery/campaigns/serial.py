@@ -15,13 +15,14 @@ cancels a message whose customer left the group or the newsletter since
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, and_, func, select, update
+from sqlalchemy import Select, and_, func, select, text, update
 
 from ..extensions import db
 from ..jobs import enqueue
@@ -50,6 +51,7 @@ from ..models import (
     User,
     WebhookEvent,
 )
+from ..models.customer import display_name
 from ..models.message import Channel
 from .settings import insert_ignoring
 from .windows import SendWindows
@@ -154,11 +156,28 @@ def in_target(serial: SerialMessage, customer_id) -> Any:
     )
 
 
+# What a recipient's message needs of the customer: read as plain rows, not as objects.
+_COLUMNS = (
+    Customer.id,
+    Customer.first_name,
+    Customer.last_name,
+    Customer.company_name,
+    Customer.salutation,
+    Customer.city,
+    Customer.country,
+    Customer.email,
+    Customer.number,
+    Customer.customer_group,
+    Customer.locale,
+    Customer.marketing_consent,
+)
+
+
 def _recipients(serial: SerialMessage) -> Select:
     """The customers of the target with their email do-not-contact reason, by id."""
-    return select(Customer, consent.record_subquery(Customer.id, Channel.EMAIL)).where(
-        in_target(serial, Customer.id)
-    )
+    return select(
+        *_COLUMNS, consent.record_subquery(Customer.id, Channel.EMAIL).label("dnc")
+    ).where(in_target(serial, Customer.id))
 
 
 def count_recipients(serial: SerialMessage) -> int:
@@ -169,7 +188,8 @@ def count_recipients(serial: SerialMessage) -> int:
 
 def samples(serial: SerialMessage, n: int = 3) -> list[Customer]:
     """The first ``n`` recipients who can get the message (the preview's three)."""
-    reachable = _recipients(serial).where(
+    reachable = select(Customer).where(
+        in_target(serial, Customer.id),
         Customer.email.is_not(None),
         Customer.email != "",
         Customer.marketing_consent.is_not(False),
@@ -177,7 +197,7 @@ def samples(serial: SerialMessage, n: int = 3) -> list[Customer]:
             select(DoNotContact.customer_id).where(DoNotContact.channel == Channel.EMAIL)
         ),
     )
-    return [c for c, _r in db.session.execute(reachable.order_by(Customer.id).limit(n))]
+    return list(db.session.scalars(reachable.order_by(Customer.id).limit(n)))
 
 
 # -- one recipient's message -------------------------------------------------------------
@@ -191,9 +211,15 @@ class Rendered:
 
 
 def _values(
-    serial: SerialMessage, customer: Customer, ctx: outbox.CustomerContext, user: User | None
+    serial: SerialMessage,
+    customer: Customer,
+    ctx: outbox.CustomerContext,
+    user: User | None,
+    links: outbox.UnsubscribeLinks | None = None,
 ) -> dict[str, str]:
-    values = outbox.variables_for(customer, ctx, user)
+    """The message's variables and the salutation; ``customer`` may be a row of
+    :data:`_COLUMNS` (the job) or a customer (preview, test)."""
+    values = outbox.variables_for(customer, ctx, user, links=links)
     person = Addressee(
         customer.first_name,
         customer.last_name,
@@ -278,7 +304,13 @@ def _row(
         "template_kind": "serial" if serial.template_id else None,
         "template_id": serial.template_id,
         "to_address": customer.email,
-        "to_name": customer.display_name,
+        "to_name": display_name(
+            customer.first_name,
+            customer.last_name,
+            customer.company_name,
+            customer.number,
+            customer.id,
+        ),
         "from_address": company.sender_email,
         "from_name": company.sender_name or company.name,
         "subject": rendered.subject,
@@ -286,10 +318,48 @@ def _row(
         "variables": rendered.variables,
         "state": "queued",
         "send_after": send_at,
+        "attempts": 0,
         "created_by_id": serial.created_by_id,
         "created_at": now,
         "serial_message_id": serial.id,
     }
+
+
+_UNIQUE = ["serial_message_id", "customer_id"]
+
+
+def _insert(rows: list[dict[str, Any]]) -> None:
+    """Insert a chunk's messages, skipping a recipient who has one (the unique key).
+
+    On PostgreSQL the chunk is one statement with the rows as one JSON parameter
+    (``jsonb_to_recordset``): the server reads them in C, where a multi-row VALUES of
+    20 000 parameters costs the driver more than the database. Elsewhere (SQLite) the
+    rows go as multi-row INSERTs.
+    """
+    table = Message.__table__
+    dialect = db.session.get_bind().dialect
+    if dialect.name != "postgresql":
+        stmt = insert_ignoring(table).on_conflict_do_nothing(index_elements=_UNIQUE)
+        db.session.execute(stmt.returning(table.c.id), rows)
+        return
+    names = list(rows[0])
+    columns = ", ".join(names)
+    shapes = ", ".join(f"{n} {table.c[n].type.compile(dialect=dialect)}" for n in names)
+    db.session.execute(
+        text(
+            f"INSERT INTO message ({columns}) SELECT {columns} "  # noqa: S608 (our column names)
+            f"FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r({shapes}) "
+            f"ON CONFLICT ({', '.join(_UNIQUE)}) DO NOTHING"
+        ),
+        {"rows": json.dumps(rows, default=_naive_utc)},
+    )
+
+
+def _naive_utc(value: object) -> str:
+    """Times as the database keeps them (naive UTC, see ``UTCDateTime``)."""
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value.astimezone(UTC).replace(tzinfo=None).isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
 # -- preview and test --------------------------------------------------------------------
@@ -448,28 +518,24 @@ def queue_messages(
     restricted_to = creator.company_id if creator else None
     send_at = SendWindows.load().next_open(now)
     stmt = _recipients(serial).order_by(Customer.id).limit(CHUNK)
+    links = outbox.UnsubscribeLinks()
     while True:
         rows = db.session.execute(stmt.where(Customer.id > serial.queued_through)).all()
         if not rows:
             break
-        contexts = _contexts([c.id for c, _r in rows], serial.company, restricted_to)
+        contexts = _contexts([c.id for c in rows], serial.company, restricted_to)
         skipped = dict(serial.skipped or {})
         messages = []
-        for customer, record in rows:
-            reason = _skip_reason(customer, record)
+        for customer in rows:
+            reason = _skip_reason(customer, customer.dnc)
             if reason:
                 skipped[reason] = skipped.get(reason, 0) + 1
                 continue
-            values = _values(serial, customer, contexts[customer.id], creator)
+            values = _values(serial, customer, contexts[customer.id], creator, links)
             messages.append(_row(serial, customer, values, send_at, now))
         if messages:
-            db.session.execute(
-                insert_ignoring(Message).on_conflict_do_nothing(
-                    index_elements=["serial_message_id", "customer_id"]
-                ),
-                messages,
-            )
-        serial.queued_through = rows[-1][0].id
+            _insert(messages)
+        serial.queued_through = rows[-1].id
         serial.recipients += len(messages)
         serial.skipped = skipped
         db.session.commit()

@@ -77,7 +77,8 @@ def serial_new():
             flash(str(exc), "error")
         else:
             db.session.commit()
-            flash(_("The draft is saved. Check the preview, then send a test to yourself."))
+            saved = _("The draft is saved. Check the preview, then send a test to yourself.")
+            flash(saved, "success")
             return redirect(url_for("groups.serial_view", serial_id=item.id))
     return render_template("groups/serial_new.html", form=form)
 
@@ -118,7 +119,7 @@ def serial_edit(serial_id: int):
             flash(str(exc), "error")
         else:
             db.session.commit()
-            flash(_("The draft is saved."))
+            flash(_("The draft is saved."), "success")
     return redirect(url_for("groups.serial_view", serial_id=serial_id))
 
 
@@ -136,7 +137,7 @@ def _step(serial_id: int, action, done: str):
         db.session.commit()
         if result is not None:
             outbox.deliver_if_offline(result)
-        flash(done)
+        flash(done, "success")
     return redirect(url_for("groups.serial_view", serial_id=serial_id))
 
 
@@ -177,7 +178,7 @@ def serial_schedule(serial_id: int):
         flash(str(exc), "error")
     else:
         db.session.commit()
-        flash(_("The serial message is scheduled."))
+        flash(_("The serial message is scheduled."), "success")
     return redirect(url_for("groups.serial_view", serial_id=serial_id))
 
 
