@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -37,7 +36,12 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench" / "messaging"))
 
-from bench_worker import start_worker, throwaway_database  # noqa: E402
+from bench_worker import (  # noqa: E402
+    start_worker,
+    stop_workers,
+    throwaway_database,
+    wait_until_sent,
+)
 
 from recovery import create_app  # noqa: E402
 from recovery.campaigns import serial  # noqa: E402
@@ -192,20 +196,8 @@ def run(args: argparse.Namespace, log) -> int:
         started = time.monotonic()
         workers = [start_worker(url, fake.url, rate, log) for _ in range(args.workers)]
         with engine.connect() as conn:
-            while True:
-                sent = conn.execute(
-                    select(func.count()).select_from(Message).where(Message.state == "sent")
-                ).scalar_one()
-                conn.rollback()
-                if sent >= args.members:
-                    break
-                if time.monotonic() - started > args.timeout:
-                    print(f"timed out with {sent} sent", file=sys.stderr)
-                    return 1
-                if any(w.poll() is not None for w in workers):
-                    print(f"a worker died; see {LOG}", file=sys.stderr)
-                    return 1
-                time.sleep(0.25)
+            if not wait_until_sent(conn, args.members, workers, started + args.timeout, LOG):
+                return 1
             first, last = conn.execute(
                 select(func.min(Message.sent_at), func.max(Message.sent_at))
             ).one()
@@ -222,14 +214,7 @@ def run(args: argparse.Namespace, log) -> int:
         print(f"send calls: {calls}; emails at the fake: {len(fake.emails)}; dupl.: {duplicates}")
         return 0 if duplicates == 0 and len(counts) == args.members else 1
     finally:
-        for worker in workers:
-            if worker.poll() is None:
-                worker.send_signal(signal.SIGTERM)
-        for worker in workers:
-            try:
-                worker.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                worker.kill()
+        stop_workers(workers)
         fake.stop()
         drop()
 

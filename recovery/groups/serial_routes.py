@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -164,22 +164,14 @@ def serial_unschedule(serial_id: int):
 @bp.post("/serial/<int:serial_id>/schedule")
 @admin_required
 def serial_schedule(serial_id: int):
-    item = _serial(serial_id)
-    form = ScheduleForm()
-    if not form.validate_on_submit():
-        abort(400)
-    at = _local_time(form.at.data)
-    try:
+    at = _local_time(request.form.get("at"))
+
+    def schedule(item: SerialMessage) -> None:
         if at is None:
             raise service.SerialError(_("Date and time: enter them as on the form."))
         service.schedule(item, at, current_user, utcnow())
-    except service.SerialError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-    else:
-        db.session.commit()
-        flash(_("The serial message is scheduled."), "success")
-    return redirect(url_for("groups.serial_view", serial_id=serial_id))
+
+    return _step(serial_id, schedule, _("The serial message is scheduled."))
 
 
 def _local_time(value: str | None) -> datetime | None:
