@@ -511,9 +511,8 @@ def queue_messages(
 ) -> QueueResult:
     """Queue one message per recipient not yet queued, a chunk per transaction."""
     serial = db.session.get(SerialMessage, serial_id)
-    if serial is None or serial.state != SerialState.QUEUEING:
-        state = serial.state if serial else None
-        return QueueResult(0, {"not queueing": 1} if state != SerialState.SENT else {})
+    if serial is None or serial.state != SerialState.QUEUEING:  # deleted, or done already
+        return QueueResult(0, {})
     creator = serial.created_by
     restricted_to = creator.company_id if creator else None
     send_at = SendWindows.load().next_open(now)

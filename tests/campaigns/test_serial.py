@@ -259,7 +259,13 @@ def test_a_template_message_carries_the_salutation_and_needs_the_unsubscribe_lin
     assert email.variables["abmeldelink"].startswith("http")
 
 
-def test_a_job_that_died_half_way_goes_on_and_queues_nobody_twice(app, admin, build, monkeypatch):
+def test_a_killed_workers_job_is_taken_over_and_queues_nobody_twice(
+    app, admin, build, monkeypatch
+):
+    from recovery.jobs import registry, rows
+    from recovery.jobs.worker import JobRunner
+    from recovery.models import JobRun
+
     company = shop(build)
     group = _group()
     ids = _members(group, 35)
@@ -267,23 +273,29 @@ def test_a_job_that_died_half_way_goes_on_and_queues_nobody_twice(app, admin, bu
     monkeypatch.setattr(serial, "CHUNK", 10)
     calls = []
 
-    def die_after_two_chunks(done):
+    def killed_after_two_chunks(done):
         calls.append(done)
         if len(calls) == 2:
-            raise SystemExit("worker killed")
+            raise SystemExit("worker killed")  # nothing after this runs in worker A
 
     with app.test_request_context():
         serial.send_now(item, admin)
         db.session.commit()
+        job = rows.claim("worker-a", [serial.JOB_KIND])
         with pytest.raises(SystemExit):
-            serial.queue_messages(item.id, utcnow(), progress=die_after_two_chunks)
+            serial.queue_messages(item.id, utcnow(), progress=killed_after_two_chunks)
         db.session.rollback()
         assert len(_messages(item)) == 20
-        result = serial.queue_messages(item.id, utcnow())
-    assert result.queued == 35
+        lease = registry.kind(serial.JOB_KIND).lease
+        assert rows.claim("worker-b", [serial.JOB_KIND]) is None  # A's lease still runs
+        taken = rows.claim("worker-b", [serial.JOB_KIND], now=utcnow() + lease + timedelta(1))
+        assert (taken.id, taken.attempts) == (job.id, 2)
+        JobRunner("worker-b", echo=lambda _line: None).run_claimed(taken)
     assert [m.customer_id for m in _messages(item)] == ids
     db.session.refresh(item)
     assert (item.state, item.recipients, item.queued_through) == ("sent", 35, ids[-1])
+    done = db.session.get(JobRun, job.id)
+    assert (done.state, done.result["queued"]) == ("done", 35)
 
 
 def test_the_unique_key_refuses_a_second_message_for_a_recipient(app, admin, build):
