@@ -259,9 +259,7 @@ def test_a_template_message_carries_the_salutation_and_needs_the_unsubscribe_lin
     assert email.variables["abmeldelink"].startswith("http")
 
 
-def test_a_killed_workers_job_is_taken_over_and_queues_nobody_twice(
-    app, admin, build, monkeypatch
-):
+def test_a_killed_workers_job_is_taken_over_and_queues_nobody_twice(app, admin, build, monkeypatch):
     from recovery.jobs import registry, rows
     from recovery.jobs.worker import JobRunner
     from recovery.models import JobRun
