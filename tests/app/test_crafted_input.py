@@ -18,7 +18,16 @@ from flask import Request
 from werkzeug.datastructures import ImmutableMultiDict
 
 from recovery.extensions import db as _db
-from recovery.models import CaseEvent, Company, ConnectorConfig, JobRun, Message, utcnow
+from recovery.models import (
+    CaseEvent,
+    Company,
+    ConnectorConfig,
+    ContactGroup,
+    JobRun,
+    Message,
+    SerialMessage,
+    utcnow,
+)
 from tests.conftest import csrf_from, make_user
 
 HUGE = "99999999999999999999999"
@@ -104,7 +113,16 @@ def data(build, db):
         ]
     )
     db.session.commit()
+    contact_group = ContactGroup(name="Stammkunden")
+    db.session.add(contact_group)
+    db.session.flush()
+    serial = SerialMessage(
+        name="Frühjahr", group_id=contact_group.id, company_id=company.id, subject="S", body="B"
+    )
+    db.session.add(serial)
+    db.session.commit()
     return {
+        "serial_id": serial.id,
         "case_id": case.id,
         "company_id": company.id,
         "cid": _db.session.query(ConnectorConfig).one().id,
