@@ -177,11 +177,17 @@ def country_name(code: str | None, locale: str = "de") -> str:
     code = (code or "").strip()
     if len(code) != 2:
         return code
+    names = _territories(locale)
+    return names.get(code.upper(), code) if names is not None else code
+
+
+@lru_cache(maxsize=16)
+def _territories(locale: str) -> dict[str, str] | None:
+    """The country names of a locale, parsed once (a serial message names 100 000)."""
     try:
-        names = Locale.parse(locale.replace("-", "_")).territories
+        return dict(Locale.parse(locale.replace("-", "_")).territories)
     except (UnknownLocaleError, ValueError):
-        return code
-    return names.get(code.upper(), code)
+        return None
 
 
 # German letters spelled out for names that must be plain ASCII (file names, keys).

@@ -134,6 +134,37 @@ def start_worker(database_url: str, fake_url: str, rate: float, log) -> subproce
     )
 
 
+def wait_until_sent(conn, expected: int, workers, deadline: float, log: Path) -> bool:
+    """Poll until ``expected`` messages are ``sent``; False (said why) on a timeout or
+    when a worker died."""
+    while True:
+        sent = conn.execute(
+            select(func.count()).select_from(Message).where(Message.state == "sent")
+        ).scalar_one()
+        conn.rollback()
+        if sent >= expected:
+            return True
+        if time.monotonic() > deadline:
+            print(f"timed out with {sent} sent", file=sys.stderr)
+            return False
+        if any(w.poll() is not None for w in workers):
+            print(f"a worker died; see {log}", file=sys.stderr)
+            return False
+        time.sleep(0.25)
+
+
+def stop_workers(workers: list[subprocess.Popen]) -> None:
+    """SIGTERM (each finishes its batch), then kill what is still running after 30 s."""
+    for worker in workers:
+        if worker.poll() is None:
+            worker.send_signal(signal.SIGTERM)
+    for worker in workers:
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=10_000)
@@ -167,20 +198,8 @@ def run(args: argparse.Namespace, log) -> int:
         workers = [start_worker(url, fake.url, rate, log) for _ in range(args.workers)]
         engine = create_engine(url)
         with engine.connect() as conn:
-            while True:
-                sent = conn.execute(
-                    select(func.count()).select_from(Message).where(Message.state == "sent")
-                ).scalar_one()
-                conn.rollback()
-                if sent >= args.messages:
-                    break
-                if time.monotonic() - started > args.timeout:
-                    print(f"timed out with {sent} sent", file=sys.stderr)
-                    return 1
-                if any(w.poll() is not None for w in workers):
-                    print(f"a worker died; see {LOG}", file=sys.stderr)
-                    return 1
-                time.sleep(0.25)
+            if not wait_until_sent(conn, args.messages, workers, started + args.timeout, LOG):
+                return 1
             states = dict(
                 conn.execute(select(Message.state, func.count()).group_by(Message.state)).all()
             )
@@ -202,14 +221,7 @@ def run(args: argparse.Namespace, log) -> int:
         print(f"throughput: {args.messages / elapsed:.0f} emails/s")
         return 0 if duplicates == 0 and len(counts) == args.messages else 1
     finally:
-        for worker in workers:
-            if worker.poll() is None:
-                worker.send_signal(signal.SIGTERM)
-        for worker in workers:
-            try:
-                worker.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                worker.kill()
+        stop_workers(workers)
         fake.stop()
         drop()
 

@@ -1,6 +1,7 @@
 """ReConnect's background work (run by ``flask recovery worker``): the "reconnect first"
 job that queues the first messages of a group or of all groups, the recurring decision
-on the follow-ups that are due, and the recurring credit of reconnecting orders."""
+on the follow-ups that are due, and the recurring credit of reconnecting orders; the
+serial messages (G4): the job that queues one, and the start of the scheduled ones."""
 
 from __future__ import annotations
 
@@ -10,7 +11,11 @@ from typing import Any
 from ..extensions import db
 from ..jobs import JobContext, job_kind, recurring
 from ..models import User, utcnow
-from . import sendtime, tally  # noqa: F401  (the send-time check, the recurring count)
+from . import (
+    sendtime,  # noqa: F401  (registers ReConnect's send-time check)
+    serial,
+    tally,  # noqa: F401  (the recurring count)
+)
 from .attribution import attribute
 from .first import Scope, queue_first
 from .followups import FollowupResult, decide_followups
@@ -51,3 +56,20 @@ def followups_task(now: datetime | None = None) -> FollowupResult:
 @recurring("reconnect attribution", every=300.0)
 def attribution_task(now: datetime | None = None) -> int:
     return attribute(now)
+
+
+@job_kind(serial.JOB_KIND, lease=timedelta(minutes=10))
+def serial_message_job(ctx: JobContext) -> dict[str, Any]:
+    """Queue a serial message's messages; a job run again goes on where the last stopped."""
+
+    def progress(done: int) -> None:
+        ctx.progress("queueing messages", done=done)
+        db.session.commit()
+
+    result = serial.queue_messages(ctx.params["serial_message_id"], utcnow(), progress=progress)
+    return {"queued": result.queued, "skipped": result.skipped}
+
+
+@recurring("serial messages due", every=60.0)
+def serial_due_task(now: datetime | None = None) -> int:
+    return serial.start_due(now or utcnow())

@@ -86,17 +86,38 @@ def customer_context(customer: Customer, company: int | None = None) -> Customer
     return CustomerContext(*last)
 
 
-def unsubscribe_url(customer: Customer, channel: str) -> str:
-    from .tokens import make_unsubscribe_token
+class UnsubscribeLinks:
+    """Signed unsubscribe URLs; the signer and the URL around the token are made once,
+    so a serial message to 100 000 customers does not build them 100 000 times."""
 
-    token = make_unsubscribe_token(current_app.config["SECRET_KEY"], customer.id, channel)
-    # Built from the URL map, so it works in the worker too, outside any request.
-    path = current_app.url_map.bind("localhost").build("public.unsubscribe", {"token": token})
-    return current_app.config["PUBLIC_BASE_URL"].rstrip("/") + path
+    _PLACEHOLDER = "PLACEHOLDER"
+
+    def __init__(self) -> None:
+        from .tokens import UnsubscribeSigner
+
+        self._signer = UnsubscribeSigner(current_app.config["SECRET_KEY"])
+        # Built from the URL map, so it works in the worker too, outside any request.
+        path = current_app.url_map.bind("localhost").build(
+            "public.unsubscribe", {"token": self._PLACEHOLDER}
+        )
+        url = current_app.config["PUBLIC_BASE_URL"].rstrip("/") + path
+        self._before, self._after = url.rsplit(self._PLACEHOLDER, 1)
+
+    def url(self, customer_id: int, channel: str) -> str:
+        # Tokens are URL-safe (base64 and dots): put in as they are.
+        return self._before + self._signer.token(customer_id, channel) + self._after
+
+
+def unsubscribe_url(customer: Customer, channel: str) -> str:
+    return UnsubscribeLinks().url(customer.id, channel)
 
 
 def variables_for(
-    customer: Customer, ctx: CustomerContext, user: User | None, channel: str = Channel.EMAIL
+    customer: Customer,
+    ctx: CustomerContext,
+    user: User | None,
+    channel: str = Channel.EMAIL,
+    links: UnsubscribeLinks | None = None,
 ) -> dict[str, str]:
     from .variables import CustomerVars, build_variables
 
@@ -113,7 +134,7 @@ def variables_for(
             last_order_at=ctx.last_order_at,
             last_product_group=ctx.last_product_group,
         ),
-        unsubscribe_url=unsubscribe_url(customer, channel),
+        unsubscribe_url=(links or UnsubscribeLinks()).url(customer.id, channel),
         shop_link=(ctx.company.shop_url if ctx.company else None) or "",
         sales_person=user.name if user else "",
         as_of=utcnow(),

@@ -56,19 +56,24 @@ def template_preview(
     if not template_id:
         return None
     values = preview_variables(customer, user)
-    base = TemplatePreview(kind, template_id, values, customer)
+    return filled_template(TemplatePreview(kind, template_id, values, customer))
+
+
+def filled_template(base: TemplatePreview) -> TemplatePreview:
+    """``base`` with its template fetched from Mailjet and filled with its variables, or
+    with the reason why it could not be fetched."""
     if outbox.offline():
         return _with(base, error=_("No Mailjet keys are set, so the template cannot be fetched."))
     email = channels.channel(Channel.EMAIL)
     options = MessagingOptions.from_config(current_app.config)
     try:
         with email.open(current_app.config, options) as transport:
-            content = transport.get_template(template_id)
+            content = transport.get_template(base.template_id)
     except TemplateNotFound:
-        return _with(base, error=_("Mailjet has no template %(id)s.", id=template_id))
+        return _with(base, error=_("Mailjet has no template %(id)s.", id=base.template_id))
     except MailjetError as exc:
         return _with(base, error=_("Mailjet could not be asked: %(error)s", error=str(exc)))
-    subject, html, text = email.preview(content, values)
+    subject, html, text = email.preview(content, base.variables)
     return _with(base, subject=subject, html=html, text=text)
 
 

@@ -36,11 +36,23 @@ def make_unsubscribe_token(
     channel: str | Iterable[str],
     message_id: int | None = None,
 ) -> str:
-    channels = _channels((channel,) if isinstance(channel, str) else tuple(channel))
-    payload: list[int | str] = [int(customer_id), ",".join(channels)]
-    if message_id is not None:
-        payload.append(int(message_id))
-    return _serializer(secret).dumps(payload)
+    return UnsubscribeSigner(secret).token(customer_id, channel, message_id)
+
+
+class UnsubscribeSigner:
+    """Signs many tokens with one serializer (a serial message signs one per recipient)."""
+
+    def __init__(self, secret: Secret) -> None:
+        self._serializer = _serializer(secret)
+
+    def token(
+        self, customer_id: int, channel: str | Iterable[str], message_id: int | None = None
+    ) -> str:
+        channels = _channels((channel,) if isinstance(channel, str) else tuple(channel))
+        payload: list[int | str] = [int(customer_id), ",".join(channels)]
+        if message_id is not None:
+            payload.append(int(message_id))
+        return self._serializer.dumps(payload)
 
 
 def read_unsubscribe_token(secret: Secret, token: str) -> UnsubscribeToken:

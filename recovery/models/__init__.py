@@ -42,6 +42,14 @@ from .reconnect import (
     ReconnectSettings,
     ReconnectTally,
 )
+from .serial import (
+    SALUTATION_MODE_LABELS,
+    SERIAL_STATE_LABELS,
+    SalutationMode,
+    SerialMessage,
+    SerialState,
+    SerialTarget,
+)
 from .system import (
     JOB_LABELS,
     ConnectorConfig,
@@ -75,6 +83,12 @@ __all__ = [
     "Newsletter",
     "NewsletterSubscription",
     "SignupAttempt",
+    "SALUTATION_MODE_LABELS",
+    "SERIAL_STATE_LABELS",
+    "SalutationMode",
+    "SerialMessage",
+    "SerialState",
+    "SerialTarget",
     "DNC_REASONS",
     "KIND_LABELS",
     "MESSAGE_STATES",

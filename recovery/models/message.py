@@ -8,7 +8,7 @@ from enum import StrEnum
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -94,6 +94,8 @@ class Message(db.Model):
         Index("ix_message_state_send_after", "state", "send_after"),
         Index("ix_message_customer_created", "customer_id", "created_at"),
         Index("ix_message_provider_id", "provider_id"),
+        # One message per recipient of a serial message: a restarted job queues no second.
+        UniqueConstraint("serial_message_id", "customer_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -132,6 +134,10 @@ class Message(db.Model):
     opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     clicked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    # The serial message (G4) this is one recipient's copy of.
+    serial_message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("serial_message.id", ondelete="SET NULL")
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

@@ -26,6 +26,7 @@ from recovery.models import (
     JobRun,
     Message,
     Newsletter,
+    SerialMessage,
     utcnow,
 )
 from tests.conftest import csrf_from, make_user
@@ -117,9 +118,18 @@ def data(build, db):
     )
     db.session.add(newsletter)
     db.session.commit()
+    contact_group = ContactGroup(name="Stammkunden")
+    db.session.add(contact_group)
+    db.session.flush()
+    serial = SerialMessage(
+        name="Frühjahr", group_id=contact_group.id, company_id=company.id, subject="S", body="B"
+    )
+    db.session.add(serial)
+    db.session.commit()
     return {
         "newsletter_id": newsletter.id,
         "key": newsletter.public_key,
+        "serial_id": serial.id,
         "case_id": case.id,
         "company_id": company.id,
         "cid": _db.session.query(ConnectorConfig).one().id,
