@@ -1,6 +1,7 @@
 """ReConnect's background work (run by ``flask recovery worker``): the "reconnect first"
 job that queues the first messages of a group or of all groups, the recurring decision
-on the follow-ups that are due, and the recurring credit of reconnecting orders."""
+on the follow-ups and reorder reminders that are due, and the recurring credit of
+reconnecting and reordering orders."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from . import sendtime  # noqa: F401  (registers ReConnect's send-time check)
 from .attribution import attribute
 from .first import Scope, queue_first
 from .followups import FollowupResult, decide_followups
+from .reminder_send import attribute_reminders  # also registers the reminder's check
+from .reminders import ReminderResult, decide_reminders
 
 
 @job_kind("reconnect first", lease=timedelta(minutes=10))
@@ -51,3 +54,13 @@ def followups_task(now: datetime | None = None) -> FollowupResult:
 @recurring("reconnect attribution", every=300.0)
 def attribution_task(now: datetime | None = None) -> int:
     return attribute(now)
+
+
+@recurring("reorder reminders", every=60.0)
+def reminders_task(now: datetime | None = None) -> ReminderResult:
+    return decide_reminders(now)
+
+
+@recurring("reorder attribution", every=300.0)
+def reminder_attribution_task(now: datetime | None = None) -> int:
+    return attribute_reminders(now)

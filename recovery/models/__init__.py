@@ -36,6 +36,7 @@ from .message import (
 )
 from .order import ORDER_STATES, Order, OrderLine, Product, ProductGroup
 from .reconnect import ReconnectContact, ReconnectExclusion, ReconnectSettings
+from .reorder import ReminderMode, ReorderDue, ReorderReminder, ReorderSettings
 from .system import (
     JOB_LABELS,
     ConnectorConfig,
@@ -58,6 +59,10 @@ __all__ = [
     "TEMPLATE_KIND_LABELS",
     "Channel",
     "JobState",
+    "ReminderMode",
+    "ReorderDue",
+    "ReorderReminder",
+    "ReorderSettings",
     "MessagePurpose",
     "MessageState",
     "CHANNELS",
