@@ -77,7 +77,7 @@ def group_line(group_id: int):
     )
 
 
-def _not_decided(customer, group_id: int, order):
+def not_decided(customer, group_id: int, order):
     r = ReorderReminder
     return ~exists().where(
         r.customer_id == customer, r.product_group_id == group_id, r.order_id == order
@@ -94,7 +94,7 @@ def _after_order(s: ReminderSettings, now: datetime, limit: int) -> list[Candida
             Order.ordered_at > due_from - LATE,
             Order.state == "completed",
             group_line(s.product_group_id),
-            _not_decided(Order.customer_id, s.product_group_id, Order.id),
+            not_decided(Order.customer_id, s.product_group_id, Order.id),
         )
         .order_by(Order.ordered_at, Order.id)
         .limit(limit)
@@ -117,7 +117,7 @@ def _predicted(s: ReminderSettings, now: datetime, limit: int) -> list[Candidate
             d.overdue_from <= now + before,
             d.overdue_from > now + before - LATE,
             d.overdue_from > now,
-            _not_decided(d.customer_id, s.product_group_id, d.order_id),
+            not_decided(d.customer_id, s.product_group_id, d.order_id),
         )
         .order_by(d.overdue_from, d.customer_id)
         .limit(limit)
