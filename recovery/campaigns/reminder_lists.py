@@ -101,7 +101,7 @@ def summary(company_id: int | None, now: datetime) -> ReminderSummary:
                 gid, names[gid], mode, sent, reordered, Decimal(revenue or 0), held, skipped
             )
         )
-    total = ReminderRow(None, str(_l("Total")))
+    total = ReminderRow(None, str(_l("All product groups")))
     for row in rows:
         total.add(row)
     return ReminderSummary(since, rows, total)

@@ -44,7 +44,6 @@ REMINDER_SKIP_LABELS = {
     "no_text": _l("no reminder text set"),
     "cannot_send": _l("the message could not be built"),
     "reminder_off": _l("reminders switched off for the group"),
-    "overdue": _l("overdue already: ReConnect's case"),
 }
 
 

@@ -164,7 +164,7 @@ def test_the_pages_in_german(client, login_as, decided):
     login_as("admin", locale="de")
     skipped = client.get(f"/reconnect/group/{group.id}/reminders?show=skipped")
     text = skipped.get_data(as_text=True)
-    assert "Nicht gesendet" in text and "hat eine offene Bestellung" in text
+    assert "Nicht gesendet" in text and "hat einen offenen Auftrag" in text
     settings = client.get(f"/reconnect/group/{group.id}/reminder").get_data(as_text=True)
     assert "Tage nach der Bestellung" in settings
     overview = client.get("/reconnect/").get_data(as_text=True)
