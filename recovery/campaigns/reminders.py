@@ -266,7 +266,10 @@ def _decide_held(row: ReorderReminder, s: ReminderSettings, cap, now, result) ->
         db.session.scalar(select(Order.ordered_at).where(Order.id == row.order_id)),
         row.due_at,
     )
-    verdict = judge(c, s, cap, now)
+    if now - row.due_at > LATE + timedelta(days=cap.days):
+        verdict = Verdict("skipped", "too_late")  # held so long it no longer fits the order
+    else:
+        verdict = judge(c, s, cap, now)
     if verdict.state == "held" and verdict.held_until == row.held_until:
         db.session.rollback()
         return

@@ -44,6 +44,7 @@ REMINDER_SKIP_LABELS = {
     "no_text": _l("no reminder text set"),
     "cannot_send": _l("the message could not be built"),
     "reminder_off": _l("reminders switched off for the group"),
+    "too_late": _l("held by the cap until its moment had passed"),
 }
 
 
