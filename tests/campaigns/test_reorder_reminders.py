@@ -332,3 +332,37 @@ def test_the_analysis_stores_predictions_only_for_groups_waiting_for_them(app, b
     [due] = rows
     assert (due.customer_id, due.product_group_id) == (regular.id, build.group("Dünger").id)
     assert due.overdue_from > as_of
+
+
+def test_email_and_sms_of_one_reminder_are_one_message_for_the_cap(app, ordered):
+    due = T0 + 30 * DAY
+    with app.test_request_context(), time_machine.travel(due, tick=False):
+        assert _decide(due).sent == 1
+    with app.test_request_context():
+        _send(due + timedelta(minutes=5))
+    messages = _messages()
+    assert sorted(m.channel for m in messages) == ["email", "sms"]
+    assert {m.state for m in messages} == {"outbox"}  # offline: both went, neither held
+    assert {m.error_code for m in messages} == {None}
+
+
+def test_a_reminder_held_past_its_moment_is_not_sent_any_more(app, ordered):
+    anna, _order, company = ordered
+    db.session.add(
+        Message(
+            customer_id=anna.id,
+            purpose="queue",
+            to_address=anna.email,
+            state="sent",
+            created_at=T0 + 27 * DAY,
+            sent_at=T0 + 27 * DAY,
+        )
+    )
+    db.session.commit()
+    with app.test_request_context():
+        assert _decide(T0 + 30 * DAY).held == 1
+        # the worker was stopped for two weeks
+        assert _decide(T0 + 45 * DAY).skipped == {"too_late": 1}
+    [reminder] = _reminders()
+    assert (reminder.state, reminder.reason) == ("skipped", "too_late")
+    assert _messages() == []
