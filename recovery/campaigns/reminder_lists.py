@@ -23,7 +23,7 @@ from ..models import (
 from ..models.reorder import REMINDER_SKIP_LABELS
 from .lists import group_names, results_since
 from .reminder_settings import ReminderSettings, reminder_settings
-from .reminders import group_line, not_decided
+from .reminders import LATE, group_line, not_decided
 
 PAGE = 50
 SHOWS = {
@@ -138,15 +138,15 @@ def _name(c: Customer) -> str:
 
 
 def _upcoming(s: ReminderSettings, company_id, now, offset):
-    """Not decided yet and due later: from the orders of the last N days, or from the
-    analysis's predictions."""
+    """Not decided yet (due later, or due and waiting for a send window): from the
+    orders of the last N days, or from the analysis's predictions."""
     if s.mode == ReminderMode.AFTER:
         days = timedelta(days=s.days_after)
         stmt = (
             select(Customer, Order.company_id, Order.ordered_at, Order.ordered_at)
             .join(Customer, Customer.id == Order.customer_id)
             .where(
-                Order.ordered_at > now - days,
+                Order.ordered_at > now - days - LATE,
                 Order.state == "completed",
                 group_line(s.product_group_id),
                 not_decided(Order.customer_id, s.product_group_id, Order.id),
@@ -162,7 +162,7 @@ def _upcoming(s: ReminderSettings, company_id, now, offset):
             .join(Customer, Customer.id == d.customer_id)
             .where(
                 d.product_group_id == s.product_group_id,
-                d.overdue_from > now + before,
+                d.overdue_from > now,
                 not_decided(d.customer_id, s.product_group_id, d.order_id),
             )
             .order_by(d.overdue_from, d.customer_id)
