@@ -35,6 +35,7 @@ from ..models import (
 )
 from ..models.message import MessagePurpose
 from ..models.reorder import REMINDER_SKIP_LABELS
+from .reminders import has_open_order, ordered_again
 from .windows import SendWindows
 
 _REAL = ("completed", "open")
@@ -59,21 +60,11 @@ def _reminders(messages: list[Message]) -> dict[int, ReorderReminder]:
 
 
 def _reason(reminder: ReorderReminder, switched_on: set[int]) -> str | None:
-    started = select(Order.ordered_at).where(Order.id == reminder.order_id).scalar_subquery()
-    ordered = exists().where(
-        Order.customer_id == reminder.customer_id,
-        Order.id != reminder.order_id,
-        Order.ordered_at >= started,
-        Order.state.in_(_REAL),
-        OrderLine.order_id == Order.id,
-        OrderLine.product_group_id == reminder.product_group_id,
-        or_(OrderLine.state.is_(None), OrderLine.state.in_(_REAL)),
-    )
-    if db.session.scalar(select(ordered)):
+    started = db.session.scalar(select(Order.ordered_at).where(Order.id == reminder.order_id))
+    customer, group = reminder.customer_id, reminder.product_group_id
+    if ordered_again(customer, group, reminder.order_id, started):
         return "ordered"
-    if db.session.scalar(
-        select(exists().where(Order.customer_id == reminder.customer_id, Order.state == "open"))
-    ):
+    if has_open_order(customer):
         return "open_order"
     if db.session.get(ReconnectExclusion, (reminder.customer_id, reminder.product_group_id)):
         return "switched_off"

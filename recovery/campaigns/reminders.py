@@ -128,22 +128,37 @@ def _predicted(s: ReminderSettings, now: datetime, limit: int) -> list[Candidate
     ]
 
 
-def _why_not(c: Candidate, s: ReminderSettings) -> str | None:
-    """The first reason that forbids the reminder, before the customer's channels."""
-    ordered = select(
-        exists().where(
-            Order.customer_id == c.customer_id,
-            Order.id != c.order_id,
-            Order.ordered_at >= c.started_at,
-            Order.state.in_(_REAL),
-            group_line(c.product_group_id),
+def ordered_again(customer_id: int, group_id: int, order_id: int, since: datetime) -> bool:
+    """A completed or open order of the group at or after ``since``, other than the
+    starting order."""
+    return bool(
+        db.session.scalar(
+            select(
+                exists().where(
+                    Order.customer_id == customer_id,
+                    Order.id != order_id,
+                    Order.ordered_at >= since,
+                    Order.state.in_(_REAL),
+                    group_line(group_id),
+                )
+            )
         )
     )
-    if db.session.scalar(ordered):
+
+
+def has_open_order(customer_id: int) -> bool:
+    return bool(
+        db.session.scalar(
+            select(exists().where(Order.customer_id == customer_id, Order.state == "open"))
+        )
+    )
+
+
+def _why_not(c: Candidate, s: ReminderSettings) -> str | None:
+    """The first reason that forbids the reminder, before the customer's channels."""
+    if ordered_again(c.customer_id, c.product_group_id, c.order_id, c.started_at):
         return "ordered"
-    if db.session.scalar(
-        select(exists().where(Order.customer_id == c.customer_id, Order.state == "open"))
-    ):
+    if has_open_order(c.customer_id):
         return "open_order"
     if not s.on:
         return "reminder_off"
