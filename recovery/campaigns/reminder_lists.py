@@ -20,6 +20,7 @@ from ..models import (
     ReorderDue,
     ReorderReminder,
 )
+from ..models.message import CHANNEL_LABELS
 from ..models.reorder import REMINDER_SKIP_LABELS
 from .lists import group_names, results_since
 from .reminder_settings import ReminderSettings, reminder_settings
@@ -205,7 +206,7 @@ def _decided(group_id: int, state: str, company_id, offset):
                 rem.decided_at,
                 rem.held_until,
                 rem.sent_at,
-                rem.channels,
+                ", ".join(str(CHANNEL_LABELS[c]) for c in (rem.channels or "").split(",") if c),
                 str(REMINDER_SKIP_LABELS.get(rem.reason, rem.reason)) if rem.reason else None,
                 rem.reordered_at,
                 rem.reordered_revenue,

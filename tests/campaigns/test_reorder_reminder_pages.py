@@ -165,6 +165,8 @@ def test_the_pages_in_german(client, login_as, decided):
     skipped = client.get(f"/reconnect/group/{group.id}/reminders?show=skipped")
     text = skipped.get_data(as_text=True)
     assert "Nicht gesendet" in text and "hat einen offenen Auftrag" in text
+    sent = client.get(f"/reconnect/group/{group.id}/reminders?show=sent").get_data(as_text=True)
+    assert "E-Mail" in sent and "email" not in sent.split("<main", 1)[1]
     settings = client.get(f"/reconnect/group/{group.id}/reminder").get_data(as_text=True)
     assert "Tage nach der Bestellung" in settings
     overview = client.get("/reconnect/").get_data(as_text=True)
