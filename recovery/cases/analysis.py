@@ -321,6 +321,7 @@ def _analyse(
         companies,
         tz,
     )
+    say("writing reminder predictions")
     write_reorder_due(groups, group_ids, companies, settings.overdue_tolerance, tz)
     db.session.commit()
     return AnalyzeResult(
