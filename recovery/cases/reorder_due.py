@@ -22,7 +22,7 @@ CHUNK = 10_000
 def _utc(days: pd.Series, tz: tzinfo) -> list:
     """Naive local days (the analyser's) as aware UTC times of their local midnight."""
     local = days.dt.tz_localize(tz, ambiguous="NaT", nonexistent="shift_forward")
-    return list(local.dt.tz_convert("UTC").astype(object))
+    return list(local.dt.tz_convert("UTC").astype(object))  # pd.Timestamp, aware
 
 
 def pending_pairs(groups: pd.DataFrame, names: list[str], tolerance: float) -> pd.DataFrame:
@@ -78,9 +78,26 @@ def write_reorder_due(
         "expected_next_order": _utc(frame["expected_next_order"], tz),
         "overdue_from": _utc(frame["overdue_from"], tz),
     }
-    rows = [
-        dict(zip(columns, values, strict=True)) for values in zip(*columns.values(), strict=True)
-    ]
+    _insert(columns)
+    return len(frame)
+
+
+def _insert(columns: dict[str, list]) -> None:
+    """COPY on PostgreSQL (naive UTC, as ``UTCDateTime`` stores it), executemany in
+    chunks elsewhere; in the session's transaction."""
+    conn = db.session.connection()
+    if conn.dialect.name == "postgresql":
+        naive = {"last_order_at", "expected_next_order", "overdue_from"}
+        values = [
+            [v.replace(tzinfo=None) for v in col] if name in naive else col
+            for name, col in columns.items()
+        ]
+        cursor = conn.connection.driver_connection.cursor()
+        with cursor, cursor.copy(f"COPY reorder_due ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in zip(*values, strict=True):
+                copy.write_row(row)
+        return
+    keys = list(columns)
+    rows = [dict(zip(keys, row, strict=True)) for row in zip(*columns.values(), strict=True)]
     for start in range(0, len(rows), CHUNK):
-        db.session.execute(ReorderDue.__table__.insert(), rows[start : start + CHUNK])
-    return len(rows)
+        conn.execute(ReorderDue.__table__.insert(), rows[start : start + CHUNK])
