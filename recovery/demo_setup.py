@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from .accounts import create_user
 from .demo.generator import generate_demo_export
 from .demo_reconnect import seed_reconnect
+from .demo_reminders import seed_reminders, switch_on_reminders
 from .extensions import db
 from .jobs import run_here
 from .models import (
@@ -87,6 +88,7 @@ def load_demo(seed: int = 42, customers: int = 2400, echo: Callable[[str], None]
                 role,
                 company_id=companies[company].id if company is not None else None,
             )
+    reminder_groups = switch_on_reminders(utcnow())
     echo("Analysing …")
     job = run_here("analyze", echo=lambda step: echo(f"  … {step}"))
     if job.state != "done":
@@ -95,6 +97,8 @@ def load_demo(seed: int = 42, customers: int = 2400, echo: Callable[[str], None]
     reconnect = seed_reconnect(utcnow(), seed)
     echo("Newsletter: a group with subscribers who confirmed, wait or unsubscribed …")
     subscribers = seed_newsletter(utcnow(), seed)
+    echo("Reorder reminders: switching them on and writing three months of history …")
+    reminders = seed_reminders(utcnow())
     lines = db.session.scalar(select(func.count(OrderLine.id)))
     people = db.session.scalar(select(func.count(Customer.id)))
     open_cases = db.session.scalar(
@@ -115,5 +119,8 @@ def load_demo(seed: int = 42, customers: int = 2400, echo: Callable[[str], None]
         f"Newsletter: {subscribers.get('confirmed', 0)} confirmed, "
         f"{subscribers.get('pending', 0)} waiting for confirmation, "
         f"{subscribers.get('unsubscribed', 0)} unsubscribed.\n"
+        f"Reorder reminders on for {len(reminder_groups)} product groups: "
+        f"{reminders.get('sent', 0)} sent in the last 3 months, "
+        f"{reminders.get('reordered', 0)} reordered.\n"
         f"Log in at http://127.0.0.1:5000 with\n{logins}"
     )

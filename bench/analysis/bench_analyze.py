@@ -2,6 +2,10 @@
 
     python bench/analysis/bench_analyze.py --lines 1000000 --customers 100000
 
+``--reminders`` switches the reorder reminder "at the predicted time" on for every
+product group, so each run also writes the predictions (``reorder_due``) of every pair
+not overdue yet – the worst case of R6. ``--name`` names the database.
+
 Creates a throwaway database (``recovery_bench_analyze``) on the local PostgreSQL, builds
 the schema with the app's migrations, fills it with COPY from ``generate.make_lines`` and
 times ``run_analysis`` twice (the first run opens the cases, the second updates them),
@@ -119,18 +123,22 @@ def main() -> None:
     parser.add_argument("--lines", type=int, default=1_000_000)
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--keep", action="store_true", help="keep the database")
+    parser.add_argument("--reminders", action="store_true", help="reminders on, every group")
+    parser.add_argument("--name", default=NAME, help="the throwaway database's name")
     args = parser.parse_args()
+    name = args.name
 
     admin = create_engine(f"{SERVER}/postgres", isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{NAME}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{NAME}"'))
-    url = f"{SERVER}/{NAME}"
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = f"{SERVER}/{name}"
     os.environ.update(DATABASE_URL=url, RECOVERY_ENV="development")
     from flask_migrate import upgrade
 
     from recovery import create_app
     from recovery.cases.analysis import run_analysis
+    from recovery.extensions import db
 
     app = create_app()
     try:
@@ -140,6 +148,15 @@ def main() -> None:
         lines = make_lines(args.lines, args.customers)
         fill(url, lines)
         print(f"generated and loaded {len(lines):,} lines in {time.perf_counter() - t:.1f} s")
+        if args.reminders:
+            with create_engine(url).begin() as conn:
+                conn.execute(
+                    text(
+                        "INSERT INTO reorder_settings (product_group_id, mode, days_after,"
+                        " days_before, email_template_id, updated_at)"
+                        " SELECT id, 'predicted', 30, 7, 1, now() FROM product_group"
+                    )
+                )
         as_of = datetime(2025, 1, 1, tzinfo=UTC)
         with app.app_context():
             for run in ("first run (opens cases)", "second run (updates cases)"):
@@ -152,15 +169,14 @@ def main() -> None:
                     f"{name} {b - a:.1f} s"
                     for (name, a), (_, b) in zip(marks[1:], [*marks[2:], ("end", end)], strict=True)
                 )
-                print(f"{run}: {end - marks[0][1]:.1f} s total ({phases}); {result}")
+                due = db.session.scalar(text("SELECT count(*) FROM reorder_due"))
+                print(f"{run}: {end - marks[0][1]:.1f} s total ({phases}); {result}; {due} due")
     finally:
         with app.app_context():
-            from recovery.extensions import db
-
             db.engine.dispose()
         if not args.keep:
             with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{NAME}" WITH (FORCE)'))
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 if __name__ == "__main__":

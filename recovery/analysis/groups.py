@@ -38,6 +38,7 @@ def _pairs(prep: Prepared) -> dict[str, np.ndarray]:
     new_pair[1:] = pair_key[1:] != pair_key[:-1]
     pair = np.cumsum(new_pair) - 1
     n_pairs = int(new_pair.sum())
+    last = np.r_[new_pair[1:], True]  # the pair's last line: an order of its last day
     # distinct orders per pair (lines of one order may interleave with another's that day)
     pair_order = np.sort(pair * n_orders + rank)  # a value sort; np.unique hashes (slow)
     pair_order = pair_order[np.r_[True, pair_order[1:] != pair_order[:-1]]]
@@ -47,6 +48,7 @@ def _pairs(prep: Prepared) -> dict[str, np.ndarray]:
         "revenue": np.bincount(pair, weights=prep.l_amount[keep][by], minlength=n_pairs),
         "unit": pair,
         "day": day,
+        "last_order": rank[last],
     }
 
 
@@ -96,6 +98,7 @@ def _score_groups(
             "typical_interval_days": interval,
             "rhythm_weight": weight,
             "expected_next_order": from_day_numbers(days.last_day + np.round(interval)),
+            "last_order_id": prep.o_id[pairs["last_order"]],
             "flag_overdue": flag,
             "lost": lost,
             "excluded_reason": np.where(reason_code == NO_EXCLUSION, None, reason_code),
@@ -119,7 +122,8 @@ def score_customer_groups(
     Columns: ``customer_id``, ``product_group``, ``orders`` (valid orders with that
     group), ``order_days``, ``revenue`` (valid lines of the group, all history),
     ``first_order``, ``last_order``, ``days_since_last_order``, ``typical_interval_days``,
-    ``rhythm_weight``, ``expected_next_order``, ``flag_overdue``, ``lost``,
+    ``rhythm_weight``, ``expected_next_order``, ``last_order_id`` (an order of the pair's
+    last order day), ``flag_overdue``, ``lost``,
     ``excluded_reason``, ``reason_key`` (``group_overdue``), ``reason_params``, ``reason``,
     ``company`` (of the customer's last valid order).
     """

@@ -48,6 +48,7 @@ class Prepared:
     l_order: np.ndarray  # int32 index into the order arrays
     l_group: np.ndarray  # int32, -1 = none
     l_amount: np.ndarray  # float64
+    o_id: np.ndarray | None = None  # the orders' ids, in the order arrays' order
 
     @property
     def n_customers(self) -> int:
@@ -186,7 +187,8 @@ def prepare(lines: pd.DataFrame, as_of: date | datetime | str, basis: str = "net
 
     cust, customer_ids = id_codes(cut(lines["customer_id"].to_numpy()))
     day = cut(day).astype(np.int32)
-    order, rep, o_cust, o_day = _orders(cust, cut(lines["order_id"].to_numpy()), day)
+    order_ids = cut(lines["order_id"].to_numpy())
+    order, rep, o_cust, o_day = _orders(cust, order_ids, day)
 
     state = cut(state_classes(lines.get("state"), n))
     amount = cut(_amounts(lines, basis))
@@ -226,6 +228,7 @@ def prepare(lines: pd.DataFrame, as_of: date | datetime | str, basis: str = "net
         l_order=rank[valid_order],
         l_group=group[valid_line],
         l_amount=valid_amount,
+        o_id=order_ids[rep][order_sort],
     )
 
 

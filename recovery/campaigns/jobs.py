@@ -1,7 +1,8 @@
 """ReConnect's background work (run by ``flask recovery worker``): the "reconnect first"
 job that queues the first messages of a group or of all groups, the recurring decision
-on the follow-ups that are due, and the recurring credit of reconnecting orders; the
-serial messages (G4): the job that queues one, and the start of the scheduled ones."""
+on the follow-ups and reorder reminders that are due, and the recurring credit of
+reconnecting and reordering orders; the serial messages (G4): the job that queues one,
+and the start of the scheduled ones."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ from . import (
 from .attribution import attribute
 from .first import Scope, queue_first
 from .followups import FollowupResult, decide_followups
+from .reminder_send import attribute_reminders  # also registers the reminder's check
+from .reminders import ReminderResult, decide_reminders
 
 
 @job_kind("reconnect first", lease=timedelta(minutes=10))
@@ -73,3 +76,13 @@ def serial_message_job(ctx: JobContext) -> dict[str, Any]:
 @recurring("serial messages due", every=60.0)
 def serial_due_task(now: datetime | None = None) -> int:
     return serial.start_due(now or utcnow())
+
+
+@recurring("reorder reminders", every=60.0)
+def reminders_task(now: datetime | None = None) -> ReminderResult:
+    return decide_reminders(now)
+
+
+@recurring("reorder attribution", every=300.0)
+def reminder_attribution_task(now: datetime | None = None) -> int:
+    return attribute_reminders(now)

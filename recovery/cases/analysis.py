@@ -45,6 +45,7 @@ from ..models import (
     utcnow,
 )
 from .order_lines import load_lines
+from .reorder_due import write_reorder_due
 from .settings import analysis_settings
 
 
@@ -323,6 +324,8 @@ def _analyse(
         companies,
         tz,
     )
+    say("writing reminder predictions")
+    write_reorder_due(groups, group_ids, companies, settings.overdue_tolerance, tz)
     db.session.commit()
     return AnalyzeResult(
         customers=len(scored),

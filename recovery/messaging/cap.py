@@ -103,6 +103,9 @@ SAME_CONTACT_SECONDS = 60
 # counts toward the cap but is not held: a person decided to send it, looking at the
 # case and its history; holding it for days would silently undo that decision.
 HELD_PURPOSES = frozenset({"reconnect", "followup", "reminder", "newsletter"})
+# Purposes whose messages have no case (the reorder reminder): for these, one purpose of
+# one customer within the seconds above is one contact.
+CONTACT_WITHOUT_CASE = frozenset({"reminder"})
 
 
 @dataclass(frozen=True)
@@ -115,7 +118,7 @@ class Sent:
 
     def same_contact(self, message: Message) -> bool:
         return (
-            self.case_id is not None
+            (self.case_id is not None or self.purpose in CONTACT_WITHOUT_CASE)
             and self.case_id == message.case_id
             and self.purpose == message.purpose
             and abs((self.created_at - message.created_at).total_seconds()) <= SAME_CONTACT_SECONDS

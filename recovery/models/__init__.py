@@ -42,6 +42,7 @@ from .reconnect import (
     ReconnectSettings,
     ReconnectTally,
 )
+from .reorder import ReminderMode, ReorderDue, ReorderReminder, ReorderSettings
 from .serial import (
     SALUTATION_MODE_LABELS,
     SERIAL_STATE_LABELS,
@@ -72,6 +73,10 @@ __all__ = [
     "TEMPLATE_KIND_LABELS",
     "Channel",
     "JobState",
+    "ReminderMode",
+    "ReorderDue",
+    "ReorderReminder",
+    "ReorderSettings",
     "MessagePurpose",
     "MessageState",
     "CHANNELS",

@@ -9,6 +9,7 @@ its ``NewsletterSubscription`` rows hold the consent proof (GDPR Art. 7(1)).
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 from typing import Any
 
@@ -123,7 +124,9 @@ class Newsletter(db.Model):
     # The company whose name and shop frame the public form and who sends the mails.
     company_id: Mapped[int | None] = mapped_column(ForeignKey("company.id", ondelete="SET NULL"))
     # The unguessable part of the public form's address (not the id: no counting through).
-    public_key: Mapped[str] = mapped_column(String(32), unique=True)
+    public_key: Mapped[str] = mapped_column(
+        String(32), unique=True, default=lambda: secrets.token_urlsafe(16)
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

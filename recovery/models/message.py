@@ -73,6 +73,7 @@ class MessagePurpose(StrEnum):
     OFFER = "offer"
     RECONNECT = "reconnect"
     FOLLOWUP = "followup"
+    REMINDER = "reminder"
     NEWSLETTER = "newsletter"
     CONFIRMATION = "confirmation"
 
@@ -82,6 +83,7 @@ PURPOSE_LABELS = {
     MessagePurpose.OFFER: _l("Offer request"),
     MessagePurpose.RECONNECT: _l("ReConnect"),
     MessagePurpose.FOLLOWUP: _l("Follow-up"),
+    MessagePurpose.REMINDER: _l("Reorder reminder"),
     MessagePurpose.NEWSLETTER: _l("Newsletter"),
     MessagePurpose.CONFIRMATION: _l("Newsletter confirmation"),
 }
@@ -105,7 +107,7 @@ class Message(db.Model):
     channel: Mapped[str] = mapped_column(String(10), default=Channel.EMAIL)
     # The SMS provider chosen when the message was stored (None: Mailjet, as before).
     provider: Mapped[str | None] = mapped_column(String(20))
-    # queue, offer, reconnect, followup, newsletter
+    # queue, offer, reconnect, followup, reminder, newsletter
     purpose: Mapped[str] = mapped_column(String(20))
     marketing: Mapped[bool] = mapped_column(default=True)
     template_kind: Mapped[str | None] = mapped_column(String(20))

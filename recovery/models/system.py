@@ -69,6 +69,7 @@ JOB_LABELS = {
     "reading orders": _l("reading orders"),
     "scoring customers": _l("scoring customers"),
     "writing cases": _l("writing cases"),
+    "writing reminder predictions": _l("writing reminder predictions"),
     "scoring and comparing": _l("scoring and comparing"),
     "storing events": _l("storing events"),
     "processing events": _l("processing events"),

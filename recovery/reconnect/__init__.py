@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("reconnect", __name__)
 
-from . import routes  # noqa: E402,F401  (registers the routes on bp)
+from . import reminder_routes, routes  # noqa: E402,F401  (registers the routes on bp)

@@ -1,12 +1,22 @@
-"""ReConnect's forms: the send switch, the contact confirmation and a group's settings."""
+"""ReConnect's forms: the send switch, the contact confirmation, a group's settings and
+its reorder reminder."""
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, HiddenField, IntegerField, SelectMultipleField, StringField
-from wtforms.validators import InputRequired, NumberRange
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    IntegerField,
+    RadioField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..campaigns.settings import MAX_DAYS
+from ..models.reorder import REMINDER_MODE_LABELS
 
 
 class SwitchForm(FlaskForm):
@@ -64,3 +74,31 @@ class SendingForm(FlaskForm):
         validators=[InputRequired(), NumberRange(min=0, max=MAX_DAYS)],
         description=_l("Across the queue, ReConnect and reminders; 0 switches the cap off."),
     )
+
+
+class ReminderForm(FlaskForm):
+    """A group's reorder reminder (R6): when, and its own texts."""
+
+    mode = RadioField(
+        _l("Reorder reminder"),
+        choices=list(REMINDER_MODE_LABELS.items()),
+        validators=[InputRequired()],
+    )
+    days_after = IntegerField(
+        _l("Days after the order"),
+        validators=[InputRequired(), NumberRange(min=1, max=MAX_DAYS)],
+        description=_l("N: the reminder goes this many days after an order of the group."),
+    )
+    days_before = IntegerField(
+        _l("Days before the customer becomes overdue"),
+        validators=[InputRequired(), NumberRange(min=0, max=MAX_DAYS)],
+        description=_l(
+            "D: from the analysis's expected next order; the day the customer would "
+            "appear in the overdue tab, minus D days."
+        ),
+    )
+    email_template_id = IntegerField(
+        _l("Reminder email template ID"),
+        validators=[Optional(), NumberRange(min=1, max=2**31 - 1)],
+    )
+    sms_text = TextAreaField(_l("Reminder SMS text"), validators=[Optional(), Length(max=1000)])

@@ -9,7 +9,7 @@ from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import exists, or_, select
 
-from ..campaigns import lists, results, tally
+from ..campaigns import lists, reminder_lists, results, tally
 from ..campaigns.first import Scope, plan, queue_first
 from ..campaigns.settings import SettingsRefused, group_settings, save_group_settings
 from ..campaigns.settings import set_send_switch as switch_service
@@ -27,15 +27,23 @@ from .forms import ConfirmForm, GroupSettingsForm, SendingForm, SwitchForm
 @bp.get("/")
 @reads_only
 def overview():
-    data = lists.overview(current_user.company_id, utcnow())
-    return render_template("reconnect/overview.html", data=data, tab_labels=lists.TAB_LABELS)
+    now = utcnow()
+    data = lists.overview(current_user.company_id, now)
+    return render_template(
+        "reconnect/overview.html",
+        data=data,
+        tab_labels=lists.TAB_LABELS,
+        reminders=reminder_lists.summary(current_user.company_id, now),
+    )
 
 
 @bp.get("/results")
 @reads_only
 def results_page():
-    data = results.results(current_user.company_id, utcnow())
-    return render_template("reconnect/results.html", data=data)
+    now = utcnow()
+    data = results.results(current_user.company_id, now)
+    reminders = reminder_lists.summary(current_user.company_id, now)
+    return render_template("reconnect/results.html", data=data, reminders=reminders)
 
 
 def _group(group_id: int) -> ProductGroup:

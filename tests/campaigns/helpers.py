@@ -59,3 +59,23 @@ def open_always() -> None:
 
     save_windows({"weekdays": range(7), "hours": range(24)}, None)
     db.session.commit()
+
+
+REMINDER_TEMPLATE = 4713
+REMINDER_SMS = "Hallo {{var:vorname}}, Ihr Saatgut geht bald zur Neige?"
+
+
+def remind(group: ProductGroup, mode: str = "after", email=True, sms=False, **days) -> None:
+    """Switch the group's reorder reminder on (``days_after`` / ``days_before``)."""
+    from recovery.models import ReorderSettings
+
+    db.session.add(
+        ReorderSettings(
+            product_group_id=group.id,
+            mode=mode,
+            email_template_id=REMINDER_TEMPLATE if email else None,
+            sms_text=REMINDER_SMS if sms else None,
+            **days,
+        )
+    )
+    db.session.commit()

@@ -1,0 +1,228 @@
+"""The reorder reminder in numbers and lists (R6): per group, the reminders sent in the
+last 3 months and what they brought back (counted like ReConnect: reordered from the
+group inside its attribution window, the revenue in the group), and per group the
+reminders coming up, sent, held by the cap and not sent with their reasons."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, func, select
+
+from ..extensions import db
+from ..models import (
+    Customer,
+    Order,
+    ReminderMode,
+    ReorderDue,
+    ReorderReminder,
+)
+from ..models.message import CHANNEL_LABELS
+from ..models.reorder import REMINDER_SKIP_LABELS
+from .lists import group_names, results_since
+from .reminder_settings import ReminderSettings, reminder_settings
+from .reminders import LATE, group_line, not_decided
+
+PAGE = 50
+SHOWS = {
+    "upcoming": _l("Coming up"),
+    "sent": _l("Sent"),
+    "held": _l("Held by the cap"),
+    "skipped": _l("Not sent"),
+}
+
+
+@dataclass
+class ReminderRow:
+    group_id: int | None
+    name: str
+    mode: str = ReminderMode.OFF
+    sent: int = 0
+    reordered: int = 0
+    revenue: Decimal = field(default_factory=lambda: Decimal("0.00"))
+    held: int = 0
+    skipped: int = 0
+
+    @property
+    def rate(self) -> float | None:
+        """Reordered in percent of the reminders sent; None without any."""
+        return self.reordered * 100 / self.sent if self.sent else None
+
+    @property
+    def per_customer(self) -> Decimal | None:
+        return (self.revenue / self.sent).quantize(Decimal("0.01")) if self.sent else None
+
+    def add(self, other: ReminderRow) -> None:
+        self.sent += other.sent
+        self.reordered += other.reordered
+        self.revenue += other.revenue
+        self.held += other.held
+        self.skipped += other.skipped
+
+
+@dataclass
+class ReminderSummary:
+    since: datetime
+    groups: list[ReminderRow]
+    total: ReminderRow
+
+
+def summary(company_id: int | None, now: datetime) -> ReminderSummary:
+    """Per group with a reminder (or reminders in the period) and in total."""
+    since = results_since(now)
+    r = ReorderReminder
+    stmt = (
+        select(
+            r.product_group_id,
+            func.count().filter(and_(r.state == "sent", r.sent_at >= since)),
+            func.count().filter(
+                and_(r.state == "sent", r.sent_at >= since, r.reordered_at.is_not(None))
+            ),
+            func.sum(r.reordered_revenue).filter(and_(r.state == "sent", r.sent_at >= since)),
+            func.count().filter(r.state == "held"),
+            func.count().filter(and_(r.state == "skipped", r.decided_at >= since)),
+        )
+        .where((r.decided_at >= since) | (r.state == "held"))
+        .group_by(r.product_group_id)
+    )
+    if company_id is not None:
+        stmt = stmt.where(r.company_id == company_id)
+    counts = {row[0]: row[1:] for row in db.session.execute(stmt)}
+    settings = {gid: s for gid, s in reminder_settings().items() if s.on}
+    names = group_names(set(counts) | set(settings))
+    rows = []
+    for gid in sorted(names, key=lambda g: names[g].lower()):
+        sent, reordered, revenue, held, skipped = counts.get(gid, (0, 0, None, 0, 0))
+        mode = settings[gid].mode if gid in settings else ReminderMode.OFF
+        rows.append(
+            ReminderRow(
+                gid, names[gid], mode, sent, reordered, Decimal(revenue or 0), held, skipped
+            )
+        )
+    total = ReminderRow(None, str(_l("All product groups")))
+    for row in rows:
+        total.add(row)
+    return ReminderSummary(since, rows, total)
+
+
+@dataclass
+class ListRow:
+    customer_id: int
+    number: str | None
+    name: str
+    company_id: int | None
+    started_at: datetime | None
+    due_at: datetime | None
+    decided_at: datetime | None = None
+    held_until: datetime | None = None
+    sent_at: datetime | None = None
+    channels: str | None = None
+    reason: str | None = None
+    reordered_at: datetime | None = None
+    reordered_revenue: Decimal | None = None
+
+
+@dataclass
+class ReminderPage:
+    show: str
+    settings: ReminderSettings
+    rows: list[ListRow]
+    page: int
+    has_next: bool
+
+
+def _name(c: Customer) -> str:
+    return c.display_name
+
+
+def _upcoming(s: ReminderSettings, company_id, now, offset):
+    """Not decided yet (due later, or due and waiting for a send window): from the
+    orders of the last N days, or from the analysis's predictions."""
+    if s.mode == ReminderMode.AFTER:
+        days = timedelta(days=s.days_after)
+        stmt = (
+            select(Customer, Order.company_id, Order.ordered_at, Order.ordered_at)
+            .join(Customer, Customer.id == Order.customer_id)
+            .where(
+                Order.ordered_at > now - days - LATE,
+                Order.state == "completed",
+                group_line(s.product_group_id),
+                not_decided(Order.customer_id, s.product_group_id, Order.id),
+            )
+            .order_by(Order.ordered_at, Order.id)
+        )
+        column, shift = Order.company_id, days
+    elif s.mode == ReminderMode.PREDICTED:
+        before = timedelta(days=s.days_before)
+        d = ReorderDue
+        stmt = (
+            select(Customer, d.company_id, d.last_order_at, d.overdue_from)
+            .join(Customer, Customer.id == d.customer_id)
+            .where(
+                d.product_group_id == s.product_group_id,
+                d.overdue_from > now,
+                not_decided(d.customer_id, s.product_group_id, d.order_id),
+            )
+            .order_by(d.overdue_from, d.customer_id)
+        )
+        column, shift = d.company_id, -before
+    else:
+        return []
+    if company_id is not None:
+        stmt = stmt.where(column == company_id)
+    return [
+        ListRow(c.id, c.number, _name(c), company, started, due + shift)
+        for c, company, started, due in db.session.execute(stmt.offset(offset).limit(PAGE + 1))
+    ]
+
+
+def _decided(group_id: int, state: str, company_id, offset):
+    r = ReorderReminder
+    order = {"held": (r.held_until, r.id), "sent": (r.sent_at.desc(), r.id.desc())}.get(
+        state, (r.decided_at.desc(), r.id.desc())
+    )
+    stmt = (
+        select(r, Customer, Order.ordered_at)
+        .join(Customer, Customer.id == r.customer_id)
+        .join(Order, Order.id == r.order_id)
+        .where(r.product_group_id == group_id, r.state == state)
+        .order_by(*order)
+    )
+    if company_id is not None:
+        stmt = stmt.where(r.company_id == company_id)
+    rows = []
+    for rem, c, started in db.session.execute(stmt.offset(offset).limit(PAGE + 1)):
+        rows.append(
+            ListRow(
+                c.id,
+                c.number,
+                _name(c),
+                rem.company_id,
+                started,
+                rem.due_at,
+                rem.decided_at,
+                rem.held_until,
+                rem.sent_at,
+                ", ".join(str(CHANNEL_LABELS[c]) for c in (rem.channels or "").split(",") if c),
+                str(REMINDER_SKIP_LABELS.get(rem.reason, rem.reason)) if rem.reason else None,
+                rem.reordered_at,
+                rem.reordered_revenue,
+            )
+        )
+    return rows
+
+
+def reminder_page(
+    group_id: int, show: str, company_id: int | None, page: int, now: datetime
+) -> ReminderPage:
+    """One page of a group's reminders in ``show`` (a key of ``SHOWS``)."""
+    s = reminder_settings([group_id])[group_id]
+    offset = (max(page, 1) - 1) * PAGE
+    if show == "upcoming":
+        rows = _upcoming(s, company_id, now, offset)
+    else:
+        rows = _decided(group_id, show, company_id, offset)
+    return ReminderPage(show, s, rows[:PAGE], max(page, 1), len(rows) > PAGE)
