@@ -2,17 +2,22 @@
 
     python bench/analysis/bench_analyze.py --lines 1000000 --customers 100000
 
-Creates a throwaway database (``recovery_bench_analyze``) on the local PostgreSQL, builds
-the schema with the app's migrations, fills it with COPY from ``generate.make_lines`` and
-times ``run_analysis`` twice (the first run opens the cases, the second updates them),
-with the time of each phase. The database is dropped at the end unless ``--keep``.
+Creates a throwaway database (``--database``, default ``recovery_bench_analyze``) on the
+local PostgreSQL, builds the schema with the app's migrations, fills it with COPY from
+``generate.make_lines`` and times ``run_analysis`` twice (the first run opens the cases, the
+second updates them), with the time of each phase and the process's peak resident memory
+(``ru_maxrss``) after each run. The database is dropped at the end unless ``--keep``;
+``--reuse`` takes a kept database as it is (its cases emptied first), so that the peak
+memory is the analysis's own and not the generator's.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import io
 import os
+import resource
 import sys
 import time
 from datetime import UTC, datetime
@@ -119,13 +124,19 @@ def main() -> None:
     parser.add_argument("--lines", type=int, default=1_000_000)
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--keep", action="store_true", help="keep the database")
+    parser.add_argument("--database", default=NAME, help="name of the throwaway database")
+    parser.add_argument(
+        "--reuse", action="store_true", help="use the kept database, its cases emptied first"
+    )
     args = parser.parse_args()
+    name = args.database
 
     admin = create_engine(f"{SERVER}/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{NAME}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{NAME}"'))
-    url = f"{SERVER}/{NAME}"
+    if not args.reuse:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = f"{SERVER}/{name}"
     os.environ.update(DATABASE_URL=url, RECOVERY_ENV="development")
     from flask_migrate import upgrade
 
@@ -136,10 +147,19 @@ def main() -> None:
     try:
         with app.app_context():
             upgrade(directory=str(ROOT / "migrations"))
-        t = time.perf_counter()
-        lines = make_lines(args.lines, args.customers)
-        fill(url, lines)
-        print(f"generated and loaded {len(lines):,} lines in {time.perf_counter() - t:.1f} s")
+        if args.reuse:
+            with create_engine(url).begin() as conn:
+                conn.execute(text("TRUNCATE recovery_case CASCADE"))
+                n = conn.scalar(text("SELECT count(*) FROM order_line"))
+            print(f"reusing {name} with {n:,} lines, cases emptied")
+        else:
+            t = time.perf_counter()
+            lines = make_lines(args.lines, args.customers)
+            fill(url, lines)
+            print(f"generated and loaded {len(lines):,} lines in {time.perf_counter() - t:.1f} s")
+            del lines
+            gc.collect()
+        print(f"before the runs: peak RSS so far {_peak_mb():,.0f} MB, now {_rss_mb():,.0f} MB")
         as_of = datetime(2025, 1, 1, tzinfo=UTC)
         with app.app_context():
             for run in ("first run (opens cases)", "second run (updates cases)"):
@@ -153,14 +173,24 @@ def main() -> None:
                     for (name, a), (_, b) in zip(marks[1:], [*marks[2:], ("end", end)], strict=True)
                 )
                 print(f"{run}: {end - marks[0][1]:.1f} s total ({phases}); {result}")
+                print(f"  peak RSS {_peak_mb():,.0f} MB, now {_rss_mb():,.0f} MB")
     finally:
         with app.app_context():
             from recovery.extensions import db
 
             db.engine.dispose()
-        if not args.keep:
+        if not (args.keep or args.reuse):
             with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{NAME}" WITH (FORCE)'))
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1024 / 1024
 
 
 if __name__ == "__main__":
