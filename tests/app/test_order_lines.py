@@ -141,3 +141,9 @@ def test_positions_join_by_key():
     ]
     dense = np.array([12, 10, 11])  # a direct table
     assert order_lines._positions(dense, np.array([11, 9, 13, 12])).tolist() == [2, -1, -1, 0]
+
+
+def test_no_orders_give_an_empty_frame(db):
+    lines = load_lines(business_tz())
+    assert list(lines.columns) == list(order_lines.COLUMNS) and len(lines) == 0
+    assert lines["ordered_at"].dtype == np.dtype("M8[ns]")
