@@ -163,6 +163,7 @@ def main() -> None:
         as_of = datetime(2025, 1, 1, tzinfo=UTC)
         with app.app_context():
             for run in ("first run (opens cases)", "second run (updates cases)"):
+                cpu = _cpu(admin, name)
                 marks = [("start", time.perf_counter())]
                 result = run_analysis(
                     as_of, progress=lambda m, marks=marks: marks.append((m, time.perf_counter()))
@@ -173,7 +174,12 @@ def main() -> None:
                     for (name, a), (_, b) in zip(marks[1:], [*marks[2:], ("end", end)], strict=True)
                 )
                 print(f"{run}: {end - marks[0][1]:.1f} s total ({phases}); {result}")
-                print(f"  peak RSS {_peak_mb():,.0f} MB, now {_rss_mb():,.0f} MB")
+                ours, backends = (b - a for a, b in zip(cpu, _cpu(admin, name), strict=True))
+                print(
+                    f"  peak RSS {_peak_mb():,.0f} MB, now {_rss_mb():,.0f} MB; CPU {ours:.1f} s"
+                    f" ours, {backends:.1f} s PostgreSQL (the session's backend; the short"
+                    " Arrow read's backend is not counted)"
+                )
     finally:
         with app.app_context():
             from recovery.extensions import db
@@ -182,6 +188,26 @@ def main() -> None:
         if not (args.keep or args.reuse):
             with admin.connect() as conn:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def _cpu(admin, name: str) -> tuple[float, float]:
+    """CPU seconds so far of this process and of the database's backends (same machine):
+    on a shared machine they say where the time went when the wall time cannot."""
+    with admin.connect() as conn:
+        pids = conn.scalars(
+            text("SELECT pid FROM pg_stat_activity WHERE datname = :name"), {"name": name}
+        ).all()
+    tick = os.sysconf("SC_CLK_TCK")
+    backends = 0.0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+            backends += (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+        except (FileNotFoundError, PermissionError):
+            pass
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime, backends
 
 
 def _peak_mb() -> float:
