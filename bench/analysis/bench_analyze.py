@@ -2,21 +2,26 @@
 
     python bench/analysis/bench_analyze.py --lines 1000000 --customers 100000
 
+Creates a throwaway database (``--database``, default ``recovery_bench_analyze``) on the
+local PostgreSQL, builds the schema with the app's migrations, fills it with COPY from
+``generate.make_lines`` and times ``run_analysis`` twice (the first run opens the cases, the
+second updates them), with the time of each phase and the process's peak resident memory
+(``ru_maxrss``) after each run. The database is dropped at the end unless ``--keep``;
+``--reuse`` takes a kept database as it is (its cases emptied first), so that the peak
+memory is the analysis's own and not the generator's.
+
 ``--reminders`` switches the reorder reminder "at the predicted time" on for every
 product group, so each run also writes the predictions (``reorder_due``) of every pair
 not overdue yet – the worst case of R6. ``--name`` names the database.
-
-Creates a throwaway database (``recovery_bench_analyze``) on the local PostgreSQL, builds
-the schema with the app's migrations, fills it with COPY from ``generate.make_lines`` and
-times ``run_analysis`` twice (the first run opens the cases, the second updates them),
-with the time of each phase. The database is dropped at the end unless ``--keep``.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import io
 import os
+import resource
 import sys
 import time
 from datetime import UTC, datetime
@@ -123,15 +128,19 @@ def main() -> None:
     parser.add_argument("--lines", type=int, default=1_000_000)
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--keep", action="store_true", help="keep the database")
+    parser.add_argument("--database", default=NAME, help="name of the throwaway database")
+    parser.add_argument(
+        "--reuse", action="store_true", help="use the kept database, its cases emptied first"
+    )
     parser.add_argument("--reminders", action="store_true", help="reminders on, every group")
-    parser.add_argument("--name", default=NAME, help="the throwaway database's name")
     args = parser.parse_args()
-    name = args.name
+    name = args.database
 
     admin = create_engine(f"{SERVER}/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    if not args.reuse:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = f"{SERVER}/{name}"
     os.environ.update(DATABASE_URL=url, RECOVERY_ENV="development")
     from flask_migrate import upgrade
@@ -144,10 +153,18 @@ def main() -> None:
     try:
         with app.app_context():
             upgrade(directory=str(ROOT / "migrations"))
-        t = time.perf_counter()
-        lines = make_lines(args.lines, args.customers)
-        fill(url, lines)
-        print(f"generated and loaded {len(lines):,} lines in {time.perf_counter() - t:.1f} s")
+        if args.reuse:
+            with create_engine(url).begin() as conn:
+                conn.execute(text("TRUNCATE recovery_case CASCADE"))
+                n = conn.scalar(text("SELECT count(*) FROM order_line"))
+            print(f"reusing {name} with {n:,} lines, cases emptied")
+        else:
+            t = time.perf_counter()
+            lines = make_lines(args.lines, args.customers)
+            fill(url, lines)
+            print(f"generated and loaded {len(lines):,} lines in {time.perf_counter() - t:.1f} s")
+            del lines
+            gc.collect()
         if args.reminders:
             with create_engine(url).begin() as conn:
                 conn.execute(
@@ -155,11 +172,14 @@ def main() -> None:
                         "INSERT INTO reorder_settings (product_group_id, mode, days_after,"
                         " days_before, email_template_id, updated_at)"
                         " SELECT id, 'predicted', 30, 7, 1, now() FROM product_group"
+                        " ON CONFLICT DO NOTHING"
                     )
                 )
+        print(f"before the runs: peak RSS so far {_peak_mb():,.0f} MB, now {_rss_mb():,.0f} MB")
         as_of = datetime(2025, 1, 1, tzinfo=UTC)
         with app.app_context():
             for run in ("first run (opens cases)", "second run (updates cases)"):
+                cpu = _cpu(admin, name)
                 marks = [("start", time.perf_counter())]
                 result = run_analysis(
                     as_of, progress=lambda m, marks=marks: marks.append((m, time.perf_counter()))
@@ -169,14 +189,51 @@ def main() -> None:
                     f"{name} {b - a:.1f} s"
                     for (name, a), (_, b) in zip(marks[1:], [*marks[2:], ("end", end)], strict=True)
                 )
-                due = db.session.scalar(text("SELECT count(*) FROM reorder_due"))
-                print(f"{run}: {end - marks[0][1]:.1f} s total ({phases}); {result}; {due} due")
+                print(f"{run}: {end - marks[0][1]:.1f} s total ({phases}); {result}")
+                if args.reminders:
+                    due = db.session.scalar(text("SELECT count(*) FROM reorder_due"))
+                    print(f"  {due} reminder predictions written")
+                ours, backends = (b - a for a, b in zip(cpu, _cpu(admin, name), strict=True))
+                print(
+                    f"  peak RSS {_peak_mb():,.0f} MB, now {_rss_mb():,.0f} MB; CPU {ours:.1f} s"
+                    f" ours, {backends:.1f} s PostgreSQL (the session's backend; the short"
+                    " Arrow read's backend is not counted)"
+                )
     finally:
         with app.app_context():
             db.engine.dispose()
-        if not args.keep:
+        if not (args.keep or args.reuse):
             with admin.connect() as conn:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def _cpu(admin, name: str) -> tuple[float, float]:
+    """CPU seconds so far of this process and of the database's backends (same machine):
+    on a shared machine they say where the time went when the wall time cannot."""
+    with admin.connect() as conn:
+        pids = conn.scalars(
+            text("SELECT pid FROM pg_stat_activity WHERE datname = :name"), {"name": name}
+        ).all()
+    tick = os.sysconf("SC_CLK_TCK")
+    backends = 0.0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+            backends += (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+        except (FileNotFoundError, PermissionError):
+            pass
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime, backends
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1024 / 1024
 
 
 if __name__ == "__main__":

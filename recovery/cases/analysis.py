@@ -20,14 +20,34 @@ Case lifecycle (also in the README):
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, tzinfo
 from decimal import Decimal
 
+import numpy as np
 import pandas as pd
-from sqlalchemy import func, select, update
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    and_,
+    bindparam,
+    exists,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.orm import selectinload
 
 from ..analysis import AnalysisSettings, backtest, score_customer_groups, score_customers
@@ -44,6 +64,7 @@ from ..models import (
     business_tz,
     utcnow,
 )
+from ..models.types import Money, UTCDateTime
 from .order_lines import load_lines
 from .reorder_due import write_reorder_due
 from .settings import analysis_settings
@@ -85,14 +106,6 @@ def _wall_clock(moment: datetime, tz: tzinfo) -> pd.Timestamp:
     return pd.Timestamp(moment.astimezone(tz).replace(tzinfo=None))
 
 
-def _time(value, tz: tzinfo) -> datetime | None:
-    """A day of the analyser (naive, in ``tz``) as the UTC time of its local midnight."""
-    if value is None or pd.isna(value):
-        return None
-    ts = pd.Timestamp(value).tz_localize(tz, ambiguous=True, nonexistent="shift_forward")
-    return ts.tz_convert(UTC).to_pydatetime()
-
-
 def _jsonable(params) -> dict:
     if not isinstance(params, dict):
         return {}
@@ -107,21 +120,186 @@ def _jsonable(params) -> dict:
     return out
 
 
-def _case_values(row, as_of: datetime, companies: dict[str, int], tz: tzinfo) -> dict:
-    return {
-        "company_id": companies.get(row.get("company") or ""),
-        "reason_key": row.get("reason_key"),
-        "reason_params": _jsonable(row.get("reason_params")),
-        "reason_text": row.get("reason"),
-        "reference_revenue": _money(row.get("reference_revenue")),
-        "current_revenue": _money(row.get("current_revenue")),
-        "decline_pct": _float(row.get("decline_pct")),
-        "revenue_at_risk": _money(row.get("revenue_at_risk")),
-        "p_churn": _float(row.get("p_churn")),
-        "last_order_at": _time(row.get("last_order"), tz),
-        "expected_next_order": _time(row.get("expected_next_order"), tz),
-        "analysed_at": as_of,
-    }
+def _times(values: pd.Series, tz: tzinfo) -> list[datetime | None]:
+    """Days of the analyser (naive, in ``tz``) as the naive UTC times of their local
+    midnight (as stored), None where missing."""
+    stamps = pd.to_datetime(values.reset_index(drop=True)).astype("M8[ns]")
+    local = stamps.dt.tz_localize(
+        tz, ambiguous=np.ones(len(stamps), dtype=bool), nonexistent="shift_forward"
+    )
+    naive = local.dt.tz_convert(UTC).dt.tz_localize(None)
+    return [None if pd.isna(v) else v.to_pydatetime() for v in naive.astype(object)]
+
+
+# The per-run values of a case, staged in a temporary table and written from it with one
+# UPDATE … FROM, one INSERT … SELECT and one UPDATE per kind (the case tally's triggers
+# fire once per statement, not once per case). Times are naive UTC (as stored).
+VALUE_COLUMNS = (
+    "product_group_id",
+    "company_id",
+    "reason_key",
+    "reason_params",
+    "reason_text",
+    "reference_revenue",
+    "current_revenue",
+    "decline_pct",
+    "revenue_at_risk",
+    "p_churn",
+    "last_order_at",
+    "expected_next_order",
+)
+_STAGE = Table(
+    "case_stage",
+    MetaData(),
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("customer_id", Integer, nullable=False),
+    Column("key", String(40), nullable=False),
+    Column("product_group_id", Integer),
+    Column("company_id", Integer),
+    Column("reason_key", String(50)),
+    Column("reason_params", JSON),
+    Column("reason_text", Text),
+    Column("reference_revenue", Money),
+    Column("current_revenue", Money),
+    Column("decline_pct", Float),
+    Column("revenue_at_risk", Money),
+    Column("p_churn", Float),
+    Column("last_order_at", DateTime),
+    Column("expected_next_order", DateTime),
+    prefixes=["TEMPORARY"],
+)
+
+
+def _staged_rows(
+    flagged: pd.DataFrame,
+    keys: pd.Series,
+    group_ids: pd.Series,
+    companies: dict[str, int],
+    tz: tzinfo,
+) -> list[tuple]:
+    """One tuple per flagged row in the order of ``_STAGE``'s columns."""
+    n = len(flagged)
+
+    def column(name: str) -> list:
+        return flagged[name].tolist() if name in flagged else [None] * n
+
+    def times(name: str) -> list:
+        return _times(flagged[name], tz) if name in flagged else [None] * n
+
+    return list(
+        zip(
+            range(n),
+            [int(v) for v in flagged["customer_id"].tolist()],
+            keys.tolist(),
+            [None if v is None or v != v else int(v) for v in group_ids.tolist()],
+            [companies.get(v or "") for v in column("company")],
+            [None if v is None or v != v else v for v in column("reason_key")],
+            [_jsonable(v) for v in column("reason_params")],
+            [None if v is None or v != v else v for v in column("reason")],
+            [_money(v) for v in column("reference_revenue")],
+            [_money(v) for v in column("current_revenue")],
+            [_float(v) for v in column("decline_pct")],
+            [_money(v) for v in column("revenue_at_risk")],
+            [_float(v) for v in column("p_churn")],
+            times("last_order"),
+            times("expected_next_order"),
+            strict=True,
+        )
+    )
+
+
+def _stage(rows: list[tuple]) -> None:
+    """Fill the temporary ``case_stage`` (created empty) in the session's transaction."""
+    conn = db.session.connection()
+    _STAGE.create(conn)
+    if not rows:
+        return
+    if conn.dialect.name == "postgresql":
+        names = ", ".join(f'"{c.name}"' for c in _STAGE.columns)
+        json_at = [c.name for c in _STAGE.columns].index("reason_params")
+        cursor = conn.connection.driver_connection.cursor()
+        with cursor.copy(f"COPY case_stage ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row((*row[:json_at], json.dumps(row[json_at]), *row[json_at + 1 :]))
+        cursor.execute("ANALYZE case_stage")
+    else:
+        conn.execute(
+            _STAGE.insert(), [dict(zip(_STAGE.columns.keys(), r, strict=True)) for r in rows]
+        )
+
+
+def _sync_cases(
+    kind: CaseKind,
+    flagged: pd.DataFrame,
+    keys: pd.Series,
+    group_ids: pd.Series,
+    as_of: datetime,
+    companies: dict[str, int],
+    tz: tzinfo,
+) -> tuple[int, int, int]:
+    """Open, update and close the cases of ``kind``: one case per flagged row, identified
+    by its customer and ``keys``; ``group_ids`` is each row's product group id or NaN.
+
+    Returns the numbers opened, updated and closed.
+    """
+    _stage(_staged_rows(flagged, keys, group_ids, companies, tz))
+    conn = db.session.connection()
+    postgres = conn.dialect.name == "postgresql"
+    if postgres:
+        # Hash joins whatever the statistics say: the case table grows faster than
+        # autovacuum counts it (the first run, a big import); planned as one row, the
+        # joins below became nested loops over all open cases (minutes instead of ms).
+        conn.exec_driver_sql("SET LOCAL enable_nestloop = off")
+    case, stage = Case.__table__, _STAGE
+    now = utcnow()
+    is_open = and_(case.c.kind == kind.value, case.c.closed_at.is_(None))
+    same = and_(case.c.customer_id == stage.c.customer_id, case.c.key == stage.c.key)
+    updated = conn.execute(
+        update(case)
+        .where(is_open, same)
+        .values(
+            {
+                **{name: stage.c[name] for name in VALUE_COLUMNS},
+                "updated_at": bindparam("now", now, type_=UTCDateTime),
+                "analysed_at": bindparam("as_of", as_of, type_=UTCDateTime),
+            }
+        )
+    ).rowcount
+    new = (
+        select(
+            stage.c.customer_id,
+            stage.c.key,
+            literal(kind.value, String),
+            literal(CaseStatus.NEW.value, String),
+            literal(as_of, UTCDateTime),
+            literal(now, UTCDateTime),
+            literal(as_of, UTCDateTime),
+            *(stage.c[name] for name in VALUE_COLUMNS),
+        )
+        .where(~exists().where(is_open, same))
+        .order_by(stage.c.seq)
+    )
+    columns = ["customer_id", "key", "kind", "status", "opened_at", "updated_at", "analysed_at"]
+    opened = conn.execute(
+        insert(case).from_select([*columns, *VALUE_COLUMNS], new),
+        execution_options={"preserve_rowcount": True},  # SQLAlchemy keeps it for UPDATEs only
+    ).rowcount
+    # a new case whose flag cleared closes quietly; worked cases stay open
+    closed = conn.execute(
+        update(case)
+        .where(
+            is_open,
+            case.c.status == CaseStatus.NEW.value,
+            ~exists().where(same),
+        )
+        .values(
+            status=CaseStatus.CLOSED.value, closed_at=bindparam("as_of", as_of, type_=UTCDateTime)
+        )
+    ).rowcount
+    _STAGE.drop(conn)
+    if postgres:
+        conn.exec_driver_sql("SET LOCAL enable_nestloop TO DEFAULT")
+    return opened, updated, closed
 
 
 def _excluded(as_of: datetime) -> dict[int, str]:
@@ -188,64 +366,11 @@ def _recover(as_of: datetime) -> int:
     return count
 
 
-def _sync_cases(
-    kind: CaseKind,
-    flagged: pd.DataFrame,
-    key_of: Callable[[dict], str],
-    group_of: Callable[[dict], int | None],
-    as_of: datetime,
-    companies: dict[str, int],
-    tz: tzinfo,
-) -> tuple[int, int, int]:
-    open_cases = {
-        (customer_id, key): (case_id, status)
-        for case_id, customer_id, key, status in db.session.execute(
-            select(Case.id, Case.customer_id, Case.key, Case.status).where(
-                Case.kind == kind, Case.closed_at.is_(None)
-            )
-        )
-    }
-    opened = updated = 0
-    seen: set[tuple[int, str]] = set()
-    new_rows = []
-    changed_rows = []
-    for row in flagged.to_dict("records"):
-        key = key_of(row)
-        ident = (int(row["customer_id"]), key)
-        seen.add(ident)
-        values = _case_values(row, as_of, companies, tz)
-        values["product_group_id"] = group_of(row)
-        case = open_cases.get(ident)
-        if case is None:
-            new_rows.append(
-                {
-                    "customer_id": ident[0],
-                    "key": key,
-                    "kind": kind,
-                    "status": CaseStatus.NEW,
-                    "opened_at": as_of,
-                    "updated_at": utcnow(),
-                    **values,
-                }
-            )
-            opened += 1
-        else:
-            changed_rows.append({"id": case[0], "updated_at": utcnow(), **values})
-            updated += 1
-    if new_rows:
-        db.session.execute(Case.__table__.insert(), new_rows)
-    if changed_rows:
-        db.session.execute(update(Case), changed_rows)  # bulk UPDATE by primary key
-    stale = [
-        case_id
-        for ident, (case_id, status) in open_cases.items()
-        if ident not in seen and status == CaseStatus.NEW
-    ]
-    if stale:
-        db.session.execute(
-            update(Case).where(Case.id.in_(stale)).values(status=CaseStatus.CLOSED, closed_at=as_of)
-        )
-    return opened, updated, len(stale)
+def _label_ids(frame: pd.DataFrame, column: str, ids: dict[str, int]) -> pd.Series:
+    """The id of each row's label in ``column`` (NaN where missing or unknown)."""
+    if column not in frame:
+        return pd.Series(np.nan, index=frame.index)
+    return frame[column].astype(object).map(lambda label: ids.get(label)).astype("float64")
 
 
 def effective_settings() -> AnalysisSettings:
@@ -307,19 +432,20 @@ def _analyse(
     d_open, d_upd, d_closed = _sync_cases(
         CaseKind.DECLINE,
         decline,
-        lambda row: CaseKind.DECLINE.value,
-        lambda row: group_ids.get(row.get("last_product_group") or ""),
+        pd.Series(CaseKind.DECLINE.value, index=decline.index, dtype=object),
+        _label_ids(decline, "last_product_group", group_ids),
         as_of,
         companies,
         tz,
     )
     ok_g = groups["excluded_reason"].isna() | (groups["excluded_reason"] == "")
     overdue = groups[ok_g & groups["flag_overdue"].astype(bool)]
+    overdue_groups = _label_ids(overdue, "product_group", group_ids)
     o_open, o_upd, o_closed = _sync_cases(
         CaseKind.OVERDUE,
         overdue,
-        lambda row: f"{CaseKind.OVERDUE}:{group_ids.get(row['product_group'], 0)}",
-        lambda row: group_ids.get(row["product_group"]),
+        f"{CaseKind.OVERDUE}:" + overdue_groups.fillna(0).astype("int64").astype(str),
+        overdue_groups,
         as_of,
         companies,
         tz,
