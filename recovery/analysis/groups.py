@@ -20,6 +20,7 @@ from .customers import NO_EXCLUSION, categorical, customer_facts
 from .prepare import Prepared, from_day_numbers, prepare, stable_argsort
 from .reasons import reason_columns
 from .rhythm import estimate_priors, overdue_flags, typical_interval, unit_days
+from .season import judge_seasons
 from .settings import AnalysisSettings
 
 
@@ -71,6 +72,9 @@ def _score_groups(
         min_days=settings.min_orders_for_rhythm,
         max_overdue_days=settings.max_overdue_days,
     )
+    season = judge_seasons(pairs["unit"], pairs["day"], days, prep.as_of_day, settings)
+    seasonal = season.seasonal
+    flag = np.where(seasonal, season.flag, flag)
     reason_code = facts.excluded[cust]
     flag &= reason_code == NO_EXCLUSION
     group_label = np.asarray(prep.groups.astype(str), dtype=object)
@@ -80,9 +84,21 @@ def _score_groups(
         "days_since_last_order": since,
         "order_days": days.n_days,
     }
+    season_params = {
+        **season.params,
+        "product_group": params["product_group"],
+        "days_since_last_order": since,
+    }
     key, reason_params, reason = reason_columns(
-        n, [("group_overdue", flag, params)], settings.locale, settings.currency
+        n,
+        [
+            ("group_overdue", flag & ~seasonal, params),
+            ("group_season", flag & seasonal, season_params),
+        ],
+        settings.locale,
+        settings.currency,
     )
+    next_order = np.where(seasonal, season.state.expected_next, days.last_day + np.round(interval))
     return pd.DataFrame(
         {
             "customer_id": prep.customer_ids[cust],
@@ -95,7 +111,8 @@ def _score_groups(
             "days_since_last_order": since.astype(np.int32),
             "typical_interval_days": interval,
             "rhythm_weight": weight,
-            "expected_next_order": from_day_numbers(days.last_day + np.round(interval)),
+            "expected_next_order": from_day_numbers(next_order),
+            **season.columns(),
             "flag_overdue": flag,
             "lost": lost,
             "excluded_reason": np.where(reason_code == NO_EXCLUSION, None, reason_code),

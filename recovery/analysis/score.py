@@ -33,12 +33,14 @@ import pandas as pd
 from . import clv
 from .customers import NO_EXCLUSION, CustomerFacts, categorical, customer_facts
 from .decline import decline_flags, window_revenue, windows
-from .prepare import Prepared, from_day_numbers, prepare
+from .prepare import VALID, Prepared, from_day_numbers, prepare
 from .reasons import reason_columns
 from .rhythm import estimate_priors, overdue_flags, typical_interval
+from .season import judge_seasons
 from .settings import AnalysisSettings
 
 Excluded = Mapping[Any, str | None]
+YEAR_AGO = "same_period_last_year"
 
 
 def _nullable_int(values: np.ndarray, missing: np.ndarray) -> pd.arrays.IntegerArray:
@@ -55,8 +57,18 @@ def score_prepared(
     active = days.n_days > 0
     not_excluded = facts.excluded == NO_EXCLUSION
 
+    valid = prep.o_state == VALID
+    season = judge_seasons(prep.o_cust[valid], prep.o_day[valid], days, prep.as_of_day, settings)
+    seasonal = season.seasonal
     current_w, reference_w = windows(prep.as_of, settings.window_months, settings.comparison)
     current, reference = window_revenue(prep, current_w), window_revenue(prep, reference_w)
+    comparison = np.full(n, settings.comparison, dtype=object)
+    if settings.comparison != YEAR_AGO and seasonal.any():  # seasons compare with last year
+        year_w = windows(prep.as_of, settings.window_months, YEAR_AGO)[1]
+        year = window_revenue(prep, year_w)
+        reference.revenue = np.where(seasonal, year.revenue, reference.revenue)
+        reference.orders = np.where(seasonal, year.orders, reference.orders)
+        comparison[seasonal] = YEAR_AGO
     pct, flag_decline = decline_flags(
         current,
         reference,
@@ -77,6 +89,7 @@ def score_prepared(
         min_days=settings.min_orders_for_rhythm,
         max_overdue_days=settings.max_overdue_days,
     )
+    flag_overdue = np.where(seasonal, season.flag, flag_overdue)
     flag_overdue &= not_excluded & active
     lost &= active
 
@@ -87,7 +100,7 @@ def score_prepared(
         "reference_revenue": np.round(reference.revenue, 2),
         "decline_pct": np.round(pct, 1),
         "window_months": settings.window_months,
-        "comparison": settings.comparison,
+        "comparison": comparison,
         "currency": settings.currency,
     }
     overdue_params = {
@@ -95,13 +108,20 @@ def score_prepared(
         "days_since_last_order": since,
         "order_days": days.n_days,
     }
+    season_params = {**season.params, "days_since_last_order": since, "season_named": ~flag_decline}
     key, params, text = reason_columns(
         n,
-        [("decline", flag_decline, decline_params), ("overdue", flag_overdue, overdue_params)],
+        [
+            ("decline", flag_decline & ~seasonal, decline_params),
+            ("decline", flag_decline & seasonal, {**decline_params, **season.label_params}),
+            ("overdue", flag_overdue & ~seasonal, overdue_params),
+            ("season", flag_overdue & seasonal, season_params),
+        ],
         settings.locale,
         settings.currency,
     )
     next_order = np.where(active, days.last_day + np.round(interval), np.nan)
+    next_order = np.where(seasonal, season.state.expected_next, next_order)
     frame = pd.DataFrame(
         {
             "customer_id": prep.customer_ids,
@@ -113,6 +133,7 @@ def score_prepared(
             "typical_interval_days": interval,
             "rhythm_weight": weight,
             "expected_next_order": from_day_numbers(next_order),
+            **season.columns(),
             "p_alive": model.p_alive,
             "p_churn": model.p_churn,
             "p_churn_bgnbd": model.p_churn_bgnbd,

@@ -1,0 +1,253 @@
+"""Seasonal customers and customer × product-group pairs (PRODUCT.md A8).
+
+A unit (a customer, or a customer × product group pair) is *seasonal* when
+
+1. its order days fall into a *season* – a run of at most ``season_max_months``
+   consecutive calendar months, wrapping over the new year (November–February) – with
+   at least ``season_min_share`` per cent of its order days inside, and
+2. it ordered inside that season in at least ``season_min_years`` different years
+   (*occurrences*: a season that wraps belongs to the year it starts in).
+
+The season is the shortest such run of months; among runs of the same length the one
+holding the most order days, then the earliest in the calendar year. Months are calendar
+months of the day numbers the analyser gets, i.e. the business's own days (see
+:mod:`.prepare`).
+
+A seasonal unit is judged against its season instead of its year-round rhythm:
+
+* out of season it is never overdue, and its next order is expected at the start of the
+  next season;
+* it is flagged (``missed``) when the last season that has fully passed brought no order
+  – from the day after that season's last day until it orders again (or is lost);
+* inside the season it is overdue when it ordered this season and the days since then
+  pass its *in-season interval* (the mean gap between two orders of the same
+  occurrence) times the tolerance; its next order is expected after that interval, or at
+  the next season's start when that would fall after the season's end. Before its first
+  order of this season it is expected since the season's start.
+
+Everything is vectorised over the order days (one sort order, ``bincount`` and a 12-column
+month histogram of the candidates only).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .rhythm import UnitDays
+from .settings import AnalysisSettings
+
+MONTHS = 12
+
+
+@dataclass
+class Seasons:
+    """Season of every unit; ``months == 0`` means not seasonal."""
+
+    start: np.ndarray  # int8 first month of the season, 1–12 (0 = not seasonal)
+    months: np.ndarray  # int8 length of the season in months (0 = not seasonal)
+    interval: np.ndarray  # float64 mean days between orders within one season, NaN
+
+    @property
+    def seasonal(self) -> np.ndarray:
+        return self.months > 0
+
+
+@dataclass
+class SeasonState:
+    """Where each seasonal unit stands on the ``as_of`` day (meaningless for the others)."""
+
+    in_season: np.ndarray  # bool
+    missed: np.ndarray  # bool: the last full season passed without an order
+    late: np.ndarray  # bool: in season, ordered this season, in-season interval passed
+    expected_next: np.ndarray  # float64 day number of the expected next order, NaN
+
+
+def month_index(days: np.ndarray) -> np.ndarray:
+    """Months since January 1970 of day numbers (int64)."""
+    return np.asarray(days).astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+
+
+def month_start(months: np.ndarray) -> np.ndarray:
+    """Day number of the first day of month indexes (months since January 1970)."""
+    return np.asarray(months).astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
+
+
+def _distinct_days(unit: np.ndarray, day: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    if not len(unit):
+        return unit, day
+    new = np.ones(len(unit), dtype=bool)
+    new[1:] = (unit[1:] != unit[:-1]) | (day[1:] != day[:-1])
+    return unit[new], day[new]
+
+
+def _runs_of(unit: np.ndarray) -> np.ndarray:
+    """True where a row is the first of its unit (rows sorted by unit)."""
+    first = np.ones(len(unit), dtype=bool)
+    first[1:] = unit[1:] != unit[:-1]
+    return first
+
+
+def _shortest_season(
+    hist: np.ndarray, max_months: int, min_share: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """(start month 0–11, length; 0 = none) of the shortest run holding ``min_share``."""
+    n = len(hist)
+    total = hist.sum(axis=1)
+    need = total * (min_share / 100.0) - 1e-9
+    cum = np.zeros((n, 2 * MONTHS + 1), dtype=hist.dtype)
+    np.cumsum(np.concatenate([hist, hist], axis=1), axis=1, out=cum[:, 1:])
+    start = np.zeros(n, dtype=np.int8)
+    length = np.zeros(n, dtype=np.int8)
+    for months in range(1, max_months + 1):
+        covered = cum[:, months : months + MONTHS] - cum[:, :MONTHS]  # run starting at s
+        best = covered.argmax(axis=1)
+        found = (length == 0) & (covered[np.arange(n), best] >= need)
+        start[found] = best[found]
+        length[found] = months
+    return start, length
+
+
+def find_seasons(
+    unit: np.ndarray,
+    day: np.ndarray,
+    n_units: int,
+    *,
+    min_years: int,
+    max_months: int,
+    min_share: float,
+) -> Seasons:
+    """Seasons of units from their valid order days, given sorted by (unit, day)."""
+    start = np.zeros(n_units, dtype=np.int8)
+    length = np.zeros(n_units, dtype=np.int8)
+    interval = np.full(n_units, np.nan)
+    if max_months < 1 or not len(unit):
+        return Seasons(start, length, interval)
+    unit, day = _distinct_days(unit, day)
+    month = month_index(day)
+    first = _runs_of(unit)
+    last = np.r_[first[1:], True]
+    span = np.zeros(n_units, dtype=np.int64)
+    span[unit[last]] = month[last]
+    span[unit[first]] -= month[first]
+    # k occurrences 12 months apart span at least 12 (k − 1) − (length − 1) months
+    candidate = span >= MONTHS * (min_years - 1) - (max_months - 1)
+    rows = candidate[unit]
+    if not rows.any():
+        return Seasons(start, length, interval)
+    c_units = np.flatnonzero(candidate)
+    code = np.cumsum(candidate) - 1  # unit -> candidate position
+    c_unit, c_day, c_month = code[unit[rows]], day[rows], month[rows]
+    hist = np.bincount(c_unit * MONTHS + c_month % MONTHS, minlength=len(c_units) * MONTHS)
+    most = int(np.bincount(c_unit).max())  # a run of months sums at most this
+    small = np.int16 if 2 * most < np.iinfo(np.int16).max else np.int32
+    hist = hist.astype(small).reshape(len(c_units), MONTHS)
+    c_start, c_length = _shortest_season(hist, max_months, min_share)
+
+    # occurrences with an order: in-season rows, counted once per occurrence start month
+    rel = (c_month % MONTHS - c_start[c_unit]) % MONTHS
+    inside = rel < c_length[c_unit]
+    i_unit, i_day, occurrence = c_unit[inside], c_day[inside], (c_month - rel)[inside]
+    new_occ = _runs_of(i_unit) | np.r_[True, occurrence[1:] != occurrence[:-1]]
+    years = np.bincount(i_unit[new_occ], minlength=len(c_units))
+    seasonal = (c_length > 0) & (years >= min_years)
+
+    same_occ = ~new_occ  # a gap between two orders of one occurrence
+    gap_owner = i_unit[same_occ]
+    gaps = np.diff(i_day, prepend=0)[same_occ].astype(np.float64)
+    n_gaps = np.bincount(gap_owner, minlength=len(c_units))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_gap = np.bincount(gap_owner, weights=gaps, minlength=len(c_units)) / n_gaps
+
+    keep = c_units[seasonal]
+    start[keep] = c_start[seasonal] + 1
+    length[keep] = c_length[seasonal]
+    interval[keep] = mean_gap[seasonal]
+    return Seasons(start, length, interval)
+
+
+def season_state(
+    seasons: Seasons, last_day: np.ndarray, as_of_day: int, tolerance: float
+) -> SeasonState:
+    """Judge every unit's last order day against its season on the ``as_of`` day."""
+    as_of_month = int(month_index(np.array([as_of_day]))[0])
+    s0 = seasons.start.astype(np.int64) - 1
+    rel = (as_of_month % MONTHS - s0) % MONTHS
+    current = as_of_month - rel  # start month of the season now running or last begun
+    in_season = rel < seasons.months
+    current_start = month_start(current)
+    # the last season that has fully passed: the one before a running season
+    passed_start = np.where(in_season, month_start(current - MONTHS), current_start)
+    missed = last_day < passed_start
+    next_start = month_start(current + MONTHS).astype(np.float64)
+    ordered_now = in_season & (last_day >= current_start)
+    season_end = month_start(current + seasons.months) - 1
+    with np.errstate(invalid="ignore"):
+        due = last_day + np.round(seasons.interval)
+        late = ordered_now & (as_of_day - last_day > seasons.interval * tolerance)
+    within = ordered_now & (due <= season_end)
+    expected = np.where(within, due, next_start)
+    expected = np.where(in_season & ~ordered_now, current_start, expected)
+    seasonal = seasons.seasonal
+    return SeasonState(
+        in_season=in_season & seasonal,
+        missed=missed & seasonal,
+        late=late & seasonal,
+        expected_next=np.where(seasonal, expected, np.nan),
+    )
+
+
+@dataclass
+class Judged:
+    """Seasons and their verdict on the ``as_of`` day, ready for a scored frame."""
+
+    seasons: Seasons
+    state: SeasonState
+    flag: np.ndarray  # overdue by the season (replaces the rhythm rule for seasonal units)
+
+    @property
+    def seasonal(self) -> np.ndarray:
+        return self.seasons.seasonal
+
+    @property
+    def label_params(self) -> dict[str, np.ndarray]:
+        return {"season_start": self.seasons.start, "season_months": self.seasons.months}
+
+    @property
+    def params(self) -> dict[str, np.ndarray]:
+        """Reason parameters of the ``season`` / ``group_season`` parts."""
+        return {
+            **self.label_params,
+            "season_missed": self.state.missed,
+            "season_interval_days": np.round(self.seasons.interval, 1),
+        }
+
+    def columns(self) -> dict[str, object]:
+        """``seasonal``, ``season_start_month``, ``season_months``, ``in_season``."""
+        seasonal = self.seasons.seasonal
+        return {
+            "seasonal": seasonal,
+            "season_start_month": pd.arrays.IntegerArray(self.seasons.start, ~seasonal),
+            "season_months": pd.arrays.IntegerArray(self.seasons.months, ~seasonal),
+            "in_season": self.state.in_season,
+        }
+
+
+def judge_seasons(
+    unit: np.ndarray, day: np.ndarray, days: UnitDays, as_of_day: int, settings: AnalysisSettings
+) -> Judged:
+    """Find the seasons of units (order days sorted by unit, day) and judge them."""
+    seasons = find_seasons(
+        unit,
+        day,
+        len(days.n_days),
+        min_years=settings.season_min_years,
+        max_months=settings.season_max_months,
+        min_share=settings.season_min_share,
+    )
+    state = season_state(seasons, days.last_day, as_of_day, settings.overdue_tolerance)
+    lost = as_of_day - days.last_day > settings.max_overdue_days
+    enough = days.n_days >= settings.min_orders_for_rhythm
+    return Judged(seasons, state, (state.missed | state.late) & enough & ~lost)
