@@ -19,11 +19,14 @@ A seasonal unit is judged against its season instead of its year-round rhythm:
   next season;
 * it is flagged (``missed``) when the last season that has fully passed brought no order
   – from the day after that season's last day until it orders again (or is lost);
-* inside the season it is overdue when it ordered this season and the days since then
-  pass its *in-season interval* (the mean gap between two orders of the same
-  occurrence) times the tolerance; its next order is expected after that interval, or at
-  the next season's start when that would fall after the season's end. Before its first
-  order of this season it is expected since the season's start.
+* inside the season, once it ordered this season but fewer times than in a usual season
+  (the mean number of order days of its earlier seasons, rounded down), it is overdue
+  when the days since its last order pass its *in-season interval* (the mean gap between
+  two orders of the same occurrence) times the tolerance; its next order is expected
+  after that interval, or at the next season's start when that would fall after the
+  season's end or the season's usual orders are done. Before its first order of this
+  season it is expected since the season's start (and not flagged before the season
+  has passed).
 
 Everything is vectorised over the order days (one sort order, ``bincount`` and a 12-column
 month histogram of the candidates only).
@@ -49,6 +52,9 @@ class Seasons:
     start: np.ndarray  # int8 first month of the season, 1–12 (0 = not seasonal)
     months: np.ndarray  # int8 length of the season in months (0 = not seasonal)
     interval: np.ndarray  # float64 mean days between orders within one season, NaN
+    per_season: np.ndarray  # float64 mean order days per season before the last one
+    last_season: np.ndarray  # int64 start month index of the last season with an order
+    last_count: np.ndarray  # int32 order days in that season
 
     @property
     def seasonal(self) -> np.ndarray:
@@ -90,6 +96,13 @@ def _runs_of(unit: np.ndarray) -> np.ndarray:
     return first
 
 
+def _ends_of(unit: np.ndarray) -> np.ndarray:
+    """True where a row is the last of its unit (rows sorted by unit)."""
+    last = np.ones(len(unit), dtype=bool)
+    last[:-1] = unit[1:] != unit[:-1]
+    return last
+
+
 def _shortest_season(
     hist: np.ndarray, max_months: int, min_share: float
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -120,15 +133,20 @@ def find_seasons(
     min_share: float,
 ) -> Seasons:
     """Seasons of units from their valid order days, given sorted by (unit, day)."""
-    start = np.zeros(n_units, dtype=np.int8)
-    length = np.zeros(n_units, dtype=np.int8)
-    interval = np.full(n_units, np.nan)
+    out = Seasons(
+        start=np.zeros(n_units, dtype=np.int8),
+        months=np.zeros(n_units, dtype=np.int8),
+        interval=np.full(n_units, np.nan),
+        per_season=np.zeros(n_units),
+        last_season=np.full(n_units, -1, dtype=np.int64),
+        last_count=np.zeros(n_units, dtype=np.int32),
+    )
     if max_months < 1 or not len(unit):
-        return Seasons(start, length, interval)
+        return out
     unit, day = _distinct_days(unit, day)
     month = month_index(day)
     first = _runs_of(unit)
-    last = np.r_[first[1:], True]
+    last = _ends_of(unit)
     span = np.zeros(n_units, dtype=np.int64)
     span[unit[last]] = month[last]
     span[unit[first]] -= month[first]
@@ -136,7 +154,7 @@ def find_seasons(
     candidate = span >= MONTHS * (min_years - 1) - (max_months - 1)
     rows = candidate[unit]
     if not rows.any():
-        return Seasons(start, length, interval)
+        return out
     c_units = np.flatnonzero(candidate)
     code = np.cumsum(candidate) - 1  # unit -> candidate position
     c_unit, c_day, c_month = code[unit[rows]], day[rows], month[rows]
@@ -150,22 +168,35 @@ def find_seasons(
     rel = (c_month % MONTHS - c_start[c_unit]) % MONTHS
     inside = rel < c_length[c_unit]
     i_unit, i_day, occurrence = c_unit[inside], c_day[inside], (c_month - rel)[inside]
+    nc = len(c_units)
     new_occ = _runs_of(i_unit) | np.r_[True, occurrence[1:] != occurrence[:-1]]
-    years = np.bincount(i_unit[new_occ], minlength=len(c_units))
+    years = np.bincount(i_unit[new_occ], minlength=nc)
     seasonal = (c_length > 0) & (years >= min_years)
 
     same_occ = ~new_occ  # a gap between two orders of one occurrence
     gap_owner = i_unit[same_occ]
     gaps = np.diff(i_day, prepend=0)[same_occ].astype(np.float64)
-    n_gaps = np.bincount(gap_owner, minlength=len(c_units))
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean_gap = np.bincount(gap_owner, weights=gaps, minlength=len(c_units)) / n_gaps
+        mean_gap = np.bincount(gap_owner, weights=gaps, minlength=nc) / np.bincount(
+            gap_owner, minlength=nc
+        )
+    # the last season with an order (it may still be running on the as_of day)
+    last_row = _ends_of(i_unit)
+    last_season = np.full(nc, -1, dtype=np.int64)
+    last_season[i_unit[last_row]] = occurrence[last_row]
+    in_last = occurrence == last_season[i_unit]
+    last_count = np.bincount(i_unit[in_last], minlength=nc)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        per_season = (np.bincount(i_unit, minlength=nc) - last_count) / (years - 1)
 
     keep = c_units[seasonal]
-    start[keep] = c_start[seasonal] + 1
-    length[keep] = c_length[seasonal]
-    interval[keep] = mean_gap[seasonal]
-    return Seasons(start, length, interval)
+    out.start[keep] = c_start[seasonal] + 1
+    out.months[keep] = c_length[seasonal]
+    out.interval[keep] = mean_gap[seasonal]
+    out.per_season[keep] = per_season[seasonal]
+    out.last_season[keep] = last_season[seasonal]
+    out.last_count[keep] = last_count[seasonal]
+    return out
 
 
 def season_state(
@@ -182,12 +213,15 @@ def season_state(
     passed_start = np.where(in_season, month_start(current - MONTHS), current_start)
     missed = last_day < passed_start
     next_start = month_start(current + MONTHS).astype(np.float64)
-    ordered_now = in_season & (last_day >= current_start)
+    this_count = np.where(seasons.last_season == current, seasons.last_count, 0)
+    ordered_now = in_season & (this_count > 0)
+    # more orders are expected this season while it has fewer than a usual season
+    more = ordered_now & (this_count < np.floor(seasons.per_season))
     season_end = month_start(current + seasons.months) - 1
     with np.errstate(invalid="ignore"):
         due = last_day + np.round(seasons.interval)
-        late = ordered_now & (as_of_day - last_day > seasons.interval * tolerance)
-    within = ordered_now & (due <= season_end)
+        late = more & (as_of_day - last_day > seasons.interval * tolerance)
+    within = more & (due <= season_end)
     expected = np.where(within, due, next_start)
     expected = np.where(in_season & ~ordered_now, current_start, expected)
     seasonal = seasons.seasonal

@@ -222,3 +222,19 @@ def test_days_are_the_days_given_so_the_business_days():
     utc["ordered_at"] = utc["ordered_at"].dt.tz_localize("Europe/Berlin")
     b = row(score_customers(utc, "2024-12-01"), "B")
     assert (b.season_start_month, b.season_months) == (2, 3)  # 28/29 Feb in UTC
+
+
+def test_after_the_usual_orders_of_a_season_the_next_season_is_expected():
+    twice = [
+        line("X", f"X{y}{d}", f"{y}-11-{d:02d}", 60, group="Werkzeug")
+        for y in (2022, 2023, 2024)
+        for d in (3, 12)
+    ]
+    done = row(score_customers(frame(*twice), "2024-11-28"), "X")
+    assert (done.season_start_month, done.season_months) == (11, 1)
+    assert done.in_season and not done.flag_overdue
+    assert done.expected_next_order == pd.Timestamp("2025-11-01")
+    once = row(score_customers(frame(*twice[:-1]), "2024-11-28"), "X")  # no 12 Nov 2024
+    assert once.flag_overdue  # 25 days since 3 Nov; in season every 9 days
+    assert once.expected_next_order == pd.Timestamp("2024-11-12")
+    assert once.reason.startswith("saisonal (November): bestellt in der Saison im Schnitt alle 9")
