@@ -2,9 +2,11 @@
 
 A pair's orders are the customer's valid orders with at least one line of that product
 group; its rhythm is shrunk towards the group's typical interval exactly as for
-customers (:mod:`.rhythm`, with pairs as units). Only an order containing the same
-group clears the pair's flag. Lines without a product group are left out. Customer
-exclusions (:mod:`.score`) apply to all of a customer's pairs.
+customers (:mod:`.rhythm`, with pairs as units). A pair is seasonal by its own order
+days (:mod:`.season`); the other groups of a seasonal customer are not overdue out of
+her season and expected at its start at the earliest. Only an order containing the
+same group clears the pair's flag. Lines without a product group are left out.
+Customer exclusions (:mod:`.score`) apply to all of a customer's pairs.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from .customers import NO_EXCLUSION, categorical, customer_facts
-from .prepare import Prepared, from_day_numbers, prepare, stable_argsort
+from .prepare import VALID, Prepared, from_day_numbers, prepare, stable_argsort
 from .reasons import reason_columns
 from .rhythm import estimate_priors, overdue_flags, typical_interval, unit_days
 from .season import judge_seasons
@@ -75,6 +77,13 @@ def _score_groups(
     season = judge_seasons(pairs["unit"], pairs["day"], days, prep.as_of_day, settings)
     seasonal = season.seasonal
     flag = np.where(seasonal, season.flag, flag)
+    # a seasonal customer's other groups wait for her season too
+    valid = prep.o_state == VALID
+    customer = judge_seasons(
+        prep.o_cust[valid], prep.o_day[valid], facts.days, prep.as_of_day, settings
+    )
+    waits = ~seasonal & customer.seasonal[cust] & ~customer.state.in_season[cust]
+    flag &= ~waits
     reason_code = facts.excluded[cust]
     flag &= reason_code == NO_EXCLUSION
     group_label = np.asarray(prep.groups.astype(str), dtype=object)
@@ -99,6 +108,9 @@ def _score_groups(
         settings.currency,
     )
     next_order = np.where(seasonal, season.state.expected_next, days.last_day + np.round(interval))
+    next_order = np.where(
+        waits, np.fmax(next_order, customer.state.expected_next[cust]), next_order
+    )
     return pd.DataFrame(
         {
             "customer_id": prep.customer_ids[cust],

@@ -36,7 +36,7 @@ from .decline import decline_flags, window_revenue, windows
 from .prepare import VALID, Prepared, from_day_numbers, prepare
 from .reasons import reason_columns
 from .rhythm import estimate_priors, overdue_flags, typical_interval
-from .season import judge_seasons
+from .season import judge_seasons, outlook
 from .settings import AnalysisSettings
 
 Excluded = Mapping[Any, str | None]
@@ -94,6 +94,13 @@ def score_prepared(
     lost &= active
 
     model = _model(facts, prep.as_of_day, interval, active, settings.horizon_days)
+    if seasonal.any():  # orders come in the season: what the horizon reaches of it
+        p_alive, p_order, orders_in_season = outlook(
+            season, days.n_days, 1.0 - model.p_churn, prep.as_of_day, settings.horizon_days
+        )
+        model.p_alive = np.where(seasonal, p_alive, model.p_alive)
+        model.p_churn = np.where(seasonal, 1.0 - p_order, model.p_churn)
+        model.expected_orders = np.where(seasonal, orders_in_season, model.expected_orders)
 
     decline_params = {
         "current_revenue": np.round(current.revenue, 2),

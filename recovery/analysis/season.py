@@ -43,6 +43,7 @@ from .rhythm import UnitDays
 from .settings import AnalysisSettings
 
 MONTHS = 12
+PRIOR_SEASONS = 2.0  # weight of the population's share of seasons with an order
 
 
 @dataclass
@@ -55,6 +56,9 @@ class Seasons:
     per_season: np.ndarray  # float64 mean order days per season before the last one
     last_season: np.ndarray  # int64 start month index of the last season with an order
     last_count: np.ndarray  # int32 order days in that season
+    first_season: np.ndarray  # int64 start month index of the first season with an order
+    years: np.ndarray  # int32 seasons with an order
+    in_days: np.ndarray  # int64 order days inside the season
 
     @property
     def seasonal(self) -> np.ndarray:
@@ -69,6 +73,11 @@ class SeasonState:
     missed: np.ndarray  # bool: the last full season passed without an order
     late: np.ndarray  # bool: in season, ordered this season, in-season interval passed
     expected_next: np.ndarray  # float64 day number of the expected next order, NaN
+    # the next stretch of season in which an order is still to come: days from–to
+    open_from: np.ndarray  # float64 day number
+    open_to: np.ndarray  # float64 day number
+    seasons: np.ndarray  # int64 seasons since the first one with an order, this one if
+    # it brought an order already
 
 
 def month_index(days: np.ndarray) -> np.ndarray:
@@ -123,6 +132,40 @@ def _shortest_season(
     return start, length
 
 
+def _own_windows(
+    unit: np.ndarray,
+    month: np.ndarray,
+    n_units: int,
+    *,
+    min_years: int,
+    max_months: int,
+    min_share: float,
+    min_days: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(start month 0–11, length; 0 = none) per unit, from distinct order days."""
+    start = np.zeros(n_units, dtype=np.int8)
+    length = np.zeros(n_units, dtype=np.int8)
+    first, last = _runs_of(unit), _ends_of(unit)
+    span = np.zeros(n_units, dtype=np.int64)
+    span[unit[last]] = month[last]
+    span[unit[first]] -= month[first]
+    # k seasons 12 months apart span at least 12 (k − 1) − (length − 1) months
+    candidate = span >= MONTHS * (min_years - 1) - (max_months - 1)
+    candidate &= np.bincount(unit, minlength=n_units) >= min_days
+    rows = candidate[unit]
+    if not rows.any():
+        return start, length
+    c_units = np.flatnonzero(candidate)
+    code = np.cumsum(candidate) - 1  # unit -> candidate position
+    c_unit = code[unit[rows]]
+    hist = np.bincount(c_unit * MONTHS + month[rows] % MONTHS, minlength=len(c_units) * MONTHS)
+    most = int(np.bincount(c_unit).max())  # a run of months sums at most this
+    small = np.int16 if 2 * most < np.iinfo(np.int16).max else np.int32
+    hist = hist.astype(small).reshape(len(c_units), MONTHS)
+    start[c_units], length[c_units] = _shortest_season(hist, max_months, min_share)
+    return start, length
+
+
 def find_seasons(
     unit: np.ndarray,
     day: np.ndarray,
@@ -131,6 +174,7 @@ def find_seasons(
     min_years: int,
     max_months: int,
     min_share: float,
+    min_days: int = 2,
 ) -> Seasons:
     """Seasons of units from their valid order days, given sorted by (unit, day)."""
     out = Seasons(
@@ -140,62 +184,63 @@ def find_seasons(
         per_season=np.zeros(n_units),
         last_season=np.full(n_units, -1, dtype=np.int64),
         last_count=np.zeros(n_units, dtype=np.int32),
+        first_season=np.full(n_units, -1, dtype=np.int64),
+        years=np.zeros(n_units, dtype=np.int32),
+        in_days=np.zeros(n_units, dtype=np.int64),
     )
     if max_months < 1 or not len(unit):
         return out
     unit, day = _distinct_days(unit, day)
     month = month_index(day)
-    first = _runs_of(unit)
-    last = _ends_of(unit)
-    span = np.zeros(n_units, dtype=np.int64)
-    span[unit[last]] = month[last]
-    span[unit[first]] -= month[first]
-    # k occurrences 12 months apart span at least 12 (k − 1) − (length − 1) months
-    candidate = span >= MONTHS * (min_years - 1) - (max_months - 1)
-    rows = candidate[unit]
+    start, length = _own_windows(
+        unit,
+        month,
+        n_units,
+        min_years=min_years,
+        max_months=max_months,
+        min_share=min_share,
+        min_days=min_days,
+    )
+    rows = (length > 0)[unit]
     if not rows.any():
         return out
-    c_units = np.flatnonzero(candidate)
-    code = np.cumsum(candidate) - 1  # unit -> candidate position
-    c_unit, c_day, c_month = code[unit[rows]], day[rows], month[rows]
-    hist = np.bincount(c_unit * MONTHS + c_month % MONTHS, minlength=len(c_units) * MONTHS)
-    most = int(np.bincount(c_unit).max())  # a run of months sums at most this
-    small = np.int16 if 2 * most < np.iinfo(np.int16).max else np.int32
-    hist = hist.astype(small).reshape(len(c_units), MONTHS)
-    c_start, c_length = _shortest_season(hist, max_months, min_share)
+    unit, day, month = unit[rows], day[rows], month[rows]
 
-    # occurrences with an order: in-season rows, counted once per occurrence start month
-    rel = (c_month % MONTHS - c_start[c_unit]) % MONTHS
-    inside = rel < c_length[c_unit]
-    i_unit, i_day, occurrence = c_unit[inside], c_day[inside], (c_month - rel)[inside]
-    nc = len(c_units)
+    # seasons with an order: in-season rows, counted once per season start month
+    rel = (month % MONTHS - start[unit]) % MONTHS
+    inside = rel < length[unit]
+    n_inside = np.bincount(unit[inside], minlength=n_units)
+    i_unit, i_day, occurrence = unit[inside], day[inside], (month - rel)[inside]
     new_occ = _runs_of(i_unit) | np.r_[True, occurrence[1:] != occurrence[:-1]]
-    years = np.bincount(i_unit[new_occ], minlength=nc)
-    seasonal = (c_length > 0) & (years >= min_years)
+    years = np.bincount(i_unit[new_occ], minlength=n_units)
+    seasonal = (length > 0) & (years >= min_years)
 
-    same_occ = ~new_occ  # a gap between two orders of one occurrence
+    same_occ = ~new_occ  # a gap between two orders of one season
     gap_owner = i_unit[same_occ]
     gaps = np.diff(i_day, prepend=0)[same_occ].astype(np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean_gap = np.bincount(gap_owner, weights=gaps, minlength=nc) / np.bincount(
-            gap_owner, minlength=nc
+        mean_gap = np.bincount(gap_owner, weights=gaps, minlength=n_units) / np.bincount(
+            gap_owner, minlength=n_units
         )
     # the last season with an order (it may still be running on the as_of day)
     last_row = _ends_of(i_unit)
-    last_season = np.full(nc, -1, dtype=np.int64)
+    last_season = np.full(n_units, -1, dtype=np.int64)
     last_season[i_unit[last_row]] = occurrence[last_row]
-    in_last = occurrence == last_season[i_unit]
-    last_count = np.bincount(i_unit[in_last], minlength=nc)
+    last_count = np.bincount(i_unit[occurrence == last_season[i_unit]], minlength=n_units)
     with np.errstate(invalid="ignore", divide="ignore"):
-        per_season = (np.bincount(i_unit, minlength=nc) - last_count) / (years - 1)
+        per_season = (n_inside - last_count) / (years - 1)  # NaN with one season only
 
-    keep = c_units[seasonal]
-    out.start[keep] = c_start[seasonal] + 1
-    out.months[keep] = c_length[seasonal]
-    out.interval[keep] = mean_gap[seasonal]
-    out.per_season[keep] = per_season[seasonal]
-    out.last_season[keep] = last_season[seasonal]
-    out.last_count[keep] = last_count[seasonal]
+    out.start[seasonal] = start[seasonal] + 1
+    out.months[seasonal] = length[seasonal]
+    out.interval[seasonal] = mean_gap[seasonal]
+    out.per_season[seasonal] = per_season[seasonal]
+    out.last_season[seasonal] = last_season[seasonal]
+    out.last_count[seasonal] = last_count[seasonal]
+    out.years[seasonal] = years[seasonal]
+    out.in_days[seasonal] = n_inside[seasonal]
+    first_row = _runs_of(i_unit)
+    out.first_season[i_unit[first_row]] = occurrence[first_row]
+    out.first_season[~seasonal] = -1
     return out
 
 
@@ -225,12 +270,60 @@ def season_state(
     expected = np.where(within, due, next_start)
     expected = np.where(in_season & ~ordered_now, current_start, expected)
     seasonal = seasons.seasonal
+    still_open = in_season & (~ordered_now | more)  # this season may bring an order yet
+    next_end = month_start(current + MONTHS + seasons.months) - 1
+    last_counted = np.where(ordered_now, current, np.where(in_season, current - MONTHS, current))
     return SeasonState(
         in_season=in_season & seasonal,
         missed=missed & seasonal,
         late=late & seasonal,
         expected_next=np.where(seasonal, expected, np.nan),
+        open_from=np.where(still_open, as_of_day + 1, next_start),
+        open_to=np.where(still_open, season_end, next_end).astype(np.float64),
+        seasons=(last_counted - seasons.first_season) // MONTHS + 1,
     )
+
+
+def outlook(
+    judged: Judged, n_days: np.ndarray, p_any: np.ndarray, as_of_day: int, horizon_days: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(P(alive), P(an order in the horizon), expected order days in it if active) per
+    seasonal unit; P(alive) is the chance of an order in its next season (or outside).
+
+    ``p_any`` is the year-round model's P(an order in the horizon); a seasonal unit's
+    orders outside its season (at most ``100 − season_min_share`` per cent) come with
+    that chance times its share of order days outside the season (½ an order day added
+    to both counts, so never quite zero).
+
+    An order can only come in the stretch of season the horizon reaches (the rest of a
+    season still open, or the next season); the chance of an order in a season is the
+    share of the unit's seasons that brought one, shrunk towards the share over all
+    seasonal units with ``PRIOR_SEASONS`` seasons' weight ((k + 2 r) / (n + 2)), so
+    missed seasons count against it. Its usual number of orders in a season is spread
+    evenly over the season: the expected orders are that number times the part of the
+    stretch inside the horizon, and an order comes if the season comes and one of them
+    falls inside (1 − (1 − part)^orders). NaN for the others.
+    """
+    seasons, state = judged.seasons, judged.state
+    end = as_of_day + horizon_days
+    seasonal = seasons.seasonal
+    counted = max(int(state.seasons[seasonal].sum()), 1)
+    rate = float(seasons.years[seasonal].sum()) / counted  # of all seasonal units
+    with np.errstate(invalid="ignore", divide="ignore"):
+        covered = (np.minimum(end, state.open_to) - state.open_from + 1) / (
+            state.open_to - state.open_from + 1
+        )
+        covered = np.clip(covered, 0.0, 1.0)
+        chance = (seasons.years + PRIOR_SEASONS * rate) / (state.seasons + PRIOR_SEASONS)
+        usual = np.where(np.isfinite(seasons.per_season), seasons.per_season, seasons.last_count)
+    usual = np.maximum(usual, 1.0)
+    reached = 1.0 - (1.0 - covered) ** usual  # one of its usual orders falls inside
+    chance = np.clip(chance, 0.0, 1.0)
+    off_share = (n_days - seasons.in_days + 0.5) / (n_days + 1.0)
+    off_season = 1.0 - np.nan_to_num(p_any) * off_share
+    p_alive = np.where(seasonal, 1.0 - (1.0 - chance) * off_season, np.nan)
+    p_order = np.where(seasonal, 1.0 - (1.0 - chance * reached) * off_season, np.nan)
+    return p_alive, p_order, np.where(seasonal, usual * covered, np.nan)
 
 
 @dataclass
@@ -269,18 +362,33 @@ class Judged:
         }
 
 
-def judge_seasons(
-    unit: np.ndarray, day: np.ndarray, days: UnitDays, as_of_day: int, settings: AnalysisSettings
-) -> Judged:
-    """Find the seasons of units (order days sorted by unit, day) and judge them."""
-    seasons = find_seasons(
+def seasons_of(
+    unit: np.ndarray,
+    day: np.ndarray,
+    n_units: int,
+    settings: AnalysisSettings,
+) -> Seasons:
+    """:func:`find_seasons` with the thresholds of ``settings``."""
+    return find_seasons(
         unit,
         day,
-        len(days.n_days),
+        n_units,
         min_years=settings.season_min_years,
         max_months=settings.season_max_months,
         min_share=settings.season_min_share,
+        min_days=settings.season_min_order_days,
     )
+
+
+def judge_seasons(
+    unit: np.ndarray,
+    day: np.ndarray,
+    days: UnitDays,
+    as_of_day: int,
+    settings: AnalysisSettings,
+) -> Judged:
+    """Find the seasons of units (order days sorted by unit, day) and judge them."""
+    seasons = seasons_of(unit, day, len(days.n_days), settings)
     state = season_state(seasons, days.last_day, as_of_day, settings.overdue_tolerance)
     lost = as_of_day - days.last_day > settings.max_overdue_days
     enough = days.n_days >= settings.min_orders_for_rhythm

@@ -92,6 +92,7 @@ class AnalysisSettings:
     season_max_months: int = _setting(4, "season", "int", 0, 11)
     season_min_share: float = _setting(90.0, "season", "float", 50, 100)
     season_min_years: int = _setting(2, "season", "int", 2, 20)
+    season_min_order_days: int = _setting(3, "season", "int", 2, 1000)
     # A3 model
     horizon_days: int = _setting(180, "model", "int", 7, 1825)
     # A4 exclusions

@@ -144,6 +144,18 @@ TEXTS: dict[str, tuple[str, str, str, str]] = {
             " or product group counts as seasonal."
         ),
     ),
+    "season_min_order_days": (
+        "Saison: Mindestanzahl Bestelltage",
+        "Season: minimum order days",
+        (
+            "Erst ab so vielen Bestelltagen kann ein Kunde oder eine Warengruppe als saisonal"
+            " gelten: zwei zufällige Bestellungen liegen oft zufällig in denselben Monaten."
+        ),
+        (
+            "A customer or product group can count as seasonal only from this many order"
+            " days on: two random orders often fall into the same months by chance."
+        ),
+    ),
     "horizon_days": (
         "Prognosezeitraum (Tage)",
         "Forecast horizon (days)",

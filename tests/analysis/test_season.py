@@ -14,7 +14,7 @@ from recovery.analysis import AnalysisSettings, explain, score_customer_groups, 
 from recovery.analysis.prepare import day_number
 from recovery.analysis.season import find_seasons
 
-from .builders import frame, line, row
+from .builders import every, frame, line, row
 
 DEFAULT = AnalysisSettings()
 NO_SEASONS = AnalysisSettings(season_max_months=0)
@@ -238,3 +238,32 @@ def test_after_the_usual_orders_of_a_season_the_next_season_is_expected():
     assert once.flag_overdue  # 25 days since 3 Nov; in season every 9 days
     assert once.expected_next_order == pd.Timestamp("2024-11-12")
     assert once.reason.startswith("saisonal (November): bestellt in der Saison im Schnitt alle 9")
+
+
+def test_two_order_days_are_not_enough_by_default():
+    """Two random orders fall into the same four months more often than not."""
+    lines = frame(line("X", 1, "2023-11-20", 90), line("X", 2, "2024-12-10", 90))
+    assert not row(score_customers(lines, "2025-01-31"), "X").seasonal
+    two = AnalysisSettings(season_min_order_days=2)
+    assert row(score_customers(lines, "2025-01-31", two), "X").seasonal
+
+
+def test_churn_probability_knows_whether_the_horizon_reaches_the_season():
+    """P(no order in the next 180 days): near 1 when the horizon ends before the season,
+    low before the season of a customer who ordered in every season so far."""
+    others = [one for i in range(40) for one in every(f"R{i}", "2022-01-03", 20 + i, 60)]
+    christmas = [
+        line(c, f"{c}{y}{d}", f"{y}-{m}-{d:02d}", 120, group="Werkzeug")
+        for c in ("X", "Y")
+        for y in (2022, 2023, 2024)
+        for m, d in (("11", 20), ("12", 5))
+    ]
+    lines = frame(*others, *christmas)
+    spring = row(score_customers(lines, "2025-03-01"), "X")
+    assert spring.seasonal
+    assert spring.p_churn > 0.9
+    assert spring.expected_orders == 0 and spring.revenue_at_risk == 0
+    autumn = row(score_customers(lines, "2025-10-01"), "X")
+    assert autumn.p_churn < 0.2
+    assert autumn.expected_orders == pytest.approx(2)  # two order days in every season
+    assert autumn.p_alive >= 1 - autumn.p_churn
