@@ -148,8 +148,10 @@ def score_customer_groups(
     Columns: ``customer_id``, ``product_group``, ``orders`` (valid orders with that
     group), ``order_days``, ``revenue`` (valid lines of the group, all history),
     ``first_order``, ``last_order``, ``days_since_last_order``, ``typical_interval_days``,
-    ``rhythm_weight``, ``expected_next_order``, ``flag_overdue``, ``lost``,
-    ``excluded_reason``, ``reason_key`` (``group_overdue``), ``reason_params``, ``reason``,
+    ``rhythm_weight``, ``expected_next_order``, ``seasonal``, ``season_start_month``,
+    ``season_months``, ``in_season``, ``flag_overdue``, ``lost``,
+    ``excluded_reason``, ``reason_key`` (``group_overdue`` or ``group_season``),
+    ``reason_params``, ``reason``,
     ``company`` (of the customer's last valid order).
     """
     settings = settings or AnalysisSettings()

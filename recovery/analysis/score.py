@@ -12,6 +12,13 @@ a flag everywhere.
 A customer's rhythm is shrunk towards the prior of the product group that has the
 largest share of her last order (``last_product_group``).
 
+A *seasonal* customer (:mod:`.season`: her order days fall into the same few months in
+at least two years) is judged against her season instead: not overdue out of season,
+flagged when a season passed without an order (reason part ``season``), her next order
+expected at the next season's start, her revenue compared with the same period last
+year whatever ``comparison`` says, and her ``p_churn``/``expected_orders`` only count
+the part of her season the horizon reaches (:func:`.season.outlook`).
+
 ``expected_next_order`` is the last order day plus the typical interval (A2), not the
 BG/NBD waiting time: BG/NBD treats orders as a memoryless Poisson process, so for a
 customer who orders every 30 days and ordered 5 days ago it would still expect the next
@@ -223,7 +230,8 @@ def score_customers(
     Columns: ``customer_id``; ``orders`` (valid orders), ``order_days`` (distinct order
     days), ``first_order``, ``last_order`` (days, naive UTC), ``days_since_last_order``;
     ``typical_interval_days``, ``rhythm_weight`` (weight of the own rhythm),
-    ``expected_next_order``; ``p_alive``, ``p_churn``, ``p_churn_bgnbd`` (plain BG/NBD,
+    ``expected_next_order``; ``seasonal``, ``season_start_month`` (1–12),
+    ``season_months``, ``in_season``; ``p_alive``, ``p_churn``, ``p_churn_bgnbd`` (plain BG/NBD,
     for comparison), ``expected_orders``, ``expected_spend``, ``expected_revenue``,
     ``revenue_at_risk`` (horizon ``settings.horizon_days``, see :mod:`.clv`);
     ``reference_revenue``,
