@@ -80,14 +80,28 @@ class SeasonState:
     # it brought an order already
 
 
+def _through_table(values: np.ndarray, convert) -> np.ndarray:
+    """``convert(values)`` computed once per distinct value of their (short) range:
+    calendar conversions of datetime64 cost far more than a lookup."""
+    values = np.asarray(values, dtype=np.int64)
+    if not len(values):
+        return values
+    lo = int(values.min())
+    return convert(np.arange(lo, int(values.max()) + 1))[values - lo]
+
+
 def month_index(days: np.ndarray) -> np.ndarray:
     """Months since January 1970 of day numbers (int64)."""
-    return np.asarray(days).astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+    return _through_table(
+        days, lambda d: d.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+    )
 
 
 def month_start(months: np.ndarray) -> np.ndarray:
     """Day number of the first day of month indexes (months since January 1970)."""
-    return np.asarray(months).astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
+    return _through_table(
+        months, lambda m: m.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
+    )
 
 
 def _distinct_days(unit: np.ndarray, day: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -117,18 +131,22 @@ def _shortest_season(
 ) -> tuple[np.ndarray, np.ndarray]:
     """(start month 0–11, length; 0 = none) of the shortest run holding ``min_share``."""
     n = len(hist)
-    total = hist.sum(axis=1)
-    need = total * (min_share / 100.0) - 1e-9
+    need = hist.sum(axis=1) * (min_share / 100.0) - 1e-9
     cum = np.zeros((n, 2 * MONTHS + 1), dtype=hist.dtype)
     np.cumsum(np.concatenate([hist, hist], axis=1), axis=1, out=cum[:, 1:])
     start = np.zeros(n, dtype=np.int8)
     length = np.zeros(n, dtype=np.int8)
+    # the longest run first: only the units it fits can have a shorter one
+    widest = (cum[:, max_months : max_months + MONTHS] - cum[:, :MONTHS]).max(axis=1)
+    fits = np.flatnonzero(widest >= need)
+    cum, need = cum[fits], need[fits]
+    rows = np.arange(len(fits))
     for months in range(1, max_months + 1):
         covered = cum[:, months : months + MONTHS] - cum[:, :MONTHS]  # run starting at s
         best = covered.argmax(axis=1)
-        found = (length == 0) & (covered[np.arange(n), best] >= need)
-        start[found] = best[found]
-        length[found] = months
+        found = (length[fits] == 0) & (covered[rows, best] >= need)
+        start[fits[found]] = best[found]
+        length[fits[found]] = months
     return start, length
 
 
@@ -247,41 +265,50 @@ def find_seasons(
 def season_state(
     seasons: Seasons, last_day: np.ndarray, as_of_day: int, tolerance: float
 ) -> SeasonState:
-    """Judge every unit's last order day against its season on the ``as_of`` day."""
+    """Judge every seasonal unit's last order day against its season on the ``as_of``
+    day (computed for the seasonal units only; the others get False / NaN)."""
+    n = len(seasons.start)
+    out = SeasonState(
+        in_season=np.zeros(n, dtype=bool),
+        missed=np.zeros(n, dtype=bool),
+        late=np.zeros(n, dtype=bool),
+        expected_next=np.full(n, np.nan),
+        open_from=np.full(n, np.nan),
+        open_to=np.full(n, np.nan),
+        seasons=np.zeros(n, dtype=np.int64),
+    )
+    idx = np.flatnonzero(seasons.seasonal)
+    if not len(idx):
+        return out
+    months, last = seasons.months[idx], last_day[idx]
+    interval, per_season = seasons.interval[idx], seasons.per_season[idx]
     as_of_month = int(month_index(np.array([as_of_day]))[0])
-    s0 = seasons.start.astype(np.int64) - 1
-    rel = (as_of_month % MONTHS - s0) % MONTHS
+    rel = (as_of_month % MONTHS - (seasons.start[idx].astype(np.int64) - 1)) % MONTHS
     current = as_of_month - rel  # start month of the season now running or last begun
-    in_season = rel < seasons.months
+    in_season = rel < months
     current_start = month_start(current)
     # the last season that has fully passed: the one before a running season
     passed_start = np.where(in_season, month_start(current - MONTHS), current_start)
-    missed = last_day < passed_start
-    next_start = month_start(current + MONTHS).astype(np.float64)
-    this_count = np.where(seasons.last_season == current, seasons.last_count, 0)
+    next_start = month_start(current + MONTHS)
+    this_count = np.where(seasons.last_season[idx] == current, seasons.last_count[idx], 0)
     ordered_now = in_season & (this_count > 0)
     # more orders are expected this season while it has fewer than a usual season
-    more = ordered_now & (this_count < np.floor(seasons.per_season))
-    season_end = month_start(current + seasons.months) - 1
+    more = ordered_now & (this_count < np.floor(per_season))
+    season_end = month_start(current + months) - 1
     with np.errstate(invalid="ignore"):
-        due = last_day + np.round(seasons.interval)
-        late = more & (as_of_day - last_day > seasons.interval * tolerance)
-    within = more & (due <= season_end)
-    expected = np.where(within, due, next_start)
-    expected = np.where(in_season & ~ordered_now, current_start, expected)
-    seasonal = seasons.seasonal
+        due = last + np.round(interval)
+        out.late[idx] = more & (as_of_day - last > interval * tolerance)
+    expected = np.where(more & (due <= season_end), due, next_start)
+    out.expected_next[idx] = np.where(in_season & ~ordered_now, current_start, expected)
+    out.in_season[idx] = in_season
+    out.missed[idx] = last < passed_start
     still_open = in_season & (~ordered_now | more)  # this season may bring an order yet
-    next_end = month_start(current + MONTHS + seasons.months) - 1
-    last_counted = np.where(ordered_now, current, np.where(in_season, current - MONTHS, current))
-    return SeasonState(
-        in_season=in_season & seasonal,
-        missed=missed & seasonal,
-        late=late & seasonal,
-        expected_next=np.where(seasonal, expected, np.nan),
-        open_from=np.where(still_open, as_of_day + 1, next_start),
-        open_to=np.where(still_open, season_end, next_end).astype(np.float64),
-        seasons=(last_counted - seasons.first_season) // MONTHS + 1,
-    )
+    out.open_from[idx] = np.where(still_open, as_of_day + 1, next_start)
+    next_end = month_start(current + MONTHS + months) - 1
+    out.open_to[idx] = np.where(still_open, season_end, next_end)
+    counted = np.where(ordered_now | ~in_season, current, current - MONTHS)
+    out.seasons[idx] = (counted - seasons.first_season[idx]) // MONTHS + 1
+    return out
 
 
 def outlook(
