@@ -83,11 +83,11 @@ class SeasonState:
 def _through_table(values: np.ndarray, convert) -> np.ndarray:
     """``convert(values)`` computed once per distinct value of their (short) range:
     calendar conversions of datetime64 cost far more than a lookup."""
-    values = np.asarray(values, dtype=np.int64)
+    values = np.asarray(values)
     if not len(values):
-        return values
+        return values.astype(np.int64)
     lo = int(values.min())
-    return convert(np.arange(lo, int(values.max()) + 1))[values - lo]
+    return convert(np.arange(lo, int(values.max()) + 1, dtype=np.int64))[values - lo]
 
 
 def month_index(days: np.ndarray) -> np.ndarray:
