@@ -54,11 +54,11 @@ class Seasons:
     months: np.ndarray  # int8 length of the season in months (0 = not seasonal)
     interval: np.ndarray  # float64 mean days between orders within one season, NaN
     per_season: np.ndarray  # float64 mean order days per season before the last one
-    last_season: np.ndarray  # int64 start month index of the last season with an order
+    last_season: np.ndarray  # int32 start month index of the last season with an order
     last_count: np.ndarray  # int32 order days in that season
-    first_season: np.ndarray  # int64 start month index of the first season with an order
+    first_season: np.ndarray  # int32 start month index of the first season with an order
     years: np.ndarray  # int32 seasons with an order
-    in_days: np.ndarray  # int64 order days inside the season
+    in_days: np.ndarray  # int32 order days inside the season
 
     @property
     def seasonal(self) -> np.ndarray:
@@ -200,11 +200,11 @@ def find_seasons(
         months=np.zeros(n_units, dtype=np.int8),
         interval=np.full(n_units, np.nan),
         per_season=np.zeros(n_units),
-        last_season=np.full(n_units, -1, dtype=np.int64),
+        last_season=np.full(n_units, -1, dtype=np.int32),
         last_count=np.zeros(n_units, dtype=np.int32),
-        first_season=np.full(n_units, -1, dtype=np.int64),
+        first_season=np.full(n_units, -1, dtype=np.int32),
         years=np.zeros(n_units, dtype=np.int32),
-        in_days=np.zeros(n_units, dtype=np.int64),
+        in_days=np.zeros(n_units, dtype=np.int32),
     )
     if max_months < 1 or not len(unit):
         return out
@@ -219,46 +219,52 @@ def find_seasons(
         min_share=min_share,
         min_days=min_days,
     )
-    rows = (length > 0)[unit]
-    if not rows.any():
+    has = np.flatnonzero(length > 0)  # units with a season; the rest is done
+    if not len(has):
         return out
-    unit, day, month = unit[rows], day[rows], month[rows]
+    code = np.full(n_units, -1, dtype=np.int32)
+    code[has] = np.arange(len(has), dtype=np.int32)
+    rows = code[unit] >= 0
+    c_unit, day, month = code[unit[rows]], day[rows], month[rows]
+    c_start, c_length, nh = start[has], length[has], len(has)
 
     # seasons with an order: in-season rows, counted once per season start month
-    rel = (month % MONTHS - start[unit]) % MONTHS
-    inside = rel < length[unit]
-    n_inside = np.bincount(unit[inside], minlength=n_units)
-    i_unit, i_day, occurrence = unit[inside], day[inside], (month - rel)[inside]
+    rel = (month % MONTHS - c_start[c_unit]) % MONTHS
+    inside = rel < c_length[c_unit]
+    n_inside = np.bincount(c_unit[inside], minlength=nh)
+    i_unit, i_day, occurrence = c_unit[inside], day[inside], (month - rel)[inside]
     new_occ = _runs_of(i_unit) | np.r_[True, occurrence[1:] != occurrence[:-1]]
-    years = np.bincount(i_unit[new_occ], minlength=n_units)
-    seasonal = (length > 0) & (years >= min_years)
+    years = np.bincount(i_unit[new_occ], minlength=nh)
+    seasonal = years >= min_years
 
     same_occ = ~new_occ  # a gap between two orders of one season
     gap_owner = i_unit[same_occ]
     gaps = np.diff(i_day, prepend=0)[same_occ].astype(np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean_gap = np.bincount(gap_owner, weights=gaps, minlength=n_units) / np.bincount(
-            gap_owner, minlength=n_units
+        mean_gap = np.bincount(gap_owner, weights=gaps, minlength=nh) / np.bincount(
+            gap_owner, minlength=nh
         )
-    # the last season with an order (it may still be running on the as_of day)
+    # the first and the last season with an order (the last may still be running)
+    first_season = np.full(nh, -1, dtype=np.int64)
+    first_row = _runs_of(i_unit)
+    first_season[i_unit[first_row]] = occurrence[first_row]
+    last_season = np.full(nh, -1, dtype=np.int64)
     last_row = _ends_of(i_unit)
-    last_season = np.full(n_units, -1, dtype=np.int64)
     last_season[i_unit[last_row]] = occurrence[last_row]
-    last_count = np.bincount(i_unit[occurrence == last_season[i_unit]], minlength=n_units)
+    last_count = np.bincount(i_unit[occurrence == last_season[i_unit]], minlength=nh)
     with np.errstate(invalid="ignore", divide="ignore"):
         per_season = (n_inside - last_count) / (years - 1)  # NaN with one season only
 
-    out.start[seasonal] = start[seasonal] + 1
-    out.months[seasonal] = length[seasonal]
-    out.interval[seasonal] = mean_gap[seasonal]
-    out.per_season[seasonal] = per_season[seasonal]
-    out.last_season[seasonal] = last_season[seasonal]
-    out.last_count[seasonal] = last_count[seasonal]
-    out.years[seasonal] = years[seasonal]
-    out.in_days[seasonal] = n_inside[seasonal]
-    first_row = _runs_of(i_unit)
-    out.first_season[i_unit[first_row]] = occurrence[first_row]
-    out.first_season[~seasonal] = -1
+    keep = has[seasonal]
+    out.start[keep] = c_start[seasonal] + 1
+    out.months[keep] = c_length[seasonal]
+    out.interval[keep] = mean_gap[seasonal]
+    out.per_season[keep] = per_season[seasonal]
+    out.first_season[keep] = first_season[seasonal]
+    out.last_season[keep] = last_season[seasonal]
+    out.last_count[keep] = last_count[seasonal]
+    out.years[keep] = years[seasonal]
+    out.in_days[keep] = n_inside[seasonal]
     return out
 
 
