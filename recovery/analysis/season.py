@@ -43,6 +43,7 @@ from .rhythm import UnitDays
 from .settings import AnalysisSettings
 
 MONTHS = 12
+BLOCK = 1 << 18  # candidates whose month histograms are built at once
 PRIOR_SEASONS = 2.0  # weight of the population's share of seasons with an order
 
 
@@ -174,13 +175,18 @@ def _own_windows(
     if not rows.any():
         return start, length
     c_units = np.flatnonzero(candidate)
-    code = np.cumsum(candidate) - 1  # unit -> candidate position
-    c_unit = code[unit[rows]]
-    hist = np.bincount(c_unit * MONTHS + month[rows] % MONTHS, minlength=len(c_units) * MONTHS)
+    c_unit = (np.cumsum(candidate, dtype=np.int32) - 1)[unit[rows]]  # candidate position
+    key = c_unit * MONTHS + (month[rows] % MONTHS).astype(np.int32)
     most = int(np.bincount(c_unit).max())  # a run of months sums at most this
     small = np.int16 if 2 * most < np.iinfo(np.int16).max else np.int32
-    hist = hist.astype(small).reshape(len(c_units), MONTHS)
-    start[c_units], length[c_units] = _shortest_season(hist, max_months, min_share)
+    # month histograms of a block of candidates at a time: bincount counts in int64
+    bounds = np.searchsorted(key, np.arange(0, len(c_units) + BLOCK, BLOCK) * MONTHS)
+    for block, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
+        first_c = block * BLOCK
+        units = c_units[first_c : first_c + BLOCK]
+        hist = np.bincount(key[lo:hi] - first_c * MONTHS, minlength=len(units) * MONTHS)
+        hist = hist.astype(small).reshape(len(units), MONTHS)
+        start[units], length[units] = _shortest_season(hist, max_months, min_share)
     return start, length
 
 
