@@ -53,17 +53,26 @@ class Seasons:
 
     start: np.ndarray  # int8 first month of the season, 1–12 (0 = not seasonal)
     months: np.ndarray  # int8 length of the season in months (0 = not seasonal)
+    # the rest for the seasonal units only, in the order of ``idx`` (millions of
+    # customer × group pairs, a few per cent of them seasonal)
+    idx: np.ndarray  # int64 positions of the seasonal units, ascending
     interval: np.ndarray  # float64 mean days between orders within one season, NaN
     per_season: np.ndarray  # float64 mean order days per season before the last one
-    last_season: np.ndarray  # int32 start month index of the last season with an order
+    last_season: np.ndarray  # int64 start month index of the last season with an order
     last_count: np.ndarray  # int32 order days in that season
-    first_season: np.ndarray  # int32 start month index of the first season with an order
+    first_season: np.ndarray  # int64 start month index of the first season with an order
     years: np.ndarray  # int32 seasons with an order
-    in_days: np.ndarray  # int32 order days inside the season
+    in_days: np.ndarray  # int64 order days inside the season
 
     @property
     def seasonal(self) -> np.ndarray:
         return self.months > 0
+
+    def spread(self, values: np.ndarray) -> np.ndarray:
+        """Values of the seasonal units as a float array over all units (NaN elsewhere)."""
+        out = np.full(len(self.months), np.nan)
+        out[self.idx] = values
+        return out
 
 
 @dataclass
@@ -74,11 +83,12 @@ class SeasonState:
     missed: np.ndarray  # bool: the last full season passed without an order
     late: np.ndarray  # bool: in season, ordered this season, in-season interval passed
     expected_next: np.ndarray  # float64 day number of the expected next order, NaN
-    # the next stretch of season in which an order is still to come: days from–to
-    open_from: np.ndarray  # float64 day number
-    open_to: np.ndarray  # float64 day number
-    seasons: np.ndarray  # int64 seasons since the first one with an order, this one if
-    # it brought an order already
+    # seasonal units only (``Seasons.idx``): the next stretch of season in which an
+    # order is still to come, days from–to, and the seasons since the first one with
+    # an order (this one too if it brought an order already)
+    open_from: np.ndarray  # int64 day number
+    open_to: np.ndarray  # int64 day number
+    seasons: np.ndarray  # int64
 
 
 def _through_table(values: np.ndarray, convert) -> np.ndarray:
@@ -201,16 +211,18 @@ def find_seasons(
     min_days: int = 2,
 ) -> Seasons:
     """Seasons of units from their valid order days, given sorted by (unit, day)."""
+    none = np.zeros(0, dtype=np.int64)
     out = Seasons(
         start=np.zeros(n_units, dtype=np.int8),
         months=np.zeros(n_units, dtype=np.int8),
-        interval=np.full(n_units, np.nan),
-        per_season=np.zeros(n_units),
-        last_season=np.full(n_units, -1, dtype=np.int32),
-        last_count=np.zeros(n_units, dtype=np.int32),
-        first_season=np.full(n_units, -1, dtype=np.int32),
-        years=np.zeros(n_units, dtype=np.int32),
-        in_days=np.zeros(n_units, dtype=np.int32),
+        idx=none,
+        interval=none.astype(np.float64),
+        per_season=none.astype(np.float64),
+        last_season=none,
+        last_count=none,
+        first_season=none,
+        years=none,
+        in_days=none,
     )
     if max_months < 1 or not len(unit):
         return out
@@ -264,13 +276,14 @@ def find_seasons(
     keep = has[seasonal]
     out.start[keep] = c_start[seasonal] + 1
     out.months[keep] = c_length[seasonal]
-    out.interval[keep] = mean_gap[seasonal]
-    out.per_season[keep] = per_season[seasonal]
-    out.first_season[keep] = first_season[seasonal]
-    out.last_season[keep] = last_season[seasonal]
-    out.last_count[keep] = last_count[seasonal]
-    out.years[keep] = years[seasonal]
-    out.in_days[keep] = n_inside[seasonal]
+    out.idx = keep
+    out.interval = mean_gap[seasonal]
+    out.per_season = per_season[seasonal]
+    out.first_season = first_season[seasonal]
+    out.last_season = last_season[seasonal]
+    out.last_count = last_count[seasonal]
+    out.years = years[seasonal]
+    out.in_days = n_inside[seasonal]
     return out
 
 
@@ -285,15 +298,15 @@ def season_state(
         missed=np.zeros(n, dtype=bool),
         late=np.zeros(n, dtype=bool),
         expected_next=np.full(n, np.nan),
-        open_from=np.full(n, np.nan),
-        open_to=np.full(n, np.nan),
-        seasons=np.zeros(n, dtype=np.int64),
+        open_from=np.zeros(0, dtype=np.int64),
+        open_to=np.zeros(0, dtype=np.int64),
+        seasons=np.zeros(0, dtype=np.int64),
     )
-    idx = np.flatnonzero(seasons.seasonal)
+    idx = seasons.idx
     if not len(idx):
         return out
     months, last = seasons.months[idx], last_day[idx]
-    interval, per_season = seasons.interval[idx], seasons.per_season[idx]
+    interval, per_season = seasons.interval, seasons.per_season
     as_of_month = int(month_index(np.array([as_of_day]))[0])
     rel = (as_of_month % MONTHS - (seasons.start[idx].astype(np.int64) - 1)) % MONTHS
     current = as_of_month - rel  # start month of the season now running or last begun
@@ -302,7 +315,7 @@ def season_state(
     # the last season that has fully passed: the one before a running season
     passed_start = np.where(in_season, month_start(current - MONTHS), current_start)
     next_start = month_start(current + MONTHS)
-    this_count = np.where(seasons.last_season[idx] == current, seasons.last_count[idx], 0)
+    this_count = np.where(seasons.last_season == current, seasons.last_count, 0)
     ordered_now = in_season & (this_count > 0)
     # more orders are expected this season while it has fewer than a usual season
     more = ordered_now & (this_count < np.floor(per_season))
@@ -315,11 +328,11 @@ def season_state(
     out.in_season[idx] = in_season
     out.missed[idx] = last < passed_start
     still_open = in_season & (~ordered_now | more)  # this season may bring an order yet
-    out.open_from[idx] = np.where(still_open, as_of_day + 1, next_start)
+    out.open_from = np.where(still_open, as_of_day + 1, next_start)
     next_end = month_start(current + MONTHS + months) - 1
-    out.open_to[idx] = np.where(still_open, season_end, next_end)
+    out.open_to = np.where(still_open, season_end, next_end)
     counted = np.where(ordered_now | ~in_season, current, current - MONTHS)
-    out.seasons[idx] = (counted - seasons.first_season[idx]) // MONTHS + 1
+    out.seasons = (counted - seasons.first_season) // MONTHS + 1
     return out
 
 
@@ -344,10 +357,9 @@ def outlook(
     falls inside (1 − (1 − part)^orders). NaN for the others.
     """
     seasons, state = judged.seasons, judged.state
+    idx = seasons.idx
     end = as_of_day + horizon_days
-    seasonal = seasons.seasonal
-    counted = max(int(state.seasons[seasonal].sum()), 1)
-    rate = float(seasons.years[seasonal].sum()) / counted  # of all seasonal units
+    rate = float(seasons.years.sum()) / max(int(state.seasons.sum()), 1)  # all seasonal
     with np.errstate(invalid="ignore", divide="ignore"):
         covered = (np.minimum(end, state.open_to) - state.open_from + 1) / (
             state.open_to - state.open_from + 1
@@ -358,11 +370,11 @@ def outlook(
     usual = np.maximum(usual, 1.0)
     reached = 1.0 - (1.0 - covered) ** usual  # one of its usual orders falls inside
     chance = np.clip(chance, 0.0, 1.0)
-    off_share = (n_days - seasons.in_days + 0.5) / (n_days + 1.0)
-    off_season = 1.0 - np.nan_to_num(p_any) * off_share
-    p_alive = np.where(seasonal, 1.0 - (1.0 - chance) * off_season, np.nan)
-    p_order = np.where(seasonal, 1.0 - (1.0 - chance * reached) * off_season, np.nan)
-    return p_alive, p_order, np.where(seasonal, usual * covered, np.nan)
+    off_share = (n_days[idx] - seasons.in_days + 0.5) / (n_days[idx] + 1.0)
+    off_season = 1.0 - np.nan_to_num(p_any[idx]) * off_share
+    p_alive = seasons.spread(1.0 - (1.0 - chance) * off_season)
+    p_order = seasons.spread(1.0 - (1.0 - chance * reached) * off_season)
+    return p_alive, p_order, seasons.spread(usual * covered)
 
 
 @dataclass
@@ -387,7 +399,7 @@ class Judged:
         return {
             **self.label_params,
             "season_missed": self.state.missed,
-            "season_interval_days": np.round(self.seasons.interval, 1),
+            "season_interval_days": self.seasons.spread(np.round(self.seasons.interval, 1)),
         }
 
     def columns(self) -> dict[str, object]:

@@ -29,7 +29,7 @@ def season_of(*dates: str, **settings) -> tuple[int, int, float]:
     kw = {"min_years": 2, "max_months": 4, "min_share": 90.0, **settings}
     day = _days(*dates)
     s = find_seasons(np.zeros(len(day), dtype=np.int32), day, 1, **kw)
-    return int(s.start[0]), int(s.months[0]), float(s.interval[0])
+    return int(s.start[0]), int(s.months[0]), float(s.spread(s.interval)[0])
 
 
 GARDEN = [f"{y}-{m:02d}-{d:02d}" for y in (2022, 2023, 2024) for m, d in ((3, 5), (4, 4), (6, 3))]
