@@ -139,6 +139,23 @@ def _month_names(locale: str) -> tuple[str, ...]:
     return tuple(months[m] for m in range(1, 13))
 
 
+@lru_cache(maxsize=8)
+def _wide_month_names(locale: str) -> tuple[str, ...]:
+    months = Locale.parse(locale).months["stand-alone"]["wide"]
+    return tuple(months[m] for m in range(1, 13))
+
+
+@lru_cache(maxsize=512)
+def month_range(first: int, months: int, locale: str) -> str:
+    """``months`` calendar months from month ``first`` (1–12), wrapping over the new year:
+    "März–Juni", "November–Februar", "April" (Babel's full month names)."""
+    names = _wide_month_names(locale)
+    start = names[first - 1]
+    if months <= 1:
+        return start
+    return f"{start}\u2013{names[(first + months - 2) % 12]}"
+
+
 def month(value: date, locale: str) -> str:
     """Babel's ``MMM yyyy`` ("Jan. 2026" in German, "Jan 2026" in English)."""
     return f"{_month_names(locale)[value.month - 1]} {value.year:04d}"

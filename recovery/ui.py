@@ -72,6 +72,7 @@ LINK_LABELS = {
 }
 SECTION_LABELS = {
     **KIND_LABELS,
+    "season": _l("Seasonal customers"),
     "model": _l("Churn model"),
     "exclusions": _l("Exclusions"),
     "general": _l("General"),

@@ -2,9 +2,11 @@
 
 A pair's orders are the customer's valid orders with at least one line of that product
 group; its rhythm is shrunk towards the group's typical interval exactly as for
-customers (:mod:`.rhythm`, with pairs as units). Only an order containing the same
-group clears the pair's flag. Lines without a product group are left out. Customer
-exclusions (:mod:`.score`) apply to all of a customer's pairs.
+customers (:mod:`.rhythm`, with pairs as units). A pair is seasonal by its own order
+days (:mod:`.season`); the other groups of a seasonal customer are not overdue out of
+her season and expected at its start at the earliest. Only an order containing the
+same group clears the pair's flag. Lines without a product group are left out.
+Customer exclusions (:mod:`.score`) apply to all of a customer's pairs.
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ import numpy as np
 import pandas as pd
 
 from .customers import NO_EXCLUSION, categorical, customer_facts
-from .prepare import Prepared, from_day_numbers, prepare, stable_argsort
+from .prepare import VALID, Prepared, from_day_numbers, prepare, stable_argsort
 from .reasons import reason_columns
 from .rhythm import estimate_priors, overdue_flags, typical_interval, unit_days
+from .season import judge_seasons
 from .settings import AnalysisSettings
 
 
@@ -73,6 +76,16 @@ def _score_groups(
         min_days=settings.min_orders_for_rhythm,
         max_overdue_days=settings.max_overdue_days,
     )
+    season = judge_seasons(pairs["unit"], pairs["day"], days, prep.as_of_day, settings)
+    seasonal = season.seasonal
+    flag = np.where(seasonal, season.flag, flag)
+    # a seasonal customer's other groups wait for her season too
+    valid = prep.o_state == VALID
+    customer = judge_seasons(
+        prep.o_cust[valid], prep.o_day[valid], facts.days, prep.as_of_day, settings
+    )
+    waits = ~seasonal & customer.seasonal[cust] & ~customer.state.in_season[cust]
+    flag &= ~waits
     reason_code = facts.excluded[cust]
     flag &= reason_code == NO_EXCLUSION
     group_label = np.asarray(prep.groups.astype(str), dtype=object)
@@ -82,8 +95,23 @@ def _score_groups(
         "days_since_last_order": since,
         "order_days": days.n_days,
     }
+    season_params = {
+        **season.params,
+        "product_group": params["product_group"],
+        "days_since_last_order": since,
+    }
     key, reason_params, reason = reason_columns(
-        n, [("group_overdue", flag, params)], settings.locale, settings.currency
+        n,
+        [
+            ("group_overdue", flag & ~seasonal, params),
+            ("group_season", flag & seasonal, season_params),
+        ],
+        settings.locale,
+        settings.currency,
+    )
+    next_order = np.where(seasonal, season.state.expected_next, days.last_day + np.round(interval))
+    next_order = np.where(
+        waits, np.fmax(next_order, customer.state.expected_next[cust]), next_order
     )
     return pd.DataFrame(
         {
@@ -97,8 +125,9 @@ def _score_groups(
             "days_since_last_order": since.astype(np.int32),
             "typical_interval_days": interval,
             "rhythm_weight": weight,
-            "expected_next_order": from_day_numbers(days.last_day + np.round(interval)),
+            "expected_next_order": from_day_numbers(next_order),
             "last_order_id": prep.o_id[pairs["last_order"]],
+            **season.columns(),
             "flag_overdue": flag,
             "lost": lost,
             "excluded_reason": np.where(reason_code == NO_EXCLUSION, None, reason_code),
@@ -123,8 +152,10 @@ def score_customer_groups(
     group), ``order_days``, ``revenue`` (valid lines of the group, all history),
     ``first_order``, ``last_order``, ``days_since_last_order``, ``typical_interval_days``,
     ``rhythm_weight``, ``expected_next_order``, ``last_order_id`` (an order of the pair's
-    last order day), ``flag_overdue``, ``lost``,
-    ``excluded_reason``, ``reason_key`` (``group_overdue``), ``reason_params``, ``reason``,
+    last order day), ``seasonal``, ``season_start_month``, ``season_months``,
+    ``in_season``, ``flag_overdue``, ``lost``,
+    ``excluded_reason``, ``reason_key`` (``group_overdue`` or ``group_season``),
+    ``reason_params``, ``reason``,
     ``company`` (of the customer's last valid order).
     """
     settings = settings or AnalysisSettings()

@@ -9,6 +9,14 @@ parameters:
   comparison, currency
 * ``overdue`` / ``group_overdue``: typical_interval_days, days_since_last_order,
   order_days, and for ``group_overdue`` also product_group
+* ``season`` / ``group_season`` (a seasonal customer or pair, :mod:`.season`):
+  season_start (month 1–12), season_months, season_missed (the last season passed
+  without an order; else the in-season interval passed), season_interval_days,
+  days_since_last_order, and for ``group_season`` also product_group; season_named =
+  false leaves out "saisonal (…)" when the decline part before it says it already
+
+A ``decline`` of a seasonal customer also carries season_start and season_months and
+reads "saisonal (März–Juni): Umsatz …".
 
 Numbers are formatted as Babel does (``recovery.formatting``, percentages with
 ``format_percent``). Because Babel takes ~30 µs a call and a run renders up to a million
@@ -26,9 +34,9 @@ from typing import Any
 import numpy as np
 from babel.numbers import format_percent
 
-from ..formatting import NumberFormat, number_format
+from ..formatting import NumberFormat, month_range, number_format
 
-PARTS = ("decline", "overdue", "group_overdue")
+PARTS = ("decline", "overdue", "group_overdue", "season", "group_season")
 
 _TEXT = {
     "de": {
@@ -44,6 +52,13 @@ _TEXT = {
         ),
         "group_overdue": "bestellt „{group}“ im Schnitt {every}; zuletzt {ago}",
         "group_overdue_prior": "Kunden bestellen „{group}“ im Schnitt {every}; einmal {ago}",
+        "seasonal": "saisonal ({months})",
+        "season": "{seasonal}{what}; letzte Bestellung {ago}",
+        "season_missed": "in der letzten Saison keine Bestellung",
+        "season_late": "bestellt in der Saison im Schnitt {every}",
+        "group_season": "„{group}“ {seasonal}{what}; zuletzt {ago}",
+        "group_season_missed": "in der letzten Saison nicht bestellt",
+        "group_season_late": "in der Saison im Schnitt {every} bestellt",
         "every_1": "täglich",
         "every_n": "alle {n} Tage",
         "ago_0": "heute",
@@ -63,6 +78,13 @@ _TEXT = {
         ),
         "group_overdue": "orders “{group}” {every} on average; last time {ago}",
         "group_overdue_prior": "customers order “{group}” {every} on average; once {ago}",
+        "seasonal": "seasonal ({months})",
+        "season": "{seasonal}{what}; last order {ago}",
+        "season_missed": "no order in the last season",
+        "season_late": "orders {every} in season on average",
+        "group_season": "“{group}” {seasonal}{what}; last time {ago}",
+        "group_season_missed": "not ordered in the last season",
+        "group_season_late": "ordered {every} in season on average",
         "every_1": "every day",
         "every_n": "every {n} days",
         "ago_0": "today",
@@ -144,13 +166,62 @@ def _decline(
         _column(cols, "decline_pct", n),
         _column(cols, "window_months", n),
         _column(cols, "comparison", n, "previous_period"),
+        _column(cols, "season_start", n),
+        _column(cols, "season_months", n),
         strict=True,
     )
     return [
-        template.format(cur=money(cur), ref=money(ref), window=w, ref_window=rw, change=change(pct))
-        for cur, ref, pct, m, comp in rows
+        _seasonal_prefix(text, fmt, first, months)
+        + template.format(
+            cur=money(cur), ref=money(ref), window=w, ref_window=rw, change=change(pct)
+        )
+        for cur, ref, pct, m, comp, first, months in rows
         for w, rw in (windows(int(m), comp),)
     ]
+
+
+def _season_label(text: Mapping[str, str], fmt: NumberFormat, first: Any, months: Any) -> str:
+    """ "saisonal (März–Juni)"; empty without a season."""
+    if not first or not months:
+        return ""
+    return text["seasonal"].format(months=month_range(int(first), int(months), fmt.locale))
+
+
+def _seasonal_prefix(text: Mapping[str, str], fmt: NumberFormat, first: Any, months: Any) -> str:
+    label = _season_label(text, fmt, first, months)
+    return f"{label}: " if label else ""
+
+
+def _season(
+    part: str, cols: Mapping[str, Any], n: int, text: Mapping[str, str], fmt: NumberFormat
+) -> list[str]:
+    out = []
+    rows = zip(
+        _column(cols, "season_start", n),
+        _column(cols, "season_months", n),
+        _column(cols, "season_missed", n, True),
+        _column(cols, "season_interval_days", n),
+        _column(cols, "days_since_last_order", n),
+        _column(cols, "product_group", n, ""),
+        _column(cols, "season_named", n, True),
+        strict=True,
+    )
+    for first, months, missed, interval, since, group, named in rows:
+        if missed or interval is None:
+            what = text[f"{part}_missed"]
+        else:
+            what = text[f"{part}_late"].format(
+                every=_count(text, "every", max(1, round(interval)), fmt)
+            )
+        out.append(
+            text[part].format(
+                seasonal=_seasonal_prefix(text, fmt, first, months) if named else "",
+                what=what,
+                ago=_count(text, "ago", int(since), fmt),
+                group=group,
+            )
+        )
+    return out
 
 
 def _overdue(
@@ -188,6 +259,8 @@ def render_part(
     text, fmt = _TEXT[lang], number_format(lang, currency)
     if part == "decline":
         return _decline(columns, n, text, fmt)
+    if part in ("season", "group_season"):
+        return _season(part, columns, n, text, fmt)
     return _overdue(part, columns, n, text, fmt)
 
 

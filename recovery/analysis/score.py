@@ -12,6 +12,13 @@ a flag everywhere.
 A customer's rhythm is shrunk towards the prior of the product group that has the
 largest share of her last order (``last_product_group``).
 
+A *seasonal* customer (:mod:`.season`: her order days fall into the same few months in
+at least two years) is judged against her season instead: not overdue out of season,
+flagged when a season passed without an order (reason part ``season``), her next order
+expected at the next season's start, her revenue compared with the same period last
+year whatever ``comparison`` says, and her ``p_churn``/``expected_orders`` only count
+the part of her season the horizon reaches (:func:`.season.outlook`).
+
 ``expected_next_order`` is the last order day plus the typical interval (A2), not the
 BG/NBD waiting time: BG/NBD treats orders as a memoryless Poisson process, so for a
 customer who orders every 30 days and ordered 5 days ago it would still expect the next
@@ -33,12 +40,14 @@ import pandas as pd
 from . import clv, selection
 from .customers import NO_EXCLUSION, CustomerFacts, categorical, customer_facts
 from .decline import decline_flags, window_revenue, windows
-from .prepare import Prepared, from_day_numbers, prepare
+from .prepare import VALID, Prepared, from_day_numbers, prepare
 from .reasons import reason_columns
 from .rhythm import estimate_priors, overdue_flags, typical_interval
+from .season import judge_seasons, outlook
 from .settings import AnalysisSettings
 
 Excluded = Mapping[Any, str | None]
+YEAR_AGO = "same_period_last_year"
 
 
 def _nullable_int(values: np.ndarray, missing: np.ndarray) -> pd.arrays.IntegerArray:
@@ -55,8 +64,18 @@ def score_prepared(
     active = days.n_days > 0
     not_excluded = facts.excluded == NO_EXCLUSION
 
+    valid = prep.o_state == VALID
+    season = judge_seasons(prep.o_cust[valid], prep.o_day[valid], days, prep.as_of_day, settings)
+    seasonal = season.seasonal
     current_w, reference_w = windows(prep.as_of, settings.window_months, settings.comparison)
     current, reference = window_revenue(prep, current_w), window_revenue(prep, reference_w)
+    comparison = np.full(n, settings.comparison, dtype=object)
+    if settings.comparison != YEAR_AGO and seasonal.any():  # seasons compare with last year
+        year_w = windows(prep.as_of, settings.window_months, YEAR_AGO)[1]
+        year = window_revenue(prep, year_w)
+        reference.revenue = np.where(seasonal, year.revenue, reference.revenue)
+        reference.orders = np.where(seasonal, year.orders, reference.orders)
+        comparison[seasonal] = YEAR_AGO
     pct, flag_decline = decline_flags(
         current,
         reference,
@@ -77,19 +96,40 @@ def score_prepared(
         min_days=settings.min_orders_for_rhythm,
         max_overdue_days=settings.max_overdue_days,
     )
+    flag_overdue = np.where(seasonal, season.flag, flag_overdue)
     flag_overdue &= not_excluded & active
     lost &= active
 
     split = selection.select(prep, settings.horizon_days)
     model = _model(facts, prep.as_of_day, interval, active, settings.horizon_days, split.choice)
     model.info["time_split"] = split.to_dict()
+    if seasonal.any():  # orders come in the season: what the horizon reaches of it
+        p_alive, p_order, orders_in_season = outlook(
+            season, days.n_days, 1.0 - model.p_churn, prep.as_of_day, settings.horizon_days
+        )
+        model.p_alive = np.where(seasonal, p_alive, model.p_alive)
+        model.p_churn = np.where(seasonal, 1.0 - p_order, model.p_churn)
+        model.expected_orders = np.where(seasonal, orders_in_season, model.expected_orders)
+        if model.p_churn_raw is not None:  # the uncalibrated one the same way, to compare
+            raw_order = outlook(
+                season,
+                days.n_days,
+                1.0 - model.p_churn_raw,
+                prep.as_of_day,
+                settings.horizon_days,
+            )[1]
+            model.p_churn_raw = np.where(seasonal, 1.0 - raw_order, model.p_churn_raw)
+        # the forecast likewise: P(active) × the season's orders in the horizon × spend
+        model.expected_revenue = np.where(
+            seasonal, p_alive * orders_in_season * model.expected_spend, model.expected_revenue
+        )
 
     decline_params = {
         "current_revenue": np.round(current.revenue, 2),
         "reference_revenue": np.round(reference.revenue, 2),
         "decline_pct": np.round(pct, 1),
         "window_months": settings.window_months,
-        "comparison": settings.comparison,
+        "comparison": comparison,
         "currency": settings.currency,
     }
     overdue_params = {
@@ -97,13 +137,20 @@ def score_prepared(
         "days_since_last_order": since,
         "order_days": days.n_days,
     }
+    season_params = {**season.params, "days_since_last_order": since, "season_named": ~flag_decline}
     key, params, text = reason_columns(
         n,
-        [("decline", flag_decline, decline_params), ("overdue", flag_overdue, overdue_params)],
+        [
+            ("decline", flag_decline & ~seasonal, decline_params),
+            ("decline", flag_decline & seasonal, {**decline_params, **season.label_params}),
+            ("overdue", flag_overdue & ~seasonal, overdue_params),
+            ("season", flag_overdue & seasonal, season_params),
+        ],
         settings.locale,
         settings.currency,
     )
     next_order = np.where(active, days.last_day + np.round(interval), np.nan)
+    next_order = np.where(seasonal, season.state.expected_next, next_order)
     frame = pd.DataFrame(
         {
             "customer_id": prep.customer_ids,
@@ -115,6 +162,7 @@ def score_prepared(
             "typical_interval_days": interval,
             "rhythm_weight": weight,
             "expected_next_order": from_day_numbers(next_order),
+            **season.columns(),
             "p_alive": model.p_alive,
             "p_churn": model.p_churn,
             "p_churn_bgnbd": model.p_churn_bgnbd,
@@ -207,11 +255,12 @@ def score_customers(
     Columns: ``customer_id``; ``orders`` (valid orders), ``order_days`` (distinct order
     days), ``first_order``, ``last_order`` (days, naive UTC), ``days_since_last_order``;
     ``typical_interval_days``, ``rhythm_weight`` (weight of the own rhythm),
-    ``expected_next_order``; ``p_alive``, ``p_churn`` (calibrated), ``p_churn_uncalibrated``,
-    ``p_churn_bgnbd`` (plain BG/NBD, for comparison), ``expected_orders``,
-    ``expected_spend``, ``expected_revenue`` (the forecast), ``expected_revenue_bgnbd``
-    (BG/NBD × Gamma-Gamma's), ``revenue_at_risk`` (horizon ``settings.horizon_days``, see
-    :mod:`.clv`);
+    ``expected_next_order``; ``seasonal``, ``season_start_month`` (1–12),
+    ``season_months``, ``in_season``; ``p_alive``, ``p_churn`` (calibrated),
+    ``p_churn_uncalibrated``, ``p_churn_bgnbd`` (plain BG/NBD, for comparison),
+    ``expected_orders``, ``expected_spend``, ``expected_revenue`` (the forecast),
+    ``expected_revenue_bgnbd`` (BG/NBD × Gamma-Gamma's), ``revenue_at_risk`` (horizon
+    ``settings.horizon_days``, see :mod:`.clv`);
     ``reference_revenue``,
     ``current_revenue``, ``reference_orders``, ``current_orders``, ``decline_pct``;
     ``flag_decline``, ``flag_overdue``, ``lost``; ``excluded_reason`` (None = not

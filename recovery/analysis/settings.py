@@ -1,4 +1,4 @@
-"""Analysis settings (PRODUCT.md A1–A4, A7): defaults, validation and help texts.
+"""Analysis settings (PRODUCT.md A1–A4, A7, A8): defaults, validation and help texts.
 
 Every field carries metadata for the admin page: a German and English label and help
 text (shown on hover), its type, bounds and choices. ``from_dict`` accepts what a form
@@ -88,6 +88,11 @@ class AnalysisSettings:
     min_orders_for_rhythm: int = _setting(2, "overdue", "int", 1, 1000)
     group_default_intervals: dict[str, int] = _setting({}, "overdue", "mapping", 1, 3650)
     max_overdue_days: int = _setting(730, "overdue", "int", 1, 36_500)
+    # A8 seasonal customers and product groups (see ``season``)
+    season_max_months: int = _setting(4, "season", "int", 0, 11)
+    season_min_share: float = _setting(90.0, "season", "float", 50, 100)
+    season_min_years: int = _setting(2, "season", "int", 2, 20)
+    season_min_order_days: int = _setting(3, "season", "int", 2, 1000)
     # A3 model
     horizon_days: int = _setting(180, "model", "int", 7, 1825)
     # A4 exclusions

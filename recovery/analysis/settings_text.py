@@ -109,6 +109,53 @@ TEXTS: dict[str, tuple[str, str, str, str]] = {
             "flagged as overdue (a revenue decline can still flag them)."
         ),
     ),
+    "season_max_months": (
+        "Saison: höchstens (Monate)",
+        "Season: at most (months)",
+        (
+            "Kunden und Warengruppen, deren Bestellungen sich in einer Saison von höchstens"
+            " so vielen aufeinanderfolgenden Monaten ballen, werden an ihrer Saison gemessen:"
+            " außerhalb der Saison nie überfällig, markiert, wenn eine Saison ohne Bestellung"
+            " vergeht; ihr Umsatz wird mit dem gleichen Zeitraum des Vorjahres verglichen."
+            " 0 = keine Saisonerkennung."
+        ),
+        (
+            "Customers and product groups whose orders cluster in a season of at most this"
+            " many consecutive months are judged against their season: never overdue out of"
+            " season, flagged when a season passes without an order; their revenue is"
+            " compared with the same period last year. 0 = no season detection."
+        ),
+    ),
+    "season_min_share": (
+        "Saison: Anteil der Bestelltage (%)",
+        "Season: share of order days (%)",
+        "So viel Prozent der Bestelltage müssen in die Saison fallen.",
+        "At least this percentage of the order days must fall into the season.",
+    ),
+    "season_min_years": (
+        "Saison: in mindestens (Jahren)",
+        "Season: in at least (years)",
+        (
+            "In so vielen verschiedenen Jahren muss in der Saison bestellt worden sein, bevor"
+            " ein Kunde oder eine Warengruppe als saisonal gilt."
+        ),
+        (
+            "Orders inside the season in at least this many different years before a customer"
+            " or product group counts as seasonal."
+        ),
+    ),
+    "season_min_order_days": (
+        "Saison: Mindestanzahl Bestelltage",
+        "Season: minimum order days",
+        (
+            "Erst ab so vielen Bestelltagen kann ein Kunde oder eine Warengruppe als saisonal"
+            " gelten: zwei zufällige Bestellungen liegen oft zufällig in denselben Monaten."
+        ),
+        (
+            "A customer or product group can count as seasonal only from this many order"
+            " days on: two random orders often fall into the same months by chance."
+        ),
+    ),
     "horizon_days": (
         "Prognosezeitraum (Tage)",
         "Forecast horizon (days)",

@@ -43,6 +43,12 @@ GROUPS: tuple[ProductGroup, ...] = (
 
 _ALL = tuple(g.code for g in GROUPS)
 
+# Seasons of the seasonal customers: (months, product group codes bought in them)
+SEASONS: dict[str, tuple[tuple[int, ...], tuple[str, ...]]] = {
+    "garden": ((3, 4, 5, 6), ("SA", "DU", "ER", "PS", "BW")),
+    "christmas": ((11, 12), ("TP", "SB", "WZ")),
+}
+
 COMPANIES: tuple[Company, ...] = (
     Company("Gartenwelt Müller GmbH", "GW", _ALL),
     Company("Müller Profi-Handel GmbH", "PH", ("SA", "DU", "PS", "ER", "GG", "BW", "WZ")),

@@ -36,7 +36,7 @@ HEADER: tuple[str, ...] = (
 # Share of customers per archetype; what each one promises is in ARCHETYPE_LABELS and
 # in the builders of ``history.History``.
 ARCHETYPE_SHARES: dict[str, float] = {
-    "regular": 0.28,
+    "regular": 0.23,
     "one_time": 0.18,
     "occasional": 0.16,
     "stopped": 0.13,
@@ -44,6 +44,7 @@ ARCHETYPE_SHARES: dict[str, float] = {
     "new": 0.08,
     "open_order": 0.05,
     "big_b2b": 0.01,
+    "seasonal": 0.05,
 }
 ARCHETYPES = tuple(ARCHETYPE_SHARES)
 ARCHETYPE_LABELS: dict[str, str] = {
@@ -55,7 +56,12 @@ ARCHETYPE_LABELS: dict[str, str] = {
     "new": "Neukunde: erste Bestellung in den letzten 6 Monaten",
     "open_order": "Offener Auftrag aus den letzten 3 Wochen",
     "big_b2b": "Großkunde (B2B) mit hohem, stabilem Umsatz",
+    "seasonal": (
+        "Saisonkunde: bestellt in jeder Saison und nur dann, Garten März–Juni oder "
+        "Weihnachten November–Dezember"
+    ),
 }
+SEASON_SHARES = (("garden", 0.6), ("christmas", 0.4))
 RHYTHMIC = frozenset({"regular", "big_b2b", "decliner", "stopped", "open_order"})
 MIN_CUSTOMERS = 50
 SHARE_BUSINESS = 0.30
@@ -166,6 +172,15 @@ def _make_profile(rnd: random.Random, archetype: str, kind: str) -> Profile:
     ]
     if archetype in RHYTHMIC:  # a clear rhythm: the main group comes back within 3 months
         core[0] = (core[0][0], min(core[0][1], 90.0))
+    season: tuple[int, ...] = ()
+    if archetype == "seasonal":  # one or two groups of the season, sold by the companies
+        names, weights = zip(*SEASON_SHARES, strict=True)
+        season, codes = data.SEASONS[rnd.choices(names, weights=weights)[0]]
+        groups = [g for g in sellable if data.GROUPS[g].code in codes]
+        chosen = [weighted(groups)]
+        if len(groups) > 1 and rnd.random() < 0.5:
+            chosen.append(weighted([g for g in groups if g not in chosen]))
+        core = [(g, float(data.GROUPS[g].interval)) for g in chosen]
     favourites = {g: rnd.sample(PRODUCTS_BY_GROUP[g], rnd.choice((1, 1, 2))) for g in chosen}
     return Profile(
         archetype=archetype,
@@ -176,6 +191,7 @@ def _make_profile(rnd: random.Random, archetype: str, kind: str) -> Profile:
         extra_rate=2.5 if big else k.extra_rate,
         core=core,
         favourites=favourites,
+        season=season,
     )
 
 

@@ -48,6 +48,7 @@ class Profile:
     extra_rate: float  # mean number of impulse lines per order
     core: list[tuple[int, float]]  # (product group, own re-order interval in days)
     favourites: dict[int, list[int]]  # product group -> favourite products
+    season: tuple[int, ...] = ()  # months of a seasonal customer's season
 
 
 @dataclass(slots=True)
@@ -352,6 +353,33 @@ class History:
         order = self.new_order(day, company, [self.pick_group(company, self.month(day))])
         order.fixed = True
         return [order]
+
+    def _build_seasonal(self) -> list[Order]:
+        """Orders in every season since the start, none outside: garden customers two
+        to four per season, Christmas buyers two or three, one in each slice of the
+        season (a week apart at least, so never merged). The first order of each
+        season is completed, so every season holds a valid order."""
+        rnd, months = self.rnd, self.prof.season
+        start = self.as_of - rnd.randint(2 * YEAR + 30, HISTORY_DAYS)
+        per_season = (2, 4) if len(months) > 2 else (2, 3)
+        groups = [g for g, _ in self.prof.core]
+        orders: list[Order] = []
+        for year in range(date.fromordinal(start).year - 1, date.fromordinal(self.as_of).year + 1):
+            last_year = year + (months[-1] < months[0])  # a season over the new year
+            after = date(last_year + (months[-1] == 12), months[-1] % 12 + 1, 1).toordinal()
+            # from the 3rd: a weekend order of a business moves back to the Friday before
+            first = date(year, months[0], 3).toordinal()
+            n = rnd.randint(*per_season)
+            width = (after - first) // n
+            days = [first + i * width + rnd.randint(0, width - 7) for i in range(n)]
+            events = [(d, rnd.choice(groups)) for d in days if start <= d <= self.as_of]
+            if not events:
+                continue
+            season_orders = self.orders_from_events(events)
+            self.assign_statuses(season_orders)
+            season_orders[0].status, season_orders[0].fixed = COMPLETED, True
+            orders += season_orders
+        return orders
 
     def _build_occasional(self) -> list[Order]:
         first = self.seasonal_day(self.first_day + 3, self.as_of - 400)
