@@ -191,7 +191,14 @@ def export_rows(
     group: ContactGroup, query: MemberQuery, user: User, lang: str, tz: ZoneInfo
 ) -> Iterator[str]:
     """The filtered members as CSV text, in the queue export's format (BOM, ``;`` and
-    ``dd.mm.yyyy`` in German; ``,`` and ISO dates in English), streamed in chunks."""
+    ``dd.mm.yyyy`` in German; ``,`` and ISO dates in English), streamed in chunks.
+
+    The statement is built now, while the group is loaded; the rows are read as the
+    response is sent."""
+    return _csv(_ordered(group, query, user), lang, tz)
+
+
+def _csv(stmt: Select, lang: str, tz: ZoneInfo) -> Iterator[str]:
     fmt = CellFormat(lang, tz)
     with force_locale(lang):
         sources = {k: str(v) for k, v in MEMBER_SOURCE_LABELS.items()}
@@ -200,7 +207,7 @@ def export_rows(
     writer = csv.writer(buffer, delimiter=";" if fmt.german else ",", lineterminator="\r\n")
     writer.writerow(HEADERS[lang])
     yield "\ufeff" + buffer.getvalue()
-    result = db.session.execute(_ordered(group, query, user).execution_options(yield_per=1000))
+    result = db.session.execute(stmt.execution_options(yield_per=1000))
     for partition in result.partitions():
         buffer.seek(0)
         buffer.truncate()
