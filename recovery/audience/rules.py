@@ -263,15 +263,27 @@ def summary(rules: list[dict] | None, known: Names, locale: str = "de") -> list[
             else:
                 lines.append(_("Ever bought %(v)s", v=groups))
         elif kind == "revenue":
-            low = money(Decimal(rule["min"])) if rule.get("min") is not None else "–"
-            high = money(Decimal(rule["max"])) if rule.get("max") is not None else "–"
-            lines.append(
-                _("Net revenue in the last 12 months: %(low)s to %(high)s", low=low, high=high)
-            )
+            low = money(Decimal(rule["min"])) if rule.get("min") is not None else None
+            high = money(Decimal(rule["max"])) if rule.get("max") is not None else None
+            if low and high:
+                text = _(
+                    "Net revenue in the last 12 months: %(low)s to %(high)s", low=low, high=high
+                )
+            elif low:
+                text = _("Net revenue in the last 12 months: at least %(low)s", low=low)
+            else:
+                text = _("Net revenue in the last 12 months: at most %(high)s", high=high)
+            lines.append(text)
         elif kind == "last_order":
-            start = day(date.fromisoformat(rule["from"]), locale, tz) if rule.get("from") else "–"
-            end = day(date.fromisoformat(rule["to"]), locale, tz) if rule.get("to") else "–"
-            lines.append(_("Last order from %(start)s to %(end)s", start=start, end=end))
+            start = day(date.fromisoformat(rule["from"]), locale, tz) if rule.get("from") else None
+            end = day(date.fromisoformat(rule["to"]), locale, tz) if rule.get("to") else None
+            if start and end:
+                text = _("Last order from %(start)s to %(end)s", start=start, end=end)
+            elif start:
+                text = _("Last order on %(start)s or later", start=start)
+            else:
+                text = _("Last order on %(end)s or earlier", end=end)
+            lines.append(text)
         elif kind == "flag":
             lines.append(str(FLAG_LABELS[rule["value"]]))
         elif kind == "company":
