@@ -14,6 +14,7 @@ from flask_babel import force_locale
 from sqlalchemy import ColumnElement, Select, String, cast, func, literal, or_, select
 
 from ..cases.export import CellFormat, neutralise
+from ..cases.lists import customer_matches, toggled_sort, url_args
 from ..extensions import db
 from ..models import ContactGroup, Customer, GroupMember, NewsletterSubscription, User
 from ..models.customer import display_name
@@ -64,15 +65,10 @@ class MemberQuery:
             "sort": self.sort,
             "page": self.page,
         }
-        values.update(changes)
-        if values["page"] == 1:
-            del values["page"]
-        return {k: v for k, v in values.items() if v not in (None, "")}
+        return url_args(values, changes)
 
     def toggled(self, key: str) -> str:
-        if self.sort.lstrip("-") == key:
-            return key if self.sort.startswith("-") else "-" + key
-        return "-" + key if key == "since" else key
+        return toggled_sort(self.sort, key, key != "since")
 
 
 @dataclass(frozen=True)
@@ -98,20 +94,8 @@ class MemberRow:
 
 
 def _search(q: str) -> ColumnElement[bool]:
-    like = f"%{q.lower()}%"
-    name = func.lower(
-        func.coalesce(Customer.first_name, "")
-        + " "
-        + func.coalesce(Customer.last_name, "")
-        + " "
-        + func.coalesce(Customer.company_name, "")
-    )
-    return or_(
-        func.lower(Customer.number).like(like),
-        name.like(like),
-        func.lower(Customer.email).like(like),
-        cast(Customer.id, String) == q,
-    )
+    """Number, name or email contain ``q`` (as the queue's search), or the customer id is ``q``."""
+    return or_(customer_matches(f"%{q.lower()}%"), cast(Customer.id, String) == q)
 
 
 def _statement(group: ContactGroup, query: MemberQuery, user: User) -> Select:

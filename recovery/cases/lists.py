@@ -117,9 +117,7 @@ class ListQuery:
 
     def toggled(self, key: str) -> str:
         """The sort a click on column ``key`` asks for."""
-        if self.sort.lstrip("-") == key:
-            return key if self.sort.startswith("-") else "-" + key
-        return key if key in TEXT_SORTS else "-" + key
+        return toggled_sort(self.sort, key, key in TEXT_SORTS)
 
     def args(self, **changes) -> dict[str, str | int]:
         """URL arguments of this list (for links, export, next customer)."""
@@ -133,10 +131,23 @@ class ListQuery:
             "q": self.q,
             "page": self.page,
         }
-        values.update(changes)
-        if values["page"] == 1:
-            del values["page"]
-        return {k: v for k, v in values.items() if v not in (None, "")}
+        return url_args(values, changes)
+
+
+def toggled_sort(sort: str, key: str, ascending_first: bool) -> str:
+    """The sort a click on column ``key`` asks for when the list is sorted by ``sort``:
+    the other direction of the same column, else the column's first direction."""
+    if sort.lstrip("-") == key:
+        return key if sort.startswith("-") else "-" + key
+    return key if ascending_first else "-" + key
+
+
+def url_args(values: dict, changes: dict) -> dict[str, str | int]:
+    """A list's URL arguments with ``changes``: the empty ones and page 1 left out."""
+    values = {**values, **changes}
+    if values.get("page") == 1:
+        del values["page"]
+    return {k: v for k, v in values.items() if v not in (None, "")}
 
 
 def visible_cases(user: User) -> Select:
@@ -191,6 +202,16 @@ def _search(q: str) -> ColumnElement[bool]:
     like = f"%{q.lower()}%"
     if _plain(q):
         return Case.search_text.like(like)
+    exact = customer_matches(like)
+    token = max(re.split(r"[\s%_\\]+", q.lower()), key=len)
+    if len(token) < 3:  # trigrams need three characters
+        return exact
+    return and_(Case.search_text.like(f"%{token}%"), exact)
+
+
+def customer_matches(like: str) -> ColumnElement[bool]:
+    """The customer's number, name (first, last and company name joined by blanks) or
+    email, lower-cased, is LIKE ``like``."""
     name = func.lower(
         func.coalesce(Customer.first_name, "")
         + " "
@@ -198,15 +219,11 @@ def _search(q: str) -> ColumnElement[bool]:
         + " "
         + func.coalesce(Customer.company_name, "")
     )
-    exact = or_(
+    return or_(
         func.lower(Customer.number).like(like),
         name.like(like),
         func.lower(Customer.email).like(like),
     )
-    token = max(re.split(r"[\s%_\\]+", q.lower()), key=len)
-    if len(token) < 3:  # trigrams need three characters
-        return exact
-    return and_(Case.search_text.like(f"%{token}%"), exact)
 
 
 def _sort(query: ListQuery, column=None, id_column=Case.id) -> tuple:
