@@ -339,3 +339,23 @@ def test_crafted_ids_are_no_page(client, login_as, build, db):
     )
     assert client.get("/list/decline?group=99999999999999999999").status_code == 400
     assert client.get("/overview/?group=abc").status_code == 200
+
+
+def test_the_group_pages_show_no_english_in_german(client, login_as, build, db):
+    from tests.app.test_german_pages import _Texts, english_ids
+
+    login_as("admin")
+    group, people = _newsletter_group(db, build)
+    group.rules = [
+        {"type": "revenue", "min": "10.00", "max": None},
+        {"type": "flag", "value": "none"},
+        {"type": "last_order", "from": None, "to": "2026-05-01"},
+    ]
+    db.session.commit()
+    case = build.case(people["Anna"])
+    english = english_ids()
+    for url in (f"/groups/{group.id}", f"/groups/{group.id}/edit", "/groups/",
+                f"/case/{case.id}", "/list/decline", "/overview/"):  # fmt: skip
+        parser = _Texts()
+        parser.feed(client.get(url).get_data(as_text=True))
+        assert not {t for t in parser.texts if t in english}, url
