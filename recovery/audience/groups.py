@@ -24,7 +24,9 @@ from ..models import (
     NewsletterSubscription,
     ProductGroup,
     User,
+    utcnow,
 )
+from .facts import order_facts
 from .members import evaluate, visible_customers
 from .rules import RuleError, checked, matching, names, summary
 
@@ -88,8 +90,10 @@ def checked_rules(rules: list[dict]) -> list[dict]:
 
 def preview_count(rules: list[dict], user: User) -> int:
     """How many customers (that the user may see) the rules match now."""
-    stmt = matching(checked_rules(rules)).where(visible_customers(user))
-    return int(db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
+    rules = checked_rules(rules)
+    with order_facts(db.session.connection(), [rules], utcnow()) as orders:
+        stmt = matching(rules, orders).where(visible_customers(user))
+        return int(db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
 
 
 def save_group(

@@ -17,15 +17,14 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, exists, false, select
 
 from ..extensions import db
 from ..formatting import country_name, day, number_format
-from ..models import Case, CaseKind, Company, Customer, Order, OrderLine, ProductGroup
-from ..models.types import business_tz, utcnow
+from ..models import Case, CaseKind, Company, Customer, ProductGroup
+from ..models.types import business_tz
+from .facts import OrderFacts
 
-# Orders and lines that count as revenue (docs/revenue.md).
-DEAD_STATES = ("cancelled", "returned")
 FLAGS = ("decline", "overdue", "none")
 MAX_MONTHS = 240
 FLAG_LABELS = {
@@ -47,99 +46,99 @@ class Names:
     companies: dict[int, str]
 
 
-def _live_orders() -> Select:
-    return select(Order.customer_id).where(Order.state.not_in(DEAD_STATES))
+def _none_of(customers: Select) -> ColumnElement[bool]:
+    """The customer is not among ``customers`` (a SELECT of customer ids).
+
+    NOT EXISTS over the derived table, not NOT IN: PostgreSQL hashes a NOT IN list only
+    while it fits in work_mem and otherwise scans it again for every customer (hours
+    on a million); NOT EXISTS is a hash anti-join at any size."""
+    found = customers.subquery()
+    return ~exists(select(1).select_from(found).where(found.c[0] == Customer.id))
 
 
-def _customer_group(rule: dict) -> ColumnElement[bool]:
+def _customer_group(rule: dict, orders: OrderFacts) -> ColumnElement[bool]:
     return Customer.customer_group.in_(rule["values"])
 
 
-def _country(rule: dict) -> ColumnElement[bool]:
+def _country(rule: dict, orders: OrderFacts) -> ColumnElement[bool]:
     return Customer.country.in_(rule["values"])
 
 
-def _product_groups(rule: dict, now: datetime) -> ColumnElement[bool]:
-    bought = (
-        _live_orders()
-        .join(OrderLine, OrderLine.order_id == Order.id)
-        .where(
-            OrderLine.product_group_id.in_(rule["ids"]),
-            or_(OrderLine.state.is_(None), OrderLine.state.not_in(DEAD_STATES)),
-        )
-    )
-    if rule.get("months"):
-        bought = bought.where(Order.ordered_at >= now - timedelta(days=30.4375 * rule["months"]))
-    return Customer.id.in_(bought)
+def _product_groups(rule: dict, orders: OrderFacts) -> ColumnElement[bool]:
+    """A live line of one of the groups in a live order (in the last ``months``)."""
+    months = rule.get("months")
+    since = orders.now - timedelta(days=30.4375 * months) if months else None
+    return Customer.id.in_(orders.bought(rule["ids"], since))
 
 
-def _revenue(rule: dict, now: datetime) -> ColumnElement[bool]:
+def _revenue(rule: dict, orders: OrderFacts) -> ColumnElement[bool]:
     """Net revenue of the last 12 months between ``min`` and ``max`` (either may be
     missing); a customer without orders in that time has 0."""
     low = Decimal(rule["min"]) if rule.get("min") is not None else None
     high = Decimal(rule["max"]) if rule.get("max") is not None else None
-    total = func.sum(Order.net_total)
-    inside = and_(
-        total >= low if low is not None else True, total <= high if high is not None else True
-    )
-    per_customer = (
-        _live_orders()
-        .where(Order.ordered_at >= now - timedelta(days=365))
-        .group_by(Order.customer_id)
-    )
+
+    def inside(total):
+        return and_(
+            total >= low if low is not None else True, total <= high if high is not None else True
+        )
+
     if (low is None or low <= 0) and (high is None or high >= 0):
         # 0 is inside the band: every customer but those whose sum lies outside it
-        return Customer.id.not_in(per_customer.having(~inside))
-    return Customer.id.in_(per_customer.having(inside))
+        return _none_of(orders.with_revenue(lambda total: ~inside(total)))
+    return Customer.id.in_(orders.with_revenue(inside))
 
 
 def _day_start(text: str) -> datetime:
     return datetime.combine(date.fromisoformat(text), time(), business_tz())
 
 
-def _last_order(rule: dict) -> ColumnElement[bool]:
+def _last_order(rule: dict, orders: OrderFacts) -> ColumnElement[bool]:
     """The latest live order on a day between ``from`` and ``to`` (the business's days)."""
-    latest = func.max(Order.ordered_at)
-    bounds = []
-    if rule.get("from"):
-        bounds.append(latest >= _day_start(rule["from"]))
-    if rule.get("to"):
-        bounds.append(latest < _day_start(rule["to"]) + timedelta(days=1))
-    return Customer.id.in_(_live_orders().group_by(Order.customer_id).having(and_(*bounds)))
+
+    def between(latest):
+        bounds = []
+        if rule.get("from"):
+            bounds.append(latest >= _day_start(rule["from"]))
+        if rule.get("to"):
+            bounds.append(latest < _day_start(rule["to"]) + timedelta(days=1))
+        return and_(*bounds)
+
+    return Customer.id.in_(orders.with_last_order(between))
 
 
-def _flag(rule: dict) -> ColumnElement[bool]:
+def _flag(rule: dict, orders: OrderFacts) -> ColumnElement[bool]:
     """Flagged = an open case of that kind; "none" = no open case at all."""
     open_cases = select(Case.customer_id).where(Case.closed_at.is_(None))
     if rule["value"] == "none":
-        return Customer.id.not_in(open_cases)
+        return _none_of(open_cases)
     kind = CaseKind.DECLINE if rule["value"] == "decline" else CaseKind.OVERDUE
     return Customer.id.in_(open_cases.where(Case.kind == kind))
 
 
-def _company(rule: dict) -> ColumnElement[bool]:
+def _company(rule: dict, orders: OrderFacts) -> ColumnElement[bool]:
     """Bought from one of the companies (any order, any state)."""
-    return Customer.id.in_(select(Order.customer_id).where(Order.company_id.in_(rule["ids"])))
+    return Customer.id.in_(orders.bought_from(rule["ids"]))
 
 
-CONDITIONS: dict[str, Callable[[dict, datetime], ColumnElement[bool]]] = {
-    "customer_group": lambda rule, now: _customer_group(rule),
-    "country": lambda rule, now: _country(rule),
+CONDITIONS: dict[str, Callable[[dict, OrderFacts], ColumnElement[bool]]] = {
+    "customer_group": _customer_group,
+    "country": _country,
     "product_groups": _product_groups,
     "revenue": _revenue,
-    "last_order": lambda rule, now: _last_order(rule),
-    "flag": lambda rule, now: _flag(rule),
-    "company": lambda rule, now: _company(rule),
+    "last_order": _last_order,
+    "flag": _flag,
+    "company": _company,
 }
 
 
-def matching(rules: list[dict] | None, now: datetime | None = None) -> Select:
-    """``SELECT customer.id`` of the customers every rule matches; none without rules."""
-    now = now or utcnow()
+def matching(rules: list[dict] | None, orders: OrderFacts) -> Select:
+    """``SELECT customer.id`` of the customers every rule matches; none without rules.
+
+    ``orders``: the summed orders of ``order_facts`` built for these rules."""
     stmt = select(Customer.id)
     if not rules:
         return stmt.where(false())
-    return stmt.where(*(CONDITIONS[rule["type"]](rule, now) for rule in rules))
+    return stmt.where(*(CONDITIONS[rule["type"]](rule, orders) for rule in rules))
 
 
 # --- checking what the editor sends ------------------------------------------------
