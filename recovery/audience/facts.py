@@ -51,6 +51,7 @@ COMPANY_FACTS = Table(
     Column("customer_id", Integer, primary_key=True),
     prefixes=["TEMPORARY"],
 )
+# Only the product groups some rule names.
 LINE_FACTS = Table(
     "group_line_facts",
     _META,
@@ -74,7 +75,7 @@ def _live_order():
     return Order.state.not_in(DEAD_STATES)
 
 
-def _fill(connection: Connection, table: Table, now: datetime) -> None:
+def _fill(connection: Connection, table: Table, now: datetime, groups: set[int]) -> None:
     if table is CUSTOMER_FACTS:
         live = _live_order()
         recent = live & (Order.ordered_at >= now - timedelta(days=365))
@@ -95,7 +96,7 @@ def _fill(connection: Connection, table: Table, now: datetime) -> None:
             .join(Order, Order.id == OrderLine.order_id)
             .where(
                 _live_order(),
-                OrderLine.product_group_id.is_not(None),
+                OrderLine.product_group_id.in_(sorted(groups)),  # those the rules name
                 or_(OrderLine.state.is_(None), OrderLine.state.not_in(DEAD_STATES)),
             )
             .group_by(OrderLine.product_group_id, Order.customer_id)
@@ -133,16 +134,16 @@ def order_facts(
     connection: Connection, rule_lists: Iterable[list[dict] | None], now: datetime
 ) -> Iterator[OrderFacts]:
     """The tables the rules need, built on ``connection`` and dropped afterwards."""
-    tables = {
-        t for rules in rule_lists for rule in rules or [] for t in NEEDS.get(rule["type"], ())
-    }
+    used = [rule for rules in rule_lists for rule in rules or []]
+    tables = {table for rule in used for table in NEEDS.get(rule["type"], ())}
+    groups = {i for rule in used if rule["type"] == "product_groups" for i in rule["ids"]}
     built = []
     try:
         for table in sorted(tables, key=lambda t: t.name):
             table.drop(connection, checkfirst=True)
             table.create(connection)
             built.append(table)
-            _fill(connection, table, now)
+            _fill(connection, table, now, groups)
         yield OrderFacts(now)
     finally:
         for table in built:
