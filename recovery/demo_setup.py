@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from .accounts import create_user
 from .demo.generator import generate_demo_export
+from .demo_groups import seed_hand_group, seed_rule_group
 from .demo_reconnect import seed_reconnect
 from .demo_reminders import seed_reminders, switch_on_reminders
 from .extensions import db
@@ -89,10 +90,13 @@ def load_demo(seed: int = 42, customers: int = 2400, echo: Callable[[str], None]
                 company_id=companies[company].id if company is not None else None,
             )
     reminder_groups = switch_on_reminders(utcnow())
+    admin = db.session.scalar(select(User).where(User.email == DEMO_USERS[0][0]))
+    seed_rule_group(admin)
     echo("Analysing …")
     job = run_here("analyze", echo=lambda step: echo(f"  … {step}"))
     if job.state != "done":
         raise RuntimeError(f"the demo's analysis failed: {job.error}")
+    seed_hand_group(admin)
     echo("ReConnect: switching it on and writing three months of history …")
     reconnect = seed_reconnect(utcnow(), seed)
     echo("Newsletter: a group with subscribers who confirmed, wait or unsubscribed …")
@@ -113,6 +117,8 @@ def load_demo(seed: int = 42, customers: int = 2400, echo: Callable[[str], None]
     return (
         f"Demo ready: {people} customers, {lines} order lines, {len(companies)} companies, "
         f"{open_cases} customers with revenue decline ({job.result['opened']} cases opened).\n"
+        f"Customer groups: {job.result['groups']['added']} customers by rule, "
+        f"hand-picked ones in the second group.\n"
         f"ReConnect on for {reconnect.get('groups', 0)} product groups: "
         f"{reconnect.get('contacts', 0)} customers contacted in the last 3 months, "
         f"{reconnect.get('reconnected', 0)} reconnected.\n"

@@ -21,6 +21,7 @@ from .models import (
     TEMPLATE_KIND_LABELS,
     business_tz,
 )
+from .models.group import MEMBER_SOURCE_LABELS, SUBSCRIPTION_STATUS_LABELS
 from .models.reconnect import FOLLOWUP_SKIP_LABELS
 from .sources.texts import said
 
@@ -313,6 +314,8 @@ def init_app(app: Flask) -> None:
         message_state_label=lambda s: str(MESSAGE_STATE_LABELS.get(s, s)),
         channel_label=lambda c: str(CHANNEL_LABELS.get(c, c)),
         purpose_label=lambda p: str(PURPOSE_LABELS.get(p, p)),
+        member_source_label=lambda s: str(MEMBER_SOURCE_LABELS.get(s, s)),
+        subscription_label=lambda s: str(SUBSCRIPTION_STATUS_LABELS.get(s, s)),
         stream_rows=stream_rows,
         row_reason=row_reason,
         job_error=job_error,

@@ -77,7 +77,7 @@ def neutralise(text: str) -> str:
     return "'" + text if text.startswith(FORMULA_START) else text
 
 
-class _Format:
+class CellFormat:
     def __init__(self, lang: str, tz: ZoneInfo):
         self.german = lang == "de"
         self.tz = tz
@@ -178,7 +178,7 @@ def rows(query: ListQuery, user: User, lang: str, tz: ZoneInfo, reasons) -> Iter
 
     ``reasons(rows, lang)`` renders the reasons of a chunk at once (ui.case_reasons).
     """
-    fmt = _Format(lang, tz)
+    fmt = CellFormat(lang, tz)
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";" if fmt.german else ",", lineterminator="\r\n")
     writer.writerow(HEADERS[lang])

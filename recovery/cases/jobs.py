@@ -24,11 +24,21 @@ def analyse_job(ctx: JobContext) -> dict[str, Any]:
     waiting = unfinished(ctx.params.get("after") or [])
     if waiting:
         raise Wait(60, "waiting for the syncs")
+    from ..audience.members import evaluate
     from .analysis import as_of_end, run_analysis  # pandas loads on first use, not at start-up
 
     as_of = ctx.params.get("as_of")
     day = as_of_end(date.fromisoformat(as_of)) if as_of else None
-    return asdict(run_analysis(day, progress=ctx.step))
+    result = asdict(run_analysis(day, progress=ctx.step))
+    # The groups' rules read the cases and orders just written (issue 15, G1).
+    ctx.step("evaluating customer groups")
+    evaluated = evaluate()
+    result["groups"] = {
+        "evaluated": len(evaluated),
+        "added": sum(e.added for e in evaluated),
+        "removed": sum(e.removed for e in evaluated),
+    }
+    return result
 
 
 @job_kind("backtest", lease=STEP_LEASE, max_attempts=2)

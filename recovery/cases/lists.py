@@ -34,7 +34,9 @@ from ..models import (
     CaseStatus,
     CaseTally,
     Company,
+    ContactGroup,
     Customer,
+    GroupMember,
     ProductGroup,
     User,
     utcnow,
@@ -85,6 +87,7 @@ class ListQuery:
     customer_group: str | None = None
     product_group: int | None = None
     assigned: int | None = None
+    group: int | None = None  # the merchant's own group (ContactGroup)
     q: str | None = None
     page: int = 1
     extra: dict[str, str] = field(default_factory=dict)
@@ -107,15 +110,14 @@ class ListQuery:
             customer_group=args.get("customer_group") or None,
             product_group=as_int("product_group"),
             assigned=as_int("assigned"),
+            group=as_int("group"),
             q=(args.get("q") or "").strip() or None,
             page=max(as_int("page") or 1, 1),
         )
 
     def toggled(self, key: str) -> str:
         """The sort a click on column ``key`` asks for."""
-        if self.sort.lstrip("-") == key:
-            return key if self.sort.startswith("-") else "-" + key
-        return key if key in TEXT_SORTS else "-" + key
+        return toggled_sort(self.sort, key, key in TEXT_SORTS)
 
     def args(self, **changes) -> dict[str, str | int]:
         """URL arguments of this list (for links, export, next customer)."""
@@ -125,13 +127,27 @@ class ListQuery:
             "customer_group": self.customer_group,
             "product_group": self.product_group,
             "assigned": self.assigned,
+            "group": self.group,
             "q": self.q,
             "page": self.page,
         }
-        values.update(changes)
-        if values["page"] == 1:
-            del values["page"]
-        return {k: v for k, v in values.items() if v not in (None, "")}
+        return url_args(values, changes)
+
+
+def toggled_sort(sort: str, key: str, ascending_first: bool) -> str:
+    """The sort a click on column ``key`` asks for when the list is sorted by ``sort``:
+    the other direction of the same column, else the column's first direction."""
+    if sort.lstrip("-") == key:
+        return key if sort.startswith("-") else "-" + key
+    return key if ascending_first else "-" + key
+
+
+def url_args(values: dict, changes: dict) -> dict[str, str | int]:
+    """A list's URL arguments with ``changes``: the empty ones and page 1 left out."""
+    values = {**values, **changes}
+    if values.get("page") == 1:
+        del values["page"]
+    return {k: v for k, v in values.items() if v not in (None, "")}
 
 
 def visible_cases(user: User) -> Select:
@@ -156,6 +172,9 @@ def _conditions(query: ListQuery, user: User, now: datetime, join_customer: bool
         stmt = stmt.where(Case.product_group_id == query.product_group)
     if query.assigned:
         stmt = stmt.where(Case.assigned_user_id == query.assigned)
+    if query.group:
+        members = select(GroupMember.customer_id).where(GroupMember.group_id == query.group)
+        stmt = stmt.where(Case.customer_id.in_(members))
     if query.q:
         stmt = stmt.where(_search(query.q))
     return stmt
@@ -183,6 +202,16 @@ def _search(q: str) -> ColumnElement[bool]:
     like = f"%{q.lower()}%"
     if _plain(q):
         return Case.search_text.like(like)
+    exact = customer_matches(like)
+    token = max(re.split(r"[\s%_\\]+", q.lower()), key=len)
+    if len(token) < 3:  # trigrams need three characters
+        return exact
+    return and_(Case.search_text.like(f"%{token}%"), exact)
+
+
+def customer_matches(like: str) -> ColumnElement[bool]:
+    """The customer's number, name (first, last and company name joined by blanks) or
+    email, lower-cased, is LIKE ``like``."""
     name = func.lower(
         func.coalesce(Customer.first_name, "")
         + " "
@@ -190,15 +219,11 @@ def _search(q: str) -> ColumnElement[bool]:
         + " "
         + func.coalesce(Customer.company_name, "")
     )
-    exact = or_(
+    return or_(
         func.lower(Customer.number).like(like),
         name.like(like),
         func.lower(Customer.email).like(like),
     )
-    token = max(re.split(r"[\s%_\\]+", q.lower()), key=len)
-    if len(token) < 3:  # trigrams need three characters
-        return exact
-    return and_(Case.search_text.like(f"%{token}%"), exact)
 
 
 def _sort(query: ListQuery, column=None, id_column=Case.id) -> tuple:
@@ -229,7 +254,14 @@ def _tallied(query: ListQuery, user: User) -> Select | None:
     """The list's count from the case tally (kept exact by triggers, see CaseTally), for
     a list of a status, of all companies or one; None for lists it cannot count."""
     statuses, due_only = LISTS[query.tile]
-    if due_only or query.customer_group or query.product_group or query.assigned or query.q:
+    if (
+        due_only
+        or query.customer_group
+        or query.product_group
+        or query.assigned
+        or query.group
+        or query.q
+    ):
         return None
     stmt = select(func.coalesce(func.sum(CaseTally.cases), 0)).where(
         CaseTally.kind == CaseKind.DECLINE, CaseTally.status.in_(statuses)
@@ -465,7 +497,8 @@ class Choice(NamedTuple):
 
 
 def filter_choices(user: User) -> dict[str, list]:
-    """The list filters' drop-downs (companies, customer groups, product groups, users).
+    """The list filters' drop-downs (companies, customer groups, product groups, users,
+    the merchant's own groups).
 
     One statement for all four: a list page is viewed all day, and each statement costs
     a round trip. Customer groups are found by a loose index scan: each step asks
@@ -505,9 +538,15 @@ def filter_choices(user: User) -> dict[str, list]:
         customer_groups,
         product_groups,
         select(literal("users"), User.id, User.name),
+        select(literal("groups"), ContactGroup.id, ContactGroup.name),
+        # the groups that take members: the list's "add to group"
+        select(literal("active_groups"), ContactGroup.id, ContactGroup.name).where(
+            ContactGroup.active
+        ),
     ).order_by("kind", "name")
     choices: dict[str, list] = {
-        "companies": [], "customer_groups": [], "product_groups": [], "users": []
+        "companies": [], "customer_groups": [], "product_groups": [], "users": [],
+        "groups": [], "active_groups": [],
     }  # fmt: skip
     for kind, id_, name in db.session.execute(stmt):
         choices[kind].append(name if kind == "customer_groups" else Choice(id_, name))

@@ -10,7 +10,15 @@ from sqlalchemy import func, select
 
 from ..extensions import db
 from ..formatting import local_day
-from ..models import OPEN_STATUSES, CaseStatus, User, business_tz, utcnow
+from ..models import (
+    OPEN_STATUSES,
+    Case,
+    CaseStatus,
+    GroupMember,
+    User,
+    business_tz,
+    utcnow,
+)
 from .lists import visible_cases
 from .page import MonthBar, months_back
 
@@ -24,8 +32,13 @@ class OwnerFigures:
     recovered_total: Decimal
 
 
-def owner_figures(user: User) -> OwnerFigures:
-    cases = visible_cases(user).subquery()
+def owner_figures(user: User, group: int | None = None) -> OwnerFigures:
+    """The figures of the cases the user sees; of one group's members when ``group``."""
+    cases = visible_cases(user)
+    if group is not None:
+        members = select(GroupMember.customer_id).where(GroupMember.group_id == group)
+        cases = cases.where(Case.customer_id.in_(members))
+    cases = cases.subquery()
     by_status = dict(
         db.session.execute(select(cases.c.status, func.count()).group_by(cases.c.status))
         .tuples()

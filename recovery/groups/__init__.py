@@ -1,4 +1,5 @@
-"""Customer groups as the source system names them (G5), with counts and links."""
+"""Customer groups (G1, G3, G5): the merchant's own groups by rule and by hand, their
+members, and the customer groups as the source system names them."""
 
 from flask import Blueprint
 

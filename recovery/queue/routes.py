@@ -25,6 +25,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from ..audience.groups import active_groups, customer_groups, customer_subscriptions_elsewhere
 from ..cases import actions, export, lists, page
 from ..cases.action_table import BY_NAME, CASE_ACTIONS
 from ..cases.forms import ReopenForm, TakeoverForm
@@ -133,6 +134,7 @@ def case_list(tile: str):
         user_names={u.id: u.name for u in filters["users"]},
         case_href=_case_href(query),
         list_url=list_url(query),
+        group_choices=filters["active_groups"],
     )
 
 
@@ -196,6 +198,8 @@ def case_view(case_id: int):
     query = _list_query()
     holder = actions.holder_other_than(case, current_user)
     details = page.details(case, current_user._get_current_object())
+    groups = customer_groups(case.customer_id)
+    joined = {g.group_id for g in groups}
     return render_template(
         "queue/case.html",
         case=case,
@@ -208,6 +212,9 @@ def case_view(case_id: int):
         undo_seconds=actions.UNDO_SECONDS,
         reopenable=not case.is_open and case.status in actions.REOPENABLE,
         page=details,
+        groups=groups,
+        other_newsletters=customer_subscriptions_elsewhere(case.customer_id),
+        group_choices=[g for g in active_groups() if g[0] not in joined],
         case_actions=CASE_ACTIONS,
         forms={a.key: a.make_form(details) for a in CASE_ACTIONS},
         done=request.args.get("done"),

@@ -1,0 +1,83 @@
+"""Issue 15 (G1, G3, G5) in the browser: an admin builds a group by rule, counts the
+matching customers before saving (a form post, no script), saves and sees the members;
+the case page shows the group; the pages in German and English at 1366×768."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from recovery.models import utcnow
+from tests.browser.conftest import log_in
+from tests.conftest import PASSWORD, make_user
+
+pytestmark = pytest.mark.browser
+
+
+def test_a_group_by_rule_with_its_preview_count_and_members(page, shot, build):
+    page.set_viewport_size({"width": 1366, "height": 768})
+    now = utcnow()
+    company = build.company("Gartenwelt Müller GmbH")
+    people = {}
+    for last, country, group, net in (
+        ("Köhler", "AT", "Händler", "1800.00"),
+        ("Brünner", "AT", "Händler", "2400.00"),
+        ("Zürcher", "CH", "Händler", "3100.00"),
+        ("Schäfer", "AT", "Endkunde", "2500.00"),
+        ("Weiß", "AT", "Händler", "90.00"),
+    ):
+        customer = build.customer(last_name=last, country=country, customer_group=group)
+        build.order(customer, now - timedelta(days=40), net, "Saatgut", company)
+        people[last] = customer
+    case = build.case(people["Köhler"], company)
+    admin = make_user("admin", name="Anja Admin")
+    log_in(page, admin.email, PASSWORD)
+
+    page.goto("/groups/")
+    page.click("text=Neue Gruppe")
+    page.fill("input[name=name]", "Händler in Österreich")
+    page.fill("textarea[name=description]", "Für die Frühjahrsaktion")
+    page.select_option("select[name=customer_group]", ["Händler"])
+    page.select_option("select[name=country]", ["AT"])
+    page.fill("input[name=revenue_min]", "1.000,00")
+    page.click("button[name=preview]")
+    assert page.inner_text(".preview-count") == "2 Kunden passen jetzt zu diesen Regeln."
+    assert page.input_value("input[name=revenue_min]") == "1.000,00"  # kept for the next step
+    shot("groups-01-editor-preview-de")
+    page.click("button[name=save]")
+    assert "ist gespeichert" in page.inner_text(".flash")
+    members = page.inner_text("table.group-members")
+    assert "Köhler" in members and "Brünner" in members
+    for other in ("Zürcher", "Schäfer", "Weiß"):
+        assert other not in members
+    assert "per Regel" in members
+    facts = page.inner_text(".group-facts")
+    assert (
+        "Land: Österreich" in facts
+        and "Nettoumsatz der letzten 12 Monate: mindestens 1.000,00\xa0€" in facts
+    )
+    shot("groups-02-members-de")
+
+    page.goto("/groups/")
+    row = page.inner_text("table.contact-groups tr:has-text('Händler in Österreich')")
+    assert "2" in row and "Kundengruppe aus der WaWi: Händler" in row
+    assert "Kundengruppen aus der WaWi" in page.inner_text("main")
+    shot("groups-03-list-de")
+
+    page.goto(f"/case/{case.id}")
+    box = page.inner_text("#groups")
+    assert "Händler in Österreich" in box and "per Regel" in box
+    shot("groups-04-case-box-de")
+
+    page.click("button[name=locale][value=en]")
+    page.goto("/groups/")
+    assert "Customer groups from the WaWi" in page.inner_text("main")
+    shot("groups-05-list-en")
+    page.click("text=Händler in Österreich")
+    assert "by rule" in page.inner_text("table.group-members")
+    shot("groups-06-members-en")
+    page.click("text=Edit group")
+    page.click("button[name=preview]")
+    assert page.inner_text(".preview-count") == "2 customers match these rules now."
+    shot("groups-07-editor-en")
