@@ -192,7 +192,7 @@ def test_member_export_in_the_queue_exports_format(client, login_as, build, db):
         "confirmed",
     ]
     disposition = client.get(f"/groups/{group.id}/export.csv").headers["Content-Disposition"]
-    assert "Gruppe-Newsletter-Leser-" in disposition and disposition.endswith('.csv"')
+    assert "Kundengruppe-Newsletter-Leser-" in disposition and disposition.endswith('.csv"')
 
 
 def test_case_page_shows_the_groups_and_adds_and_removes_by_hand(client, login_as, build, db):
