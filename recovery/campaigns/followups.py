@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import case as case_when
-from sqlalchemy import exists, or_, select, true, update
+from sqlalchemy import exists, literal, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -206,7 +206,9 @@ def _claim(batch: _Batch, now: datetime) -> set[int]:
         reasons = {i: reason for i, (reason, _data) in batch.skip.items()}
         values["followup_skipped"] = case_when(reasons, value=rc.id, else_=None)
     if batch.send:
-        values["followup_at"] = case_when((rc.id.in_(list(batch.send)), now), else_=None)
+        # the column's type for the value: naive UTC on every database (UTCDateTime)
+        at = literal(now, rc.followup_at.type)
+        values["followup_at"] = case_when((rc.id.in_(list(batch.send)), at), else_=None)
     claimed = db.session.execute(
         update(rc)
         .where(rc.id.in_(ids), rc.followup_at.is_(None), rc.followup_skipped.is_(None))
