@@ -171,9 +171,7 @@ def test_the_customer_s_follow_up_of_a_second_group_is_held_by_the_first(app, bu
     assert held.followup_held_last >= start
 
 
-def test_two_workers_deciding_the_same_batch_at_once_send_each_follow_up_once(
-    app, every_outcome
-):
+def test_two_workers_deciding_the_same_batch_at_once_send_each_follow_up_once(app, every_outcome):
     barrier = threading.Barrier(2)
     outcomes: list[str] = []
 
