@@ -4,8 +4,9 @@ once, to the latest contact before it.
 
 Run by the worker (recurring ``reconnect attribution``). The candidate orders of all open
 contacts come from one statement; the window (days per group) is checked here, the same
-on every database. Each credit is a conditional update (``reconnected_at IS NULL``) with
-a ``reconnected`` event in the case history, so two workers never credit twice.
+on every database. The credits are written set-wise, 500 per conditional update
+(``reconnected_at IS NULL``) with a ``reconnected`` event each in the case history, so
+two workers never credit twice.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import case, func, literal, or_, select, update
 
 from ..extensions import db
 from ..models import (
@@ -89,19 +90,12 @@ def attribute(now: datetime | None = None) -> int:
         pair = by_pair[(customer_id, group_id)]
         pair["contacts"][contact_id] = (case_id, sent_at)
         pair["orders"][order_id] = (at, Decimal(revenue or 0))
-    credited = 0
+    taken = _taken(by_pair)
+    credits = []
     for (_customer, group_id), pair in by_pair.items():
-        taken = set(
-            db.session.scalars(
-                select(ReconnectContact.reconnected_order_id).where(
-                    ReconnectContact.product_group_id == group_id,
-                    ReconnectContact.reconnected_order_id.in_(list(pair["orders"])),
-                )
-            )
-        )
         done: set[int] = set()
         for order_id, (at, revenue) in sorted(pair["orders"].items(), key=lambda o: o[1][0]):
-            if order_id in taken:
+            if (group_id, order_id) in taken:
                 continue
             before = [
                 (sent_at, contact_id, case_id)
@@ -111,20 +105,59 @@ def attribute(now: datetime | None = None) -> int:
             if not before:
                 continue
             _sent, contact_id, case_id = max(before)  # the latest message before the order
-            if _credit(contact_id, case_id, order_id, at, revenue, now):
-                credited += 1
+            credits.append((contact_id, case_id, order_id, at, revenue))
             done.add(contact_id)
+    credited = 0
+    for start in range(0, len(credits), CHUNK):
+        credited += _credit(credits[start : start + CHUNK], now)
     return credited
 
 
-def _credit(contact_id, case_id, order_id, at, revenue, now) -> bool:
-    written = db.session.execute(
-        update(ReconnectContact)
-        .where(ReconnectContact.id == contact_id, ReconnectContact.reconnected_at.is_(None))
-        .values(reconnected_at=at, reconnected_order_id=order_id, reconnected_revenue=revenue)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if written == 1:
+# Credits written per statement and transaction; order ids looked up per statement.
+CHUNK = 500
+
+
+def _taken(by_pair) -> set[tuple[int, int]]:
+    """(group, order) of the candidate orders credited to a contact already."""
+    order_ids = sorted({o for pair in by_pair.values() for o in pair["orders"]})
+    rc = ReconnectContact
+    taken: set[tuple[int, int]] = set()
+    for start in range(0, len(order_ids), CHUNK):
+        rows = db.session.execute(
+            select(rc.product_group_id, rc.reconnected_order_id).where(
+                rc.reconnected_order_id.in_(order_ids[start : start + CHUNK])
+            )
+        )
+        taken.update(rows.tuples())
+    return taken
+
+
+def _credit(credits, now) -> int:
+    """One conditional update (``reconnected_at IS NULL``) for the credits, their events,
+    one commit; how many were written (a contact credited meanwhile by another worker
+    is not)."""
+    rc = ReconnectContact
+    by_id = {contact_id: credit for contact_id, *credit in credits}
+
+    def per_contact(index: int, column):
+        values = {i: literal(c[index], column.type) for i, c in by_id.items()}
+        return case(values, value=rc.id)
+
+    written = set(
+        db.session.execute(
+            update(rc)
+            .where(rc.id.in_(list(by_id)), rc.reconnected_at.is_(None))
+            .values(
+                reconnected_at=per_contact(2, rc.reconnected_at),
+                reconnected_order_id=per_contact(1, rc.reconnected_order_id),
+                reconnected_revenue=per_contact(3, rc.reconnected_revenue),
+            )
+            .returning(rc.id)
+            .execution_options(synchronize_session=False)
+        ).scalars()
+    )
+    for contact_id in written:
+        case_id, order_id, _at, revenue = by_id[contact_id]
         db.session.add(
             CaseEvent(
                 case_id=case_id,
@@ -134,4 +167,4 @@ def _credit(contact_id, case_id, order_id, at, revenue, now) -> bool:
             )
         )
     db.session.commit()
-    return written == 1
+    return len(written)

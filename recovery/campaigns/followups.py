@@ -13,8 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import exists, or_, select, true, update
+from sqlalchemy import case as case_when
+from sqlalchemy import exists, literal, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from ..extensions import db
 from ..messaging import outbox
@@ -22,6 +24,7 @@ from ..messaging.cap import MarketingCap
 from ..models import (
     Case,
     CaseEvent,
+    DoNotContact,
     Order,
     OrderLine,
     ReconnectContact,
@@ -64,37 +67,54 @@ def _pending(group_id: int, cutoff: datetime, free: datetime | None):
     )
 
 
-def _ordered_from_group(contact: ReconnectContact) -> bool:
+def _ordered_from_group(contact_ids: list[int]) -> set[int]:
+    """The contacts whose customer ordered from the contact's group since the first
+    message (a cancelled or returned order or line does not count)."""
+    rc = ReconnectContact
     line_counts = or_(OrderLine.state.is_(None), OrderLine.state.in_(_REAL))
-    return bool(
-        db.session.scalar(
-            select(
-                exists().where(
-                    Order.customer_id == contact.customer_id,
-                    Order.ordered_at > contact.first_sent_at,
-                    Order.state.in_(_REAL),
-                    OrderLine.order_id == Order.id,
-                    OrderLine.product_group_id == contact.product_group_id,
-                    line_counts,
-                )
+    ordered = exists().where(
+        Order.customer_id == rc.customer_id,
+        Order.ordered_at > rc.first_sent_at,
+        Order.state.in_(_REAL),
+        OrderLine.order_id == Order.id,
+        OrderLine.product_group_id == rc.product_group_id,
+        line_counts,
+    )
+    return set(db.session.scalars(select(rc.id).where(rc.id.in_(contact_ids), ordered)))
+
+
+def _with_open_order(customer_ids: set[int]) -> set[int]:
+    return set(
+        db.session.scalars(
+            select(Order.customer_id)
+            .where(Order.customer_id.in_(customer_ids), Order.state == "open")
+            .distinct()
+        )
+    )
+
+
+def _switched_off(group_id: int, customer_ids: set[int]) -> set[int]:
+    return set(
+        db.session.scalars(
+            select(ReconnectExclusion.customer_id).where(
+                ReconnectExclusion.product_group_id == group_id,
+                ReconnectExclusion.customer_id.in_(customer_ids),
             )
         )
     )
 
 
-def _has_open_order(customer_id: int) -> bool:
-    return bool(
-        db.session.scalar(
-            select(exists().where(Order.customer_id == customer_id, Order.state == "open"))
+def _records(customer_ids: set[int]) -> dict[int, dict[str, str]]:
+    """The customers' do-not-contact reasons per channel."""
+    found: dict[int, dict[str, str]] = {}
+    rows = db.session.execute(
+        select(DoNotContact.customer_id, DoNotContact.channel, DoNotContact.reason).where(
+            DoNotContact.customer_id.in_(customer_ids)
         )
     )
-
-
-def _switched_off(contact: ReconnectContact) -> bool:
-    return (
-        db.session.get(ReconnectExclusion, (contact.customer_id, contact.product_group_id))
-        is not None
-    )
+    for customer_id, channel, reason in rows:
+        found.setdefault(customer_id, {})[channel] = reason
+    return found
 
 
 def _available(texts: GroupMessageTexts | None) -> list[str]:
@@ -104,96 +124,177 @@ def _available(texts: GroupMessageTexts | None) -> list[str]:
     return available_channels(texts.followup_email_template_id, texts.followup_sms_text)
 
 
-def _claim(contact: ReconnectContact, now: datetime, skipped: str | None) -> bool:
-    """The conditional update that makes this worker the one that decides."""
-    values = {"followup_decided_at": now}
-    if skipped:
-        values["followup_skipped"] = skipped
-    else:
-        values["followup_at"] = now
-    done = db.session.execute(
-        update(ReconnectContact)
-        .where(
-            ReconnectContact.id == contact.id,
-            ReconnectContact.followup_at.is_(None),
-            ReconnectContact.followup_skipped.is_(None),
+@dataclass
+class _Batch:
+    """What one batch decided before anything is written: per contact id, the reason it
+    is skipped (with the event's data), the cap's last message it is held by, or the
+    channels it goes out on."""
+
+    skip: dict[int, tuple[str, dict]] = field(default_factory=dict)
+    hold: dict[int, datetime] = field(default_factory=dict)
+    send: dict[int, list[str]] = field(default_factory=dict)
+
+
+def _plan(contacts, texts, cap: MarketingCap, now: datetime) -> tuple[_Batch, dict]:
+    """Every check of the batch, one statement per kind of check, in the order of the
+    decision: ordered from the group, open order, case closed, send switch, no text,
+    do-not-contact and consent, cap."""
+    batch = _Batch()
+    ids = [c.id for c in contacts]
+    customer_ids = {c.customer_id for c in contacts}
+    group_id = contacts[0].product_group_id
+    ordered = _ordered_from_group(ids)
+    open_order = _with_open_order(customer_ids)
+    cases = {
+        case.id: case
+        for case in db.session.scalars(
+            select(Case)
+            .where(Case.id.in_({c.case_id for c in contacts}))
+            .options(joinedload(Case.customer), joinedload(Case.company))
         )
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
-    return done.rowcount == 1
-
-
-def _event(contact: ReconnectContact, kind: str, now: datetime, token=None, **data) -> None:
-    db.session.add(
-        CaseEvent(case_id=contact.case_id, kind=kind, data=data, created_at=now, form_token=token)
-    )
-
-
-def _skip(contact: ReconnectContact, reason: str, now: datetime, result, **data) -> None:
-    if _claim(contact, now, reason):
-        _event(contact, "reconnect_skipped", now, reason=reason, **data)
-        result.skipped[reason] = result.skipped.get(reason, 0) + 1
-    db.session.commit()
-
-
-def _hold(contact: ReconnectContact, last: datetime, now: datetime, result) -> None:
-    """Inside the cap: noted once in the case history, decided again when it frees."""
-    result.held += 1
-    db.session.execute(
-        update(ReconnectContact)
-        .where(ReconnectContact.id == contact.id)
-        .values(followup_held_last=last)
-        .execution_options(synchronize_session=False)
-    )
-    db.session.commit()
-    _event(contact, "reconnect_held", now, f"reconnect-held:{contact.id}", last=last.isoformat())
-    try:
-        db.session.commit()
-    except IntegrityError:  # noted before
-        db.session.rollback()
-
-
-def decide(contact: ReconnectContact, texts, cap: MarketingCap, now: datetime, result) -> None:
-    """Send the follow-up of one contact, hold it, or record why it is not sent."""
-    case = db.session.get(Case, contact.case_id)
-    if _ordered_from_group(contact):
-        return _skip(contact, "ordered", now, result)
-    if _has_open_order(contact.customer_id):
-        return _skip(contact, "open_order", now, result)
-    if case.closed_at is not None:
-        return _skip(contact, "closed", now, result)
-    if _switched_off(contact):
-        return _skip(contact, "switched_off", now, result)
-    customer = case.customer
-    ctx = outbox.customer_context(customer)
-    company = case.company or ctx.company
-    preference = company.channel_preference if company else ChannelPreference.BOTH
+    }
+    switched_off = _switched_off(group_id, customer_ids)
+    records = _records(customer_ids)
+    contexts = outbox.customer_contexts(customer_ids)
+    last_sent = cap.last_within_many(customer_ids, now)
     available = _available(texts)
-    if not available:
-        return _skip(contact, "no_text", now, result)
-    plan = outbox.plan_channels(customer, preference, available=available)
-    if not plan.channels:
-        return _skip(contact, "unsubscribed", now, result, reasons=plan.reasons)
-    last = cap.last_within(customer.id, now)
-    if last is not None:
-        return _hold(contact, last, now, result)
-    if not _claim(contact, now, None):
-        db.session.rollback()
-        return None
-    sent, errors = {}, []
-    for channel in plan.channels:
-        try:
-            sent[channel] = _queue(channel, customer, ctx, company, texts, case.id).id
-        except outbox.CannotSend as exc:
-            errors.append(str(exc))
-    if not sent:
-        db.session.rollback()
-        return _skip(contact, "cannot_send", now, result, errors=errors)
-    _event(contact, "reconnect_followup", now, message_ids=list(sent.values()), channels=list(sent))
+    for contact in contacts:
+        case = cases[contact.case_id]
+        if contact.id in ordered:
+            batch.skip[contact.id] = ("ordered", {})
+        elif contact.customer_id in open_order:
+            batch.skip[contact.id] = ("open_order", {})
+        elif case.closed_at is not None:
+            batch.skip[contact.id] = ("closed", {})
+        elif contact.customer_id in switched_off:
+            batch.skip[contact.id] = ("switched_off", {})
+        elif not available:
+            batch.skip[contact.id] = ("no_text", {})
+        else:
+            ctx = contexts[contact.customer_id]
+            company = case.company or ctx.company
+            preference = company.channel_preference if company else ChannelPreference.BOTH
+            plan = outbox.plan_channels(
+                case.customer,
+                preference,
+                available=available,
+                records=records.get(contact.customer_id, {}),
+            )
+            if not plan.channels:
+                batch.skip[contact.id] = ("unsubscribed", {"reasons": plan.reasons})
+            elif (last := last_sent.get(contact.customer_id)) is not None:
+                batch.hold[contact.id] = last
+            else:
+                batch.send[contact.id] = plan.channels
+                # a second contact of the customer in this batch is inside the cap now
+                if cap.on:
+                    last_sent[contact.customer_id] = now
+    return batch, {"cases": cases, "contexts": contexts}
+
+
+def _claim(batch: _Batch, now: datetime) -> set[int]:
+    """The one conditional update that makes this worker the one that decides each
+    skipped or sent contact of the batch (``followup_at`` and ``followup_skipped`` still
+    empty); the ids it decided. A worker running the same batch at once waits for the
+    rows and finds them decided."""
+    rc = ReconnectContact
+    ids = [*batch.skip, *batch.send]
+    if not ids:
+        return set()
+    values = {"followup_decided_at": now}
+    if batch.skip:
+        reasons = {i: reason for i, (reason, _data) in batch.skip.items()}
+        values["followup_skipped"] = case_when(reasons, value=rc.id, else_=None)
+    if batch.send:
+        # the column's type for the value: naive UTC on every database (UTCDateTime)
+        at = literal(now, rc.followup_at.type)
+        values["followup_at"] = case_when((rc.id.in_(list(batch.send)), at), else_=None)
+    claimed = db.session.execute(
+        update(rc)
+        .where(rc.id.in_(ids), rc.followup_at.is_(None), rc.followup_skipped.is_(None))
+        .values(**values)
+        .returning(rc.id)
+        .execution_options(synchronize_session=False)
+    )
+    return set(claimed.scalars())
+
+
+def _event(contact: ReconnectContact, kind: str, now: datetime, token=None, **data) -> CaseEvent:
+    event = CaseEvent(
+        case_id=contact.case_id, kind=kind, data=data, created_at=now, form_token=token
+    )
+    db.session.add(event)
+    return event
+
+
+def _held(contacts: list[ReconnectContact], hold: dict[int, datetime], now: datetime) -> None:
+    """Inside the cap: noted once in the case history, decided again when it frees."""
+    rc = ReconnectContact
+    db.session.execute(  # ORM bulk update by primary key: one executemany
+        update(rc), [{"id": i, "followup_held_last": last} for i, last in hold.items()]
+    )
+    tokens = {f"reconnect-held:{c.id}": c for c in contacts if c.id in hold}
+    noted = set(
+        db.session.scalars(select(CaseEvent.form_token).where(CaseEvent.form_token.in_(tokens)))
+    )
+    new = [(token, c) for token, c in tokens.items() if token not in noted]
+    try:
+        with db.session.begin_nested():
+            for token, c in new:
+                _event(c, "reconnect_held", now, token, last=hold[c.id].isoformat())
+    except IntegrityError:  # another worker noted some at the same moment: one by one
+        for token, c in new:
+            try:
+                with db.session.begin_nested():
+                    _event(c, "reconnect_held", now, token, last=hold[c.id].isoformat())
+            except IntegrityError:  # noted before
+                pass
+
+
+def decide_batch(contacts, texts, cap: MarketingCap, now: datetime, result) -> None:
+    """Send, hold or skip the follow-ups of a batch of one group's contacts, each as if
+    decided alone, in one transaction: the checks one statement each for the batch, the
+    decisions one conditional update, then the messages and case events."""
+    if not contacts:
+        return
+    batch, loaded = _plan(contacts, texts, cap, now)
+    claimed = _claim(batch, now)
+    if batch.hold:
+        _held(contacts, batch.hold, now)
+        result.held += len(batch.hold)
+    for contact in contacts:
+        if contact.id not in claimed:
+            continue
+        if contact.id in batch.skip:
+            reason, data = batch.skip[contact.id]
+            _event(contact, "reconnect_skipped", now, reason=reason, **data)
+            result.skipped[reason] = result.skipped.get(reason, 0) + 1
+            continue
+        case_ = loaded["cases"][contact.case_id]
+        ctx = loaded["contexts"][contact.customer_id]
+        company = case_.company or ctx.company
+        sent, errors = {}, []
+        for channel in batch.send[contact.id]:
+            try:
+                message = _queue(channel, case_.customer, ctx, company, texts, case_.id)
+                sent[channel] = message.id
+            except outbox.CannotSend as exc:
+                errors.append(str(exc))
+        if not sent:
+            db.session.execute(
+                update(ReconnectContact)
+                .where(ReconnectContact.id == contact.id)
+                .values(followup_at=None, followup_skipped="cannot_send")
+                .execution_options(synchronize_session=False)
+            )
+            _event(contact, "reconnect_skipped", now, reason="cannot_send", errors=errors)
+            result.skipped["cannot_send"] = result.skipped.get("cannot_send", 0) + 1
+            continue
+        _event(
+            contact, "reconnect_followup", now, message_ids=list(sent.values()), channels=list(sent)
+        )
+        result.sent += 1
     db.session.commit()
-    result.sent += 1
-    return None
 
 
 def _queue(channel, customer, ctx, company, texts, case_id):
@@ -214,9 +315,11 @@ def _queue(channel, customer, ctx, company, texts, case_id):
     )
 
 
-def decide_followups(now: datetime | None = None, limit: int = BATCH) -> FollowupResult:
+def decide_followups(
+    now: datetime | None = None, limit: int = BATCH, batch: int = BATCH
+) -> FollowupResult:
     """Decide the follow-ups that are due, in the switched-on groups, oldest first; only
-    inside a send window."""
+    inside a send window; ``batch`` contacts decided at a time."""
     now = now or utcnow()
     result = FollowupResult()
     if not SendWindows.load().is_open(now):
@@ -232,6 +335,6 @@ def decide_followups(now: datetime | None = None, limit: int = BATCH) -> Followu
         cutoff = now - timedelta(days=delay)
         free = cap.since(now) if cap.on else None
         contacts = db.session.scalars(_pending(group_id, cutoff, free).limit(limit)).all()
-        for contact in contacts:
-            decide(contact, texts, cap, now, result)
+        for at in range(0, len(contacts), batch):
+            decide_batch(contacts[at : at + batch], texts, cap, now, result)
     return result

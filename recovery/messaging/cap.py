@@ -56,6 +56,24 @@ class MarketingCap:
             .limit(1)
         )
 
+    def last_within_many(self, customer_ids: Iterable[int], now: datetime) -> dict[int, datetime]:
+        """:meth:`last_within` for many customers with one statement; customers without
+        a marketing message inside the cap are left out."""
+        customer_ids = list(set(customer_ids))
+        if not self.on or not customer_ids:
+            return {}
+        rows = db.session.execute(
+            select(Message.customer_id, func.max(Message.created_at))
+            .where(
+                Message.customer_id.in_(customer_ids),
+                Message.created_at >= self.since(now),
+                Message.marketing.is_(True),
+                Message.state.in_(COUNTED_STATES),
+            )
+            .group_by(Message.customer_id)
+        )
+        return dict(rows.tuples().all())
+
     def sent_since(
         self, customer_ids: Iterable[int], skip_ids: Iterable[int], now: datetime
     ) -> dict[int, list[Sent]]:

@@ -125,3 +125,47 @@ def test_one_order_is_credited_once_to_the_latest_contact_before_it(build):
     db.session.refresh(later)
     assert later.reconnected_revenue == Decimal("70.00")
     assert earlier.reconnected_at is None
+
+
+def test_two_workers_crediting_at_once_credit_each_order_once(app, build, monkeypatch):
+    """The credits are written set-wise (here 2 per statement, so several chunks): two
+    workers at once write each credit and its history entry once."""
+    import threading
+
+    from recovery.campaigns import attribution
+
+    monkeypatch.setattr(attribution, "CHUNK", 2)
+    company = shop(build)
+    group = build.group("Saatgut")
+    switch_on(group)
+    orders = {}
+    for n in range(5):
+        case = overdue(build, company, group, first_name=f"Kunde{n}")
+        contact = _contact(case, utcnow() - 10 * DAY)
+        orders[contact.id] = build.order(case.customer, utcnow() - DAY, f"{n + 1}0.00", "Saatgut")
+    barrier, credited = threading.Barrier(2), []
+
+    def worker() -> None:
+        with app.app_context():
+            barrier.wait()
+            try:
+                credited.append(attribution.attribute())
+            except Exception as exc:  # noqa: BLE001 - a crash is an outcome the test reports
+                credited.append(repr(exc))
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert all(isinstance(n, int) for n in credited) and sum(credited) == 5, credited
+    db.session.expire_all()
+    for contact in db.session.scalars(select(ReconnectContact)):
+        order = orders[contact.id]
+        assert contact.reconnected_order_id == order.id
+        assert contact.reconnected_at == order.ordered_at
+        assert contact.reconnected_revenue == order.net_total
+    events = db.session.scalars(select(CaseEvent).where(CaseEvent.kind == "reconnected")).all()
+    assert len(events) == 5
