@@ -280,6 +280,9 @@ def _confirm(sub: NewsletterSubscription, ip: str) -> None:
     sub.status = "confirmed"
     sub.confirmed_at = now
     sub.confirm_ip = ip[:45]
+    if sub.salutation in ("ms", "mr") and sub.customer.salutation is None:
+        # the form's salutation addresses the person in serial messages too
+        sub.customer.salutation = sub.salutation
     db.session.execute(
         delete(DoNotContact).where(
             DoNotContact.customer_id == sub.customer_id,

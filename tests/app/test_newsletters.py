@@ -139,6 +139,32 @@ def test_confirm_link_asks_first_then_confirms_and_adds_the_member(client, db, n
     assert db.session.scalar(select(func.count(GroupMember.id))) == 1
 
 
+def test_the_confirmed_form_salutation_addresses_the_person_in_serial_messages(
+    client, db, newsletter, build
+):
+    from recovery.messaging.salutation import Addressee, salutation
+
+    known = build.customer(email="herr.krause@example.org", last_name="Krause")
+    known.salutation = "mr"
+    db.session.commit()
+    sign_up(client, newsletter, "anna@example.org", last_name="Schäfer", salutation="ms")
+    sign_up(client, newsletter, "herr.krause@example.org", salutation="ms")  # keeps "mr"
+    sign_up(client, newsletter, "divers@example.org", last_name="Lang", salutation="diverse")
+    for address in ("anna@example.org", "herr.krause@example.org", "divers@example.org"):
+        client.post(confirm_link(db, address))
+    db.session.expire_all()
+    people = {
+        c.email: c
+        for c in db.session.scalars(select(Customer).where(Customer.email.like("%@example.org")))
+    }
+    assert people["anna@example.org"].salutation == "ms"
+    assert people["herr.krause@example.org"].salutation == "mr"
+    assert people["divers@example.org"].salutation is None
+    anna = people["anna@example.org"]
+    person = Addressee(last_name=anna.last_name, salutation=anna.salutation, locale="de")
+    assert salutation(person, "formal") == "Sehr geehrte Frau Schäfer"
+
+
 class _Old(TimestampSigner):
     def get_timestamp(self) -> int:
         return int(time.time()) - 49 * 3600
