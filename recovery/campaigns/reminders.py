@@ -128,9 +128,11 @@ def _predicted(s: ReminderSettings, now: datetime, limit: int) -> list[Candidate
     ]
 
 
-def ordered_again(customer_id: int, group_id: int, order_id: int, since: datetime) -> bool:
-    """A completed or open order of the group at or after ``since``, other than the
-    starting order."""
+def ordered_again(
+    customer_id: int, group_id: int, order_id: int, since: datetime, until: datetime | None = None
+) -> bool:
+    """A completed or open order of the group at or after ``since`` (and by ``until``,
+    the moment of the decision, when given), other than the starting order."""
     return bool(
         db.session.scalar(
             select(
@@ -140,25 +142,37 @@ def ordered_again(customer_id: int, group_id: int, order_id: int, since: datetim
                     Order.ordered_at >= since,
                     Order.state.in_(_REAL),
                     group_line(group_id),
+                    *_placed_by(until),
                 )
             )
         )
     )
 
 
-def has_open_order(customer_id: int) -> bool:
+def has_open_order(customer_id: int, until: datetime | None = None) -> bool:
+    """An open order (placed by ``until``, the moment of the decision, when given)."""
     return bool(
         db.session.scalar(
-            select(exists().where(Order.customer_id == customer_id, Order.state == "open"))
+            select(
+                exists().where(
+                    Order.customer_id == customer_id, Order.state == "open", *_placed_by(until)
+                )
+            )
         )
     )
 
 
-def _why_not(c: Candidate, s: ReminderSettings) -> str | None:
+def _placed_by(until: datetime | None) -> tuple:
+    """Orders placed by the moment of a decision: the demo decides its history day by
+    day over orders that were placed later."""
+    return () if until is None else (Order.ordered_at <= until,)
+
+
+def _why_not(c: Candidate, s: ReminderSettings, now: datetime) -> str | None:
     """The first reason that forbids the reminder, before the customer's channels."""
-    if ordered_again(c.customer_id, c.product_group_id, c.order_id, c.started_at):
+    if ordered_again(c.customer_id, c.product_group_id, c.order_id, c.started_at, now):
         return "ordered"
-    if has_open_order(c.customer_id):
+    if has_open_order(c.customer_id, now):
         return "open_order"
     if not s.on:
         return "reminder_off"
@@ -191,7 +205,7 @@ class Verdict:
 
 def judge(c: Candidate, s: ReminderSettings, cap: MarketingCap, now: datetime) -> Verdict:
     """Decide one reminder; queues its messages when it goes (in the open transaction)."""
-    reason = _why_not(c, s)
+    reason = _why_not(c, s, now)
     if reason:
         return Verdict("skipped", reason)
     customer = db.session.get(Customer, c.customer_id)

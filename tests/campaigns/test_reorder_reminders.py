@@ -144,6 +144,19 @@ def test_no_reminder_after_a_new_order_an_open_order_or_an_unsubscribe(
     assert _messages() == []
 
 
+def test_a_decision_counts_only_the_orders_placed_by_its_moment(app, build, ordered):
+    # the demo decides its history day by day; an order placed after that day (the
+    # reorder the reminder is credited with) must not stop the reminder before it
+    anna, _order, company = ordered
+    build.order(anna, T0 + 35 * DAY, "30.00", "Saatgut", company)
+    build.order(anna, T0 + 36 * DAY, "10.00", "Dünger", company, state="open")
+    db.session.commit()
+    with app.test_request_context():
+        assert _decide(T0 + 30 * DAY).sent == 1
+    [reminder] = _reminders()
+    assert (reminder.state, reminder.reason) == ("sent", None)
+
+
 def test_an_order_of_another_group_does_not_stop_the_reminder(app, build, ordered):
     anna, _order, company = ordered
     build.order(anna, T0 + 10 * DAY, "20.00", "Dünger", company)
