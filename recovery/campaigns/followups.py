@@ -33,6 +33,7 @@ from ..models import (
     utcnow,
 )
 from ..models.message import Channel, ChannelPreference, GroupMessageTexts, MessagePurpose
+from .overdue import with_open_order
 from .settings import available_channels
 from .windows import SendWindows
 
@@ -81,16 +82,6 @@ def _ordered_from_group(contact_ids: list[int]) -> set[int]:
         line_counts,
     )
     return set(db.session.scalars(select(rc.id).where(rc.id.in_(contact_ids), ordered)))
-
-
-def _with_open_order(customer_ids: set[int]) -> set[int]:
-    return set(
-        db.session.scalars(
-            select(Order.customer_id)
-            .where(Order.customer_id.in_(customer_ids), Order.state == "open")
-            .distinct()
-        )
-    )
 
 
 def _switched_off(group_id: int, customer_ids: set[int]) -> set[int]:
@@ -144,7 +135,7 @@ def _plan(contacts, texts, cap: MarketingCap, now: datetime) -> tuple[_Batch, di
     customer_ids = {c.customer_id for c in contacts}
     group_id = contacts[0].product_group_id
     ordered = _ordered_from_group(ids)
-    open_order = _with_open_order(customer_ids)
+    open_order = with_open_order(customer_ids)
     cases = {
         case.id: case
         for case in db.session.scalars(

@@ -7,9 +7,18 @@ from datetime import datetime
 
 from sqlalchemy import ColumnElement, Select, and_, exists, literal, or_, select
 
+from ..extensions import db
 from ..messaging import reach
 from ..messaging.cap import MarketingCap
-from ..models import Case, CaseKind, Company, Customer, ReconnectContact, ReconnectExclusion
+from ..models import (
+    Case,
+    CaseKind,
+    Company,
+    Customer,
+    Order,
+    ReconnectContact,
+    ReconnectExclusion,
+)
 from ..models.user import restrict_to_company
 
 # The do-not-contact records joined to every statement over the overdue cases.
@@ -81,3 +90,17 @@ class Overdue:
         if self.since is None:
             return ~self.usable()
         return or_(~self.usable(), self.too_recent())
+
+
+def with_open_order(customer_ids: set[int], until: datetime | None = None) -> set[int]:
+    """Those of the customers who have an open order (placed by ``until``, the moment of
+    a decision, when given: the demo decides its history day by day). An automatic
+    message never goes to them."""
+    placed = () if until is None else (Order.ordered_at <= until,)
+    return set(
+        db.session.scalars(
+            select(Order.customer_id)
+            .where(Order.customer_id.in_(customer_ids), Order.state == "open", *placed)
+            .distinct()
+        )
+    )

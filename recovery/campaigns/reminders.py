@@ -32,6 +32,7 @@ from ..models import (
     utcnow,
 )
 from ..models.message import Channel, ChannelPreference, MessagePurpose
+from .overdue import with_open_order
 from .reminder_settings import ReminderSettings, reminder_settings
 from .settings import insert_ignoring
 from .windows import SendWindows
@@ -151,15 +152,7 @@ def ordered_again(
 
 def has_open_order(customer_id: int, until: datetime | None = None) -> bool:
     """An open order (placed by ``until``, the moment of the decision, when given)."""
-    return bool(
-        db.session.scalar(
-            select(
-                exists().where(
-                    Order.customer_id == customer_id, Order.state == "open", *_placed_by(until)
-                )
-            )
-        )
-    )
+    return bool(with_open_order({customer_id}, until))
 
 
 def _placed_by(until: datetime | None) -> tuple:

@@ -32,6 +32,7 @@ from ..models import (
 )
 from ..models.message import MessagePurpose
 from ..models.reconnect import FOLLOWUP_SKIP_LABELS
+from .overdue import with_open_order
 from .windows import SendWindows
 
 _REAL = ("completed", "open")
@@ -69,11 +70,7 @@ def _reasons(pairs: list[tuple[Message, ReconnectContact]]) -> dict[int, str]:
             )
         )
     )
-    open_orders = set(
-        db.session.scalars(
-            select(Order.customer_id).where(Order.customer_id.in_(customers), Order.state == "open")
-        )
-    )
+    open_orders = with_open_order(customers)
     closed = set(
         db.session.scalars(
             select(Case.id).where(
