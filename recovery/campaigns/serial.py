@@ -139,6 +139,12 @@ def _target(value: str) -> tuple[str, int]:
 # -- recipients --------------------------------------------------------------------------
 
 
+def _newsletter(serial: SerialMessage) -> int | None:
+    """The newsletter a message to its subscribers names in its unsubscribe link."""
+    newsletter = serial.group.newsletter  # loaded once per chunk, not per recipient
+    return newsletter.id if serial.target == SerialTarget.NEWSLETTER and newsletter else None
+
+
 def in_target(serial: SerialMessage, customer_id) -> Any:
     """The condition "``customer_id`` is a recipient of ``serial`` now"."""
     if serial.target == SerialTarget.NEWSLETTER:
@@ -219,7 +225,9 @@ def _values(
 ) -> dict[str, str]:
     """The message's variables and the salutation; ``customer`` may be a row of
     :data:`_COLUMNS` (the job) or a customer (preview, test)."""
-    values = outbox.variables_for(customer, ctx, user, links=links)
+    values = outbox.variables_for(
+        customer, ctx, user, links=links, newsletter_id=_newsletter(serial)
+    )
     person = Addressee(
         customer.first_name,
         customer.last_name,

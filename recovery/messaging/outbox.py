@@ -130,9 +130,11 @@ class UnsubscribeLinks:
         url = current_app.config["PUBLIC_BASE_URL"].rstrip("/") + path
         self._before, self._after = url.rsplit(self._PLACEHOLDER, 1)
 
-    def url(self, customer_id: int, channel: str) -> str:
+    def url(self, customer_id: int, channel: str, newsletter_id: int | None = None) -> str:
+        """``newsletter_id``: the link of a newsletter's message leaves that newsletter."""
+        token = self._signer.token(customer_id, channel, newsletter_id=newsletter_id)
         # Tokens are URL-safe (base64 and dots): put in as they are.
-        return self._before + self._signer.token(customer_id, channel) + self._after
+        return self._before + token + self._after
 
 
 def unsubscribe_url(customer: Customer, channel: str) -> str:
@@ -145,6 +147,7 @@ def variables_for(
     user: User | None,
     channel: str = Channel.EMAIL,
     links: UnsubscribeLinks | None = None,
+    newsletter_id: int | None = None,
 ) -> dict[str, str]:
     from .variables import CustomerVars, build_variables
 
@@ -161,7 +164,7 @@ def variables_for(
             last_order_at=ctx.last_order_at,
             last_product_group=ctx.last_product_group,
         ),
-        unsubscribe_url=(links or UnsubscribeLinks()).url(customer.id, channel),
+        unsubscribe_url=(links or UnsubscribeLinks()).url(customer.id, channel, newsletter_id),
         shop_link=(ctx.company.shop_url if ctx.company else None) or "",
         sales_person=user.name if user else "",
         as_of=utcnow(),

@@ -55,6 +55,11 @@ class Customer(db.Model):
     # UWG §7(3) exception, with the unsubscribe link in every message (docs/reconnect.md).
     marketing_consent: Mapped[bool | None]
     locale: Mapped[str] = mapped_column(String(5), default="de")
+    # A sign-up form's contact merged into the WaWi customer of its address when that
+    # customer arrived (sources/contacts.py); its links still lead to that customer. No
+    # foreign key: adding one would make SQLite rebuild the table the case search
+    # triggers refer to; a customer gone since makes the old link invalid, as it should.
+    merged_into_id: Mapped[int | None]
     # Set by "no interest": the analysis leaves the customer out until then.
     no_interest_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
