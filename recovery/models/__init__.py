@@ -14,6 +14,7 @@ from .case import (
 from .company import TEMPLATE_KIND_LABELS, Company
 from .customer import CHANNELS, DNC_REASONS, Customer, DoNotContact
 from .group import (
+    CONTACT_SOURCE,
     MEMBER_SOURCE_LABELS,
     SUBSCRIPTION_STATUS_LABELS,
     ContactGroup,
@@ -66,6 +67,7 @@ from .types import business_tz, utcnow
 from .user import ROLES, FailedLogin, User
 
 __all__ = [
+    "CONTACT_SOURCE",
     "CHANNEL_LABELS",
     "JOB_LABELS",
     "MESSAGE_STATE_LABELS",
