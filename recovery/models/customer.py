@@ -37,8 +37,9 @@ class Customer(db.Model):
     first_name: Mapped[str | None] = mapped_column(String(200))
     last_name: Mapped[str | None] = mapped_column(String(200))
     company_name: Mapped[str | None] = mapped_column(String(300))
-    # "ms" or "mr" when known (a sign-up form's salutation field); None: not known, the
-    # salutation of a serial message is then built without it (messaging/salutation.py).
+    # "ms", "mr", "company" or "diverse" when known (the source's "Anrede", or a sign-up
+    # form's salutation field); None: not known, the salutation of a serial message is
+    # then built without it (messaging/salutation.py).
     salutation: Mapped[str | None] = mapped_column(String(10))
     email: Mapped[str | None] = mapped_column(String(254))
     phone: Mapped[str | None] = mapped_column(String(50))

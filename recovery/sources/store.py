@@ -41,6 +41,7 @@ from wawi_connectors import (
 )
 from wawi_connectors.countries import country_code
 from wawi_connectors.records import GUEST_PREFIX
+from wawi_connectors.salutations import salutation_code
 
 from ..extensions import db
 from ..models import Company, Customer, Order, OrderLine, Product, ProductGroup, utcnow
@@ -61,6 +62,7 @@ CUSTOMER_COLUMNS = (
     "country_raw",
     "customer_group",
     "marketing_consent",
+    "salutation",
 )
 ORDER_COLUMNS = (
     "external_id",
@@ -93,7 +95,11 @@ _STAGES = {
     "state TEXT",
 }
 KNOWN_CUSTOMERS_LIMIT = 1_000_000
-_CUSTOMER_UPDATE = ", ".join(f"{c} = excluded.{c}" for c in (*CUSTOMER_COLUMNS[1:], "updated_at"))
+# A source without a salutation keeps the one known (a sign-up form's).
+_CUSTOMER_UPDATE = ", ".join(
+    f"{c} = COALESCE(excluded.{c}, customer.{c})" if c == "salutation" else f"{c} = excluded.{c}"
+    for c in (*CUSTOMER_COLUMNS[1:], "updated_at")
+)
 MERGE_CUSTOMERS = f"""
 INSERT INTO customer (source, {", ".join(CUSTOMER_COLUMNS)}, locale, created_at, updated_at)
 SELECT :source, {", ".join(CUSTOMER_COLUMNS)}, 'de', :now, :now FROM stage_customer WHERE true
@@ -150,11 +156,11 @@ DELETE_OLD_LINES = "DELETE FROM order_line WHERE order_id IN :ids"
 
 # Where each record field is stored: ``Limits`` keys -> model columns.
 _TEXT_COLUMNS = {
-    # (the country is made a code by the store; consent is no text)
+    # (the country and the salutation are made codes by the store; consent is no text)
     **{
         f"customer.{c}": getattr(Customer, c)
         for c in CUSTOMER_COLUMNS
-        if c not in ("country", "marketing_consent")
+        if c not in ("country", "marketing_consent", "salutation")
     },
     "order.external_id": Order.external_id,
     "order.number": Order.number,
@@ -421,6 +427,7 @@ def _customer_row(r: CustomerRecord) -> tuple[Any, ...]:
         *_country(r.country),
         r.customer_group,
         r.marketing_consent,
+        salutation_code(r.salutation),
     )
 
 
