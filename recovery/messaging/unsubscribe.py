@@ -49,7 +49,7 @@ def read_link(token: str) -> UnsubscribeLink:
     newsletter = (
         db.session.get(Newsletter, data.newsletter_id) if data.newsletter_id is not None else None
     )
-    merchant = _merchant(customer, data.message_id)
+    merchant = _merchant(customer, data.message_id, newsletter)
     return UnsubscribeLink(customer, data.channels, merchant, newsletter)
 
 
@@ -74,13 +74,18 @@ def leave_newsletter(link: UnsubscribeLink) -> None:
     db.session.commit()
 
 
-def _merchant(customer: Customer, message_id: int | None) -> str | None:
-    """The company the message came from, else the one of the last order (it sends)."""
+def _merchant(
+    customer: Customer, message_id: int | None, newsletter: Newsletter | None = None
+) -> str | None:
+    """The company the message came from, else the newsletter's, else the one of the
+    last order (it sends)."""
     from .outbox import customer_context
 
     message = db.session.get(Message, message_id) if message_id is not None else None
     company: Company | None = message.company if message else None
     if company is None or message.customer_id != customer.id:
+        company = newsletter.company if newsletter and newsletter.company else None
+    if company is None:
         company = customer_context(customer).company
     return (company.sender_name or company.name) if company else None
 
