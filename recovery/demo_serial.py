@@ -16,7 +16,7 @@ import random
 from datetime import UTC, datetime, time, timedelta
 
 from flask import current_app
-from sqlalchemy import String, cast, select, update
+from sqlalchemy import BigInteger, String, cast, select, update
 
 from .campaigns import serial
 from .campaigns.windows import SendWindows
@@ -104,7 +104,11 @@ def _stored_as_sent(serial_id: int, at: datetime) -> list[int]:
     db.session.execute(
         update(Message)
         .where(Message.id.in_(ids))
-        .values(state="sent", sent_at=at, provider_id=cast(Message.id + PROVIDER_IDS, String))
+        .values(
+            state="sent",
+            sent_at=at,
+            provider_id=cast(cast(Message.id, BigInteger) + PROVIDER_IDS, String),
+        )
         .execution_options(synchronize_session=False)
     )
     db.session.commit()

@@ -5,7 +5,9 @@ A person who signs up before they are a customer is stored as a contact (source
 contact is merged into that customer in the same transaction as the batch: its
 subscriptions with their consent proof, its group memberships and their history, its
 do-not-contact records and its messages move to the customer; the contact stays, marked
-``merged_into_id``, so links in mails sent to it (confirmation, unsubscribe) lead on.
+``merged_into_id`` and without its address (the customer has it: no group by rule can
+write to the person twice), so links in mails sent to it (confirmation, unsubscribe)
+lead on.
 Nothing is lost and nothing doubles: where both hold a row that exists once per
 customer (a subscription of the same newsletter, a membership of the same group, a
 do-not-contact record of the same channel, a message of the same serial message), the
@@ -90,7 +92,7 @@ def merge(pairs: dict[int, int]) -> None:
     db.session.execute(
         update(Customer)
         .where(Customer.id.in_(contacts))
-        .values(merged_into_id=case(pairs, value=Customer.id))
+        .values(merged_into_id=case(pairs, value=Customer.id), email=None)
         .execution_options(synchronize_session=False)
     )
     db.session.expire_all()
