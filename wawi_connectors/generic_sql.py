@@ -157,8 +157,9 @@ class GenericSqlConnector(sqlsource.EngineOwner, Connector):
             N_("Customers query"),
             kind="text",
             help=N_(
-                "One SELECT with the columns external_id, customer_number, first_name, "
-                "last_name, company_name, email, phone, mobile, city, country, customer_group."
+                "One SELECT with the columns external_id, customer_number, salutation, "
+                "first_name, last_name, company_name, email, phone, mobile, city, country, "
+                "customer_group."
             ),
         ),
         SettingField(
