@@ -39,6 +39,8 @@ from .order import ORDER_STATES, Order, OrderLine, Product, ProductGroup
 from .reconnect import (
     ReconnectContact,
     ReconnectExclusion,
+    ReconnectResult,
+    ReconnectResultMonth,
     ReconnectSettings,
     ReconnectTally,
 )
@@ -120,6 +122,8 @@ __all__ = [
     "ProductGroup",
     "ReconnectContact",
     "ReconnectExclusion",
+    "ReconnectResult",
+    "ReconnectResultMonth",
     "ReconnectSettings",
     "ReconnectTally",
     "SavedMapping",

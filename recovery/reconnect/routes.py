@@ -9,7 +9,7 @@ from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import exists, or_, select
 
-from ..campaigns import lists, reminder_lists, results, tally
+from ..campaigns import lists, reminder_lists, results_tally, tally
 from ..campaigns.first import Scope, plan, queue_first
 from ..campaigns.settings import SettingsRefused, group_settings, save_group_settings
 from ..campaigns.settings import set_send_switch as switch_service
@@ -41,7 +41,7 @@ def overview():
 @reads_only
 def results_page():
     now = utcnow()
-    data = results.results(current_user.company_id, now)
+    data = results_tally.current(current_user.company_id, now)
     reminders = reminder_lists.summary(current_user.company_id, now)
     return render_template("reconnect/results.html", data=data, reminders=reminders)
 
@@ -112,6 +112,7 @@ def switch(group_id: int, customer_id: int):
         return redirect(back)
     on = form.send.data == "on"
     switch_service(customer_id, group.id, on, current_user.id)
+    results_tally.changed()
     db.session.commit()
     if on:
         flash(_("Sending switched on for this customer in %(group)s.", group=group.name), "success")
@@ -182,6 +183,9 @@ def _contact_one(scope: Scope):
     """One customer from a tab row: queued at once, so the row moves to its next tab."""
     group_id = scope.group_ids[0]
     result = queue_first(scope, current_user._get_current_object(), utcnow())
+    if result.queued:
+        results_tally.changed()
+        db.session.commit()
     for message_id in result.messages:
         outbox.deliver_if_offline(db.session.get(Message, message_id))
     if result.queued:
