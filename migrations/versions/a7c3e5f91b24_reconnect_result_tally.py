@@ -1,4 +1,4 @@
-"""reconnect results tally: the results page's figures per group, company and month
+"""reconnect results tally: the results page's figures per group, company and month, and its reorder reminders
 
 Revision ID: a7c3e5f91b24
 Revises: 8decd15d8bd9
@@ -42,8 +42,20 @@ def upgrade():
     sa.Column('revenue', sa.Numeric(precision=14, scale=2), nullable=False),
     sa.PrimaryKeyConstraint('company_id', 'month', name=op.f('pk_reconnect_result_month'))
     )
+    op.create_table('reminder_result',
+    sa.Column('product_group_id', sa.Integer(), nullable=False),
+    sa.Column('company_id', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('sent', sa.Integer(), nullable=False),
+    sa.Column('reordered', sa.Integer(), nullable=False),
+    sa.Column('revenue', sa.Numeric(precision=14, scale=2), nullable=False),
+    sa.Column('held', sa.Integer(), nullable=False),
+    sa.Column('skipped', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['product_group_id'], ['product_group.id'], name=op.f('fk_reminder_result_product_group_id_product_group'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('product_group_id', 'company_id', name=op.f('pk_reminder_result'))
+    )
 
 
 def downgrade():
+    op.drop_table('reminder_result')
     op.drop_table('reconnect_result_month')
     op.drop_table('reconnect_result')

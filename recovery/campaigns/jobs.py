@@ -87,9 +87,17 @@ def serial_due_task(now: datetime | None = None) -> int:
 
 @recurring("reorder reminders", every=60.0)
 def reminders_task(now: datetime | None = None) -> ReminderResult:
-    return decide_reminders(now)
+    result = decide_reminders(now)
+    if result.sent or result.held or result.skipped:
+        results_tally.changed()
+        db.session.commit()
+    return result
 
 
 @recurring("reorder attribution", every=300.0)
 def reminder_attribution_task(now: datetime | None = None) -> int:
-    return attribute_reminders(now)
+    credited = attribute_reminders(now)
+    if credited:
+        results_tally.changed()
+        db.session.commit()
+    return credited

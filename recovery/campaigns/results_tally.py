@@ -6,16 +6,18 @@ over a million customers with their do-not-contact records – takes about a sec
 database time and seconds under load; eight people opening the page at once would wait
 for each other. So the worker counts (``reconnect results``) with exactly the
 statements of :func:`results.count`, grouped by company, and stores the figures per
-group × company (``reconnect_result``) and per company × month
-(``reconnect_result_month``); the page reads those rows and adds up the companies the
-user sees. The figures are the live ones as of the count – ``tests/campaigns/
-test_results_tally.py`` compares both on SQLite and PostgreSQL.
+group × company (``reconnect_result``), per company × month
+(``reconnect_result_month``) and the reorder reminders' per group × company
+(``reminder_result``, :func:`reminder_lists.count`); the page reads those rows and
+adds up the companies the user sees. The figures are the live ones as of the count –
+``tests/campaigns/test_results_tally.py`` compares both on SQLite and PostgreSQL.
 
 When it counts again (the page says "as of <time>"):
 
 * every ``EVERY`` (5 minutes), and at the next run of the task (15 s) after
-  :func:`changed` – called by the attribution (a credit), the first-message job and
-  the contact of one customer from a tab, and the send switch;
+  :func:`changed` – called by the attributions of ReConnect and of the reorder
+  reminder (a credit), the first-message job, the contact of one customer from a tab,
+  the send switch, and the reorder reminders' decisions;
 * when the business day changed since the last count (the period moved on a day);
 * after an analysis finished (episodes opened or closed).
 
@@ -33,7 +35,15 @@ from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..jobs import recurring
-from ..models import JobRun, ReconnectResult, ReconnectResultMonth, Setting, utcnow
+from ..models import (
+    JobRun,
+    ReconnectResult,
+    ReconnectResultMonth,
+    ReminderResult,
+    Setting,
+    utcnow,
+)
+from . import reminder_lists
 from .lists import results_since
 from .results import Cohort, Counted, MonthRow, ResultRow, Results, assemble, count
 
@@ -48,6 +58,7 @@ def refresh(now: datetime | None = None) -> None:
     counted = count(None, now)
     db.session.execute(delete(ReconnectResult))
     db.session.execute(delete(ReconnectResultMonth))
+    db.session.execute(delete(ReminderResult))
     db.session.add_all(
         ReconnectResult(
             product_group_id=group_id,
@@ -74,6 +85,20 @@ def refresh(now: datetime | None = None) -> None:
         )
         for (company, month), row in counted.months.items()
     )
+    db.session.add_all(
+        ReminderResult(
+            product_group_id=group_id,
+            company_id=company,
+            sent=sent,
+            reordered=reordered,
+            revenue=revenue,
+            held=held,
+            skipped=skipped,
+        )
+        for (group_id, company), (sent, reordered, revenue, held, skipped) in (
+            reminder_lists.count(None, now).items()
+        )
+    )
     Setting.write(KEY, {"counted_at": now.isoformat(), "since": counted.since.isoformat()}, None)
     db.session.flush()
 
@@ -93,20 +118,27 @@ def _stored() -> Counted | None:
     counted = Counted(
         datetime.fromisoformat(state["since"]), datetime.fromisoformat(state["counted_at"])
     )
-    for r in db.session.scalars(select(ReconnectResult)):
-        counted.groups[r.product_group_id, r.company_id] = ResultRow(
-            r.product_group_id,
+    r = ReconnectResult
+    columns = (r.product_group_id, r.company_id, r.overdue, r.contacted, r.reconnected)
+    more = (r.revenue, r.not_contacted, r.not_reordered, r.not_revenue, r.switched_off)
+    for group_id, company, overdue, contacted, won, revenue, *rest in db.session.execute(
+        select(*columns, *more, r.unreachable)
+    ):
+        others, reordered, other_revenue, switched_off, unreachable = rest
+        counted.groups[group_id, company] = ResultRow(
+            group_id,
             "",
-            overdue=r.overdue,
-            contacted=Cohort(r.contacted, r.reconnected, _money(r.revenue)),
-            not_contacted=Cohort(r.not_contacted, r.not_reordered, _money(r.not_revenue)),
-            switched_off=r.switched_off,
-            unreachable=r.unreachable,
+            overdue=overdue,
+            contacted=Cohort(contacted, won, _money(revenue)),
+            not_contacted=Cohort(others, reordered, _money(other_revenue)),
+            switched_off=switched_off,
+            unreachable=unreachable,
         )
-    for m in db.session.scalars(select(ReconnectResultMonth)):
-        counted.months[m.company_id, m.month] = MonthRow(
-            m.month, m.contacted, m.reconnected, _money(m.revenue)
-        )
+    m = ReconnectResultMonth
+    for company, month, contacted, won, revenue in db.session.execute(
+        select(m.company_id, m.month, m.contacted, m.reconnected, m.revenue)
+    ):
+        counted.months[company, month] = MonthRow(month, contacted, won, _money(revenue))
     return counted
 
 
@@ -114,9 +146,22 @@ def _money(value) -> Decimal:
     return Decimal(value or 0).quantize(Decimal("0.01"))
 
 
-def current(company_id: int | None, now: datetime) -> Results:
-    """The results for the user's company: from the tally when it is recent (with its
-    ``counted_at``), else counted now."""
+def _stored_reminders() -> reminder_lists.Counts:
+    r = ReminderResult
+    stmt = select(r.product_group_id, r.company_id, r.sent, r.reordered, r.revenue, r.held)
+    return {
+        (group_id, company): (sent, reordered, _money(revenue), held, skipped)
+        for group_id, company, sent, reordered, revenue, held, skipped in db.session.execute(
+            stmt.add_columns(r.skipped)
+        )
+    }
+
+
+def current(
+    company_id: int | None, now: datetime
+) -> tuple[Results, reminder_lists.ReminderSummary]:
+    """The results and the reorder reminders for the user's company: from the tally when
+    it is recent (the results with their ``counted_at``), else counted now."""
     state = Setting.read(KEY)
     at = state.get("counted_at")
     if at and now - datetime.fromisoformat(at) <= STALE:
@@ -124,8 +169,10 @@ def current(company_id: int | None, now: datetime) -> Results:
         if stored is not None:
             data = assemble(stored, company_id)
             data.counted_at = stored.now
-            return data
-    return assemble(count(company_id, now), company_id)
+            reminders = (stored.since, _stored_reminders())
+            return data, reminder_lists.summary(company_id, now, reminders)
+    data = assemble(count(company_id, now), company_id)
+    return data, reminder_lists.summary(company_id, now)
 
 
 def _analysed_since(at: datetime) -> bool:

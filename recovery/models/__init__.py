@@ -43,6 +43,7 @@ from .reconnect import (
     ReconnectResultMonth,
     ReconnectSettings,
     ReconnectTally,
+    ReminderResult,
 )
 from .reorder import ReminderMode, ReorderDue, ReorderReminder, ReorderSettings
 from .serial import (
@@ -126,6 +127,7 @@ __all__ = [
     "ReconnectResultMonth",
     "ReconnectSettings",
     "ReconnectTally",
+    "ReminderResult",
     "SavedMapping",
     "Setting",
     "SyncCursor",

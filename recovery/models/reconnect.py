@@ -168,3 +168,21 @@ class ReconnectResultMonth(db.Model):
     contacted: Mapped[int] = mapped_column(default=0)
     reconnected: Mapped[int] = mapped_column(default=0)
     revenue: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
+
+
+class ReminderResult(db.Model):
+    """The results page's reorder reminder figures (R6) per product group and company,
+    counted with ``ReconnectResult``: sent in the last 3 months, of them reordered and
+    that revenue, held by the cap now, not sent in the period."""
+
+    __tablename__ = "reminder_result"
+
+    product_group_id: Mapped[int] = mapped_column(
+        ForeignKey("product_group.id", ondelete="CASCADE"), primary_key=True
+    )
+    company_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    sent: Mapped[int] = mapped_column(default=0)
+    reordered: Mapped[int] = mapped_column(default=0)
+    revenue: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
+    held: Mapped[int] = mapped_column(default=0)
+    skipped: Mapped[int] = mapped_column(default=0)

@@ -4,8 +4,8 @@ the contact actions with their confirm step, and a group's settings."""
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale, get_timezone, ngettext
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import exists, or_, select
 
@@ -20,8 +20,10 @@ from ..messaging import outbox
 from ..messaging.cap import MarketingCap, save_cap
 from ..models import Case, CaseKind, Message, ProductGroup, ReconnectContact, utcnow
 from ..security import admin_required, int_arg, reads_only, safe_next
+from ..ui import url_around
 from . import bp
 from .forms import ConfirmForm, GroupSettingsForm, SendingForm, SwitchForm
+from .rows import Links, tab_rows
 
 
 @bp.get("/")
@@ -41,8 +43,7 @@ def overview():
 @reads_only
 def results_page():
     now = utcnow()
-    data = results_tally.current(current_user.company_id, now)
-    reminders = reminder_lists.summary(current_user.company_id, now)
+    data, reminders = results_tally.current(current_user.company_id, now)
     return render_template("reconnect/results.html", data=data, reminders=reminders)
 
 
@@ -69,12 +70,21 @@ def tab(group_id: int, tab: str):
         after=int_arg("after"),
         before=int_arg("before"),
     )
+    settings = group_settings([group.id])[group.id]
+    links = Links(
+        case=url_around("queue.case_view", "case_id"),
+        switch=url_around("reconnect.switch", "customer_id", group_id=group.id),
+        contact=url_around("reconnect.contact", "customer", group=group.id)
+        if tab == "reachable" and settings.enabled
+        else None,
+    )
     return render_template(
         "reconnect/tab.html",
         group=group,
         data=data,
-        settings=group_settings([group.id])[group.id],
+        settings=settings,
         tab_labels=lists.TAB_LABELS,
+        rows=tab_rows(data.rows, tab, links, str(get_locale() or "de"), get_timezone()),
     )
 
 

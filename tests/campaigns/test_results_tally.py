@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from recovery.campaigns import results_tally
+from recovery.campaigns import reminder_lists, results_tally
 from recovery.campaigns.attribution import attribute
 from recovery.campaigns.jobs import attribution_task
 from recovery.campaigns.results import Results, results
@@ -54,15 +54,31 @@ def _figures(data: Results) -> dict:
     }
 
 
+def _reminder_figures(summary) -> list:
+    return [summary.since] + [
+        (r.group_id, r.name, r.mode, r.sent, r.reordered, r.revenue, r.held, r.skipped)
+        for r in [*summary.groups, summary.total]
+    ]
+
+
 def _companies() -> list[int | None]:
     return [None, *db.session.scalars(select(Company.id))]
 
 
+@pytest.fixture(autouse=True)
+def in_a_request(app):
+    """The reminders' total is named in words: the service calls run in a request."""
+    with app.test_request_context():
+        yield
+
+
 def _assert_tally_is_live(now) -> None:
     for company_id in _companies():
-        from_tally = results_tally.current(company_id, now)
+        from_tally, reminders = results_tally.current(company_id, now)
         assert from_tally.counted_at == now
         assert _figures(from_tally) == _figures(results(company_id, now)), company_id
+        live = reminder_lists.summary(company_id, now)
+        assert _reminder_figures(reminders) == _reminder_figures(live), company_id
 
 
 def test_the_tally_shows_the_live_results_for_every_company(seeds):
@@ -70,8 +86,8 @@ def test_the_tally_shows_the_live_results_for_every_company(seeds):
     db.session.commit()
     _assert_tally_is_live(NOW)
     company, other, _group, _tools = seeds
-    assert results_tally.current(other.id, NOW).total.contacted.revenue == Decimal("300.00")
-    assert results_tally.current(None, NOW).total.contacted.revenue == Decimal("460.00")
+    assert results_tally.current(other.id, NOW)[0].total.contacted.revenue == Decimal("300.00")
+    assert results_tally.current(None, NOW)[0].total.contacted.revenue == Decimal("460.00")
 
 
 def test_the_page_reads_the_tally_until_it_is_counted_again(seeds):
@@ -92,13 +108,13 @@ def test_the_page_reads_the_tally_until_it_is_counted_again(seeds):
     db.session.add(ReconnectExclusion(customer_id=customer_id, product_group_id=group.id))
     results_tally.changed()
     db.session.commit()
-    shown = next(r for r in results_tally.current(None, later).groups if r.group_id == group.id)
+    shown = next(r for r in results_tally.current(None, later)[0].groups if r.group_id == group.id)
     assert shown.switched_off == row.switched_off  # not counted yet
     assert results_tally.due(later)
     assert results_tally.results_task(later) is True
     assert not results_tally.due(later)
     _assert_tally_is_live(later)
-    shown = next(r for r in results_tally.current(None, later).groups if r.group_id == group.id)
+    shown = next(r for r in results_tally.current(None, later)[0].groups if r.group_id == group.id)
     assert shown.switched_off == row.switched_off + 1
     assert shown.contacted.customers == row.contacted.customers - 1
 
@@ -116,7 +132,7 @@ def test_counted_again_after_five_minutes_a_new_day_and_live_without_a_worker(se
     assert results_tally.due(utc(2026, 3, 15, 23, 1))
     # No worker for longer than STALE: the page counts live and says nothing of a tally.
     late = utc(2026, 3, 15, 22, 58) + results_tally.STALE + timedelta(minutes=1)
-    data = results_tally.current(None, late)
+    data = results_tally.current(None, late)[0]
     assert data.counted_at is None
     assert _figures(data) == _figures(results(None, late))
 
@@ -137,7 +153,7 @@ def test_a_credit_by_the_attribution_counts_the_results_again(seeds, build):
     assert results_tally.due(NOW)
     results_tally.results_task(NOW)
     _assert_tally_is_live(NOW)
-    row = next(r for r in results_tally.current(None, NOW).groups if r.group_id == group.id)
+    row = next(r for r in results_tally.current(None, NOW)[0].groups if r.group_id == group.id)
     assert row.contacted.revenue == Decimal("185.00")
 
 
@@ -163,8 +179,9 @@ def test_the_tally_equals_the_live_results_on_the_demo(small_demo, build):
     now = utcnow()
     results_tally.refresh(now)
     db.session.commit()
-    before = results_tally.current(None, now)
+    before, reminders = results_tally.current(None, now)
     assert before.total.contacted.customers >= 20 and before.total.contacted.reordered
+    assert reminders.total.sent and reminders.total.reordered
     assert any(m.contacted for m in before.months)
     _assert_tally_is_live(now)
     # New history – an order from a contacted customer's group, credited – and the
@@ -185,5 +202,5 @@ def test_the_tally_equals_the_live_results_on_the_demo(small_demo, build):
     results_tally.refresh(later)
     db.session.commit()
     _assert_tally_is_live(later)
-    after = results_tally.current(None, later)
+    after = results_tally.current(None, later)[0]
     assert after.total.contacted.reordered > before.total.contacted.reordered
