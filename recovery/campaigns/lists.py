@@ -234,13 +234,15 @@ def _overdue_page(group_id, tab, company_id, page, now, after, before) -> TabPag
 
     def kept(forward: bool, want: int) -> list:
         """The tab's rows from ``key`` on, in list order: from each chunk of the group
-        those of the tab, with their columns, in one statement."""
+        those of the tab, with their columns, in one statement, put in order here (an
+        ORDER BY … LIMIT made PostgreSQL plan the eight-table join for 25 ms instead
+        of 8–12 ms; measured 15 ms of database CPU per page against 22 ms)."""
         found: list = []
         for chunk_stmt in _walk(in_group, key, forward):
             # The chunk as a sub-query, not 500 ids as parameters: the statement stays
             # short, so psycopg parses it once per process, not per request (20 ms).
-            stmt = keep.where(Case.id.in_(chunk_stmt)).order_by(*_order(forward))
-            found.extend(db.session.execute(stmt.limit(want - len(found))).all())
+            rows = db.session.execute(keep.where(Case.id.in_(chunk_stmt))).all()
+            found.extend(sorted(rows, key=_position, reverse=not forward))
             if len(found) >= want:
                 break
         return found
@@ -284,6 +286,12 @@ def _beyond(key: tuple[Decimal | None, int], forward: bool) -> list[ColumnElemen
     if revenue is None:
         return [and_(column.is_(None), ids < case_id), column.is_not(None)]
     return [and_(column >= revenue, or_(column > revenue, ids < case_id))]
+
+
+def _position(row) -> tuple:
+    """A row's place in list order (revenue at risk ↓ with NULL last, id ↑)."""
+    revenue = row[11]
+    return (revenue is None, -(revenue or 0), row[0])
 
 
 def _order(forward: bool) -> tuple:
