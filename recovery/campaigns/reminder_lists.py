@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, literal, select
 
 from ..extensions import db
 from ..models import (
@@ -70,13 +70,20 @@ class ReminderSummary:
     total: ReminderRow
 
 
-def summary(company_id: int | None, now: datetime) -> ReminderSummary:
-    """Per group with a reminder (or reminders in the period) and in total."""
+# Per (group, company; 0 for none): sent, reordered, revenue, held, skipped.
+Counts = dict[tuple[int, int], tuple[int, int, Decimal, int, int]]
+
+
+def count(company_id: int | None, now: datetime) -> Counts:
+    """The reminders of the last 3 months per group and company (the held ones of any
+    time), for ``company_id`` only if set."""
     since = results_since(now)
     r = ReorderReminder
+    company = func.coalesce(r.company_id, literal(0))
     stmt = (
         select(
             r.product_group_id,
+            company,
             func.count().filter(and_(r.state == "sent", r.sent_at >= since)),
             func.count().filter(
                 and_(r.state == "sent", r.sent_at >= since, r.reordered_at.is_not(None))
@@ -86,22 +93,35 @@ def summary(company_id: int | None, now: datetime) -> ReminderSummary:
             func.count().filter(and_(r.state == "skipped", r.decided_at >= since)),
         )
         .where((r.decided_at >= since) | (r.state == "held"))
-        .group_by(r.product_group_id)
+        .group_by(r.product_group_id, company)
     )
     if company_id is not None:
         stmt = stmt.where(r.company_id == company_id)
-    counts = {row[0]: row[1:] for row in db.session.execute(stmt)}
+    return {
+        (gid, key): (sent, reordered, Decimal(revenue or 0), held, skipped)
+        for gid, key, sent, reordered, revenue, held, skipped in db.session.execute(stmt)
+    }
+
+
+def summary(
+    company_id: int | None, now: datetime, counted: tuple[datetime, Counts] | None = None
+) -> ReminderSummary:
+    """Per group with a reminder (or reminders in the period) and in total: counted now,
+    or ``counted`` (the period's start and the counts, from ``results_tally``)."""
+    since, by_company = counted or (results_since(now), count(company_id, now))
+    counts: dict[int, ReminderRow] = {}
+    for (gid, company), values in by_company.items():
+        if company_id is None or company == company_id:
+            part = ReminderRow(gid, "", ReminderMode.OFF, *values)
+            counts.setdefault(gid, ReminderRow(gid, "")).add(part)
     settings = {gid: s for gid, s in reminder_settings().items() if s.on}
     names = group_names(set(counts) | set(settings))
     rows = []
     for gid in sorted(names, key=lambda g: names[g].lower()):
-        sent, reordered, revenue, held, skipped = counts.get(gid, (0, 0, None, 0, 0))
-        mode = settings[gid].mode if gid in settings else ReminderMode.OFF
-        rows.append(
-            ReminderRow(
-                gid, names[gid], mode, sent, reordered, Decimal(revenue or 0), held, skipped
-            )
-        )
+        row = counts.get(gid) or ReminderRow(gid, "")
+        row.name = names[gid]
+        row.mode = settings[gid].mode if gid in settings else ReminderMode.OFF
+        rows.append(row)
     total = ReminderRow(None, str(_l("All product groups")))
     for row in rows:
         total.add(row)

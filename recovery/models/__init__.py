@@ -40,8 +40,11 @@ from .order import ORDER_STATES, Order, OrderLine, Product, ProductGroup
 from .reconnect import (
     ReconnectContact,
     ReconnectExclusion,
+    ReconnectResult,
+    ReconnectResultMonth,
     ReconnectSettings,
     ReconnectTally,
+    ReminderResult,
 )
 from .reorder import ReminderMode, ReorderDue, ReorderReminder, ReorderSettings
 from .serial import (
@@ -122,8 +125,11 @@ __all__ = [
     "ProductGroup",
     "ReconnectContact",
     "ReconnectExclusion",
+    "ReconnectResult",
+    "ReconnectResultMonth",
     "ReconnectSettings",
     "ReconnectTally",
+    "ReminderResult",
     "SavedMapping",
     "Setting",
     "SyncCursor",
