@@ -1,7 +1,7 @@
 """reconnect results tally: the results page's figures per group, company and month, and its reorder reminders
 
 Revision ID: a7c3e5f91b24
-Revises: 8decd15d8bd9
+Revises: a7c3e91f5b20
 Create Date: 2026-12-07 17:00:00.000000
 
 Empty at first: the worker counts them ("reconnect results"); until then the page
