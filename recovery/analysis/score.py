@@ -100,9 +100,11 @@ def score_prepared(
     flag_overdue &= not_excluded & active
     lost &= active
 
-    split = selection.select(prep, settings.horizon_days)
+    split = selection.select(prep, settings.horizon_days, settings)
     model = _model(facts, prep.as_of_day, interval, active, settings.horizon_days, split.choice)
     model.info["time_split"] = split.to_dict()
+    seasonal_revenue = split.choice is not None and split.choice.seasonal_revenue
+    model.info["seasonal_revenue"] = bool(seasonal_revenue and seasonal.any())
     if seasonal.any():  # orders come in the season: what the horizon reaches of it
         p_alive, p_order, orders_in_season = outlook(
             season, days.n_days, 1.0 - model.p_churn, prep.as_of_day, settings.horizon_days
@@ -119,10 +121,12 @@ def score_prepared(
                 settings.horizon_days,
             )[1]
             model.p_churn_raw = np.where(seasonal, 1.0 - raw_order, model.p_churn_raw)
-        # the forecast likewise: P(active) × the season's orders in the horizon × spend
-        model.expected_revenue = np.where(
-            seasonal, p_alive * orders_in_season * model.expected_spend, model.expected_revenue
-        )
+        if seasonal_revenue:
+            # the forecast likewise, where the time split showed that it ranks better:
+            # P(active) × the season's orders in the horizon × spend
+            model.expected_revenue = np.where(
+                seasonal, p_alive * orders_in_season * model.expected_spend, model.expected_revenue
+            )
 
     decline_params = {
         "current_revenue": np.round(current.revenue, 2),
