@@ -274,6 +274,7 @@ class Choice:
     calibrator: Any = None  # .calibrate.Calibrator or None
     calibrated: str | None = None  # the model whose p_churn the calibrator was learnt on
     seasonal_revenue: bool = False  # seasonal customers' forecast from their season
+    seasonal_churn: bool = True  # and their p_churn (the default without a time split)
 
 
 def predict(inp: ModelInputs, horizon_days: int, choice: Choice | None = None) -> ModelResult:

@@ -103,30 +103,34 @@ def score_prepared(
     split = selection.select(prep, settings.horizon_days, settings)
     model = _model(facts, prep.as_of_day, interval, active, settings.horizon_days, split.choice)
     model.info["time_split"] = split.to_dict()
-    seasonal_revenue = split.choice is not None and split.choice.seasonal_revenue
-    model.info["seasonal_revenue"] = bool(seasonal_revenue and seasonal.any())
-    if seasonal.any():  # orders come in the season: what the horizon reaches of it
+    choice = split.choice
+    seasonal_revenue = seasonal.any() and choice is not None and choice.seasonal_revenue
+    seasonal_churn = seasonal.any() and (choice is None or choice.seasonal_churn)
+    model.info["seasonal_revenue"] = bool(seasonal_revenue)
+    model.info["seasonal_churn"] = bool(seasonal_churn)
+    if seasonal_churn or seasonal_revenue:  # orders come in the season: what the horizon reaches
         p_alive, p_order, orders_in_season = outlook(
             season, days.n_days, 1.0 - model.p_churn, prep.as_of_day, settings.horizon_days
         )
-        model.p_alive = np.where(seasonal, p_alive, model.p_alive)
-        model.p_churn = np.where(seasonal, 1.0 - p_order, model.p_churn)
-        model.expected_orders = np.where(seasonal, orders_in_season, model.expected_orders)
-        if model.p_churn_raw is not None:  # the uncalibrated one the same way, to compare
-            raw_order = outlook(
-                season,
-                days.n_days,
-                1.0 - model.p_churn_raw,
-                prep.as_of_day,
-                settings.horizon_days,
-            )[1]
-            model.p_churn_raw = np.where(seasonal, 1.0 - raw_order, model.p_churn_raw)
         if seasonal_revenue:
-            # the forecast likewise, where the time split showed that it ranks better:
-            # P(active) × the season's orders in the horizon × spend
+            # the forecast, where the time split showed that it ranks better: P(active) ×
+            # the season's orders in the horizon × spend
             model.expected_revenue = np.where(
                 seasonal, p_alive * orders_in_season * model.expected_spend, model.expected_revenue
             )
+        if seasonal_churn:  # likewise, unless the split showed the year-round one better
+            model.p_alive = np.where(seasonal, p_alive, model.p_alive)
+            model.p_churn = np.where(seasonal, 1.0 - p_order, model.p_churn)
+            model.expected_orders = np.where(seasonal, orders_in_season, model.expected_orders)
+            if model.p_churn_raw is not None:  # the uncalibrated one the same way
+                raw_order = outlook(
+                    season,
+                    days.n_days,
+                    1.0 - model.p_churn_raw,
+                    prep.as_of_day,
+                    settings.horizon_days,
+                )[1]
+                model.p_churn_raw = np.where(seasonal, 1.0 - raw_order, model.p_churn_raw)
 
     decline_params = {
         "current_revenue": np.round(current.revenue, 2),

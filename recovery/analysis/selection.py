@@ -18,6 +18,9 @@ already has, nothing after ``as_of``:
   customers' forecast taken from their season (``+season``). The textbook stays unless
   another holds ``CAPTURE_MARGIN`` more at both shares on both splits
   (:func:`choose_revenue`);
+* **seasonal customers' p_churn** – from their season's outlook (:mod:`.season`) unless
+  the year-round p_churn had the higher AUC at every split with seasonal customers (on
+  CDNOW and the synthetic data the customers found "seasonal" by chance);
 * **calibration** – only with both splits: :func:`.calibrate.forward` fits each kind on
   the earlier split, keeps the one that lowers the recent split's decile error by at
   least ``calibrate.MARGIN`` against the raw p_churn (if any) and refits it on both.
@@ -65,6 +68,7 @@ class Split:
     auc: dict[str, float] = field(default_factory=dict)
     capture: dict[str, float] = field(default_factory=dict)  # mean top-10/20 % share
     calibration_errors: dict[str, float] = field(default_factory=dict)
+    season_auc: list[list[float]] = field(default_factory=list)  # per split: without, with
 
     def to_dict(self) -> dict[str, Any]:
         c = self.choice
@@ -79,6 +83,8 @@ class Split:
             "churn_model": c.churn if c else None,
             "revenue_model": c.revenue if c else None,
             "seasonal_revenue": c.seasonal_revenue if c else None,
+            "seasonal_churn": c.seasonal_churn if c else None,
+            "season_auc": [[float(v) for v in a] for a in self.season_auc],
             "calibrator": c.calibrator.to_dict() if c and c.calibrator else None,
             "calibrated_model": c.calibrated if c else None,
         }
@@ -144,37 +150,36 @@ class _Split:
     season: Judged
     n_days: np.ndarray
 
+    def _outlook(self, churn_model: str) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """The seasonal customers' outlook from ``churn_model``'s p_churn (None: none)."""
+        if not self.season.seasonal.any() or churn_model not in self.cands.models:
+            return None
+        p_any = 1.0 - self.cands.models[churn_model].p_churn
+        return outlook(self.season, self.n_days, p_any, self.day, self.horizon_days)
+
     def forecasts(self, churn_model: str) -> dict[str, np.ndarray]:
         """Every revenue forecast, and where there are seasonal customers each also with
         their season's outlook (as the run applies it, with ``churn_model``'s p_churn)."""
         plain = {name: self.cands.revenue(name) for name in self.cands.revenue_names}
-        if not self.season.seasonal.any() or churn_model not in self.cands.models:
+        seen = self._outlook(churn_model)
+        if seen is None:
             return plain
-        seasonal = season_forecast(
-            self.season,
-            self.n_days,
-            self.cands.models[churn_model].p_churn,
-            self.cands.spend,
-            self.day,
-            self.horizon_days,
-        )
+        p_alive, _, orders = seen
+        seasonal = p_alive * orders * self.cands.spend
         return plain | {
             name + SEASONAL: np.where(self.season.seasonal, seasonal, value)
             for name, value in plain.items()
         }
 
-
-def season_forecast(
-    season: Judged,
-    n_days: np.ndarray,
-    p_churn: np.ndarray,
-    spend: np.ndarray,
-    as_of_day: int,
-    horizon_days: int,
-) -> np.ndarray:
-    """P(active) × the season's orders in the horizon × spend (NaN for non-seasonal)."""
-    p_alive, _, orders = outlook(season, n_days, 1.0 - p_churn, as_of_day, horizon_days)
-    return p_alive * orders * spend
+    def season_auc(self, churn_model: str) -> tuple[float, float] | None:
+        """ROC AUC of ``churn_model``'s p_churn without and with the seasonal customers'
+        outlook (None: no seasonal customers at this split)."""
+        seen = self._outlook(churn_model)
+        if seen is None:
+            return None
+        p = self.cands.models[churn_model].p_churn
+        with_season = np.where(self.season.seasonal, 1.0 - seen[1], p)
+        return roc_auc(p, self.churned), roc_auc(with_season, self.churned)
 
 
 def _split(prep: Prepared, day: int, horizon_days: int, settings: AnalysisSettings) -> _Split | str:
@@ -256,6 +261,10 @@ def select(prep: Prepared, horizon_days: int, settings: AnalysisSettings | None 
     margin = max(AUC_MARGIN, 1 / np.sqrt(len(recent.churned)))
     churn = best if auc[best] >= auc[cands.aic_choice] + margin else None
     used = churn or cands.aic_choice
+    # the seasonal customers' p_churn comes from their season unless the year-round one
+    # ranked better at every split that had seasonal customers
+    season_auc = [a for a in (s.season_auc(used) for s in splits) if a is not None]
+    seasonal_churn = not season_auc or any(season >= plain for plain, season in season_auc)
     revenue, capture = choose_revenue(
         [s.forecasts(used) for s in splits], [s.future for s in splits]
     )
@@ -274,6 +283,7 @@ def select(prep: Prepared, horizon_days: int, settings: AnalysisSettings | None 
             calibrator,
             used if calibrator else None,
             seasonal_revenue=revenue.endswith(SEASONAL),
+            seasonal_churn=seasonal_churn,
         ),
         None if calibrator or errors else "calibration_history",
         recent.day,
@@ -282,4 +292,5 @@ def select(prep: Prepared, horizon_days: int, settings: AnalysisSettings | None 
         auc=auc,
         capture=capture,
         calibration_errors=errors,
+        season_auc=[list(a) for a in season_auc],
     )
