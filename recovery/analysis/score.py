@@ -17,7 +17,10 @@ at least two years) is judged against her season instead: not overdue out of sea
 flagged when a season passed without an order (reason part ``season``), her next order
 expected at the next season's start, her revenue compared with the same period last
 year whatever ``comparison`` says, and her ``p_churn``/``expected_orders`` only count
-the part of her season the horizon reaches (:func:`.season.outlook`).
+the part of her season the horizon reaches (:func:`.season.outlook`) – unless the time
+split showed the year-round p_churn ranking better (``seasonal_churn``, :mod:`.selection`);
+her ``expected_revenue`` takes the season only where the split showed that it ranks
+better (``seasonal_revenue``).
 
 ``expected_next_order`` is the last order day plus the typical interval (A2), not the
 BG/NBD waiting time: BG/NBD treats orders as a memoryless Poisson process, so for a
@@ -279,7 +282,9 @@ def score_customers(
     ``attrs['model']`` describes the fitted models: ``model`` names the one behind
     ``p_churn`` (``renewal``, ``mbgnbd``, ``bgnbd`` or the ``rhythm`` fallback), then
     ``revenue_model`` the revenue forecast, ``calibrated`` whether ``p_churn`` was
-    calibrated, then each model's parameters, ``selection``
+    calibrated, ``seasonal_churn`` / ``seasonal_revenue`` whether the seasonal
+    customers' p_churn / forecast came from their season, then each model's
+    parameters, ``selection``
     (log-likelihoods and AIC) and ``time_split`` (:mod:`.selection`: the split's AUC and
     capture per model, the calibration errors and the calibrator); and
     ``attrs['windows']`` the decline windows.
