@@ -19,21 +19,19 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from ..extensions import db
-from ..messaging import outbox
+from ..messaging import consent, outbox
 from ..messaging.cap import MarketingCap
 from ..models import (
     Case,
     CaseEvent,
-    DoNotContact,
     Order,
     OrderLine,
     ReconnectContact,
-    ReconnectExclusion,
     ReconnectSettings,
     utcnow,
 )
 from ..models.message import Channel, ChannelPreference, GroupMessageTexts, MessagePurpose
-from .overdue import with_open_order
+from .overdue import switched_off, with_open_order
 from .settings import available_channels
 from .windows import SendWindows
 
@@ -84,30 +82,6 @@ def _ordered_from_group(contact_ids: list[int]) -> set[int]:
     return set(db.session.scalars(select(rc.id).where(rc.id.in_(contact_ids), ordered)))
 
 
-def _switched_off(group_id: int, customer_ids: set[int]) -> set[int]:
-    return set(
-        db.session.scalars(
-            select(ReconnectExclusion.customer_id).where(
-                ReconnectExclusion.product_group_id == group_id,
-                ReconnectExclusion.customer_id.in_(customer_ids),
-            )
-        )
-    )
-
-
-def _records(customer_ids: set[int]) -> dict[int, dict[str, str]]:
-    """The customers' do-not-contact reasons per channel."""
-    found: dict[int, dict[str, str]] = {}
-    rows = db.session.execute(
-        select(DoNotContact.customer_id, DoNotContact.channel, DoNotContact.reason).where(
-            DoNotContact.customer_id.in_(customer_ids)
-        )
-    )
-    for customer_id, channel, reason in rows:
-        found.setdefault(customer_id, {})[channel] = reason
-    return found
-
-
 def _available(texts: GroupMessageTexts | None) -> list[str]:
     """The channels the group has a follow-up for."""
     if texts is None:
@@ -144,8 +118,8 @@ def _plan(contacts, texts, cap: MarketingCap, now: datetime) -> tuple[_Batch, di
             .options(joinedload(Case.customer), joinedload(Case.company))
         )
     }
-    switched_off = _switched_off(group_id, customer_ids)
-    records = _records(customer_ids)
+    off = switched_off(group_id, customer_ids)
+    records = consent.records(customer_ids)
     contexts = outbox.customer_contexts(customer_ids)
     last_sent = cap.last_within_many(customer_ids, now)
     available = _available(texts)
@@ -157,7 +131,7 @@ def _plan(contacts, texts, cap: MarketingCap, now: datetime) -> tuple[_Batch, di
             batch.skip[contact.id] = ("open_order", {})
         elif case.closed_at is not None:
             batch.skip[contact.id] = ("closed", {})
-        elif contact.customer_id in switched_off:
+        elif contact.customer_id in off:
             batch.skip[contact.id] = ("switched_off", {})
         elif not available:
             batch.skip[contact.id] = ("no_text", {})
