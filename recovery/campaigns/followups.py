@@ -227,6 +227,7 @@ def decide_batch(contacts, texts, cap: MarketingCap, now: datetime, result) -> N
     if batch.hold:
         _held(contacts, batch.hold, now)
         result.held += len(batch.hold)
+    links, queued = outbox.UnsubscribeLinks(), []
     for contact in contacts:
         if contact.id not in claimed:
             continue
@@ -238,11 +239,10 @@ def decide_batch(contacts, texts, cap: MarketingCap, now: datetime, result) -> N
         case_ = loaded["cases"][contact.case_id]
         ctx = loaded["contexts"][contact.customer_id]
         company = case_.company or ctx.company
-        sent, errors = {}, []
+        sent, errors, customer = {}, [], case_.customer
         for channel in batch.send[contact.id]:
             try:
-                message = _queue(channel, case_.customer, ctx, company, texts, case_.id)
-                sent[channel] = message.id
+                sent[channel] = _queue(channel, customer, ctx, company, texts, case_.id, links)
             except outbox.CannotSend as exc:
                 errors.append(str(exc))
         if not sent:
@@ -255,14 +255,17 @@ def decide_batch(contacts, texts, cap: MarketingCap, now: datetime, result) -> N
             _event(contact, "reconnect_skipped", now, reason="cannot_send", errors=errors)
             result.skipped["cannot_send"] = result.skipped.get("cannot_send", 0) + 1
             continue
-        _event(
-            contact, "reconnect_followup", now, message_ids=list(sent.values()), channels=list(sent)
-        )
+        queued.append((contact, sent))
+    db.session.flush()  # the batch's messages: one INSERT per channel, their ids
+    for contact, sent in queued:
+        ids = [message.id for message in sent.values()]
+        _event(contact, "reconnect_followup", now, message_ids=ids, channels=list(sent))
         result.sent += 1
     db.session.commit()
 
 
-def _queue(channel, customer, ctx, company, texts, case_id):
+def _queue(channel, customer, ctx, company, texts, case_id, links):
+    """A follow-up message, added to the session (inserted by the batch's flush)."""
     if channel == Channel.EMAIL:
         return outbox.queue_template_email(
             customer,
@@ -273,10 +276,20 @@ def _queue(channel, customer, ctx, company, texts, case_id):
             MessagePurpose.FOLLOWUP,
             None,
             case_id=case_id,
+            links=links,
+            flush=False,
         )
     text = texts.followup_sms_text
     return outbox.queue_text_sms(
-        customer, ctx, company, text, MessagePurpose.FOLLOWUP, None, case_id=case_id
+        customer,
+        ctx,
+        company,
+        text,
+        MessagePurpose.FOLLOWUP,
+        None,
+        case_id=case_id,
+        links=links,
+        flush=False,
     )
 
 

@@ -208,10 +208,12 @@ def test_only_inside_the_send_windows(app, ordered):
 
 
 @pytest.mark.parametrize(
-    ("batch", "before_restart"), [(2, 2), (200, 0)], ids=["second batch", "only batch"]
+    ("batch", "dies_at", "before_restart"),
+    [(2, 2, 2), (200, 1, 0)],
+    ids=["in the second batch", "in the only batch"],
 )
 def test_the_worker_killed_mid_batch_sends_every_reminder_once(
-    app, build, ordered, batch, before_restart
+    app, build, ordered, batch, dies_at, before_restart
 ):
     _anna, _order, company = ordered
     for n in range(4):
@@ -228,20 +230,20 @@ def test_the_worker_killed_mid_batch_sends_every_reminder_once(
 
     inserts = []
 
-    def die_on_the_fifth_message(_conn, _cursor, statement, *_args):
-        if statement.lstrip().upper().startswith("INSERT INTO MESSAGE"):
+    def die_writing_a_batch(_conn, _cursor, statement, *_args):
+        # a batch's messages are inserted, then its reminders: it dies in between
+        if statement.lstrip().upper().startswith("INSERT INTO REORDER_REMINDER"):
             inserts.append(statement)
-            # Anna's email and SMS, one each for the next two: the fourth reminder dies
-            if len(inserts) == 5:
+            if len(inserts) == dies_at:
                 raise Killed
 
     engine = db.engine
-    event.listen(engine, "before_cursor_execute", die_on_the_fifth_message)
+    event.listen(engine, "before_cursor_execute", die_writing_a_batch)
     try:
         with app.test_request_context(), pytest.raises(Killed):
             decide_reminders(T0 + 30 * DAY + timedelta(hours=1), batch=batch)
     finally:
-        event.remove(engine, "before_cursor_execute", die_on_the_fifth_message)
+        event.remove(engine, "before_cursor_execute", die_writing_a_batch)
     db.session.rollback()
     # the batches before the one it was on are written, that one not at all
     assert [r.state for r in _reminders()] == ["sent"] * before_restart
