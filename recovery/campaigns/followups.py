@@ -30,6 +30,7 @@ from ..models import (
     ReconnectSettings,
     utcnow,
 )
+from ..models.bulk import insert_objects
 from ..models.message import Channel, ChannelPreference, GroupMessageTexts, MessagePurpose
 from .overdue import switched_off, with_open_order
 from .settings import available_channels
@@ -256,7 +257,8 @@ def decide_batch(contacts, texts, cap: MarketingCap, now: datetime, result) -> N
             result.skipped["cannot_send"] = result.skipped.get("cannot_send", 0) + 1
             continue
         queued.append((contact, sent))
-    db.session.flush()  # the batch's messages: one INSERT per channel, their ids
+    # the batch's messages: one INSERT (per channel), their ids
+    insert_objects([message for _contact, sent in queued for message in sent.values()])
     for contact, sent in queued:
         ids = [message.id for message in sent.values()]
         _event(contact, "reconnect_followup", now, message_ids=ids, channels=list(sent))

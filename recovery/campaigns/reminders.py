@@ -35,13 +35,17 @@ from ..models import (
     ReorderReminder,
     utcnow,
 )
-from ..models.bulk import insert_new, reserve_ids
+from ..models.bulk import insert_objects, insert_rows
 from ..models.message import Channel, ChannelPreference, MessagePurpose
 from .overdue import switched_off, with_open_order
 from .reminder_settings import ReminderSettings, reminder_settings
 from .windows import SendWindows
 
 BATCH = 200
+# Per group and run: the candidates' statement reads the whole window of orders up to
+# the undecided ones, so a run takes a few batches (each committed on its own) rather
+# than one; a run of 10 groups stays well inside a minute.
+PER_RUN = 1000
 # A reminder whose moment passed longer ago than this is not sent any more (switched on
 # late, worker stopped): it would no longer fit the order it refers to.
 LATE = timedelta(days=7)
@@ -370,8 +374,7 @@ class Batch:
             self.verdict(c, outcome, checked)
             for c, outcome in zip(candidates, checked.outcomes, strict=True)
         ]
-        reserve_ids([m for verdict in verdicts for m in verdict.messages.values()])
-        db.session.flush()
+        insert_objects([m for verdict in verdicts for m in verdict.messages.values()])
         rows = [
             {
                 "customer_id": c.customer_id,
@@ -385,7 +388,9 @@ class Batch:
             }
             for c, verdict in zip(candidates, verdicts, strict=True)
         ]
-        claimed = insert_new(ReorderReminder.__table__, rows, ("customer_id", "order_id"))
+        key = ("customer_id", "product_group_id", "order_id")
+        inserted = insert_rows(ReorderReminder.__table__, rows, key, ("customer_id", "order_id"))
+        claimed = set(inserted)
         lost = [
             message.id
             for c, verdict in zip(candidates, verdicts, strict=True)
@@ -443,8 +448,7 @@ class Batch:
         verdicts = {i: Verdict("skipped", "too_late") for i in late}
         for i, outcome in zip(fresh, checked.outcomes, strict=True):
             verdicts[i] = self.verdict(claimed[i], outcome, checked)
-        reserve_ids([m for verdict in verdicts.values() for m in verdict.messages.values()])
-        db.session.flush()
+        insert_objects([m for verdict in verdicts.values() for m in verdict.messages.values()])
         if claimed:  # ORM bulk update by primary key: one executemany
             db.session.execute(
                 update(ReorderReminder),
@@ -473,7 +477,7 @@ CANDIDATES = {ReminderMode.AFTER: _after_order, ReminderMode.PREDICTED: _predict
 
 
 def decide_reminders(
-    now: datetime | None = None, limit: int = BATCH, batch: int = BATCH
+    now: datetime | None = None, limit: int = PER_RUN, batch: int = BATCH
 ) -> ReminderResult:
     """Decide the reminders that are due, per group with a reminder, ``limit`` per group
     and run, ``batch`` at a time; only inside a send window."""
