@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, func, literal, select
 
 from ..extensions import db
+from ..messaging.cap import MarketingCap
 from ..models import (
     Customer,
     Order,
@@ -24,7 +25,7 @@ from ..models.message import CHANNEL_LABELS
 from ..models.reorder import REMINDER_SKIP_LABELS
 from .lists import group_names, results_since
 from .reminder_settings import ReminderSettings, reminder_settings
-from .reminders import LATE, group_line, not_decided
+from .reminders import LATE, Candidate, check, free_from, group_line, not_decided
 
 PAGE = 50
 SHOWS = {
@@ -143,6 +144,8 @@ class ListRow:
     reason: str | None = None
     reordered_at: datetime | None = None
     reordered_revenue: Decimal | None = None
+    # coming up: "send", "held" (by the cap until ``held_until``) or "skip" (``reason``)
+    outlook: str | None = None
 
 
 @dataclass
@@ -158,13 +161,14 @@ def _name(c: Customer) -> str:
     return c.display_name
 
 
-def _upcoming(s: ReminderSettings, company_id, now, offset):
-    """Not decided yet (due later, or due and waiting for a send window): from the
-    orders of the last N days, or from the analysis's predictions."""
+def _upcoming_rows(s: ReminderSettings, company_id, now, offset) -> list[tuple]:
+    """(customer, candidate) of the reminders not decided yet (due later, or due and
+    waiting for a send window): from the orders of the last N days, or from the
+    analysis's predictions."""
     if s.mode == ReminderMode.AFTER:
         days = timedelta(days=s.days_after)
         stmt = (
-            select(Customer, Order.company_id, Order.ordered_at, Order.ordered_at)
+            select(Customer, Order.id, Order.company_id, Order.ordered_at, Order.ordered_at)
             .join(Customer, Customer.id == Order.customer_id)
             .where(
                 Order.ordered_at > now - days - LATE,
@@ -179,7 +183,7 @@ def _upcoming(s: ReminderSettings, company_id, now, offset):
         before = timedelta(days=s.days_before)
         d = ReorderDue
         stmt = (
-            select(Customer, d.company_id, d.last_order_at, d.overdue_from)
+            select(Customer, d.order_id, d.company_id, d.last_order_at, d.overdue_from)
             .join(Customer, Customer.id == d.customer_id)
             .where(
                 d.product_group_id == s.product_group_id,
@@ -194,9 +198,41 @@ def _upcoming(s: ReminderSettings, company_id, now, offset):
     if company_id is not None:
         stmt = stmt.where(column == company_id)
     return [
-        ListRow(c.id, c.number, _name(c), company, started, due + shift)
-        for c, company, started, due in db.session.execute(stmt.offset(offset).limit(PAGE + 1))
+        (c, Candidate(c.id, s.product_group_id, order, company, started, due + shift))
+        for c, order, company, started, due in db.session.execute(
+            stmt.offset(offset).limit(PAGE + 1)
+        )
     ]
+
+
+def _refused(refused: dict[str, str]) -> str:
+    """Why no channel can carry it, per channel: "E-Mail: no email address; …"."""
+    return "; ".join(f"{CHANNEL_LABELS[channel]}: {why}" for channel, why in refused.items())
+
+
+def _upcoming(s: ReminderSettings, company_id, now, offset) -> list[ListRow]:
+    """The reminders coming up, each with whether it would be sent as things stand now
+    and, if not, why: the worker's own checks (``reminders.check``), one statement per
+    kind of check for the page's rows."""
+    found = _upcoming_rows(s, company_id, now, offset)
+    cap = MarketingCap.load()
+    checked = check([c for _customer, c in found], s, cap, now)
+    rows = []
+    for (customer, c), outcome in zip(found, checked.outcomes, strict=True):
+        row = ListRow(
+            customer.id, customer.number, _name(customer), c.company_id, c.started_at, c.due_at
+        )
+        if outcome.reason == "unsubscribed":
+            row.outlook, row.reason = "skip", _refused(outcome.refused)
+        elif outcome.reason:
+            row.outlook, row.reason = "skip", str(REMINDER_SKIP_LABELS[outcome.reason])
+        elif outcome.held_by is not None and free_from(cap, outcome.held_by) > max(c.due_at, now):
+            row.outlook, row.held_until = "held", free_from(cap, outcome.held_by)
+        else:
+            row.outlook = "send"
+            row.channels = ", ".join(str(CHANNEL_LABELS[ch]) for ch in outcome.channels)
+        rows.append(row)
+    return rows
 
 
 def _decided(group_id: int, state: str, company_id, offset):

@@ -15,14 +15,13 @@ cancels a message whose customer left the group or the newsletter since
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, and_, func, select, text, update
+from sqlalchemy import Select, and_, func, select, update
 
 from ..extensions import db
 from ..jobs import enqueue
@@ -51,9 +50,9 @@ from ..models import (
     User,
     WebhookEvent,
 )
+from ..models.bulk import insert_rows
 from ..models.customer import display_name
 from ..models.message import Channel
-from .settings import insert_ignoring
 from .windows import SendWindows
 
 JOB_KIND = "serial message"
@@ -337,37 +336,9 @@ _UNIQUE = ["serial_message_id", "customer_id"]
 
 
 def _insert(rows: list[dict[str, Any]]) -> None:
-    """Insert a chunk's messages, skipping a recipient who has one (the unique key).
-
-    On PostgreSQL the chunk is one statement with the rows as one JSON parameter
-    (``jsonb_to_recordset``): the server reads them in C, where a multi-row VALUES of
-    20 000 parameters costs the driver more than the database. Elsewhere (SQLite) the
-    rows go as multi-row INSERTs.
-    """
-    table = Message.__table__
-    dialect = db.session.get_bind().dialect
-    if dialect.name != "postgresql":
-        stmt = insert_ignoring(table).on_conflict_do_nothing(index_elements=_UNIQUE)
-        db.session.execute(stmt.returning(table.c.id), rows)
-        return
-    names = list(rows[0])
-    columns = ", ".join(names)
-    shapes = ", ".join(f"{n} {table.c[n].type.compile(dialect=dialect)}" for n in names)
-    db.session.execute(
-        text(
-            f"INSERT INTO message ({columns}) SELECT {columns} "  # noqa: S608 (our column names)
-            f"FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r({shapes}) "
-            f"ON CONFLICT ({', '.join(_UNIQUE)}) DO NOTHING"
-        ),
-        {"rows": json.dumps(rows, default=_naive_utc)},
-    )
-
-
-def _naive_utc(value: object) -> str:
-    """Times as the database keeps them (naive UTC, see ``UTCDateTime``)."""
-    if isinstance(value, datetime) and value.tzinfo is not None:
-        return value.astimezone(UTC).replace(tzinfo=None).isoformat()
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+    """Insert a chunk's messages with one statement (``models.bulk``: on PostgreSQL the
+    rows as one JSON parameter), skipping a recipient who has one (the unique key)."""
+    insert_rows(Message.__table__, rows, skip_existing=_UNIQUE)
 
 
 # -- preview and test --------------------------------------------------------------------
