@@ -230,3 +230,36 @@ def test_preview_count_for_a_restricted_user_counts_their_company_only(db, build
     rules = [{"type": "country", "values": ["AT"]}]
     assert preview_count(rules, make_user("admin")) == 2
     assert preview_count(rules, make_user("sales", company_id=north.id)) == 1
+
+
+def test_one_round_over_several_groups_changes_each_group_by_itself(db, build):
+    user = make_user("sales")
+    at = build.customer(country="AT")
+    ch = build.customer(country="CH")
+    by_hand = build.customer(country="AT")
+    austria = _group(db, [{"type": "country", "values": ["AT"]}], name="Österreich")
+    swiss = _group(db, [{"type": "country", "values": ["CH"]}], name="Schweiz")
+    add_by_hand(austria.id, [by_hand.id], user)
+    results = {r.group_id: (r.added, r.removed) for r in evaluate()}
+    assert results == {austria.id: (1, 0), swiss.id: (1, 0)}  # the hand member stays as it is
+    assert _members(db, austria) == {at.id: "rule", by_hand.id: "hand"}
+    at.country, ch.country = "CH", "AT"
+    db.session.commit()
+    results = {r.group_id: (r.added, r.removed) for r in evaluate()}
+    assert results == {austria.id: (1, 1), swiss.id: (1, 1)}
+    assert _members(db, austria) == {ch.id: "rule", by_hand.id: "hand"}
+    assert _members(db, swiss) == {at.id: "rule"}
+    history = db.session.execute(
+        select(GroupMemberChange.customer_id, GroupMemberChange.change, GroupMemberChange.source)
+        .where(GroupMemberChange.group_id == austria.id)
+        .order_by(GroupMemberChange.id)
+    ).all()
+    assert sorted(map(tuple, history)) == sorted(
+        [
+            (by_hand.id, "added", "hand"),
+            (at.id, "added", "rule"),
+            (at.id, "removed", "rule"),
+            (ch.id, "added", "rule"),
+        ]
+    )
+    assert [(r.added, r.removed) for r in evaluate()] == [(0, 0), (0, 0)]
