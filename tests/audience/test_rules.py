@@ -263,3 +263,21 @@ def test_one_round_over_several_groups_changes_each_group_by_itself(db, build):
         ]
     )
     assert [(r.added, r.removed) for r in evaluate()] == [(0, 0), (0, 0)]
+
+
+def test_a_merged_sign_up_contact_is_matched_by_no_rule(db, build):
+    """The customer stands for a sign-up contact merged into it: a rule that would match
+    the old contact (here: no open case) leaves it out, and a rule member merged later
+    leaves the group at the next round."""
+    customer = build.customer()
+    contact = build.customer()
+    group = _group(db, [{"type": "flag", "value": "none"}])
+    evaluate([group.id])
+    assert set(_members(db, group)) == {customer.id, contact.id}
+
+    contact.merged_into_id = customer.id
+    db.session.commit()
+    [result] = evaluate([group.id])
+    assert (result.added, result.removed) == (0, 1)
+    assert set(_members(db, group)) == {customer.id}
+    assert _matches(db, [{"type": "flag", "value": "none"}]) == {customer.id}
