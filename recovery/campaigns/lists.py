@@ -29,6 +29,7 @@ from ..models import (
     ProductGroup,
     ReconnectContact,
     ReconnectExclusion,
+    ReconnectTally,
     business_tz,
 )
 from ..models.customer import display_name
@@ -181,7 +182,13 @@ class TabPage:
 # The overdue tabs read the group's open cases in list order from the partial index, a
 # chunk at a time, and keep those of the tab: page 1 reads one chunk, not the group.
 # "Next" and "previous" carry the case that ends the page (``after`` / ``before``), so a
-# deep page starts there instead of reading every chunk before it.
+# deep page starts there instead of reading every chunk before it. The first chunk is
+# as large as the overview's tally says fills the page, with a margin (on the
+# benchmark's 1 M customers about half of group 1's overdue customers are reachable:
+# 150 cases instead of 500, which cost 9.5 of the page's 14 ms in PostgreSQL); each
+# further chunk is four times the one before, up to CHUNK, so a stale tally or a
+# sparse tab still takes few statements.
+FIRST_CHUNK = 50
 CHUNK = 500
 
 
@@ -238,7 +245,7 @@ def _overdue_page(group_id, tab, company_id, page, now, after, before) -> TabPag
         ORDER BY … LIMIT made PostgreSQL plan the eight-table join for 25 ms instead
         of 8–12 ms; measured 15 ms of database CPU per page against 22 ms)."""
         found: list = []
-        for chunk_stmt in _walk(in_group, key, forward):
+        for chunk_stmt in _walk(in_group, key, forward, _first_chunk(group_id, tab, want)):
             # The chunk as a sub-query, not 500 ids as parameters: the statement stays
             # short, so psycopg parses it once per process, not per request (20 ms).
             rows = db.session.execute(keep.where(Case.id.in_(chunk_stmt))).all()
@@ -264,6 +271,23 @@ def _overdue_page(group_id, tab, company_id, page, now, after, before) -> TabPag
         data.next_after = rows[-1].case_id if more else None
         data.prev_before = rows[0].case_id if page > 2 else None
     return data
+
+
+def _first_chunk(group_id: int, tab: str, want: int) -> int:
+    """How many of the group's cases the first chunk reads to find ``want`` rows of the
+    tab: by the tally's share of the tab among the group's overdue cases, 1.5 times over
+    (all companies' counts: a restricted user's company is about as mixed)."""
+    overdue, fresh, reachable = db.session.execute(
+        select(
+            func.sum(ReconnectTally.overdue),
+            func.sum(ReconnectTally.fresh),
+            func.sum(ReconnectTally.reachable),
+        ).where(ReconnectTally.product_group_id == group_id)
+    ).one()
+    in_tab = (reachable if tab == "reachable" else (fresh or 0) - (reachable or 0)) or 0
+    if not overdue or in_tab <= 0:
+        return CHUNK
+    return max(FIRST_CHUNK, min(CHUNK, -(-want * 3 * overdue // (2 * in_tab))))
 
 
 def _key(in_group: Select, case_id: int) -> tuple[Decimal | None, int] | None:
@@ -302,17 +326,19 @@ def _order(forward: bool) -> tuple:
     return column.nulls_first(), Case.id.desc()
 
 
-def _walk(in_group: Select, key, forward: bool):
+def _walk(in_group: Select, key, forward: bool, size: int):
     """Statements of chunks of the group's case ids in list order (reversed when not
-    ``forward``) from ``key`` on (None: from the top). The end of a chunk is read only
-    when the caller asks for the next one."""
+    ``forward``) from ``key`` on (None: from the top), the first of ``size`` ids, each
+    next one four times larger up to CHUNK. The end of a chunk is read only when the
+    caller asks for the next one."""
     ranges = [true()] if key is None else _beyond(key, forward)
     while ranges:
         chunk = in_group.where(ranges[0]).order_by(*_order(forward))
-        yield chunk.with_only_columns(Case.id).limit(CHUNK)
-        last = db.session.execute(chunk.offset(CHUNK - 1).limit(1)).first()
+        yield chunk.with_only_columns(Case.id).limit(size)
+        last = db.session.execute(chunk.offset(size - 1).limit(1)).first()
         # A chunk that ends early ends its range: go on with the next one.
         ranges = _beyond((last[1], last[0]), forward) if last else ranges[1:]
+        size = min(size * 4, CHUNK)
 
 
 # The columns of a row, read as plain values (no ORM objects: 50 rows a page).

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from recovery.campaigns import lists
+from recovery.campaigns import lists, tally
 from recovery.extensions import db
 from recovery.models import (
     DoNotContact,
@@ -147,9 +147,12 @@ def test_tabs_list_reachable_and_not_reachable_with_the_reason(client, login_as,
     assert f'data-customer="{poor.customer_id}"' not in html
 
 
-def test_tabs_page_through_the_rows(client, login_as, build, monkeypatch):
+@pytest.mark.parametrize("first, chunk", [(3, 3), (1, 4)])
+def test_tabs_page_through_the_rows(client, login_as, build, monkeypatch, first, chunk):
     monkeypatch.setattr(lists, "PAGE_SIZE", 2)
-    monkeypatch.setattr(lists, "CHUNK", 3)  # pages cross the chunks read from the index
+    # Pages cross the chunks read from the index: all of 3, or growing 1, 4, 4.
+    monkeypatch.setattr(lists, "_first_chunk", lambda *args: first)
+    monkeypatch.setattr(lists, "CHUNK", chunk)
     company = shop(build)
     group = build.group("Saatgut")
     for i in range(7):
@@ -169,6 +172,23 @@ def test_tabs_page_through_the_rows(client, login_as, build, monkeypatch):
     assert client.get(f"{url}?page=x").status_code == 200
     assert client.get(f"/reconnect/group/{group.id}/nonsense").status_code == 404
     assert client.get("/reconnect/group/999999/reachable").status_code == 404
+
+
+def test_the_first_chunk_is_sized_by_the_tallys_share_of_the_tab(build, monkeypatch):
+    company = shop(build)
+    group = build.group("Saatgut")
+    for i in range(8):
+        email = None if i < 2 else f"kunde{i}@example.de"  # 6 reachable, 2 not
+        overdue(build, company, group, risk=f"{100 - i}.00", email=email)
+    assert lists._first_chunk(group.id, "reachable", 51) == lists.CHUNK  # nothing counted
+    tally.refresh()
+    monkeypatch.setattr(lists, "FIRST_CHUNK", 1)
+    # 51 wanted, 6 of 8 in the tab: 51 × 8 / 6 × 1.5 = 102; 2 of 8: 306
+    assert lists._first_chunk(group.id, "reachable", 51) == 102
+    assert lists._first_chunk(group.id, "unreachable", 51) == 306
+    assert lists._first_chunk(group.id, "unreachable", 200) == lists.CHUNK
+    monkeypatch.setattr(lists, "FIRST_CHUNK", 200)
+    assert lists._first_chunk(group.id, "reachable", 51) == 200
 
 
 def test_the_sent_tabs_show_first_message_follow_up_and_reconnected(client, login_as, build):
