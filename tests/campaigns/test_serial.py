@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, insert, select
 
-from recovery.campaigns import serial
+from recovery.campaigns import serial, serial_queue
 from recovery.extensions import db
 from recovery.messaging import webhook
 from recovery.messaging.salutation import Addressee, salutation
@@ -134,7 +134,7 @@ def _queue(app, item: SerialMessage, user) -> None:
     with app.test_request_context():
         serial.send_now(item, user)
         db.session.commit()
-        serial.queue_messages(item.id, utcnow())
+        serial_queue.queue_messages(item.id, utcnow())
 
 
 def _messages(item: SerialMessage) -> list[Message]:
@@ -268,7 +268,7 @@ def test_a_killed_workers_job_is_taken_over_and_queues_nobody_twice(app, admin, 
     group = _group()
     ids = _members(group, 35)
     item = _serial(group, company, admin)
-    monkeypatch.setattr(serial, "CHUNK", 10)
+    monkeypatch.setattr(serial_queue, "CHUNK", 10)
     calls = []
 
     def killed_after_two_chunks(done):
@@ -281,7 +281,7 @@ def test_a_killed_workers_job_is_taken_over_and_queues_nobody_twice(app, admin, 
         db.session.commit()
         job = rows.claim("worker-a", [serial.JOB_KIND])
         with pytest.raises(SystemExit):
-            serial.queue_messages(item.id, utcnow(), progress=killed_after_two_chunks)
+            serial_queue.queue_messages(item.id, utcnow(), progress=killed_after_two_chunks)
         db.session.rollback()
         assert len(_messages(item)) == 20
         lease = registry.kind(serial.JOB_KIND).lease
@@ -305,7 +305,7 @@ def test_the_unique_key_refuses_a_second_message_for_a_recipient(app, admin, bui
     item.state, item.queued_through = "queueing", 0  # as if a second job started over
     db.session.commit()
     with app.test_request_context():
-        serial.queue_messages(item.id, utcnow())
+        serial_queue.queue_messages(item.id, utcnow())
     assert len(_messages(item)) == 3
 
 
