@@ -282,27 +282,7 @@ class Sender:
                 result.cancelled += message.state == "cancelled"
             db.session.commit()
             return
-        lookups = self._look_up(ids)
-        emails: list[OutgoingEmail] = []
-        texts: list[tuple[str | None, OutgoingSms]] = []
-        ready = [
-            m
-            for m in self._owned(ids)
-            if m.unknown_since is None or self._resolve(m, lookups.get(m.id), result)
-        ]
-        reasons = self._blocked(ready)  # right before the send, after any look-up
-        for message in ready:
-            if reasons.get(message.id):
-                self._cancel(message, reasons[message.id], result)
-        for message in self._gate([m for m in ready if not reasons.get(m.id)], ids, result):
-            try:
-                if message.channel == Channel.SMS:
-                    texts.append((message.provider, self._sms(message)))
-                else:
-                    emails.append(self._email(message))
-            except ValueError as exc:
-                self._fail(message, "invalid", str(exc), result)
-        db.session.commit()
+        emails, texts = self._outgoing(ids, result)
         stopped: set[str] = set()  # the sources that refused the key or the sender
         held: list[str] = []  # not sent: their source stopped, or Mailjet said "slow down"
         per_call = min(self.options.batch_size, MAX_MESSAGES_PER_CALL)
@@ -330,6 +310,36 @@ class Sender:
             self._hold(held, result)
 
     # -- before sending ----------------------------------------------------------------------
+
+    def _outgoing(
+        self, ids: list[int], result: BatchResult
+    ) -> tuple[list[OutgoingEmail], list[tuple[str | None, OutgoingSms]]]:
+        """What of the claim goes out now, as plain emails and SMS; the rest is decided
+        (found at Mailjet, cancelled, held, failed) and committed. The claim's objects
+        are left behind here: with none in the session, each call's commit has nothing
+        to expire (500 messages with their customers cost more than the call itself)."""
+        lookups = self._look_up(ids)
+        emails: list[OutgoingEmail] = []
+        texts: list[tuple[str | None, OutgoingSms]] = []
+        ready = [
+            m
+            for m in self._owned(ids)
+            if m.unknown_since is None or self._resolve(m, lookups.get(m.id), result)
+        ]
+        reasons = self._blocked(ready)  # right before the send, after any look-up
+        for message in ready:
+            if reasons.get(message.id):
+                self._cancel(message, reasons[message.id], result)
+        for message in self._gate([m for m in ready if not reasons.get(m.id)], ids, result):
+            try:
+                if message.channel == Channel.SMS:
+                    texts.append((message.provider, self._sms(message)))
+                else:
+                    emails.append(self._email(message))
+            except ValueError as exc:
+                self._fail(message, "invalid", str(exc), result)
+        db.session.commit()
+        return emails, texts
 
     def _owned(self, ids: list[int], lock: bool = False) -> list[Message]:
         stmt = (
