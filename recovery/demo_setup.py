@@ -13,6 +13,7 @@ from .demo.generator import generate_demo_export
 from .demo_groups import seed_hand_group, seed_rule_group
 from .demo_reconnect import seed_reconnect
 from .demo_reminders import seed_reminders, switch_on_reminders
+from .demo_serial import seed_serial_messages
 from .extensions import db
 from .jobs import run_here
 from .models import (
@@ -103,6 +104,8 @@ def load_demo(seed: int = 42, customers: int = 2400, echo: Callable[[str], None]
     subscribers = seed_newsletter(utcnow(), seed)
     echo("Reorder reminders: switching them on and writing three months of history …")
     reminders = seed_reminders(utcnow())
+    echo("Serial messages: one sent to the newsletter three days ago, one draft …")
+    serials = seed_serial_messages(utcnow(), seed)
     lines = db.session.scalar(select(func.count(OrderLine.id)))
     people = db.session.scalar(select(func.count(Customer.id)))
     open_cases = db.session.scalar(
@@ -128,5 +131,8 @@ def load_demo(seed: int = 42, customers: int = 2400, echo: Callable[[str], None]
         f"Reorder reminders on for {len(reminder_groups)} product groups: "
         f"{reminders.get('sent', 0)} sent in the last 3 months, "
         f"{reminders.get('reordered', 0)} reordered.\n"
+        f"Serial message to the newsletter: {serials.get('sent', 0)} sent, "
+        f"{serials.get('opened', 0)} opened, {serials.get('clicked', 0)} clicked; "
+        f"one draft.\n"
         f"Log in at http://127.0.0.1:5000 with\n{logins}"
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from flask import Flask
+from flask import Flask, url_for
 from flask_babel import format_decimal, get_locale, gettext
 from flask_babel import lazy_gettext as _l
 from jinja2 import pass_context
@@ -24,6 +24,19 @@ from .models import (
 from .models.group import MEMBER_SOURCE_LABELS, SUBSCRIPTION_STATUS_LABELS
 from .models.reconnect import FOLLOWUP_SKIP_LABELS
 from .sources.texts import said
+
+
+def url_around(endpoint: str, key: str, **values) -> tuple[str, str]:
+    """The URL of ``endpoint`` around the value of ``key`` (a row's id): (before, after).
+
+    A list links 50 pages that differ only in that id; building the URL once and joining
+    each id in saves ``url_for``'s routing work per row.
+    """
+    marker = 987654321
+    url = url_for(endpoint, **values, **{key: marker})
+    before, after = url.split(str(marker), 1)
+    return before, after
+
 
 TILE_LABELS = {
     "decline": _l("Revenue decline"),

@@ -84,6 +84,7 @@ __all__ = [
 
 BATCH_SIZE = 5_000
 CUSTOMER_FIELDS = (
+    "salutation",
     "first_name",
     "last_name",
     "company_name",

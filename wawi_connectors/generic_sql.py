@@ -6,7 +6,8 @@ that names it.
 
 - ``customers_query``: ``external_id`` (required), ``customer_number``, ``first_name``,
   ``last_name``, ``company_name``, ``email``, ``phone``, ``mobile``, ``city``, ``country``,
-  ``customer_group``, ``marketing_consent`` (yes/no, 1/0, true/false), ``updated_at``.
+  ``customer_group``, ``salutation`` ("Herr", "Frau", "Firma", "Divers"),
+  ``marketing_consent`` (yes/no, 1/0, true/false), ``updated_at``.
 - ``orders_query``: ``external_id``, ``customer_external_id``, ``ordered_at``,
   ``net_total`` (required), ``order_number``, ``gross_total``, ``state``, ``company``,
   ``currency``, ``updated_at``. ``state`` holds open/completed/cancelled/returned or a
@@ -93,6 +94,7 @@ from .registry import register
 CUSTOMER_FIELDS = (
     "external_id", "customer_number", "first_name", "last_name", "company_name", "email",
     "phone", "mobile", "city", "country", "customer_group", "marketing_consent", "updated_at",
+    "salutation",
 )  # fmt: skip
 ORDER_FIELDS = (
     "external_id", "customer_external_id", "ordered_at", "net_total", "order_number",
@@ -155,8 +157,9 @@ class GenericSqlConnector(sqlsource.EngineOwner, Connector):
             N_("Customers query"),
             kind="text",
             help=N_(
-                "One SELECT with the columns external_id, customer_number, first_name, "
-                "last_name, company_name, email, phone, mobile, city, country, customer_group."
+                "One SELECT with the columns external_id, customer_number, salutation, "
+                "first_name, last_name, company_name, email, phone, mobile, city, country, "
+                "customer_group."
             ),
         ),
         SettingField(
@@ -427,6 +430,7 @@ def _customer(reader: _RowReader, local: ZoneInfo) -> CustomerRecord:
         city=reader.get("city", text),
         country=reader.get("country", text),
         customer_group=reader.get("customer_group", text),
+        salutation=reader.get("salutation", text),
         marketing_consent=reader.get("marketing_consent", sqlsource.to_bool),
         updated_at=reader.get("updated_at", lambda v: sqlsource.to_utc(v, local)),
     )

@@ -77,7 +77,8 @@ Table and column names were checked against public code, not guessed:
 - the entity classes of the same scaffold: ``TAuftragEckdaten.cs`` (kAuftrag, fWertNetto,
   fWertBrutto, nIstKomplettRetourniert, bRowversion), ``TAdresse.cs`` (kAdresse, kKunde,
   cFirma, cVorname, cName, cTel, cMobil, cMail, cOrt, cLand, cIso, nStandard, nTyp,
-  bRowversion), ``Tkunde.cs`` (kKundenGruppe), ``TKundenGruppe.cs`` (kKundenGruppe,
+  bRowversion; we read cAnrede too, "Herr"/"Frau"/"Firma" as JTL-Wawi's address form
+  writes it), ``Tkunde.cs`` (kKundenGruppe), ``TKundenGruppe.cs`` (kKundenGruppe,
   cName), ``TArtikel.cs`` (kArtikel, cArtNr, kWarengruppe), ``TWarengruppe.cs``
   (kWarengruppe, cName), ``TFirmaHistory.cs`` (kFirmaHistory, kFirma, cName) and
   ``Tfirma.cs`` (kFirma, cName), ``TLieferscheinPo.cs`` (dbo.tLieferscheinPos:
@@ -156,8 +157,8 @@ KUNDENGRUPPE = _table("tKundenGruppe", "dbo", "kKundenGruppe cName")
 ADRESSE = _table(
     "tAdresse",
     "dbo",
-    "kAdresse kKunde nStandard nTyp cFirma cVorname cName cMail cTel cMobil cOrt cISO cLand"
-    " bRowversion",
+    "kAdresse kKunde nStandard nTyp cFirma cAnrede cVorname cName cMail cTel cMobil cOrt cISO"
+    " cLand bRowversion",
 )
 AUFTRAG = _table(
     "tAuftrag",
@@ -394,6 +395,7 @@ def _customer(row: Any, address: Mapping[str, Any]) -> CustomerRecord:
         first_name=text(address.get("cVorname")),
         last_name=text(address.get("cName")),
         company_name=text(address.get("cFirma")),
+        salutation=text(address.get("cAnrede")),
         email=text(address.get("cMail")),
         phone=text(address.get("cTel")),
         mobile=text(address.get("cMobil")),

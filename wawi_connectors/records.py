@@ -49,6 +49,9 @@ class CustomerRecord:
     city: str | None = None
     country: str | None = None
     customer_group: str | None = None
+    # The source's word ("Herr", "Frau", "Firma", "mrs"); the app makes it a code
+    # (wawi_connectors.salutations). None: the source has none.
+    salutation: str | None = None
     # None means the source does not say; True/False is the source's own consent flag.
     marketing_consent: bool | None = None
     updated_at: datetime | None = None

@@ -18,7 +18,9 @@ Checked against Shopware's own docs (shopware/docs) and source (shopware/shopwar
   (``Field::__construct`` adds ``ApiAware(AdminApiSource)``), so ``order.salesChannel``,
   ``lineItems.price`` and ``lineItems.product`` load even without an explicit flag.
 - Fields: customer ``customerNumber firstName lastName company email guest group
-  defaultBillingAddress`` (``newsletter`` only before 6.5) (CustomerDefinition.php);
+  defaultBillingAddress salutation`` (``newsletter`` only before 6.5)
+  (CustomerDefinition.php; the salutation's ``salutationKey`` is ``mr``, ``mrs`` or
+  ``not_specified`` in a standard installation, SalutationDefinition.php);
   order ``orderNumber orderDateTime amountNet amountTotal taxStatus shippingCosts
   stateMachineState orderCustomer currency salesChannel deliveries transactions
   lineItems`` (OrderDefinition.php); ``price``/``shippingCosts`` are CartPrice /
@@ -275,7 +277,11 @@ class Shopware6Connector(Connector):
 
     def _associations(self, stream: str) -> dict[str, Any]:
         if stream == "customers":
-            return {"group": {}, "defaultBillingAddress": {"associations": {"country": {}}}}
+            return {
+                "group": {},
+                "salutation": {},
+                "defaultBillingAddress": {"associations": {"country": {}}},
+            }
         product: dict[str, Any] = {}
         if not self.settings["product_group_field"]:
             product = {"associations": {"categories": {}}}
@@ -447,6 +453,7 @@ def _customer(row: dict[str, Any], consent: dict[str, bool]) -> CustomerRecord:
         first_name=clean_text(row.get("firstName")),
         last_name=clean_text(row.get("lastName")),
         company_name=clean_text(row.get("company")) or clean_text(address.get("company")),
+        salutation=clean_text((row.get("salutation") or {}).get("salutationKey")),
         email=email,
         phone=clean_text(address.get("phoneNumber")),
         city=clean_text(address.get("city")),

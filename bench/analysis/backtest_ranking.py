@@ -11,7 +11,8 @@ calibration at several cut-offs and horizons, on public data, the demo and synth
 * synthetic: ``generate.py`` with 300,000 lines and 30,000 customers, seed 0.
 
 One line per backtest: AUC of p_churn / days since the last order / plain BG/NBD, the
-models behind p_churn and expected_revenue, top 10 % / 20 % of the future revenue held by
+models behind p_churn and expected_revenue (``+s``: seasonal customers' forecast from
+their season), top 10 % / 20 % of the future revenue held by
 expected_revenue, BG/NBD × Gamma-Gamma and past revenue (``yes`` = expected_revenue holds
 at least as much as BG/NBD × Gamma-Gamma at both shares), top 20 % of the lost revenue held
 by revenue_at_risk, BG/NBD × Gamma-Gamma and past revenue, and the calibration error per
@@ -68,9 +69,10 @@ def line(name: str, as_of: str, horizon: int, lines: pd.DataFrame) -> str:
     )
     wins = e.top10_future >= b.top10_future and e.top20_future >= b.top20_future
     calibrator = ((r.model.get("time_split") or {}).get("calibrator") or {}).get("kind") or "–"
+    revenue = r.model.get("revenue_model") + ("+s" if r.model.get("seasonal_revenue") else "")
     return (
         f"{name:<13}{as_of} {horizon:>3} d  {r.auc_p_churn:.3f} {r.auc_days_since_last_order:.3f} "
-        f"{r.auc_bgnbd:.3f} {r.model.get('model'):<8}{r.model.get('revenue_model'):<8}"
+        f"{r.auc_bgnbd:.3f} {r.model.get('model'):<8}{revenue:<10}"
         f"{e.top10_future:.3f}/{e.top20_future:.3f} {b.top10_future:.3f}/{b.top20_future:.3f} "
         f"{p.top10_future:.3f}/{p.top20_future:.3f} {'yes' if wins else 'NO':<4}"
         f"{a.top20_lost:.3f} {b.top20_lost:.3f} {p.top20_lost:.3f}  "

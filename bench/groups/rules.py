@@ -14,6 +14,11 @@ the windows (last N months, revenue of 12 months, last order in 90 days) move an
 members come and go. Each round is one call of ``recovery.audience.members.evaluate``
 for the 20 groups – what the analysis job runs: the orders summed once, then each group
 by set difference. The groups are deleted at the end.
+
+Each round prints its wall time, the load average and the CPU seconds of the PostgreSQL
+backend that ran it (read from /proc: the database on this machine; the CPU of parallel
+workers is not included). ``--statements 0.5`` also prints every statement slower than
+half a second with its wall and backend CPU time. Results: bench/groups/README.md.
 """
 
 from __future__ import annotations
@@ -88,16 +93,52 @@ def rules(today: date) -> dict[str, list[dict]]:
     }
 
 
+def backend_cpu(pid: int) -> float | None:
+    """CPU seconds (user + system) of a PostgreSQL backend on this machine, if readable."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def print_statements(engine, slower_than: float) -> None:
+    """Print every statement that takes longer than ``slower_than`` seconds, with its
+    wall time and its backend's CPU seconds."""
+    from sqlalchemy import event
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def started(conn, cursor, statement, params, context, executemany):
+        pid = conn.info.setdefault("backend_pid", cursor.connection.info.backend_pid)
+        conn.info["started"] = (time.perf_counter(), backend_cpu(pid))
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def finished(conn, cursor, statement, params, context, executemany):
+        wall0, cpu0 = conn.info["started"]
+        wall = time.perf_counter() - wall0
+        if wall >= slower_than:
+            cpu1 = backend_cpu(conn.info["backend_pid"])
+            cpu = f"{cpu1 - cpu0:6.1f}" if cpu0 is not None and cpu1 is not None else "     ?"
+            sql = " ".join(statement.split())[:150]
+            print(f"      {wall:6.1f} s wall {cpu} s cpu  {sql}", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--db", default="bench_groups")
     parser.add_argument("--out", type=Path)
+    parser.add_argument(
+        "--statements",
+        type=float,
+        metavar="SECONDS",
+        help="print the statements slower than this, with wall and backend CPU seconds",
+    )
     args = parser.parse_args()
     os.environ.update(
         RECOVERY_ENV="development",
         DATABASE_URL=f"postgresql+psycopg://postgres@127.0.0.1:5432/{args.db}",
     )
-    from sqlalchemy import delete, func, select
+    from sqlalchemy import delete, func, select, text
 
     from recovery import create_app
     from recovery.audience.members import evaluate
@@ -107,6 +148,8 @@ def main() -> None:
     app = create_app()
     report: dict = {"db": args.db, "rounds": {}}
     with app.app_context():
+        if args.statements is not None:
+            print_statements(db.engine, args.statements)
         db.session.execute(delete(ContactGroup).where(ContactGroup.name.like("bench: %")))
         db.session.commit()
         report["customers"] = db.session.scalar(
@@ -129,25 +172,32 @@ def main() -> None:
             ("month later", now + timedelta(days=30)),
         ):
             load = os.getloadavg()
+            pid = db.session.scalar(text("SELECT pg_backend_pid()"))
+            cpu = backend_cpu(pid)
             started = time.perf_counter()
             results = evaluate(list(groups), when)  # what the analysis job calls
+            total = time.perf_counter() - started
+            same = db.session.scalar(text("SELECT pg_backend_pid()")) == pid
+            cpu_after = backend_cpu(pid)
+            pg_cpu = round(cpu_after - cpu, 1) if same and None not in (cpu, cpu_after) else None
             per_group = [
                 {"group": groups[r.group_id], "added": r.added, "removed": r.removed}
                 for r in results
             ]
-            total = time.perf_counter() - started
             members = db.session.scalar(
                 select(func.count()).where(GroupMember.group_id.in_(list(groups)))
             )
             report["rounds"][label] = {
                 "seconds": round(total, 1),
+                "postgres_cpu_seconds": pg_cpu,
                 "load_before": [round(x, 2) for x in load],
                 "load_after": [round(x, 2) for x in os.getloadavg()],
                 "members": members,
                 "groups": per_group,
             }
-            print(f"{label}: 20 groups in {total:.1f} s, {members} members, "
-                  f"load {load[0]:.1f} → {os.getloadavg()[0]:.1f}", flush=True)  # fmt: skip
+            print(f"{label}: 20 groups in {total:.1f} s (PostgreSQL backend CPU {pg_cpu} s), "
+                  f"{members} members, load {load[0]:.1f} → {os.getloadavg()[0]:.1f}",
+                  flush=True)  # fmt: skip
             for row in per_group:
                 print(f"  +{row['added']:<7} -{row['removed']:<7} {row['group']}", flush=True)
         report["changes_recorded"] = db.session.scalar(

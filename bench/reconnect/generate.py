@@ -254,6 +254,71 @@ FROM generate_series(1, %(customers)s) i WHERE i %% 20 = 11;
 """,
     ),
     (
+        "reorder reminders: settings, orders and predictions that make them due",
+        """
+SELECT setseed(0.45);
+-- groups 1-5 remind 30 days after an order, groups 6-10 7 days before the customer
+-- becomes overdue (the analysis's prediction in reorder_due)
+INSERT INTO reorder_settings (product_group_id, mode, days_after, days_before,
+                              email_template_id, sms_text, updated_at)
+SELECT g, CASE WHEN g <= 5 THEN 'after' ELSE 'predicted' END, 30, 7, 4713,
+       'Hallo {vorname}, Zeit für Nachschub?', now()
+FROM generate_series(1, 10) g;
+-- "after": orders of groups 1-5 placed 30-37 days ago (due now, up to LATE late)
+CREATE TEMP TABLE after_order AS
+SELECT 5000000 + i AS id, (i::bigint * 104729) %% %(customers)s + 1 AS customer_id,
+       1 + i %% 5 AS g,
+       now() - interval '30 days 1 hour' - (i %% 144) * interval '1 hour' AS at,
+       random() AS r
+FROM generate_series(1, %(reminders_after)s) i;
+INSERT INTO customer_order (id, source, external_id, number, customer_id, company_id,
+                            ordered_at, currency, net_total, state, updated_at)
+SELECT id, 'bench', 'ra' || id, 'RA' || id, customer_id, 1 + customer_id %% 3, at, 'EUR',
+       45, 'completed', now()
+FROM after_order;
+INSERT INTO order_line (order_id, line_no, sku, product_group_id, quantity, net_amount)
+SELECT id, 1, 'P' || g || '-5', g, 1, 45 FROM after_order;
+-- "predicted": the analysis's predictions for groups 6-10, their starting orders;
+-- a quarter due now (overdue in the next 7 days), the rest later
+CREATE TEMP TABLE predicted AS
+SELECT 6000000 + i AS id, (i::bigint * 15485863 + 17) %% %(customers)s + 1 AS customer_id,
+       6 + i %% 5 AS g,
+       CASE WHEN i %% 4 = 0
+            THEN now() + interval '1 hour' + (i %% 160) * interval '1 hour'
+            ELSE now() + interval '7 days 1 hour' + (i %% 33) * interval '1 day' END
+         AS overdue_from,
+       random() AS r
+FROM generate_series(1, %(reminders_predicted)s) i;
+INSERT INTO customer_order (id, source, external_id, number, customer_id, company_id,
+                            ordered_at, currency, net_total, state, updated_at)
+SELECT id, 'bench', 'rp' || id, 'RP' || id, customer_id, 1 + customer_id %% 3,
+       overdue_from - interval '46 days', 'EUR', 60, 'completed', now()
+FROM predicted;
+INSERT INTO order_line (order_id, line_no, sku, product_group_id, quantity, net_amount)
+SELECT id, 1, 'P' || g || '-6', g, 1, 60 FROM predicted;
+INSERT INTO reorder_due (customer_id, product_group_id, order_id, company_id,
+                         last_order_at, expected_next_order, overdue_from)
+SELECT DISTINCT ON (customer_id, g) customer_id, g, id, 1 + customer_id %% 3,
+       overdue_from - interval '46 days', overdue_from - interval '16 days', overdue_from
+FROM predicted ORDER BY customer_id, g, id;
+-- since then: 5 %% ordered from the group again (skipped: ordered), 2 %% have an open
+-- order of another group (skipped: open order)
+INSERT INTO customer_order (id, source, external_id, number, customer_id, company_id,
+                            ordered_at, currency, net_total, state, updated_at)
+SELECT 2000000 + id, 'bench', 'rr' || id, 'RR' || id, customer_id, 1 + customer_id %% 3,
+       now() - interval '3 days', 'EUR', 30,
+       CASE WHEN r < 0.05 THEN 'completed' ELSE 'open' END, now()
+FROM (SELECT id, customer_id, r FROM after_order
+      UNION ALL SELECT id, customer_id, r FROM predicted) o
+WHERE r < 0.07;
+INSERT INTO order_line (order_id, line_no, sku, product_group_id, quantity, net_amount)
+SELECT 2000000 + id, 1, 'P' || CASE WHEN r < 0.05 THEN g ELSE 1 + (g + 12) %% 30 END || '-7',
+       CASE WHEN r < 0.05 THEN g ELSE 1 + (g + 12) %% 30 END, 1, 30
+FROM (SELECT id, g, r FROM after_order UNION ALL SELECT id, g, r FROM predicted) o
+WHERE r < 0.07;
+""",
+    ),
+    (
         "sequences",
         """
 SELECT setval(pg_get_serial_sequence(t, 'id'), (SELECT max(id) FROM customer_order))
@@ -290,6 +355,15 @@ def main() -> None:
     parser.add_argument("--db", default=DB)
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--due", type=int, default=5000, help="follow-ups due now")
+    parser.add_argument(
+        "--reminders-after", type=int, default=20000, help="orders 30 days ago (groups 1-5)"
+    )
+    parser.add_argument(
+        "--reminders-predicted",
+        type=int,
+        default=40000,
+        help="predictions of groups 6-10 (a quarter due now)",
+    )
     parser.add_argument("--drop", action="store_true", help="only drop the database")
     args = parser.parse_args()
     if args.drop:
@@ -302,6 +376,8 @@ def main() -> None:
         "customers": args.customers,
         "pairs": 200_000,
         "due": min(args.due, 10_000),
+        "reminders_after": min(args.reminders_after, 900_000),
+        "reminders_predicted": min(args.reminders_predicted, 900_000),
         "email": BENCH_EMAIL,
         "hash": generate_password_hash(BENCH_PASSWORD),
     }

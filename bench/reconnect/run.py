@@ -48,14 +48,16 @@ ENDPOINTS = {
     "results": ("/reconnect/results", "<svg", 0),
 }
 NEXT = re.compile(r'<a href="([^"]+)" rel="next"')
-# What the worker's "reconnect counts" task does every minute (``campaigns/tally.py``);
-# run before each page so the pages read a count of the moment, as with a worker running.
+# What the worker's "reconnect counts" task does every minute (``campaigns/tally.py``)
+# and "reconnect results" every 5 minutes (``campaigns/results_tally.py``); run before
+# each page so the pages read a count of the moment, as with a worker running.
 COUNT = """
 from recovery import create_app
-from recovery.campaigns import tally
+from recovery.campaigns import results_tally, tally
 from recovery.extensions import db
 with create_app().app_context():
     tally.refresh()
+    results_tally.refresh()
     db.session.commit()
 """
 

@@ -42,9 +42,9 @@ Per customer, for a horizon of ``h`` days:
   one-time buyer gets the population mean.
 * ``expected_revenue`` = the forecast of the customer's revenue in the horizon:
   P(active) × E[orders | active] × expected_spend under one model, or ``blend``, the mean
-  of the models' forecasts (the default; :mod:`.selection` keeps another only when it
-  clearly ranks better on the split). ``expected_revenue_bgnbd`` is the textbook BG/NBD ×
-  Gamma-Gamma forecast, for comparison.
+  of the models' forecasts. The default is BG/NBD's (the textbook BG/NBD × Gamma-Gamma,
+  also ``expected_revenue_bgnbd``, for comparison); :mod:`.selection` takes another only
+  when it ranks better on both time splits.
 * ``revenue_at_risk`` = p_churn × expected_orders × expected_spend: the revenue of an
   active customer, weighted by the probability that it will not come. It ranks customers
   by what is at stake and how likely it is lost.
@@ -259,9 +259,9 @@ def candidates(inp: ModelInputs, horizon_days: int) -> Candidates:
 
 
 def default_revenue(cands: Candidates) -> str:
-    """``blend`` where there is one: in the backtests the mean of the models' forecasts
-    ranks more robustly than any one of them (docs/analysis-models.md)."""
-    return cands.revenue_names[-1]
+    """The textbook BG/NBD × Gamma-Gamma forecast: the others only where the business's
+    own time split shows them ahead (:mod:`.selection`, docs/analysis-models.md)."""
+    return "bgnbd"
 
 
 @dataclass(frozen=True)
@@ -273,13 +273,15 @@ class Choice:
     revenue: str
     calibrator: Any = None  # .calibrate.Calibrator or None
     calibrated: str | None = None  # the model whose p_churn the calibrator was learnt on
+    seasonal_revenue: bool = False  # seasonal customers' forecast from their season
+    seasonal_churn: bool = True  # and their p_churn (the default without a time split)
 
 
 def predict(inp: ModelInputs, horizon_days: int, choice: Choice | None = None) -> ModelResult:
     """Fit the models on ``inp`` and predict over ``horizon_days``.
 
     Without a ``choice`` (or when its models could not be fitted) ``p_churn`` comes from
-    the model with the lowest AIC and ``expected_revenue`` is the ``blend``.
+    the model with the lowest AIC and ``expected_revenue`` is BG/NBD × Gamma-Gamma's.
     """
     return predict_from(candidates(inp, horizon_days), inp, horizon_days, choice)
 

@@ -17,7 +17,10 @@ at least two years) is judged against her season instead: not overdue out of sea
 flagged when a season passed without an order (reason part ``season``), her next order
 expected at the next season's start, her revenue compared with the same period last
 year whatever ``comparison`` says, and her ``p_churn``/``expected_orders`` only count
-the part of her season the horizon reaches (:func:`.season.outlook`).
+the part of her season the horizon reaches (:func:`.season.outlook`) – unless the time
+split showed the year-round p_churn ranking better (``seasonal_churn``, :mod:`.selection`);
+her ``expected_revenue`` takes the season only where the split showed that it ranks
+better (``seasonal_revenue``).
 
 ``expected_next_order`` is the last order day plus the typical interval (A2), not the
 BG/NBD waiting time: BG/NBD treats orders as a memoryless Poisson process, so for a
@@ -100,29 +103,37 @@ def score_prepared(
     flag_overdue &= not_excluded & active
     lost &= active
 
-    split = selection.select(prep, settings.horizon_days)
+    split = selection.select(prep, settings.horizon_days, settings)
     model = _model(facts, prep.as_of_day, interval, active, settings.horizon_days, split.choice)
     model.info["time_split"] = split.to_dict()
-    if seasonal.any():  # orders come in the season: what the horizon reaches of it
+    choice = split.choice
+    seasonal_revenue = seasonal.any() and choice is not None and choice.seasonal_revenue
+    seasonal_churn = seasonal.any() and (choice is None or choice.seasonal_churn)
+    model.info["seasonal_revenue"] = bool(seasonal_revenue)
+    model.info["seasonal_churn"] = bool(seasonal_churn)
+    if seasonal_churn or seasonal_revenue:  # orders come in the season: what the horizon reaches
         p_alive, p_order, orders_in_season = outlook(
             season, days.n_days, 1.0 - model.p_churn, prep.as_of_day, settings.horizon_days
         )
-        model.p_alive = np.where(seasonal, p_alive, model.p_alive)
-        model.p_churn = np.where(seasonal, 1.0 - p_order, model.p_churn)
-        model.expected_orders = np.where(seasonal, orders_in_season, model.expected_orders)
-        if model.p_churn_raw is not None:  # the uncalibrated one the same way, to compare
-            raw_order = outlook(
-                season,
-                days.n_days,
-                1.0 - model.p_churn_raw,
-                prep.as_of_day,
-                settings.horizon_days,
-            )[1]
-            model.p_churn_raw = np.where(seasonal, 1.0 - raw_order, model.p_churn_raw)
-        # the forecast likewise: P(active) × the season's orders in the horizon × spend
-        model.expected_revenue = np.where(
-            seasonal, p_alive * orders_in_season * model.expected_spend, model.expected_revenue
-        )
+        if seasonal_revenue:
+            # the forecast, where the time split showed that it ranks better: P(active) ×
+            # the season's orders in the horizon × spend
+            model.expected_revenue = np.where(
+                seasonal, p_alive * orders_in_season * model.expected_spend, model.expected_revenue
+            )
+        if seasonal_churn:  # likewise, unless the split showed the year-round one better
+            model.p_alive = np.where(seasonal, p_alive, model.p_alive)
+            model.p_churn = np.where(seasonal, 1.0 - p_order, model.p_churn)
+            model.expected_orders = np.where(seasonal, orders_in_season, model.expected_orders)
+            if model.p_churn_raw is not None:  # the uncalibrated one the same way
+                raw_order = outlook(
+                    season,
+                    days.n_days,
+                    1.0 - model.p_churn_raw,
+                    prep.as_of_day,
+                    settings.horizon_days,
+                )[1]
+                model.p_churn_raw = np.where(seasonal, 1.0 - raw_order, model.p_churn_raw)
 
     decline_params = {
         "current_revenue": np.round(current.revenue, 2),
@@ -271,7 +282,9 @@ def score_customers(
     ``attrs['model']`` describes the fitted models: ``model`` names the one behind
     ``p_churn`` (``renewal``, ``mbgnbd``, ``bgnbd`` or the ``rhythm`` fallback), then
     ``revenue_model`` the revenue forecast, ``calibrated`` whether ``p_churn`` was
-    calibrated, then each model's parameters, ``selection``
+    calibrated, ``seasonal_churn`` / ``seasonal_revenue`` whether the seasonal
+    customers' p_churn / forecast came from their season, then each model's
+    parameters, ``selection``
     (log-likelihoods and AIC) and ``time_split`` (:mod:`.selection`: the split's AUC and
     capture per model, the calibration errors and the calibrator); and
     ``attrs['windows']`` the decline windows.

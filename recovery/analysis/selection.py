@@ -4,20 +4,26 @@ Before scoring as of ``as_of`` with a horizon of ``h`` days, the models are fitt
 ``as_of − h`` (the *recent* split) and, where the history allows, as of ``as_of − 2h``
 (the *earlier* split), each on a sample of up to ``MAX_CUSTOMERS`` customers with a
 valid order before it, and compared with what those customers did in the following
-``h`` days – data the run already has, nothing after ``as_of``:
+``h`` days (for the earlier split: up to ``as_of − h``, not ``as_of``) – data the run
+already has, nothing after ``as_of``:
 
 * **churn score** – the ROC AUC of each model's p_churn for "no completed or open order
   in the horizon" (mean over the splits). The model with the lowest AIC keeps
   ``p_churn`` unless another beats it by more than ``max(AUC_MARGIN, 1/√n)`` (n = the
   recent split's customers: about the noise of an AUC on n customers);
 * **revenue ranking** – the share of the split's future revenue held by the top 10 % and
-  top 20 % of each forecast (mean over shares and splits). The candidates are every
-  model's P(active) × E[orders | active] × Gamma-Gamma spend (``bgnbd`` is the textbook
-  BG/NBD × Gamma-Gamma) and ``blend``, their mean; the blend stays unless another
-  captures ``CAPTURE_MARGIN`` more;
+  top 20 % of each forecast. The candidates are every model's P(active) × E[orders |
+  active] × Gamma-Gamma spend (``bgnbd`` is the textbook BG/NBD × Gamma-Gamma), ``blend``
+  (their mean) and, where there are seasonal customers, each of these with the seasonal
+  customers' forecast taken from their season (``+season``). The textbook stays unless
+  another holds ``CAPTURE_MARGIN`` more at both shares on both splits
+  (:func:`choose_revenue`);
+* **seasonal customers' p_churn** – from their season's outlook (:mod:`.season`) unless
+  the year-round p_churn had the higher AUC at every split with seasonal customers (on
+  CDNOW and the synthetic data the customers found "seasonal" by chance);
 * **calibration** – only with both splits: :func:`.calibrate.forward` fits each kind on
-  the earlier split, keeps the one that is better on the recent split than the raw
-  p_churn (if any) and refits it on both.
+  the earlier split, keeps the one that lowers the recent split's decile error by at
+  least ``calibrate.MARGIN`` against the raw p_churn (if any) and refits it on both.
 
 A split needs at least one horizon of history before it, ``MIN_CUSTOMERS`` customers
 and ``MIN_CLASS`` of them both coming back and staying away, and models that can be
@@ -40,13 +46,16 @@ from . import calibrate, clv
 from .metrics import roc_auc, top_capture
 from .prepare import VALID, VOID, Prepared
 from .rhythm import unit_days
+from .season import Judged, judge_seasons, outlook
+from .settings import AnalysisSettings
 
 MAX_CUSTOMERS = 10_000
 MIN_CUSTOMERS = 100
 MIN_CLASS = 20
 TOP_SHARES = (0.1, 0.2)
 AUC_MARGIN = 0.005
-CAPTURE_MARGIN = 0.005
+CAPTURE_MARGIN = 0.002
+DEFAULT_REVENUE = "bgnbd"
 
 
 @dataclass
@@ -59,6 +68,7 @@ class Split:
     auc: dict[str, float] = field(default_factory=dict)
     capture: dict[str, float] = field(default_factory=dict)  # mean top-10/20 % share
     calibration_errors: dict[str, float] = field(default_factory=dict)
+    season_auc: list[list[float]] = field(default_factory=list)  # per split: without, with
 
     def to_dict(self) -> dict[str, Any]:
         c = self.choice
@@ -72,16 +82,24 @@ class Split:
             "calibration_errors": _json_safe(self.calibration_errors),
             "churn_model": c.churn if c else None,
             "revenue_model": c.revenue if c else None,
+            "seasonal_revenue": c.seasonal_revenue if c else None,
+            "seasonal_churn": c.seasonal_churn if c else None,
+            "season_auc": [[float(v) for v in a] for a in self.season_auc],
             "calibrator": c.calibrator.to_dict() if c and c.calibrator else None,
             "calibrated_model": c.calibrated if c else None,
         }
 
 
 def split_inputs(
-    prep: Prepared, split_day: int, max_customers: int = MAX_CUSTOMERS
-) -> tuple[clv.ModelInputs, np.ndarray, np.ndarray]:
+    prep: Prepared,
+    split_day: int,
+    max_customers: int = MAX_CUSTOMERS,
+    settings: AnalysisSettings | None = None,
+    end_day: int | None = None,
+) -> tuple[clv.ModelInputs, np.ndarray, np.ndarray, Judged]:
     """Model inputs as of ``split_day`` for a sample of the customers who ordered before,
-    whether each stayed away in ``(split_day, as_of]`` and their revenue there."""
+    whether each stayed away in ``(split_day, end_day]`` (default: up to ``as_of``), their
+    revenue there and their seasons as of ``split_day``."""
     valid = prep.o_state == VALID
     before = valid & (prep.o_day <= split_day)
     seen = np.flatnonzero(np.bincount(prep.o_cust[before], minlength=prep.n_customers))
@@ -95,7 +113,8 @@ def split_inputs(
     k = len(seen)
     days = unit_days(unit, day, k)
     on_first = day == days.first_day[unit]
-    after = (prep.o_day > split_day) & (mine >= 0)
+    end = prep.as_of_day if end_day is None else end_day
+    after = (prep.o_day > split_day) & (prep.o_day <= end) & (mine >= 0)
     came_back = np.zeros(k, dtype=bool)
     came_back[mine[after & (prep.o_state != VOID)]] = True
     future = np.bincount(mine[after & valid], weights=prep.o_amount[after & valid], minlength=k)
@@ -110,47 +129,119 @@ def split_inputs(
         sum_log=days.sum_log,
         sumsq_log=days.sumsq_log,
     )
-    return inputs, ~came_back, future
+    season = judge_seasons(unit, day, days, split_day, settings or AnalysisSettings())
+    return inputs, ~came_back, future, season
 
 
 def _json_safe(values: dict[str, float]) -> dict[str, float | None]:
     return {k: (float(v) if np.isfinite(v) else None) for k, v in values.items()}
 
 
+SEASONAL = "+season"  # suffix of a forecast whose seasonal customers get their season's
+
+
 @dataclass
 class _Split:
     day: int
+    horizon_days: int
     churned: np.ndarray
     future: np.ndarray
     cands: clv.Candidates
+    season: Judged
+    n_days: np.ndarray
+
+    def _outlook(self, churn_model: str) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """The seasonal customers' outlook from ``churn_model``'s p_churn (None: none)."""
+        if not self.season.seasonal.any() or churn_model not in self.cands.models:
+            return None
+        p_any = 1.0 - self.cands.models[churn_model].p_churn
+        return outlook(self.season, self.n_days, p_any, self.day, self.horizon_days)
+
+    def forecasts(self, churn_model: str) -> dict[str, np.ndarray]:
+        """Every revenue forecast, and where there are seasonal customers each also with
+        their season's outlook (as the run applies it, with ``churn_model``'s p_churn)."""
+        plain = {name: self.cands.revenue(name) for name in self.cands.revenue_names}
+        seen = self._outlook(churn_model)
+        if seen is None:
+            return plain
+        p_alive, _, orders = seen
+        seasonal = p_alive * orders * self.cands.spend
+        return plain | {
+            name + SEASONAL: np.where(self.season.seasonal, seasonal, value)
+            for name, value in plain.items()
+        }
+
+    def season_auc(self, churn_model: str) -> tuple[float, float] | None:
+        """ROC AUC of ``churn_model``'s p_churn without and with the seasonal customers'
+        outlook (None: no seasonal customers at this split)."""
+        seen = self._outlook(churn_model)
+        if seen is None:
+            return None
+        p = self.cands.models[churn_model].p_churn
+        with_season = np.where(self.season.seasonal, 1.0 - seen[1], p)
+        return roc_auc(p, self.churned), roc_auc(with_season, self.churned)
 
 
-def _split(prep: Prepared, day: int, horizon_days: int) -> _Split | str:
+def _split(prep: Prepared, day: int, horizon_days: int, settings: AnalysisSettings) -> _Split | str:
     """The candidates fitted as of ``day`` and the outcome after it, or why not."""
     valid_days = prep.o_day[prep.o_state == VALID]
     if not len(valid_days) or day - int(valid_days.min()) < horizon_days:
         return "history"  # the fit needs at least one horizon of history before the split
-    inputs, churned, future = split_inputs(prep, day)
+    # the outcome in the one horizon after the split, as the run predicts it
+    inputs, churned, future, season = split_inputs(
+        prep, day, settings=settings, end_day=day + horizon_days
+    )
     n, lost = len(churned), int(churned.sum())
     if n < MIN_CUSTOMERS or min(lost, n - lost) < MIN_CLASS:
         return "history"
     cands = clv.candidates(inputs, horizon_days)
     if cands.aic_choice is None:
         return "fit"
-    return _Split(day, churned, future, cands)
+    return _Split(day, horizon_days, churned, future, cands, season, inputs.n_days)
+
+
+def choose_revenue(
+    forecasts: list[dict[str, np.ndarray]], futures: list[np.ndarray]
+) -> tuple[str, dict[str, float]]:
+    """The revenue forecast for the run and each forecast's mean capture on the splits.
+
+    The textbook BG/NBD × Gamma-Gamma (``bgnbd``) stays unless another forecast holds at
+    least ``CAPTURE_MARGIN`` more of the future revenue at *both* shares on *both* splits
+    (with one split there is no second period to confirm it: the textbook stays); among
+    those the one with the highest mean capture.
+    """
+    shares = [
+        {
+            name: np.array([top_capture(value, future, q) for q in TOP_SHARES])
+            for name, value in split.items()
+        }
+        for split, future in zip(forecasts, futures, strict=True)
+    ]
+    names = [name for name in shares[0] if all(name in s for s in shares)]
+    capture = {name: _mean([float(s[name].mean()) for s in shares]) for name in names}
+    ahead = [
+        name
+        for name in names
+        if len(shares) >= 2
+        and all(np.all(s[name] >= s[DEFAULT_REVENUE] + CAPTURE_MARGIN) for s in shares)
+    ]
+    if DEFAULT_REVENUE not in names or not ahead:
+        return DEFAULT_REVENUE, capture
+    return max(ahead, key=capture.__getitem__), capture
 
 
 def _mean(values: list[float]) -> float:
     return float(np.mean(values)) if values else float("nan")
 
 
-def select(prep: Prepared, horizon_days: int) -> Split:
+def select(prep: Prepared, horizon_days: int, settings: AnalysisSettings | None = None) -> Split:
     """The time-split choice of churn model, revenue forecast and calibrator."""
     h = int(horizon_days)
-    recent = _split(prep, prep.as_of_day - h, h)
+    settings = settings or AnalysisSettings()
+    recent = _split(prep, prep.as_of_day - h, h, settings)
     if isinstance(recent, str):
         return Split(None, recent, prep.as_of_day - h)
-    earlier = _split(prep, prep.as_of_day - 2 * h, h)
+    earlier = _split(prep, prep.as_of_day - 2 * h, h, settings)
     splits = [recent] if isinstance(earlier, str) else [recent, earlier]
     cands = recent.cands
     # a model the earlier split could not fit is judged on the recent split alone
@@ -170,21 +261,13 @@ def select(prep: Prepared, horizon_days: int) -> Split:
     margin = max(AUC_MARGIN, 1 / np.sqrt(len(recent.churned)))
     churn = best if auc[best] >= auc[cands.aic_choice] + margin else None
     used = churn or cands.aic_choice
-    capture = {
-        name: _mean(
-            [
-                top_capture(s.cands.revenue(name), s.future, q)
-                for s in splits
-                if name in s.cands.revenue_names
-                for q in TOP_SHARES
-            ]
-        )
-        for name in cands.revenue_names
-    }
-    default = clv.default_revenue(cands)
-    top = max(capture, key=lambda k: np.nan_to_num(capture[k], nan=-1.0))
-    # the blend stays unless one model's forecast clearly captures more
-    revenue = top if capture[top] >= capture[default] + CAPTURE_MARGIN else default
+    # the seasonal customers' p_churn comes from their season unless the year-round one
+    # ranked better at every split that had seasonal customers
+    season_auc = [a for a in (s.season_auc(used) for s in splits) if a is not None]
+    seasonal_churn = not season_auc or any(season >= plain for plain, season in season_auc)
+    revenue, capture = choose_revenue(
+        [s.forecasts(used) for s in splits], [s.future for s in splits]
+    )
     calibrator, errors = None, {}
     if not isinstance(earlier, str) and used in earlier.cands.models:
         calibrator, errors = calibrate.forward(
@@ -194,7 +277,14 @@ def select(prep: Prepared, horizon_days: int) -> Split:
             recent.churned,
         )
     return Split(
-        clv.Choice(churn, revenue, calibrator, used if calibrator else None),
+        clv.Choice(
+            churn,
+            revenue.removesuffix(SEASONAL),
+            calibrator,
+            used if calibrator else None,
+            seasonal_revenue=revenue.endswith(SEASONAL),
+            seasonal_churn=seasonal_churn,
+        ),
         None if calibrator or errors else "calibration_history",
         recent.day,
         len(recent.churned),
@@ -202,4 +292,5 @@ def select(prep: Prepared, horizon_days: int) -> Split:
         auc=auc,
         capture=capture,
         calibration_errors=errors,
+        season_auc=[list(a) for a in season_auc],
     )

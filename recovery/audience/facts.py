@@ -62,6 +62,13 @@ LINE_FACTS = Table(
 )
 Index("ix_group_line_facts_last", LINE_FACTS.c.product_group_id, LINE_FACTS.c.last_at)
 
+# For the rest of the evaluation's transaction (SET LOCAL). The sums group a million
+# customers and join ten million lines to their orders: in the default 4 MB of
+# work_mem they sort and spill to disk (bench/groups: 23 s instead of 10 s for the
+# customers' sums alone). JIT compilation costs about a second per large statement and
+# gains nothing on these plain aggregates.
+POSTGRESQL_SETTINGS = ("SET LOCAL work_mem = '256MB'", "SET LOCAL jit = off")
+
 # Rule type -> the tables it reads.
 NEEDS = {
     "revenue": (CUSTOMER_FACTS,),
@@ -77,13 +84,17 @@ def _live_order():
 
 def _fill(connection: Connection, table: Table, now: datetime, groups: set[int]) -> None:
     if table is CUSTOMER_FACTS:
-        live = _live_order()
-        recent = live & (Order.ordered_at >= now - timedelta(days=365))
-        rows = select(
-            Order.customer_id,
-            func.sum(Order.net_total).filter(recent),
-            func.max(Order.ordered_at).filter(live),
-        ).group_by(Order.customer_id)
+        # a customer without live orders has no row: no revenue, no last order
+        recent = Order.ordered_at >= now - timedelta(days=365)
+        rows = (
+            select(
+                Order.customer_id,
+                func.sum(Order.net_total).filter(recent),
+                func.max(Order.ordered_at),
+            )
+            .where(_live_order())
+            .group_by(Order.customer_id)
+        )
     elif table is COMPANY_FACTS:
         rows = (
             select(Order.company_id, Order.customer_id)
@@ -137,6 +148,9 @@ def order_facts(
     used = [rule for rules in rule_lists for rule in rules or []]
     tables = {table for rule in used for table in NEEDS.get(rule["type"], ())}
     groups = {i for rule in used if rule["type"] == "product_groups" for i in rule["ids"]}
+    if tables and connection.dialect.name == "postgresql":
+        for statement in POSTGRESQL_SETTINGS:
+            connection.execute(text(statement))
     built = []
     try:
         for table in sorted(tables, key=lambda t: t.name):

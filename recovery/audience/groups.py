@@ -1,6 +1,7 @@
 """Groups as the pages show them: the list with counts and rule summaries, saving a
 group (its rules checked, then evaluated), the rules' preview count, a customer's
-groups for the case page, and the recent changes of a group."""
+groups for the case page, the recent changes of a group, and adding every customer of
+a queue list by hand."""
 
 from __future__ import annotations
 
@@ -12,9 +13,11 @@ from flask_babel import ngettext
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
+from ..cases.lists import ListQuery, ordered_rows
 from ..extensions import db
 from ..formatting import country_name
 from ..models import (
+    Case,
     Company,
     ContactGroup,
     Customer,
@@ -27,7 +30,7 @@ from ..models import (
     utcnow,
 )
 from .facts import order_facts
-from .members import evaluate, visible_customers
+from .members import add_by_hand, evaluate, visible_customers
 from .rules import RuleError, checked, matching, names, summary
 
 
@@ -259,6 +262,23 @@ def editor_choices(user: User, locale: str) -> EditorChoices:
 def group_rows_for(group: ContactGroup, locale: str) -> list[str]:
     """The summary of one group's rules."""
     return summary(group.rules, names(), locale)
+
+
+# Customers added per transaction (and per IN list: SQLite and PostgreSQL cap parameters).
+ADD_CHUNK = 5_000
+
+
+def add_list_by_hand(group_id: int, query: ListQuery, user: User) -> tuple[int, int]:
+    """Add every customer of a queue list – all its pages, as filtered, as the user sees
+    it – by hand; (added, already members). :class:`MembershipRefused` for an inactive
+    group (nothing added)."""
+    cases = db.session.scalars(ordered_rows(query, user, Case.customer_id)).all()
+    ids = list(dict.fromkeys(cases))
+    added = present = 0
+    for start in range(0, len(ids), ADD_CHUNK):
+        new, old = add_by_hand(group_id, ids[start : start + ADD_CHUNK], user)
+        added, present = added + new, present + old
+    return added, present
 
 
 def added_text(name: str, added: int, present: int) -> str:

@@ -11,12 +11,12 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask_babel import force_locale
-from sqlalchemy import ColumnElement, Select, String, cast, func, literal, or_, select
+from sqlalchemy import ColumnElement, ScalarSelect, Select, String, cast, func, literal, or_, select
 
 from ..cases.export import CellFormat, neutralise
 from ..cases.lists import customer_matches, toggled_sort, url_args
 from ..extensions import db
-from ..models import ContactGroup, Customer, GroupMember, NewsletterSubscription, User
+from ..models import Case, ContactGroup, Customer, GroupMember, NewsletterSubscription, User
 from ..models.customer import display_name
 from ..models.group import MEMBER_SOURCE_LABELS, SUBSCRIPTION_STATUS_LABELS
 from ..models.types import whole_number
@@ -85,6 +85,8 @@ class MemberRow:
     signed_up_at: datetime | None
     confirmed_at: datetime | None
     unsubscribed_at: datetime | None
+    # The case page the member's name links to (the page's rows only; the export has none).
+    case_id: int | None = None
 
     @property
     def name(self) -> str:
@@ -147,15 +149,22 @@ def _ordered(group: ContactGroup, query: MemberQuery, user: User) -> Select:
     return _statement(group, query, user).order_by(direction.nulls_last(), Customer.id)
 
 
+def _case_of(user: User) -> ScalarSelect[int]:
+    """The member's case the user may open: an open one first, else the latest; NULL for a
+    customer without a case (a sign-up contact, a customer never flagged)."""
+    cases = user.restrict(select(Case.id).where(Case.customer_id == Customer.id), Case.company_id)
+    newest = (Case.closed_at.is_(None).desc(), Case.opened_at.desc(), Case.id.desc())
+    return cases.order_by(*newest).limit(1).scalar_subquery()
+
+
 def member_page(
     group: ContactGroup, query: MemberQuery, user: User, size: int
 ) -> tuple[list[MemberRow], int]:
-    """One page of members and how many match the filters."""
+    """One page of members (with the case each links to) and how many match the filters."""
     stmt = _statement(group, query, user)
     total = int(db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
-    rows = db.session.execute(
-        _ordered(group, query, user).limit(size).offset((query.page - 1) * size)
-    )
+    page = _ordered(group, query, user).limit(size).offset((query.page - 1) * size)
+    rows = db.session.execute(page.add_columns(_case_of(user)))
     return [MemberRow(*row) for row in rows], total
 
 

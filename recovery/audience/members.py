@@ -1,10 +1,12 @@
 """Membership: rules evaluated set-wise in SQL, members added and removed by hand, and
 every change recorded in ``group_member_change``.
 
-A rule evaluation writes the customers the rules match into a temporary table once,
-then adds the matches that are no members yet and removes the rule members that no
-longer match – set differences, four statements per group however many customers it
-has. Members by hand or by a sign-up form are never removed by rules; an inactive
+A rule evaluation finds each group's changes by one full join of the customers its
+rules match with its members – the matches that are no members yet join, the rule
+members that no longer match leave – into a temporary table; three statements then
+record and apply the changes of all groups at once. However many customers and groups
+there are, nothing is done per customer, and a round that changes nothing writes
+nothing. Members by hand or by a sign-up form are never removed by rules; an inactive
 group is not evaluated at all (it takes no new members and keeps the ones it has).
 """
 
@@ -20,13 +22,17 @@ from sqlalchemy import (
     ColumnElement,
     Integer,
     MetaData,
+    String,
     Table,
+    and_,
+    case,
     delete,
     exists,
+    func,
     insert,
     literal,
+    or_,
     select,
-    text,
     true,
 )
 
@@ -36,11 +42,13 @@ from ..models.types import UTCDateTime, utcnow
 from .facts import OrderFacts, order_facts
 from .rules import matching
 
-# The customers one group's rules match, filled and emptied per group.
-MATCH = Table(
-    "group_match",
+# The changes of one evaluation round, every group's, before they are applied.
+DELTA = Table(
+    "group_delta",
     MetaData(),
+    Column("group_id", Integer, primary_key=True),
     Column("customer_id", Integer, primary_key=True),
+    Column("change", String(10)),  # "added" or "removed"
     prefixes=["TEMPORARY"],
 )
 
@@ -70,50 +78,73 @@ def _locked(group_id: int) -> ContactGroup:
     return db.session.scalars(stmt).one()
 
 
-def _evaluate(group: ContactGroup, orders: OrderFacts) -> Evaluated:
-    """Bring one group's rule members up to date (MATCH must exist and be empty)."""
-    connection = db.session.connection()
-    connection.execute(insert(MATCH).from_select(["customer_id"], matching(group.rules, orders)))
-    if connection.dialect.name == "postgresql":
-        connection.execute(text("ANALYZE group_match"))  # the planner learns its size
-    at = literal(orders.now, UTCDateTime)
-    member = exists().where(
-        GroupMember.group_id == group.id, GroupMember.customer_id == MATCH.c.customer_id
+def _find_changes(group: ContactGroup, orders: OrderFacts) -> None:
+    """Note in DELTA who joins and who leaves the group: one full join of the customers
+    the rules match with the group's members (a hand or form member never leaves)."""
+    matched = matching(group.rules, orders).subquery()
+    members = (
+        select(GroupMember.customer_id, GroupMember.source)
+        .where(GroupMember.group_id == group.id)
+        .subquery()
     )
-    new = select(literal(group.id), MATCH.c.customer_id, literal("rule"), at).where(~member)
-    change = ["group_id", "customer_id", "source", "at"]
-    connection.execute(
+    joins = members.c.customer_id.is_(None)
+    change = case((joins, literal("added")), else_=literal("removed"))
+    found = (
+        select(
+            literal(group.id),
+            func.coalesce(matched.c.id, members.c.customer_id),
+            change,
+        )
+        .select_from(matched.join(members, matched.c.id == members.c.customer_id, full=True))
+        .where(or_(joins, and_(matched.c.id.is_(None), members.c.source == "rule")))
+    )
+    db.session.execute(insert(DELTA).from_select(["group_id", "customer_id", "change"], found))
+
+
+def _apply_changes(now: datetime) -> dict[int, tuple[int, int]]:
+    """Record every change in DELTA, then add and remove the members; per group
+    (added, removed)."""
+    at = literal(now, UTCDateTime)
+    rule = literal("rule")
+    db.session.execute(
         insert(GroupMemberChange).from_select(
-            [*change, "change"], new.add_columns(literal("added"))
+            ["group_id", "customer_id", "change", "source", "at"],
+            select(DELTA.c.group_id, DELTA.c.customer_id, DELTA.c.change, rule, at),
         )
     )
-    added = connection.execute(
-        insert(GroupMember).from_select(["group_id", "customer_id", "source", "added_at"], new),
-        execution_options={"preserve_rowcount": True},  # psycopg's INSERT … SELECT count
-    ).rowcount
-    gone = (
-        GroupMember.group_id == group.id,
-        GroupMember.source == "rule",
-        ~exists().where(MATCH.c.customer_id == GroupMember.customer_id),
-    )
-    leaving = select(literal(group.id), GroupMember.customer_id, literal("rule"), at).where(*gone)
-    connection.execute(
-        insert(GroupMemberChange).from_select(
-            [*change, "change"], leaving.add_columns(literal("removed"))
+    db.session.execute(
+        insert(GroupMember).from_select(
+            ["group_id", "customer_id", "source", "added_at"],
+            select(DELTA.c.group_id, DELTA.c.customer_id, rule, at).where(
+                DELTA.c.change == "added"
+            ),
         )
     )
-    removed = connection.execute(delete(GroupMember).where(*gone)).rowcount
-    connection.execute(delete(MATCH))
-    group.rules_evaluated_at = orders.now
-    return Evaluated(group.id, added, removed)
+    leaving = exists().where(
+        DELTA.c.change == "removed",
+        DELTA.c.group_id == GroupMember.group_id,
+        DELTA.c.customer_id == GroupMember.customer_id,
+    )
+    db.session.execute(delete(GroupMember).where(leaving))
+    counts = db.session.execute(
+        select(DELTA.c.group_id, DELTA.c.change, func.count()).group_by(
+            DELTA.c.group_id, DELTA.c.change
+        )
+    )
+    found: dict[int, dict[str, int]] = {}
+    for group_id, change, n in counts:
+        found.setdefault(group_id, {})[change] = n
+    return {g: (c.get("added", 0), c.get("removed", 0)) for g, c in found.items()}
 
 
 def evaluate(
     group_ids: Iterable[int] | None = None, now: datetime | None = None
 ) -> list[Evaluated]:
     """Evaluate the rules of the given groups (default: every active group), in one
-    transaction: the orders are summed once for all of them (facts.order_facts), the
-    groups' rows stay locked until the end. Inactive groups are left as they are."""
+    transaction: the orders are summed once for all of them (facts.order_facts), each
+    group's changes are found by one join, then all groups' changes are recorded and
+    applied by three statements; the groups' rows stay locked until the end. Inactive
+    groups are left as they are."""
     now = now or utcnow()
     stmt = (
         select(ContactGroup).where(ContactGroup.active).order_by(ContactGroup.id).with_for_update()
@@ -126,14 +157,18 @@ def evaluate(
         return []
     connection = db.session.connection()
     with order_facts(connection, [g.rules for g in groups], now) as orders:
-        MATCH.drop(connection, checkfirst=True)
-        MATCH.create(connection)
+        DELTA.drop(connection, checkfirst=True)
+        DELTA.create(connection)
         try:
-            results = [_evaluate(group, orders) for group in groups]
+            for group in groups:
+                _find_changes(group, orders)
+            changed = _apply_changes(now)
         finally:
-            MATCH.drop(connection)
+            DELTA.drop(connection)
+    for group in groups:
+        group.rules_evaluated_at = now
     db.session.commit()
-    return results
+    return [Evaluated(g.id, *changed.get(g.id, (0, 0))) for g in groups]
 
 
 def _visible(user: User, customer_ids: Iterable[int]) -> list[int]:

@@ -134,11 +134,15 @@ CONDITIONS: dict[str, Callable[[dict, OrderFacts], ColumnElement[bool]]] = {
 def matching(rules: list[dict] | None, orders: OrderFacts) -> Select:
     """``SELECT customer.id`` of the customers every rule matches; none without rules.
 
-    ``orders``: the summed orders of ``order_facts`` built for these rules."""
+    ``orders``: the summed orders of ``order_facts`` built for these rules. A sign-up
+    contact merged into a WaWi customer is never matched: the customer stands for it."""
     stmt = select(Customer.id)
     if not rules:
         return stmt.where(false())
-    return stmt.where(*(CONDITIONS[rule["type"]](rule, orders) for rule in rules))
+    return stmt.where(
+        Customer.merged_into_id.is_(None),
+        *(CONDITIONS[rule["type"]](rule, orders) for rule in rules),
+    )
 
 
 # --- checking what the editor sends ------------------------------------------------

@@ -19,21 +19,20 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from ..extensions import db
-from ..messaging import outbox
+from ..messaging import consent, outbox
 from ..messaging.cap import MarketingCap
 from ..models import (
     Case,
     CaseEvent,
-    DoNotContact,
     Order,
     OrderLine,
     ReconnectContact,
-    ReconnectExclusion,
     ReconnectSettings,
     utcnow,
 )
+from ..models.bulk import insert_objects
 from ..models.message import Channel, ChannelPreference, GroupMessageTexts, MessagePurpose
-from .overdue import with_open_order
+from .overdue import switched_off, with_open_order
 from .settings import available_channels
 from .windows import SendWindows
 
@@ -84,30 +83,6 @@ def _ordered_from_group(contact_ids: list[int]) -> set[int]:
     return set(db.session.scalars(select(rc.id).where(rc.id.in_(contact_ids), ordered)))
 
 
-def _switched_off(group_id: int, customer_ids: set[int]) -> set[int]:
-    return set(
-        db.session.scalars(
-            select(ReconnectExclusion.customer_id).where(
-                ReconnectExclusion.product_group_id == group_id,
-                ReconnectExclusion.customer_id.in_(customer_ids),
-            )
-        )
-    )
-
-
-def _records(customer_ids: set[int]) -> dict[int, dict[str, str]]:
-    """The customers' do-not-contact reasons per channel."""
-    found: dict[int, dict[str, str]] = {}
-    rows = db.session.execute(
-        select(DoNotContact.customer_id, DoNotContact.channel, DoNotContact.reason).where(
-            DoNotContact.customer_id.in_(customer_ids)
-        )
-    )
-    for customer_id, channel, reason in rows:
-        found.setdefault(customer_id, {})[channel] = reason
-    return found
-
-
 def _available(texts: GroupMessageTexts | None) -> list[str]:
     """The channels the group has a follow-up for."""
     if texts is None:
@@ -144,8 +119,8 @@ def _plan(contacts, texts, cap: MarketingCap, now: datetime) -> tuple[_Batch, di
             .options(joinedload(Case.customer), joinedload(Case.company))
         )
     }
-    switched_off = _switched_off(group_id, customer_ids)
-    records = _records(customer_ids)
+    off = switched_off(group_id, customer_ids)
+    records = consent.records(customer_ids)
     contexts = outbox.customer_contexts(customer_ids)
     last_sent = cap.last_within_many(customer_ids, now)
     available = _available(texts)
@@ -157,7 +132,7 @@ def _plan(contacts, texts, cap: MarketingCap, now: datetime) -> tuple[_Batch, di
             batch.skip[contact.id] = ("open_order", {})
         elif case.closed_at is not None:
             batch.skip[contact.id] = ("closed", {})
-        elif contact.customer_id in switched_off:
+        elif contact.customer_id in off:
             batch.skip[contact.id] = ("switched_off", {})
         elif not available:
             batch.skip[contact.id] = ("no_text", {})
@@ -253,6 +228,7 @@ def decide_batch(contacts, texts, cap: MarketingCap, now: datetime, result) -> N
     if batch.hold:
         _held(contacts, batch.hold, now)
         result.held += len(batch.hold)
+    links, queued = outbox.UnsubscribeLinks(), []
     for contact in contacts:
         if contact.id not in claimed:
             continue
@@ -264,11 +240,10 @@ def decide_batch(contacts, texts, cap: MarketingCap, now: datetime, result) -> N
         case_ = loaded["cases"][contact.case_id]
         ctx = loaded["contexts"][contact.customer_id]
         company = case_.company or ctx.company
-        sent, errors = {}, []
+        sent, errors, customer = {}, [], case_.customer
         for channel in batch.send[contact.id]:
             try:
-                message = _queue(channel, case_.customer, ctx, company, texts, case_.id)
-                sent[channel] = message.id
+                sent[channel] = _queue(channel, customer, ctx, company, texts, case_.id, links)
             except outbox.CannotSend as exc:
                 errors.append(str(exc))
         if not sent:
@@ -281,14 +256,18 @@ def decide_batch(contacts, texts, cap: MarketingCap, now: datetime, result) -> N
             _event(contact, "reconnect_skipped", now, reason="cannot_send", errors=errors)
             result.skipped["cannot_send"] = result.skipped.get("cannot_send", 0) + 1
             continue
-        _event(
-            contact, "reconnect_followup", now, message_ids=list(sent.values()), channels=list(sent)
-        )
+        queued.append((contact, sent))
+    # the batch's messages: one INSERT (per channel), their ids
+    insert_objects([message for _contact, sent in queued for message in sent.values()])
+    for contact, sent in queued:
+        ids = [message.id for message in sent.values()]
+        _event(contact, "reconnect_followup", now, message_ids=ids, channels=list(sent))
         result.sent += 1
     db.session.commit()
 
 
-def _queue(channel, customer, ctx, company, texts, case_id):
+def _queue(channel, customer, ctx, company, texts, case_id, links):
+    """A follow-up message, added to the session (inserted by the batch's flush)."""
     if channel == Channel.EMAIL:
         return outbox.queue_template_email(
             customer,
@@ -299,10 +278,20 @@ def _queue(channel, customer, ctx, company, texts, case_id):
             MessagePurpose.FOLLOWUP,
             None,
             case_id=case_id,
+            links=links,
+            flush=False,
         )
     text = texts.followup_sms_text
     return outbox.queue_text_sms(
-        customer, ctx, company, text, MessagePurpose.FOLLOWUP, None, case_id=case_id
+        customer,
+        ctx,
+        company,
+        text,
+        MessagePurpose.FOLLOWUP,
+        None,
+        case_id=case_id,
+        links=links,
+        flush=False,
     )
 
 

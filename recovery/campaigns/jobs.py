@@ -13,6 +13,7 @@ from ..extensions import db
 from ..jobs import JobContext, job_kind, recurring
 from ..models import User, utcnow
 from . import (
+    results_tally,
     sendtime,  # noqa: F401  (registers ReConnect's send-time check)
     serial,
     serial_queue,
@@ -44,6 +45,8 @@ def first_messages_job(ctx: JobContext) -> dict[str, Any]:
         db.session.commit()
 
     result = queue_first(scope, user, utcnow(), progress=progress)
+    results_tally.changed()
+    db.session.commit()
     return {
         "queued": result.queued,
         "messages": len(result.messages),
@@ -59,7 +62,11 @@ def followups_task(now: datetime | None = None) -> FollowupResult:
 
 @recurring("reconnect attribution", every=300.0)
 def attribution_task(now: datetime | None = None) -> int:
-    return attribute(now)
+    credited = attribute(now)
+    if credited:
+        results_tally.changed()
+        db.session.commit()
+    return credited
 
 
 @job_kind(serial.JOB_KIND, lease=timedelta(minutes=10))
@@ -82,9 +89,17 @@ def serial_due_task(now: datetime | None = None) -> int:
 
 @recurring("reorder reminders", every=60.0)
 def reminders_task(now: datetime | None = None) -> ReminderResult:
-    return decide_reminders(now)
+    result = decide_reminders(now)
+    if result.sent or result.held or result.skipped:
+        results_tally.changed()
+        db.session.commit()
+    return result
 
 
 @recurring("reorder attribution", every=300.0)
 def reminder_attribution_task(now: datetime | None = None) -> int:
-    return attribute_reminders(now)
+    credited = attribute_reminders(now)
+    if credited:
+        results_tally.changed()
+        db.session.commit()
+    return credited

@@ -3,6 +3,7 @@ do-not-contact records joined once, and the conditions of the tabs and counts.""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, Select, and_, exists, literal, or_, select
@@ -90,6 +91,18 @@ class Overdue:
         if self.since is None:
             return ~self.usable()
         return or_(~self.usable(), self.too_recent())
+
+
+def switched_off(group_id: int, customer_ids: Iterable[int]) -> set[int]:
+    """Those of the customers whose send switch for the group is off."""
+    return set(
+        db.session.scalars(
+            select(ReconnectExclusion.customer_id).where(
+                ReconnectExclusion.product_group_id == group_id,
+                ReconnectExclusion.customer_id.in_(list(set(customer_ids))),
+            )
+        )
+    )
 
 
 def with_open_order(customer_ids: set[int], until: datetime | None = None) -> set[int]:

@@ -10,9 +10,10 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, literal, select
 
 from ..extensions import db
+from ..messaging.cap import MarketingCap
 from ..models import (
     Customer,
     Order,
@@ -24,7 +25,7 @@ from ..models.message import CHANNEL_LABELS
 from ..models.reorder import REMINDER_SKIP_LABELS
 from .lists import group_names, results_since
 from .reminder_settings import ReminderSettings, reminder_settings
-from .reminders import LATE, group_line, not_decided
+from .reminders import LATE, Candidate, check, free_from, group_line, not_decided
 
 PAGE = 50
 SHOWS = {
@@ -70,13 +71,20 @@ class ReminderSummary:
     total: ReminderRow
 
 
-def summary(company_id: int | None, now: datetime) -> ReminderSummary:
-    """Per group with a reminder (or reminders in the period) and in total."""
+# Per (group, company; 0 for none): sent, reordered, revenue, held, skipped.
+Counts = dict[tuple[int, int], tuple[int, int, Decimal, int, int]]
+
+
+def count(company_id: int | None, now: datetime) -> Counts:
+    """The reminders of the last 3 months per group and company (the held ones of any
+    time), for ``company_id`` only if set."""
     since = results_since(now)
     r = ReorderReminder
+    company = func.coalesce(r.company_id, literal(0))
     stmt = (
         select(
             r.product_group_id,
+            company,
             func.count().filter(and_(r.state == "sent", r.sent_at >= since)),
             func.count().filter(
                 and_(r.state == "sent", r.sent_at >= since, r.reordered_at.is_not(None))
@@ -86,22 +94,35 @@ def summary(company_id: int | None, now: datetime) -> ReminderSummary:
             func.count().filter(and_(r.state == "skipped", r.decided_at >= since)),
         )
         .where((r.decided_at >= since) | (r.state == "held"))
-        .group_by(r.product_group_id)
+        .group_by(r.product_group_id, company)
     )
     if company_id is not None:
         stmt = stmt.where(r.company_id == company_id)
-    counts = {row[0]: row[1:] for row in db.session.execute(stmt)}
+    return {
+        (gid, key): (sent, reordered, Decimal(revenue or 0), held, skipped)
+        for gid, key, sent, reordered, revenue, held, skipped in db.session.execute(stmt)
+    }
+
+
+def summary(
+    company_id: int | None, now: datetime, counted: tuple[datetime, Counts] | None = None
+) -> ReminderSummary:
+    """Per group with a reminder (or reminders in the period) and in total: counted now,
+    or ``counted`` (the period's start and the counts, from ``results_tally``)."""
+    since, by_company = counted or (results_since(now), count(company_id, now))
+    counts: dict[int, ReminderRow] = {}
+    for (gid, company), values in by_company.items():
+        if company_id is None or company == company_id:
+            part = ReminderRow(gid, "", ReminderMode.OFF, *values)
+            counts.setdefault(gid, ReminderRow(gid, "")).add(part)
     settings = {gid: s for gid, s in reminder_settings().items() if s.on}
     names = group_names(set(counts) | set(settings))
     rows = []
     for gid in sorted(names, key=lambda g: names[g].lower()):
-        sent, reordered, revenue, held, skipped = counts.get(gid, (0, 0, None, 0, 0))
-        mode = settings[gid].mode if gid in settings else ReminderMode.OFF
-        rows.append(
-            ReminderRow(
-                gid, names[gid], mode, sent, reordered, Decimal(revenue or 0), held, skipped
-            )
-        )
+        row = counts.get(gid) or ReminderRow(gid, "")
+        row.name = names[gid]
+        row.mode = settings[gid].mode if gid in settings else ReminderMode.OFF
+        rows.append(row)
     total = ReminderRow(None, str(_l("All product groups")))
     for row in rows:
         total.add(row)
@@ -123,6 +144,8 @@ class ListRow:
     reason: str | None = None
     reordered_at: datetime | None = None
     reordered_revenue: Decimal | None = None
+    # coming up: "send", "held" (by the cap until ``held_until``) or "skip" (``reason``)
+    outlook: str | None = None
 
 
 @dataclass
@@ -138,13 +161,14 @@ def _name(c: Customer) -> str:
     return c.display_name
 
 
-def _upcoming(s: ReminderSettings, company_id, now, offset):
-    """Not decided yet (due later, or due and waiting for a send window): from the
-    orders of the last N days, or from the analysis's predictions."""
+def _upcoming_rows(s: ReminderSettings, company_id, now, offset) -> list[tuple]:
+    """(customer, candidate) of the reminders not decided yet (due later, or due and
+    waiting for a send window): from the orders of the last N days, or from the
+    analysis's predictions."""
     if s.mode == ReminderMode.AFTER:
         days = timedelta(days=s.days_after)
         stmt = (
-            select(Customer, Order.company_id, Order.ordered_at, Order.ordered_at)
+            select(Customer, Order.id, Order.company_id, Order.ordered_at, Order.ordered_at)
             .join(Customer, Customer.id == Order.customer_id)
             .where(
                 Order.ordered_at > now - days - LATE,
@@ -159,7 +183,7 @@ def _upcoming(s: ReminderSettings, company_id, now, offset):
         before = timedelta(days=s.days_before)
         d = ReorderDue
         stmt = (
-            select(Customer, d.company_id, d.last_order_at, d.overdue_from)
+            select(Customer, d.order_id, d.company_id, d.last_order_at, d.overdue_from)
             .join(Customer, Customer.id == d.customer_id)
             .where(
                 d.product_group_id == s.product_group_id,
@@ -174,9 +198,41 @@ def _upcoming(s: ReminderSettings, company_id, now, offset):
     if company_id is not None:
         stmt = stmt.where(column == company_id)
     return [
-        ListRow(c.id, c.number, _name(c), company, started, due + shift)
-        for c, company, started, due in db.session.execute(stmt.offset(offset).limit(PAGE + 1))
+        (c, Candidate(c.id, s.product_group_id, order, company, started, due + shift))
+        for c, order, company, started, due in db.session.execute(
+            stmt.offset(offset).limit(PAGE + 1)
+        )
     ]
+
+
+def _refused(refused: dict[str, str]) -> str:
+    """Why no channel can carry it, per channel: "E-Mail: no email address; …"."""
+    return "; ".join(f"{CHANNEL_LABELS[channel]}: {why}" for channel, why in refused.items())
+
+
+def _upcoming(s: ReminderSettings, company_id, now, offset) -> list[ListRow]:
+    """The reminders coming up, each with whether it would be sent as things stand now
+    and, if not, why: the worker's own checks (``reminders.check``), one statement per
+    kind of check for the page's rows."""
+    found = _upcoming_rows(s, company_id, now, offset)
+    cap = MarketingCap.load()
+    checked = check([c for _customer, c in found], s, cap, now)
+    rows = []
+    for (customer, c), outcome in zip(found, checked.outcomes, strict=True):
+        row = ListRow(
+            customer.id, customer.number, _name(customer), c.company_id, c.started_at, c.due_at
+        )
+        if outcome.reason == "unsubscribed":
+            row.outlook, row.reason = "skip", _refused(outcome.refused)
+        elif outcome.reason:
+            row.outlook, row.reason = "skip", str(REMINDER_SKIP_LABELS[outcome.reason])
+        elif outcome.held_by is not None and free_from(cap, outcome.held_by) > max(c.due_at, now):
+            row.outlook, row.held_until = "held", free_from(cap, outcome.held_by)
+        else:
+            row.outlook = "send"
+            row.channels = ", ".join(str(CHANNEL_LABELS[ch]) for ch in outcome.channels)
+        rows.append(row)
+    return rows
 
 
 def _decided(group_id: int, state: str, company_id, offset):

@@ -115,6 +115,7 @@ class Results:
     since: datetime
     groups: list[ResultRow]
     months: list[MonthRow]
+    counted_at: datetime | None = None  # read from the tally counted then; None: live
 
     @property
     def total(self) -> ResultRow:
@@ -161,23 +162,52 @@ def _month_of(column, months: list[date]):
     return case(*((column < start, i) for i, start in enumerate(starts)), else_=len(starts))
 
 
+Key = tuple[int, int]  # (product group, company; 0 for none)
+
+
+@dataclass
+class Counted:
+    """The results' figures per (group, company) and per (company, month), as counted
+    by :func:`count` – live, or read back from the tally (``results_tally``)."""
+
+    since: datetime
+    now: datetime
+    groups: dict[Key, ResultRow] = field(default_factory=dict)
+    months: dict[tuple[int, date], MonthRow] = field(default_factory=dict)
+
+    def group(self, group_id: int, company: int) -> ResultRow:
+        if (group_id, company) not in self.groups:
+            self.groups[group_id, company] = ResultRow(group_id, "")
+        return self.groups[group_id, company]
+
+    def month(self, company: int, month: date) -> MonthRow:
+        if (company, month) not in self.months:
+            self.months[company, month] = MonthRow(month)
+        return self.months[company, month]
+
+
+def _company(column):
+    """A company id as a grouping key: 0 for none."""
+    return func.coalesce(column, literal(0))
+
+
 def results(company_id: int | None, now: datetime) -> Results:
-    """R5 for the user's company (``company_id``; None: every company)."""
+    """R5 for the user's company (``company_id``; None: every company), counted now."""
+    return assemble(count(company_id, now), company_id)
+
+
+def count(company_id: int | None, now: datetime) -> Counted:
+    """Count the period's figures per group and company (of ``company_id`` only if set)."""
     since = results_since(now)
     starts = _months(since.date(), _local_month(now))
-    months = [MonthRow(m) for m in starts]
-    rows: dict[int, ResultRow] = {}
+    counted = Counted(since, now)
 
-    def row(group_id: int) -> ResultRow:
-        if group_id not in rows:
-            rows[group_id] = ResultRow(group_id, "")
-        return rows[group_id]
-
-    for group_id, count in _overdue_counts(company_id, since, now):
-        row(group_id).overdue = count
+    for group_id, company, n in _overdue_counts(company_id, since, now):
+        counted.group(group_id, company).overdue = n
 
     rc = ReconnectContact
     credited = rc.reconnected_at.is_not(None)
+    company = _company(rc.company_id)
     sent = restrict_to_company(
         select().where(rc.first_sent_at >= since, rc.first_sent_at <= now),
         rc.company_id,
@@ -185,39 +215,64 @@ def results(company_id: int | None, now: datetime) -> Results:
     )
     per_group = sent.with_only_columns(
         rc.product_group_id,
+        company,
         func.count(),
         func.count(rc.reconnected_at),
         func.sum(case((credited, rc.reconnected_revenue), else_=0)),
-    ).group_by(rc.product_group_id)
-    for group_id, contacted, reordered, revenue in db.session.execute(per_group):
-        cohort = row(group_id).contacted
+    ).group_by(rc.product_group_id, company)
+    for group_id, key, contacted, reordered, revenue in db.session.execute(per_group):
+        cohort = counted.group(group_id, key).contacted
         cohort.customers, cohort.reordered = contacted, reordered
         cohort.revenue = Decimal(revenue or 0).quantize(Decimal("0.01"))
     month = _month_of(rc.first_sent_at, starts)
-    by_month = sent.with_only_columns(month, func.count()).group_by(month)
-    for index, contacted in db.session.execute(by_month):
-        months[index].contacted = contacted
+    by_month = sent.with_only_columns(month, company, func.count()).group_by(month, company)
+    for index, key, contacted in db.session.execute(by_month):
+        counted.month(key, starts[index]).contacted = contacted
     month = _month_of(rc.reconnected_at, starts)
     won = restrict_to_company(
-        select(month, func.count(), func.sum(rc.reconnected_revenue))
+        select(month, company, func.count(), func.sum(rc.reconnected_revenue))
         .where(rc.reconnected_at >= since, rc.reconnected_at <= now, rc.first_sent_at <= now)
-        .group_by(month),
+        .group_by(month, company),
         rc.company_id,
         company_id,
     )
-    for index, reconnected, revenue in db.session.execute(won):
-        months[index].reconnected = reconnected
-        months[index].revenue = Decimal(revenue or 0).quantize(Decimal("0.01"))
+    for index, key, reconnected, revenue in db.session.execute(won):
+        row = counted.month(key, starts[index])
+        row.reconnected = reconnected
+        row.revenue = Decimal(revenue or 0).quantize(Decimal("0.01"))
 
-    _not_contacted(company_id, since, now, row)
+    _not_contacted(company_id, since, now, counted.group)
+    return counted
 
+
+def assemble(counted: Counted, company_id: int | None) -> Results:
+    """The page's results from the counted figures: the companies the user sees added
+    up, each group with its name and switch."""
+    rows: dict[int, ResultRow] = {}
+    for (group_id, company), part in counted.groups.items():
+        if company_id is not None and company != company_id:
+            continue
+        row = rows.setdefault(group_id, ResultRow(group_id, ""))
+        row.overdue += part.overdue
+        row.contacted.add(part.contacted)
+        row.not_contacted.add(part.not_contacted)
+        row.switched_off += part.switched_off
+        row.unreachable += part.unreachable
+    starts = _months(counted.since.date(), _local_month(counted.now))
+    months = {m: MonthRow(m) for m in starts}
+    for (company, month), part in counted.months.items():
+        if (company_id is not None and company != company_id) or month not in months:
+            continue
+        months[month].contacted += part.contacted
+        months[month].reconnected += part.reconnected
+        months[month].revenue += part.revenue
     names = group_names(rows)
     settings = group_settings(rows)
     for group_id, result in rows.items():
         result.name = names.get(group_id, "")
         result.enabled = settings[group_id].enabled
     ordered = sorted(rows.values(), key=lambda r: (-r.overdue, r.name))
-    return Results(since, ordered, months)
+    return Results(counted.since, ordered, list(months.values()))
 
 
 def _in_period(stmt, company_id: int | None, since: datetime, now: datetime):
@@ -232,7 +287,10 @@ def _in_period(stmt, company_id: int | None, since: datetime, now: datetime):
 
 
 def _overdue_counts(company_id, since, now):
-    stmt = select(Case.product_group_id, func.count()).group_by(Case.product_group_id)
+    company = _company(Case.company_id)
+    stmt = select(Case.product_group_id, company, func.count()).group_by(
+        Case.product_group_id, company
+    )
     return db.session.execute(_in_period(stmt, company_id, since, now)).tuples().all()
 
 
@@ -263,11 +321,12 @@ def _not_contacted(company_id, since, now, row) -> None:
     base = _in_period(REACH.join(base), company_id, since, now).where(
         never, or_(switched_off, ~reachable)
     )
-    counts = base.with_only_columns(Case.product_group_id, switched_off, func.count())
-    for group_id, off, n in db.session.execute(
-        counts.group_by(Case.product_group_id, switched_off)
+    company = _company(Case.company_id)
+    counts = base.with_only_columns(Case.product_group_id, company, switched_off, func.count())
+    for group_id, key, off, n in db.session.execute(
+        counts.group_by(Case.product_group_id, company, switched_off)
     ):
-        result = row(group_id)
+        result = row(group_id, key)
         result.not_contacted.customers += n
         if off:
             result.switched_off += n
@@ -282,7 +341,10 @@ def _not_contacted(company_id, since, now, row) -> None:
     first = func.row_number().over(partition_by=Case.id, order_by=(Order.ordered_at, Order.id))
     orders = (
         base.with_only_columns(
-            Case.product_group_id, func.sum(OrderLine.net_amount).label("revenue"), first.label("n")
+            Case.product_group_id,
+            company.label("company"),
+            func.sum(OrderLine.net_amount).label("revenue"),
+            first.label("n"),
         )
         .join(Order, Order.customer_id == Case.customer_id)
         .join(
@@ -299,15 +361,17 @@ def _not_contacted(company_id, since, now, row) -> None:
             Order.state.in_(_REAL),
             line_counts,
         )
-        .group_by(Case.id, Case.product_group_id, Order.id, Order.ordered_at)
+        .group_by(Case.id, Case.product_group_id, Case.company_id, Order.id, Order.ordered_at)
         .subquery()
     )
     reorders = (
-        select(orders.c.product_group_id, func.count(), func.sum(orders.c.revenue))
+        select(
+            orders.c.product_group_id, orders.c.company, func.count(), func.sum(orders.c.revenue)
+        )
         .where(orders.c.n == 1)
-        .group_by(orders.c.product_group_id)
+        .group_by(orders.c.product_group_id, orders.c.company)
     )
-    for group_id, reordered, revenue in db.session.execute(reorders):
-        cohort = row(group_id).not_contacted
+    for group_id, key, reordered, revenue in db.session.execute(reorders):
+        cohort = row(group_id, key).not_contacted
         cohort.reordered = reordered
         cohort.revenue = Decimal(revenue or 0).quantize(Decimal("0.01"))

@@ -129,6 +129,12 @@ def _target(value: str) -> tuple[str, int]:
 # -- recipients --------------------------------------------------------------------------
 
 
+def _newsletter(serial: SerialMessage) -> int | None:
+    """The newsletter a message to its subscribers names in its unsubscribe link."""
+    newsletter = serial.group.newsletter  # loaded once per chunk, not per recipient
+    return newsletter.id if serial.target == SerialTarget.NEWSLETTER and newsletter else None
+
+
 def members(serial: SerialMessage) -> Select:
     """The recipients' customer ids: the group's members, or its newsletter's confirmed
     subscribers; one table, so ordered by customer along its unique index."""
@@ -186,7 +192,9 @@ def values_for(
 ) -> dict[str, str]:
     """The message's variables and the salutation; ``customer`` may be a row with the
     customer's columns (the job) or a customer (preview, test)."""
-    values = outbox.variables_for(customer, ctx, user, links=links)
+    values = outbox.variables_for(
+        customer, ctx, user, links=links, newsletter_id=_newsletter(serial)
+    )
     person = Addressee(
         customer.first_name,
         customer.last_name,

@@ -42,10 +42,10 @@ from ..models import (
     SerialMessage,
     SerialState,
 )
+from ..models.bulk import insert_rows
 from ..models.customer import display_name
 from ..models.message import Channel
 from .serial import members, render, values_for
-from .settings import insert_ignoring
 from .windows import SendWindows
 
 CHUNK = 2000
@@ -268,10 +268,7 @@ def _inserting(rows: list[dict[str, Any]]) -> Iterator[None]:
     """
     dialect = db.session.get_bind().dialect
     if not rows or dialect.name != "postgresql":
-        if rows:
-            table = Message.__table__
-            stmt = insert_ignoring(table).on_conflict_do_nothing(index_elements=_UNIQUE)
-            db.session.execute(stmt, rows)
+        insert_rows(Message.__table__, rows, skip_existing=_UNIQUE)
         yield
         return
     raw = db.session.connection().connection.driver_connection

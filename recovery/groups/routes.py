@@ -3,6 +3,8 @@ export, members by hand) and the customer groups of the source system (thin rout
 
 from __future__ import annotations
 
+from urllib.parse import parse_qsl
+
 from flask import (
     Response,
     abort,
@@ -18,12 +20,14 @@ from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
+from werkzeug.datastructures import MultiDict
 
 from ..audience import groups as service
 from ..audience.member_list import STATES, MemberQuery, export_rows, member_page
 from ..audience.members import MembershipRefused, add_by_hand, remove_by_hand
 from ..audience.rules import FLAG_LABELS
 from ..cases.export import file_name
+from ..cases.lists import ListQuery
 from ..extensions import db
 from ..models import Case, CaseKind, CaseStatus, ContactGroup, Customer, Order, business_tz, utcnow
 from ..models.group import MEMBER_SOURCE_LABELS, SUBSCRIPTION_STATUS_LABELS
@@ -189,6 +193,14 @@ def _customer_ids() -> list[int]:
     return ids
 
 
+def _list_query() -> ListQuery | None:
+    """The queue list whose every customer is to be added ("all matching"), or None."""
+    if request.form.get("all_matching") != "1":
+        return None
+    args = MultiDict(parse_qsl(request.form.get("list_args", "")[:2000]))
+    return ListQuery.from_args(request.form.get("list", ""), args)
+
+
 @bp.post("/members")
 def add_members():
     """Add customers by hand to the chosen group (the case page's box, a list selection)."""
@@ -200,11 +212,15 @@ def add_members():
         return _back(url_for("groups.index"))
     group = _group(int(group_id))
     ids = _customer_ids()
-    if not ids:
+    every = _list_query()
+    if not ids and every is None:
         flash(_("Choose at least one customer."), "error")
         return _back(url_for("groups.members", group_id=group.id))
     try:
-        added, present = add_by_hand(group.id, ids, current_user)
+        if every is not None:
+            added, present = service.add_list_by_hand(group.id, every, current_user)
+        else:
+            added, present = add_by_hand(group.id, ids, current_user)
     except MembershipRefused as exc:
         flash(str(exc), "error")
         return _back(url_for("groups.members", group_id=group.id))

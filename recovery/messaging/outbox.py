@@ -130,9 +130,11 @@ class UnsubscribeLinks:
         url = current_app.config["PUBLIC_BASE_URL"].rstrip("/") + path
         self._before, self._after = url.rsplit(self._PLACEHOLDER, 1)
 
-    def url(self, customer_id: int, channel: str) -> str:
+    def url(self, customer_id: int, channel: str, newsletter_id: int | None = None) -> str:
+        """``newsletter_id``: the link of a newsletter's message leaves that newsletter."""
+        token = self._signer.token(customer_id, channel, newsletter_id=newsletter_id)
         # Tokens are URL-safe (base64 and dots): put in as they are.
-        return self._before + self._signer.token(customer_id, channel) + self._after
+        return self._before + token + self._after
 
 
 def unsubscribe_url(customer: Customer, channel: str) -> str:
@@ -145,6 +147,7 @@ def variables_for(
     user: User | None,
     channel: str = Channel.EMAIL,
     links: UnsubscribeLinks | None = None,
+    newsletter_id: int | None = None,
 ) -> dict[str, str]:
     from .variables import CustomerVars, build_variables
 
@@ -161,7 +164,7 @@ def variables_for(
             last_order_at=ctx.last_order_at,
             last_product_group=ctx.last_product_group,
         ),
-        unsubscribe_url=(links or UnsubscribeLinks()).url(customer.id, channel),
+        unsubscribe_url=(links or UnsubscribeLinks()).url(customer.id, channel, newsletter_id),
         shop_link=(ctx.company.shop_url if ctx.company else None) or "",
         sales_person=user.name if user else "",
         as_of=utcnow(),
@@ -201,8 +204,13 @@ def queue_template_email(
     purpose: str,
     user: User | None,
     case_id: int | None = None,
+    links: UnsubscribeLinks | None = None,
+    flush: bool = True,
 ) -> Message:
-    """Store a marketing email with a Mailjet template; the caller checked consent."""
+    """Store a marketing email with a Mailjet template; the caller checked consent.
+
+    A worker's batch passes its ``links`` and ``flush=False``: the batch's messages are
+    then inserted by one flush (one statement), and get their ids then."""
     if company is None:
         raise CannotSend(_("The customer has no order with a company to send from."))
     if not company.sender_email:
@@ -220,11 +228,12 @@ def queue_template_email(
         to_name=customer.display_name,
         from_address=company.sender_email,
         from_name=company.sender_name or company.name,
-        variables=variables_for(customer, ctx, user),
+        variables=variables_for(customer, ctx, user, links=links),
         created_by_id=user.id if user else None,
     )
     db.session.add(message)
-    db.session.flush()
+    if flush:
+        db.session.flush()
     return message
 
 
@@ -348,9 +357,12 @@ def queue_text_sms(
     purpose: str,
     user: User | None,
     case_id: int | None = None,
+    links: UnsubscribeLinks | None = None,
+    flush: bool = True,
 ) -> Message:
     """Store a marketing SMS: placeholders filled, unsubscribe link added, E.164 number,
-    for the SMS provider the company chose; the caller checked consent."""
+    for the SMS provider the company chose; the caller checked consent. ``links`` and
+    ``flush``: as for :func:`queue_template_email`."""
     provider = channels.sms_provider(company.sms_provider if company else None)
     if not offline() and not provider.configured(current_app.config):
         raise CannotSend(str(provider.not_set_up))
@@ -361,7 +373,7 @@ def queue_text_sms(
         name = company.name if company else "–"
         raise CannotSend(_("%(company)s has no SMS sender set.", company=name))
     sms = channels.channel(Channel.SMS)
-    values = variables_for(customer, ctx, user, channel=Channel.SMS)
+    values = variables_for(customer, ctx, user, channel=Channel.SMS, links=links)
     body = sms.compose(text, values, customer.locale or "de")
     problem = sms.size_problem(body)
     if problem:
@@ -383,7 +395,8 @@ def queue_text_sms(
         created_by_id=user.id if user else None,
     )
     db.session.add(message)
-    db.session.flush()
+    if flush:
+        db.session.flush()
     return message
 
 

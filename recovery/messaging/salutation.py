@@ -9,13 +9,15 @@ data                      formal                            informal
 "ms" + last name          Sehr geehrte Frau Schäfer         Hallo Anna (first name)
 "mr" + last name          Sehr geehrter Herr Krause         Hallo Jan
 name, no salutation       Guten Tag Anna Schäfer            Hallo Anna
+"company" (Anrede Firma)  Sehr geehrte Damen und Herren     Hallo Anna / Hallo
 company, no person        Sehr geehrte Damen und Herren     Hallo
 nothing                   Guten Tag                         Hallo
 ========================  ================================  ==========================
 
-The customer's salutation ("ms"/"mr") comes from a sign-up form; the source systems do
-not deliver one yet, so for them the neutral "Guten Tag Anna Schäfer" is used rather
-than a guessed gender.
+The customer's salutation comes from the source system ("Herr", "Frau", "Firma",
+"Divers" as codes, wawi_connectors.salutations) or from a sign-up form; where none is
+known, or it is "diverse", the neutral "Guten Tag Anna Schäfer" is used rather than a
+guessed gender.
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ class Addressee:
     first_name: str | None = None
     last_name: str | None = None
     company_name: str | None = None
-    salutation: str | None = None  # "ms", "mr" or None
+    salutation: str | None = None  # "ms", "mr", "company", "diverse" or None
     locale: str | None = "de"
 
 
@@ -65,6 +67,8 @@ def salutation(person: Addressee, mode: str) -> str:
         raise ValueError(f"unknown salutation mode {mode!r}")
     if last and person.salutation in ("ms", "mr"):
         return words[person.salutation].format(last=last)
+    if person.salutation == "company":
+        return words["company"]
     name = " ".join(p for p in (first, last) if p)
     if name:
         return words["person"].format(name=name)

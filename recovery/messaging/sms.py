@@ -10,6 +10,7 @@ UTF-16 code units that are never split either.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 import phonenumbers
@@ -46,10 +47,12 @@ class SmsCount:
         return self.segments > MAX_SEGMENTS
 
 
+@lru_cache(maxsize=4096)
 def normalise_phone(
     raw: str | None, default_region: str = "DE", *, mobile_only: bool = False
 ) -> str | None:
-    """E.164 (``+491711234567``) for a valid number, else None.
+    """E.164 (``+491711234567``) for a valid number, else None. Cached: a worker's batch
+    asks for each number twice (the channel plan, then the message).
 
     Validity is phonenumbers' ``is_valid_number``. With ``mobile_only`` a number that
     is surely not a mobile (a fixed line such as 030…) gives None too; numbers that

@@ -1,8 +1,9 @@
 """Signed unsubscribe tokens for one-click links that work without login (PRODUCT.md M5).
 
-The token carries the customer id, the channel(s) and optionally the message id. It
-has no expiry: a link in an email from last year must still work. ``secret`` may be
-a list of keys (oldest first) to rotate the secret without breaking old links.
+The token carries the customer id, the channel(s), optionally the message id and, for a
+newsletter's message, the newsletter (its link leaves that newsletter). It has no expiry:
+a link in an email from last year must still work. ``secret`` may be a list of keys
+(oldest first) to rotate the secret without breaking old links.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ class UnsubscribeToken:
     customer_id: int
     channels: tuple[str, ...]
     message_id: int | None = None
+    newsletter_id: int | None = None
 
 
 def make_unsubscribe_token(
@@ -38,8 +40,9 @@ def make_unsubscribe_token(
     customer_id: int,
     channel: str | Iterable[str],
     message_id: int | None = None,
+    newsletter_id: int | None = None,
 ) -> str:
-    return UnsubscribeSigner(secret).token(customer_id, channel, message_id)
+    return UnsubscribeSigner(secret).token(customer_id, channel, message_id, newsletter_id)
 
 
 # itsdangerous's compact JSON, with one encoder instead of one per call.
@@ -59,12 +62,18 @@ class UnsubscribeSigner:
         self._sep = signer.sep
 
     def token(
-        self, customer_id: int, channel: str | Iterable[str], message_id: int | None = None
+        self,
+        customer_id: int,
+        channel: str | Iterable[str],
+        message_id: int | None = None,
+        newsletter_id: int | None = None,
     ) -> str:
         channels = _channels((channel,) if isinstance(channel, str) else tuple(channel))
-        payload: list[int | str] = [int(customer_id), ",".join(channels)]
-        if message_id is not None:
-            payload.append(int(message_id))
+        payload: list[int | str | None] = [int(customer_id), ",".join(channels)]
+        if message_id is not None or newsletter_id is not None:
+            payload.append(None if message_id is None else int(message_id))
+        if newsletter_id is not None:
+            payload.append(int(newsletter_id))
         data = base64_encode(_COMPACT_JSON(payload))
         mac = self._mac.copy()
         mac.update(data)
@@ -77,19 +86,19 @@ def read_unsubscribe_token(secret: Secret, token: str) -> UnsubscribeToken:
         payload = _serializer(secret).loads(token)
     except BadData as exc:
         raise InvalidUnsubscribeToken("the unsubscribe link is invalid or was altered") from exc
-    if not (isinstance(payload, list) and len(payload) in (2, 3)):
+    if not (isinstance(payload, list) and len(payload) in (2, 3, 4)):
         raise InvalidUnsubscribeToken("the unsubscribe link has an unknown form")
     customer_id, channels, *rest = payload
-    message_id = rest[0] if rest else None
+    message_id, newsletter_id = (*rest, None, None)[:2]
     if not _is_int(customer_id) or not isinstance(channels, str):
         raise InvalidUnsubscribeToken("the unsubscribe link has an unknown form")
-    if message_id is not None and not _is_int(message_id):
+    if any(v is not None and not _is_int(v) for v in (message_id, newsletter_id)):
         raise InvalidUnsubscribeToken("the unsubscribe link has an unknown form")
     try:
         parsed = _channels(tuple(channels.split(",")))
     except ValueError as exc:
         raise InvalidUnsubscribeToken(str(exc)) from exc
-    return UnsubscribeToken(customer_id, parsed, message_id)
+    return UnsubscribeToken(customer_id, parsed, message_id, newsletter_id)
 
 
 def _serializer(secret: Secret) -> URLSafeSerializer:

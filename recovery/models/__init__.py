@@ -14,6 +14,7 @@ from .case import (
 from .company import TEMPLATE_KIND_LABELS, Company
 from .customer import CHANNELS, DNC_REASONS, Customer, DoNotContact
 from .group import (
+    CONTACT_SOURCE,
     MEMBER_SOURCE_LABELS,
     SUBSCRIPTION_STATUS_LABELS,
     ContactGroup,
@@ -39,8 +40,11 @@ from .order import ORDER_STATES, Order, OrderLine, Product, ProductGroup
 from .reconnect import (
     ReconnectContact,
     ReconnectExclusion,
+    ReconnectResult,
+    ReconnectResultMonth,
     ReconnectSettings,
     ReconnectTally,
+    ReminderResult,
 )
 from .reorder import ReminderMode, ReorderDue, ReorderReminder, ReorderSettings
 from .serial import (
@@ -66,6 +70,7 @@ from .types import business_tz, utcnow
 from .user import ROLES, FailedLogin, User
 
 __all__ = [
+    "CONTACT_SOURCE",
     "CHANNEL_LABELS",
     "JOB_LABELS",
     "MESSAGE_STATE_LABELS",
@@ -120,8 +125,11 @@ __all__ = [
     "ProductGroup",
     "ReconnectContact",
     "ReconnectExclusion",
+    "ReconnectResult",
+    "ReconnectResultMonth",
     "ReconnectSettings",
     "ReconnectTally",
+    "ReminderResult",
     "SavedMapping",
     "Setting",
     "SyncCursor",

@@ -37,8 +37,9 @@ class Customer(db.Model):
     first_name: Mapped[str | None] = mapped_column(String(200))
     last_name: Mapped[str | None] = mapped_column(String(200))
     company_name: Mapped[str | None] = mapped_column(String(300))
-    # "ms" or "mr" when known (a sign-up form's salutation field); None: not known, the
-    # salutation of a serial message is then built without it (messaging/salutation.py).
+    # "ms", "mr", "company" or "diverse" when known (the source's "Anrede", or a sign-up
+    # form's salutation field); None: not known, the salutation of a serial message is
+    # then built without it (messaging/salutation.py).
     salutation: Mapped[str | None] = mapped_column(String(10))
     email: Mapped[str | None] = mapped_column(String(254))
     phone: Mapped[str | None] = mapped_column(String(50))
@@ -55,6 +56,11 @@ class Customer(db.Model):
     # UWG §7(3) exception, with the unsubscribe link in every message (docs/reconnect.md).
     marketing_consent: Mapped[bool | None]
     locale: Mapped[str] = mapped_column(String(5), default="de")
+    # A sign-up form's contact merged into the WaWi customer of its address when that
+    # customer arrived (sources/contacts.py); its links still lead to that customer. No
+    # foreign key: adding one would make SQLite rebuild the table the case search
+    # triggers refer to; a customer gone since makes the old link invalid, as it should.
+    merged_into_id: Mapped[int | None]
     # Set by "no interest": the analysis leaves the customer out until then.
     no_interest_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -20,6 +20,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..extensions import db
 from .types import UTCDateTime, utcnow
 
+# The source of a person the sign-up form made (no WaWi customer); merged into the WaWi
+# customer of the same address when that arrives (sources/contacts.py).
+CONTACT_SOURCE = "newsletter"
+
 # How a customer came into a group (``GroupMember.source``, ``GroupMemberChange.source``).
 MEMBER_SOURCE_LABELS = {
     "rule": _l("by rule"),
@@ -170,6 +174,22 @@ class NewsletterSubscription(db.Model):
 
     newsletter = relationship("Newsletter")
     customer = relationship("Customer")
+
+    def proof(self) -> dict[str, str | None]:
+        """The consent proof of one round, as kept in ``history`` and shown to the admin."""
+
+        def at(value: datetime | None) -> str | None:
+            return value.isoformat() if value else None
+
+        return {
+            "form": self.form,
+            "text_shown": self.text_shown,
+            "signup_ip": self.signup_ip,
+            "signed_up_at": at(self.signed_up_at),
+            "confirmed_at": at(self.confirmed_at),
+            "confirm_ip": self.confirm_ip,
+            "unsubscribed_at": at(self.unsubscribed_at),
+        }
 
 
 class SignupAttempt(db.Model):

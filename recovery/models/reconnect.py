@@ -3,11 +3,11 @@ customer × group, and one contact row per overdue episode (see docs/reconnect.m
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import Date, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -132,3 +132,57 @@ class ReconnectTally(db.Model):
     reachable: Mapped[int] = mapped_column(default=0)  # fresh, reachable, cap free
     due: Mapped[int] = mapped_column(default=0)  # reachable and the send switch on
     counted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ReconnectResult(db.Model):
+    """The results page's figures (R5) of the last 3 months per product group and
+    company (``company_id`` 0: none), counted by the worker (``campaigns/results_tally.py``):
+    counting them takes a second of database time over a big shop's history, reading
+    these rows a millisecond. ``not_*``: the comparison group (not contacted)."""
+
+    __tablename__ = "reconnect_result"
+
+    product_group_id: Mapped[int] = mapped_column(
+        ForeignKey("product_group.id", ondelete="CASCADE"), primary_key=True
+    )
+    company_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    overdue: Mapped[int] = mapped_column(default=0)
+    contacted: Mapped[int] = mapped_column(default=0)
+    reconnected: Mapped[int] = mapped_column(default=0)
+    revenue: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
+    not_contacted: Mapped[int] = mapped_column(default=0)
+    not_reordered: Mapped[int] = mapped_column(default=0)
+    not_revenue: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
+    switched_off: Mapped[int] = mapped_column(default=0)
+    unreachable: Mapped[int] = mapped_column(default=0)
+
+
+class ReconnectResultMonth(db.Model):
+    """The results chart's months per company: first messages by the month they went
+    out, reconnected customers and revenue by the month of the reconnecting order."""
+
+    __tablename__ = "reconnect_result_month"
+
+    company_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    month: Mapped[date] = mapped_column(Date, primary_key=True)  # the first day
+    contacted: Mapped[int] = mapped_column(default=0)
+    reconnected: Mapped[int] = mapped_column(default=0)
+    revenue: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
+
+
+class ReminderResult(db.Model):
+    """The results page's reorder reminder figures (R6) per product group and company,
+    counted with ``ReconnectResult``: sent in the last 3 months, of them reordered and
+    that revenue, held by the cap now, not sent in the period."""
+
+    __tablename__ = "reminder_result"
+
+    product_group_id: Mapped[int] = mapped_column(
+        ForeignKey("product_group.id", ondelete="CASCADE"), primary_key=True
+    )
+    company_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    sent: Mapped[int] = mapped_column(default=0)
+    reordered: Mapped[int] = mapped_column(default=0)
+    revenue: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
+    held: Mapped[int] = mapped_column(default=0)
+    skipped: Mapped[int] = mapped_column(default=0)

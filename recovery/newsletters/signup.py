@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from ..extensions import db
 from ..messaging import outbox
 from ..models import (
+    CONTACT_SOURCE,
     Customer,
     DoNotContact,
     GroupMember,
@@ -35,7 +36,7 @@ from ..models.message import Channel
 from ..throttling import wait_seconds
 from . import mails, tokens
 
-NEWSLETTER_SOURCE = "newsletter"
+NEWSLETTER_SOURCE = CONTACT_SOURCE
 FORMS = ("page", "embed", "snippet")
 SALUTATION_LABELS = {"ms": _l("Ms"), "mr": _l("Mr"), "diverse": _l("Diverse")}
 SALUTATIONS = tuple(SALUTATION_LABELS)
@@ -235,7 +236,7 @@ def _subscribe(
             return None
     else:
         if sub.status == "unsubscribed":
-            sub.history = [*(sub.history or []), proof(sub)]
+            sub.history = [*(sub.history or []), sub.proof()]
             forced = True
         _set_proof(sub, newsletter, data)
     sub.customer = customer
@@ -255,23 +256,6 @@ def _set_proof(sub: NewsletterSubscription, newsletter: Newsletter, data: Signup
     sub.signed_up_at = utcnow()
     sub.salutation = data.salutation or None
     sub.confirmed_at = sub.confirm_ip = sub.unsubscribed_at = None
-
-
-def proof(sub: NewsletterSubscription) -> dict[str, str | None]:
-    """The consent proof of one round, as kept in ``history`` and shown to the admin."""
-
-    def at(value: datetime | None) -> str | None:
-        return value.isoformat() if value else None
-
-    return {
-        "form": sub.form,
-        "text_shown": sub.text_shown,
-        "signup_ip": sub.signup_ip,
-        "signed_up_at": at(sub.signed_up_at),
-        "confirmed_at": at(sub.confirmed_at),
-        "confirm_ip": sub.confirm_ip,
-        "unsubscribed_at": at(sub.unsubscribed_at),
-    }
 
 
 def _confirm(sub: NewsletterSubscription, ip: str) -> None:
@@ -334,7 +318,7 @@ def read_link(token: str) -> NewsletterSubscription:
     except tokens.InvalidToken:
         raise InvalidLink() from None
     sub = db.session.get(NewsletterSubscription, data.subscription_id)
-    if sub is None or sub.customer_id != data.customer_id:
+    if sub is None or sub.customer_id != _holder(data.customer_id):
         raise InvalidLink()
     try:
         tokens.read_confirm_token(secret, token, sub.newsletter.expire_hours)
@@ -344,6 +328,13 @@ def read_link(token: str) -> NewsletterSubscription:
     if sub.status == "unsubscribed":
         raise InvalidLink()
     return sub
+
+
+def _holder(customer_id: int) -> int | None:
+    """The customer who holds a link's subscription now: a sign-up contact merged into
+    the WaWi customer of its address since (sources/contacts.py) hands it on."""
+    customer = db.session.get(Customer, customer_id)
+    return (customer.merged_into_id or customer.id) if customer else None
 
 
 def confirm(sub: NewsletterSubscription, ip: str) -> bool:

@@ -4,12 +4,12 @@ the contact actions with their confirm step, and a group's settings."""
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale, get_timezone, ngettext
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import exists, or_, select
 
-from ..campaigns import lists, reminder_lists, results, tally
+from ..campaigns import lists, reminder_lists, results_tally, tally
 from ..campaigns.first import Scope, plan, queue_first
 from ..campaigns.settings import SettingsRefused, group_settings, save_group_settings
 from ..campaigns.settings import set_send_switch as switch_service
@@ -20,8 +20,10 @@ from ..messaging import outbox
 from ..messaging.cap import MarketingCap, save_cap
 from ..models import Case, CaseKind, Message, ProductGroup, ReconnectContact, utcnow
 from ..security import admin_required, int_arg, reads_only, safe_next
+from ..ui import url_around
 from . import bp
 from .forms import ConfirmForm, GroupSettingsForm, SendingForm, SwitchForm
+from .rows import Links, tab_rows
 
 
 @bp.get("/")
@@ -41,8 +43,7 @@ def overview():
 @reads_only
 def results_page():
     now = utcnow()
-    data = results.results(current_user.company_id, now)
-    reminders = reminder_lists.summary(current_user.company_id, now)
+    data, reminders = results_tally.current(current_user.company_id, now)
     return render_template("reconnect/results.html", data=data, reminders=reminders)
 
 
@@ -69,12 +70,21 @@ def tab(group_id: int, tab: str):
         after=int_arg("after"),
         before=int_arg("before"),
     )
+    settings = group_settings([group.id])[group.id]
+    links = Links(
+        case=url_around("queue.case_view", "case_id"),
+        switch=url_around("reconnect.switch", "customer_id", group_id=group.id),
+        contact=url_around("reconnect.contact", "customer", group=group.id)
+        if tab == "reachable" and settings.enabled
+        else None,
+    )
     return render_template(
         "reconnect/tab.html",
         group=group,
         data=data,
-        settings=group_settings([group.id])[group.id],
+        settings=settings,
         tab_labels=lists.TAB_LABELS,
+        rows=tab_rows(data.rows, tab, links, str(get_locale() or "de"), get_timezone()),
     )
 
 
@@ -112,6 +122,7 @@ def switch(group_id: int, customer_id: int):
         return redirect(back)
     on = form.send.data == "on"
     switch_service(customer_id, group.id, on, current_user.id)
+    results_tally.changed()
     db.session.commit()
     if on:
         flash(_("Sending switched on for this customer in %(group)s.", group=group.name), "success")
@@ -182,6 +193,9 @@ def _contact_one(scope: Scope):
     """One customer from a tab row: queued at once, so the row moves to its next tab."""
     group_id = scope.group_ids[0]
     result = queue_first(scope, current_user._get_current_object(), utcnow())
+    if result.queued:
+        results_tally.changed()
+        db.session.commit()
     for message_id in result.messages:
         outbox.deliver_if_offline(db.session.get(Message, message_id))
     if result.queued:

@@ -8,6 +8,8 @@ lines. A shop's guest orders go to the source's registered customer with the gue
 email (the lowest id if several share it): an order arriving as the guest's is stored
 with the registered customer, and a customer who registers later takes over the orders
 stored for the guest with that email. The guest's customer row stays, without orders.
+A newsletter sign-up's contact with the address of a customer in the batch is merged
+into that customer (sources/contacts.py).
 A customer's country is stored as its ISO code (wawi_connectors.countries); a value that
 names no country we recognise is not refused (the CSV connector refuses it before it
 gets here) but flagged: the code stays empty and the value is kept in ``country_raw``,
@@ -39,10 +41,12 @@ from wawi_connectors import (
 )
 from wawi_connectors.countries import country_code
 from wawi_connectors.records import GUEST_PREFIX
+from wawi_connectors.salutations import salutation_code
 
 from ..extensions import db
 from ..models import Company, Customer, Order, OrderLine, Product, ProductGroup, utcnow
 from ..models.types import UTCDateTime
+from . import contacts
 
 CUSTOMER_COLUMNS = (
     "external_id",
@@ -58,6 +62,7 @@ CUSTOMER_COLUMNS = (
     "country_raw",
     "customer_group",
     "marketing_consent",
+    "salutation",
 )
 ORDER_COLUMNS = (
     "external_id",
@@ -90,7 +95,11 @@ _STAGES = {
     "state TEXT",
 }
 KNOWN_CUSTOMERS_LIMIT = 1_000_000
-_CUSTOMER_UPDATE = ", ".join(f"{c} = excluded.{c}" for c in (*CUSTOMER_COLUMNS[1:], "updated_at"))
+# A source without a salutation keeps the one known (a sign-up form's).
+_CUSTOMER_UPDATE = ", ".join(
+    f"{c} = COALESCE(excluded.{c}, customer.{c})" if c == "salutation" else f"{c} = excluded.{c}"
+    for c in (*CUSTOMER_COLUMNS[1:], "updated_at")
+)
 MERGE_CUSTOMERS = f"""
 INSERT INTO customer (source, {", ".join(CUSTOMER_COLUMNS)}, locale, created_at, updated_at)
 SELECT :source, {", ".join(CUSTOMER_COLUMNS)}, 'de', :now, :now FROM stage_customer WHERE true
@@ -147,11 +156,11 @@ DELETE_OLD_LINES = "DELETE FROM order_line WHERE order_id IN :ids"
 
 # Where each record field is stored: ``Limits`` keys -> model columns.
 _TEXT_COLUMNS = {
-    # (the country is made a code by the store; consent is no text)
+    # (the country and the salutation are made codes by the store; consent is no text)
     **{
         f"customer.{c}": getattr(Customer, c)
         for c in CUSTOMER_COLUMNS
-        if c not in ("country", "marketing_consent")
+        if c not in ("country", "marketing_consent", "salutation")
     },
     "order.external_id": Order.external_id,
     "order.number": Order.number,
@@ -418,6 +427,7 @@ def _customer_row(r: CustomerRecord) -> tuple[Any, ...]:
         *_country(r.country),
         r.customer_group,
         r.marketing_consent,
+        salutation_code(r.salutation),
     )
 
 
@@ -440,6 +450,7 @@ class Store:
         # Customers stored in this run (bounded): orders of these need no placeholder rows.
         self.known_customers: set[str] = set()
         self._guests: bool | None = None  # does the source have guest customers? (lazy)
+        self._contacts: bool | None = None  # are there sign-up contacts to merge? (lazy)
 
     def _has_guests(self) -> bool:
         """Whether guest customers of this source are stored: a file connector never has
@@ -450,6 +461,12 @@ class Store:
                 is not None
             )
         return self._guests
+
+    def _has_contacts(self) -> bool:
+        """Whether sign-up contacts wait for a customer of their address (once per run)."""
+        if self._contacts is None:
+            self._contacts = contacts.any_contact()
+        return self._contacts
 
     def batch(self, batch: Batch) -> int:
         """Store one batch in the current transaction; returns the number of records."""
@@ -474,6 +491,8 @@ class Store:
         )
         if registered and self._has_guests():
             db.session.execute(_MOVE_GUEST_ORDERS, {"source": self.source, **GUESTS})
+        if registered and self._has_contacts():
+            contacts.merge_staged()
         if len(self.known_customers) < KNOWN_CUSTOMERS_LIMIT:
             self.known_customers.update(latest)
 

@@ -1,5 +1,6 @@
 """The whole pipeline on CDNOW's raw transactions reproduces the papers' figures."""
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -78,12 +79,13 @@ def test_backtest_on_the_holdout(lines):
     assert result.auc_p_churn > result.auc_days_since_last_order > 0.75
     assert result.auc_bgnbd == pytest.approx(0.757, abs=0.002)
     assert result.mean_p_churn == pytest.approx(result.base_rate, abs=0.06)
-    # the revenue forecast (the blend of the models) ranks the holdout's revenue at least
-    # as well as the textbook BG/NBD × Gamma-Gamma: 50.4 / 66.4 % vs 50.2 / 66.3 %
+    # nine months of history leave no time split before the cut-off, so the revenue
+    # forecast is the textbook BG/NBD × Gamma-Gamma (50.2 / 66.3 % of the holdout's
+    # revenue in the top 10 / 20 %), ahead of past revenue (48.1 % in the top 10 %)
     rank = {m.ranking: m for m in result.ranking}
-    assert result.model["revenue_model"] == "blend"
-    assert rank["expected_revenue"].top10_future >= rank["bgnbd_gg"].top10_future
-    assert rank["expected_revenue"].top20_future >= rank["bgnbd_gg"].top20_future
-    assert rank["expected_revenue"].top20_future > rank["past_revenue"].top20_future
+    assert result.model["time_split"]["reason"] == "history"
+    assert result.model["revenue_model"] == "bgnbd"
+    assert rank["expected_revenue"] == replace(rank["bgnbd_gg"], ranking="expected_revenue")
+    assert rank["expected_revenue"].top10_future > rank["past_revenue"].top10_future + 0.01
     with pytest.raises(ValueError, match="data end on 1998-06-30"):
         backtest(lines, CALIBRATION_END, horizon_days=365)

@@ -155,6 +155,7 @@ def test_backtest_page_shows_the_rankings_and_the_calibration_before_and_after(
         model={
             "model": "renewal",
             "revenue_model": "blend",
+            "seasonal_revenue": True,
             "calibrated": True,
             "time_split": {"calibrator": {"kind": "scaling", "x": [], "y": [], "a": 0.5, "b": 0}},
         },
@@ -173,6 +174,7 @@ def test_backtest_page_shows_the_rankings_and_the_calibration_before_and_after(
     assert re.findall(r'class="num">([^<]*)<', row) == ["57,1 %", "74,4 %", "–", "35,0 %"]
     assert "Umsatz der letzten 12 Monate" in html
     assert "Der erwartete Umsatz stammt aus: Mittel der Modelle." in html
+    assert "Für Saisonkunden zählen nur die Bestellungen, die ihre Saison im Zeitraum" in html
     assert "0,050 vor, 0,010 nach der Kalibrierung (Skalierung" in html
     row = html.split("Vor der Kalibrierung")[1].split("</thead>")[1].split("</table>")[0]
     assert re.findall(r'class="num">([^<]*)<', row) == ["40", "1,0 %", "5,0 %", "6,0 %"]
@@ -181,6 +183,7 @@ def test_backtest_page_shows_the_rankings_and_the_calibration_before_and_after(
     html = client.get(f"/admin/backtest?job={job.id}").get_data(as_text=True)
     assert "Which customers come first?" in html and "BG/NBD × Gamma-Gamma" in html
     assert "Mean of the models" in html and "(scaling," in html
+    assert "For seasonal customers it counts only the orders their season brings" in html
     # a result stored before the ranking existed still shows
     for key in ("ranking", "future_revenue", "calibration_uncalibrated"):
         result.pop(key)

@@ -230,3 +230,54 @@ def test_preview_count_for_a_restricted_user_counts_their_company_only(db, build
     rules = [{"type": "country", "values": ["AT"]}]
     assert preview_count(rules, make_user("admin")) == 2
     assert preview_count(rules, make_user("sales", company_id=north.id)) == 1
+
+
+def test_one_round_over_several_groups_changes_each_group_by_itself(db, build):
+    user = make_user("sales")
+    at = build.customer(country="AT")
+    ch = build.customer(country="CH")
+    by_hand = build.customer(country="AT")
+    austria = _group(db, [{"type": "country", "values": ["AT"]}], name="Österreich")
+    swiss = _group(db, [{"type": "country", "values": ["CH"]}], name="Schweiz")
+    add_by_hand(austria.id, [by_hand.id], user)
+    results = {r.group_id: (r.added, r.removed) for r in evaluate()}
+    assert results == {austria.id: (1, 0), swiss.id: (1, 0)}  # the hand member stays as it is
+    assert _members(db, austria) == {at.id: "rule", by_hand.id: "hand"}
+    at.country, ch.country = "CH", "AT"
+    db.session.commit()
+    results = {r.group_id: (r.added, r.removed) for r in evaluate()}
+    assert results == {austria.id: (1, 1), swiss.id: (1, 1)}
+    assert _members(db, austria) == {ch.id: "rule", by_hand.id: "hand"}
+    assert _members(db, swiss) == {at.id: "rule"}
+    history = db.session.execute(
+        select(GroupMemberChange.customer_id, GroupMemberChange.change, GroupMemberChange.source)
+        .where(GroupMemberChange.group_id == austria.id)
+        .order_by(GroupMemberChange.id)
+    ).all()
+    assert sorted(map(tuple, history)) == sorted(
+        [
+            (by_hand.id, "added", "hand"),
+            (at.id, "added", "rule"),
+            (at.id, "removed", "rule"),
+            (ch.id, "added", "rule"),
+        ]
+    )
+    assert [(r.added, r.removed) for r in evaluate()] == [(0, 0), (0, 0)]
+
+
+def test_a_merged_sign_up_contact_is_matched_by_no_rule(db, build):
+    """The customer stands for a sign-up contact merged into it: a rule that would match
+    the old contact (here: no open case) leaves it out, and a rule member merged later
+    leaves the group at the next round."""
+    customer = build.customer()
+    contact = build.customer()
+    group = _group(db, [{"type": "flag", "value": "none"}])
+    evaluate([group.id])
+    assert set(_members(db, group)) == {customer.id, contact.id}
+
+    contact.merged_into_id = customer.id
+    db.session.commit()
+    [result] = evaluate([group.id])
+    assert (result.added, result.removed) == (0, 1)
+    assert set(_members(db, group)) == {customer.id}
+    assert _matches(db, [{"type": "flag", "value": "none"}]) == {customer.id}

@@ -127,3 +127,84 @@ def _shots(lang: str):
         page.screenshot(path=str(SHOTS / f"{name}-{lang}.png"), full_page=True)
 
     return take
+
+
+UNSUBSCRIBE = {
+    "de": {
+        "ask": "Möchten Sie den Newsletter „Gartenpost“ nicht mehr erhalten?",
+        "leave": "Von diesem Newsletter abmelden",
+        "left": "Sie erhalten den Newsletter „Gartenpost“ nicht mehr.",
+        "all": "Alle Werbe-E-Mails abbestellen",
+        "none": "Wir senden Ihnen keine Werbe-E-Mails mehr.",
+    },
+    "en": {
+        "ask": "Do you no longer want to receive the newsletter “Gartenpost”?",
+        "leave": "Unsubscribe from this newsletter",
+        "left": "You will not receive the newsletter “Gartenpost” any more.",
+        "all": "Stop all marketing emails",
+        "none": "We will not send you marketing emails any more.",
+    },
+}
+
+
+@pytest.mark.parametrize("lang", ["de", "en"])
+def test_a_subscriber_leaves_the_newsletter_from_its_message_then_stops_everything(
+    app, browser, live_server, db, build, lang
+):
+    from recovery.campaigns import serial, serial_queue
+    from recovery.models import DoNotContact, GroupMember, Message, utcnow
+
+    newsletter = make_newsletter(db, build)
+    newsletter.company.sender_name = "Gartenwelt"
+    anna = build.customer(first_name="Anna", last_name="Schäfer", locale=lang)
+    db.session.add(GroupMember(group_id=newsletter.group_id, customer_id=anna.id, source="form"))
+    db.session.add(
+        NewsletterSubscription(
+            newsletter_id=newsletter.id,
+            customer_id=anna.id,
+            status="confirmed",
+            source="form",
+            confirmed_at=utcnow(),
+        )
+    )
+    admin = make_user("admin", name="Ada Admin", email="ada@gartenwelt.example")
+    db.session.commit()
+    item = serial.save_draft(
+        serial.Draft(
+            name="Frühjahr",
+            target=f"newsletter:{newsletter.group_id}",
+            company_id=newsletter.company_id,
+            salutation="formal",
+            subject="Neu im Frühjahr",
+            body="wir haben neues Saatgut.",
+        ),
+        admin,
+    )
+    db.session.commit()
+    with app.test_request_context():
+        serial.send_now(item, admin)
+        db.session.commit()
+        serial_queue.queue_messages(item.id, utcnow())
+    message = db.session.scalar(select(Message).where(Message.serial_message_id == item.id))
+    link = message.variables["abmeldelink"]
+    words, shots = UNSUBSCRIBE[lang], _shots(lang)
+    reader = browser.new_context(viewport={"width": 1366, "height": 768})
+    page = reader.new_page()
+    page.set_default_timeout(10_000)
+    page.goto(link.replace("http://127.0.0.1:5000", live_server))
+    assert words["ask"] in page.locator("main").inner_text()
+    assert page.locator("p.muted").first.inner_text() == "Gartenwelt"  # the sender's name
+    shots(page, "unsubscribe-newsletter-01-ask")
+    page.click(f"button:has-text('{words['leave']}')")
+    page.locator(f"text={words['left']}").wait_for()
+    shots(page, "unsubscribe-newsletter-02-left")
+    db.session.expire_all()
+    sub = db.session.scalar(select(NewsletterSubscription))
+    assert sub.status == "unsubscribed" and sub.unsubscribed_at is not None
+    assert db.session.scalar(select(DoNotContact)) is None  # other mail goes on
+    page.click(f"button:has-text('{words['all']}')")
+    page.locator(f"text={words['none']}").wait_for()
+    shots(page, "unsubscribe-newsletter-03-all")
+    db.session.expire_all()
+    assert db.session.scalar(select(DoNotContact.reason)) == "unsubscribed"
+    reader.close()

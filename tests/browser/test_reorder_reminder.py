@@ -49,7 +49,11 @@ def test_an_admin_switches_the_reminder_on_and_sees_what_it_did(app, page, shot,
     assert (result.sent, result.skipped) == (1, {"open_order": 1})
 
     page.reload()
-    assert "Clara Lindner" in page.inner_text("table.reminders")
+    row = page.inner_text("table.reminders tbody tr")
+    # coming up: Clara's reminder would go out by email as things stand now
+    assert "Clara Lindner" in row and "Ja" in row and "E-Mail" in row
+    assert "Würde jetzt gesendet" in page.inner_text("table.reminders thead")
+    shot("reminder-01b-coming-up-de")
     page.click("nav.tabs >> text=Gesendet")
     assert "Anna Berger" in page.inner_text("table.reminders")
     page.click("nav.tabs >> text=Nicht gesendet")

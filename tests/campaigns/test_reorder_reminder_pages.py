@@ -5,14 +5,23 @@ results page; a salesperson of one company sees that company's reminders only.""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from recovery.extensions import db
 from recovery.jobs import registry
-from recovery.models import ReorderReminder, ReorderSettings, utcnow
+from recovery.models import (
+    Company,
+    DoNotContact,
+    Message,
+    ReconnectExclusion,
+    ReorderReminder,
+    ReorderSettings,
+    utcnow,
+)
 from tests.campaigns.helpers import REMINDER_TEMPLATE, remind, shop
 from tests.conftest import csrf_from
 
@@ -171,3 +180,121 @@ def test_the_pages_in_german(client, login_as, decided):
     assert "Tage nach der Bestellung" in settings
     overview = client.get("/reconnect/").get_data(as_text=True)
     assert "Erinnerung" in overview
+
+
+@pytest.fixture()
+def coming_up(app, build):
+    """Orders of "Saatgut" (reminder 30 days after the order) whose reminders are not
+    due yet, one per outlook; returns the group."""
+    company = shop(build)
+    group = build.group("Saatgut")
+    remind(group, "after", days_after=30)
+    now = utcnow()
+    people = {
+        "Clara": {},
+        "Dora": {"email": None},
+        "Emil": {"marketing_consent": False},
+        "Frida": {},
+        "Gustav": {},
+        "Hans": {},
+        "Ida": {},
+        "Jana": {},
+        "Karl": {},
+    }
+    for name, fields in people.items():
+        people[name] = build.customer(first_name=name, last_name="Beet", **fields)
+        # Jana's reminder is due tomorrow, the others' in 27 days
+        ago = 29 * DAY if name == "Jana" else 3 * DAY
+        build.order(people[name], now - ago, "50.00", "Saatgut", company)
+    db.session.add(
+        DoNotContact(customer_id=people["Frida"].id, channel="email", reason="unsubscribed")
+    )
+    db.session.add(ReconnectExclusion(customer_id=people["Gustav"].id, product_group_id=group.id))
+    build.order(people["Hans"], now - DAY, "10.00", "Dünger", company, state="open")
+    build.order(people["Karl"], now - DAY, "12.00", "Saatgut", company)
+    # a marketing email two days ago: the cap (7 days) has passed by Ida's reminder,
+    # not by Jana's
+    for name in ("Ida", "Jana"):
+        db.session.add(
+            Message(
+                customer_id=people[name].id,
+                purpose="queue",
+                to_address=people[name].email,
+                state="sent",
+                created_at=now - 2 * DAY,
+                sent_at=now - 2 * DAY,
+            )
+        )
+    db.session.commit()
+    return group
+
+
+def _outlooks(page: str) -> dict[str, str]:
+    """Per customer (first name) the text of the row's "would be sent" cell."""
+    found = {}
+    for row in page.split('<tr data-customer="')[1:]:
+        row = row[: row.index("</tr>")]
+        name = row.split("<td>")[2].split(" ")[0]
+        cell = row[row.index("data-outlook=") :].split(">", 1)[1].split("</td>")[0]
+        found[name] = " ".join(re.sub(r"<[^>]+>", " ", cell).split())
+    return found
+
+
+def test_coming_up_shows_whether_each_reminder_would_be_sent_and_why_not(
+    client, login_as, coming_up
+):
+    login_as("sales", locale="en")
+    page = client.get(f"/reconnect/group/{coming_up.id}/reminders").get_data(as_text=True)
+    outlooks = _outlooks(page)
+    jana = outlooks.pop("Jana")
+    assert jana.startswith("Later held by the marketing cap until ")
+    # Karl reordered: his first order's reminder is not sent, his new order's is
+    assert outlooks == {
+        "Clara": "Yes Email",
+        "Dora": "No Email: no email address",
+        "Emil": "No Email: no marketing consent",
+        "Frida": "No Email: unsubscribed",
+        "Gustav": "No send switch off",
+        "Hans": "No has an open order",
+        "Ida": "Yes Email",
+        "Karl": "Yes Email",
+    }
+    assert page.count('data-outlook="skip"') == 6  # Karl's first order among them
+
+
+def test_coming_up_in_german(client, login_as, coming_up):
+    login_as("sales", locale="de")
+    page = client.get(f"/reconnect/group/{coming_up.id}/reminders").get_data(as_text=True)
+    outlooks = _outlooks(page)
+    assert outlooks["Dora"] == "Nein E-Mail: keine E-Mail-Adresse"
+    assert outlooks["Hans"] == "Nein hat einen offenen Auftrag"
+    assert outlooks["Clara"] == "Ja E-Mail"
+    assert outlooks["Jana"].startswith("Später von der Marketing-Obergrenze zurückgehalten bis ")
+    assert "Würde jetzt gesendet" in page
+
+
+def test_coming_up_is_checked_for_the_page_at_once_not_per_row(
+    app, client, login_as, build, coming_up
+):
+    login_as("sales", locale="en")
+    url = f"/reconnect/group/{coming_up.id}/reminders"
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    def statements_for_page() -> int:
+        statements.clear()
+        event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            assert client.get(url).status_code == 200
+        finally:
+            event.remove(db.engine, "before_cursor_execute", count)
+        return len(statements)
+
+    few = statements_for_page()
+    company = db.session.scalars(select(Company)).first()
+    for n in range(30):
+        person = build.customer(first_name=f"Mehr{n}", mobile=f"+4917012345{n:02d}")
+        build.order(person, utcnow() - 2 * DAY, "50.00", "Saatgut", company)
+    assert statements_for_page() == few

@@ -14,6 +14,7 @@ import time_machine
 from flask import current_app
 from sqlalchemy import event, select
 
+from recovery.campaigns.reminders import decide_reminders
 from recovery.campaigns.windows import save_windows
 from recovery.cases.analysis import run_analysis
 from recovery.extensions import db
@@ -206,7 +207,14 @@ def test_only_inside_the_send_windows(app, ordered):
         assert _decide(monday_8).sent == 1
 
 
-def test_the_worker_killed_mid_batch_sends_every_reminder_once(app, build, ordered):
+@pytest.mark.parametrize(
+    ("batch", "dies_at", "before_restart"),
+    [(2, 2, 2), (200, 1, 0)],
+    ids=["in the second batch", "in the only batch"],
+)
+def test_the_worker_killed_mid_batch_sends_every_reminder_once(
+    app, build, ordered, batch, dies_at, before_restart
+):
     _anna, _order, company = ordered
     for n in range(4):
         build.order(
@@ -222,24 +230,28 @@ def test_the_worker_killed_mid_batch_sends_every_reminder_once(app, build, order
 
     inserts = []
 
-    def die_on_the_fifth_message(_conn, _cursor, statement, *_args):
-        if statement.lstrip().upper().startswith("INSERT INTO MESSAGE"):
+    def die_writing_a_batch(_conn, _cursor, statement, *_args):
+        # a batch's messages are inserted, then its reminders: it dies in between
+        if statement.lstrip().upper().startswith("INSERT INTO REORDER_REMINDER"):
             inserts.append(statement)
-            # Anna's email and SMS, one each for the next two: the fourth reminder dies
-            if len(inserts) == 5:
+            if len(inserts) == dies_at:
                 raise Killed
 
     engine = db.engine
-    event.listen(engine, "before_cursor_execute", die_on_the_fifth_message)
+    event.listen(engine, "before_cursor_execute", die_writing_a_batch)
     try:
         with app.test_request_context(), pytest.raises(Killed):
-            _decide(T0 + 30 * DAY + timedelta(hours=1))
+            decide_reminders(T0 + 30 * DAY + timedelta(hours=1), batch=batch)
     finally:
-        event.remove(engine, "before_cursor_execute", die_on_the_fifth_message)
+        event.remove(engine, "before_cursor_execute", die_writing_a_batch)
     db.session.rollback()
-    assert [r.state for r in _reminders()] == ["sent", "sent", "sent"]
+    # the batches before the one it was on are written, that one not at all
+    assert [r.state for r in _reminders()] == ["sent"] * before_restart
+    assert len({m.customer_id for m in _messages()}) == before_restart
     with app.test_request_context():
-        assert _decide(T0 + 30 * DAY + timedelta(hours=2)).sent == 2
+        assert decide_reminders(T0 + 30 * DAY + timedelta(hours=2), batch=batch).sent == (
+            5 - before_restart
+        )
         assert _decide(T0 + 30 * DAY + timedelta(hours=3)).sent == 0
     reminders = _reminders()
     assert len(reminders) == 5 and {r.state for r in reminders} == {"sent"}

@@ -91,7 +91,8 @@ POSITIONEN = Table(
 CUSTOMERS_QUERY = """
 SELECT nr AS external_id, kundennummer AS customer_number, vorname AS first_name,
        nachname AS last_name, mail AS email, ort AS city, newsletter AS marketing_consent,
-       geaendert AS changed, 'a;b delete' AS note, '10:30' AS opening_time
+       geaendert AS changed, 'a;b delete' AS note, '10:30' AS opening_time,
+       CASE WHEN nr = 1 THEN 'Frau' END AS salutation
 FROM kunden  -- a comment may say delete; it is not looked at
 WHERE mail LIKE '%@%'
 """
@@ -237,6 +238,7 @@ def test_full_read_maps_columns_by_name(sql: SqlEnv):
         "K1", "Anna", "Muster", "anna@example.de", "Berlin",
     )  # fmt: skip
     assert [c.marketing_consent for c in customers] == [True, False, None]
+    assert [c.salutation for c in customers] == ["Frau", None, None]
 
     _, orders = read_all(connector, "orders")
     by_id = {order.external_id: order for order in orders}

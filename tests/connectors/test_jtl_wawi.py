@@ -115,7 +115,7 @@ def seed(db: JtlDatabase) -> None:
     db.add_customer_group(2, "Händler")
 
     db.add_customer(1, "K-1001", group=1, newsletter="Y")
-    db.add_address(1, 1, standard=1, typ=1, cVorname="Anna", cName="Muster",
+    db.add_address(1, 1, standard=1, typ=1, cAnrede="Frau", cVorname="Anna", cName="Muster",
                    cMail="anna@example.de", cTel="030 123", cMobil="0170 1", cOrt="Berlin",
                    cISO="DE", cLand="Deutschland")
     db.add_address(2, 1, standard=0, typ=1, cVorname="Anna", cName="Alt",
@@ -123,7 +123,8 @@ def seed(db: JtlDatabase) -> None:
     db.add_address(3, 1, standard=1, typ=0, cVorname="Anna", cName="Lieferung",
                    cMail="delivery@example.de", cOrt="München", cISO="DE")
     db.add_customer(2, "K-1002", group=2)
-    db.add_address(4, 2, standard=1, typ=1, cFirma="Salon Schick", cMail="info@schick.at",
+    db.add_address(4, 2, standard=1, typ=1, cAnrede="Firma", cFirma="Salon Schick",
+                   cMail="info@schick.at",
                    cOrt="Wien", cISO=None, cLand="Österreich")
     db.add_customer(3, "K-1003", newsletter=None)
     db.add_address(5, 3, standard=0, typ=1, cMail="not-default@example.de", cOrt="Köln")
@@ -180,6 +181,7 @@ def test_full_read_of_customers_uses_the_default_address(jtl: JtlEnv):
         number="K-1001",
         first_name="Anna",
         last_name="Muster",
+        salutation="Frau",
         email="anna@example.de",
         phone="030 123",
         mobile="0170 1",
@@ -191,6 +193,8 @@ def test_full_read_of_customers_uses_the_default_address(jtl: JtlEnv):
     assert customers["2"].marketing_consent is False  # "N"
     assert customers["3"].marketing_consent is None  # NULL: the Wawi does not say
     assert customers["2"].company_name == "Salon Schick"
+    assert customers["2"].salutation == "Firma"
+    assert customers["3"].salutation is None
     assert customers["2"].country == "Österreich"
     assert customers["2"].customer_group == "Händler"
     assert customers["3"].email is None and customers["3"].city is None

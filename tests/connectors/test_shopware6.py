@@ -38,9 +38,16 @@ def drill_line(product: dict, quantity: int = 2) -> dict:
 @pytest.fixture
 def shop() -> FakeShopware:
     shop = FakeShopware()
-    anna = shop.add_customer("anna@example.com", "Anna", "Alt", created=T0, number="K-1")
+    anna = shop.add_customer(
+        "anna@example.com", "Anna", "Alt", created=T0, number="K-1", salutation="mrs"
+    )
     bernd = shop.add_customer(
-        "bernd@example.com", "Bernd", "Bau", created=T0 + HOUR, updated=T0 + 2 * DAY
+        "bernd@example.com",
+        "Bernd",
+        "Bau",
+        created=T0 + HOUR,
+        updated=T0 + 2 * DAY,
+        salutation="not_specified",
     )
     carla = shop.add_customer(
         "carla@example.com", "Carla", "Corn", created=T0 + 2 * HOUR, company="Carla GmbH"
@@ -175,6 +182,10 @@ def test_full_read_maps_customers(connect):
     assert customers["bernd@example.com"].updated_at == T0 + 2 * DAY
     assert customers["carla@example.com"].marketing_consent is None
     assert customers["carla@example.com"].company_name == "Carla GmbH"
+    # the salutation association's key, as the source says it (the app makes it a code)
+    assert anna.salutation == "mrs"
+    assert customers["bernd@example.com"].salutation == "not_specified"
+    assert customers["carla@example.com"].salutation is None
 
 
 def test_full_read_maps_orders_lines_and_amounts(connect, shop):

@@ -24,7 +24,7 @@ from flask import Flask, jsonify, request
 from .server import FakeServer, FaultInjector
 
 ASSOCIATIONS = {
-    "customer": {"group", "defaultBillingAddress", "defaultBillingAddress.country"},
+    "customer": {"group", "salutation", "defaultBillingAddress", "defaultBillingAddress.country"},
     "order": {
         "orderCustomer",
         "currency",
@@ -101,7 +101,10 @@ class FakeShopware:
         country: str = "DE",
         phone: str = "030 123456",
         guest: bool = False,
+        salutation: str | None = None,
     ) -> dict[str, Any]:
+        """``salutation``: a salutationKey of a standard installation ("mr", "mrs",
+        "not_specified"); None: the customer has none (older data)."""
         customer_id = self.new_id()
         customer = {
             "id": customer_id,
@@ -115,6 +118,7 @@ class FakeShopware:
             "createdAt": iso(created),
             "updatedAt": iso(updated) if updated else None,
             "group": {"name": group, "translated": {"name": group}, "apiAlias": "customer_group"},
+            "salutation": _salutation(salutation) if salutation else None,
             "defaultBillingAddress": {
                 "firstName": first_name,
                 "lastName": last_name,
@@ -420,6 +424,20 @@ def _calculated(unit_gross: Decimal, quantity: int) -> dict[str, Any]:
         "calculatedTaxes": [{"tax": float(tax), "taxRate": 19.0, "price": float(total)}],
         "taxRules": [{"taxRate": 19.0, "percentage": 100.0}],
         "apiAlias": "calculated_price",
+    }
+
+
+_SALUTATION_NAMES = {"mr": "Mr.", "mrs": "Mrs.", "not_specified": "Not specified"}
+
+
+def _salutation(key: str) -> dict[str, Any]:
+    name = _SALUTATION_NAMES[key]
+    return {
+        "salutationKey": key,
+        "displayName": name,
+        "letterName": name,
+        "translated": {"displayName": name, "letterName": name},
+        "apiAlias": "salutation",
     }
 
 

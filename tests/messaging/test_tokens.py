@@ -33,10 +33,15 @@ def test_the_signer_writes_the_tokens_itsdangerous_writes_with_the_newest_secret
     keys = ["old-secret", SECRET]
     signer, reference = UnsubscribeSigner(keys), URLSafeSerializer(keys, salt=SALT)
     for customer_id in (1, 42, 99_999, 1_000_000, 123_456_789_012):
-        for channels, message_id in (("email", None), (("sms", "email"), 9001)):
+        for channels, message_id, newsletter_id in (
+            ("email", None, None),
+            (("sms", "email"), 9001, None),
+            ("email", None, 7),
+        ):
             payload = [customer_id, ",".join([channels] if channels == "email" else channels)]
-            payload += [message_id] if message_id else []
-            token = signer.token(customer_id, channels, message_id)
+            payload += [message_id] if message_id or newsletter_id else []
+            payload += [newsletter_id] if newsletter_id else []
+            token = signer.token(customer_id, channels, message_id, newsletter_id)
             assert token == reference.dumps(payload)
             assert read_unsubscribe_token(SECRET, token).customer_id == customer_id
 

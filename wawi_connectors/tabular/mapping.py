@@ -14,6 +14,7 @@ from ..base import N_, ConfigurationError, Message
 # Target field -> label for messages, in the order the fields are shown to users.
 TARGET_FIELDS: dict[str, str] = {
     "customer_number": N_("customer number"),
+    "salutation": N_("salutation"),
     "first_name": N_("first name"),
     "last_name": N_("last name"),
     "company_name": N_("company name"),
@@ -47,6 +48,7 @@ REQUIRED_FIELDS: tuple[str, ...] = ("customer_number", "order_number", "ordered_
 _SYNONYM_TABLE = """
 customer_number: Kundennummer, Kunden-Nr., KdNr, Kunden-ID, Debitorennummer, Debitor,
     customer number, customer no, customer id
+salutation: Anrede, Salutation, title
 first_name: Vorname, first name, given name
 last_name: Nachname, Name, Familienname, last name, surname
 company_name: Firmenname, Kundenfirma, Firma (Kunde), Firmenbezeichnung, company name,
