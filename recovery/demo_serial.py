@@ -18,7 +18,7 @@ from datetime import UTC, datetime, time, timedelta
 from flask import current_app
 from sqlalchemy import BigInteger, String, cast, select, update
 
-from .campaigns import serial
+from .campaigns import serial, serial_queue
 from .campaigns.windows import SendWindows
 from .extensions import db
 from .messaging import webhook
@@ -79,7 +79,7 @@ def seed_serial_messages(now: datetime, seed: int = 42) -> dict[str, int]:
         sent.created_at = at - timedelta(days=1)
         sent.state = SerialState.QUEUEING
         db.session.commit()
-        serial.queue_messages(sent.id, at)
+        serial_queue.queue_messages(sent.id, at)
     SendingLoop(current_app._get_current_object(), now=lambda: at).run(once=True)
     ids = _stored_as_sent(sent.id, at)
     _events(ids, at, random.Random(seed))

@@ -16,6 +16,7 @@ from . import (
     results_tally,
     sendtime,  # noqa: F401  (registers ReConnect's send-time check)
     serial,
+    serial_queue,
     tally,  # noqa: F401  (the recurring count)
 )
 from .attribution import attribute
@@ -76,7 +77,8 @@ def serial_message_job(ctx: JobContext) -> dict[str, Any]:
         ctx.progress("queueing messages", done=done)
         db.session.commit()
 
-    result = serial.queue_messages(ctx.params["serial_message_id"], utcnow(), progress=progress)
+    serial_id = ctx.params["serial_message_id"]
+    result = serial_queue.queue_messages(serial_id, utcnow(), progress=progress)
     return {"queued": result.queued, "skipped": result.skipped}
 
 

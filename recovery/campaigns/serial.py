@@ -1,23 +1,21 @@
 """Serial messages to a group or a newsletter's confirmed subscribers (PRODUCT.md G4).
 
 Draft → preview for three real recipients → test send to oneself → scheduled or sent
-now. "Send" is the ``serial message`` job: it goes through the recipients in customer
-order, a chunk per transaction, and queues one marketing ``Message`` (purpose
-``newsletter``) per recipient for the next send window. The chunk's messages, the
-customer id reached (``queued_through``) and the counts commit together, and
-``(serial_message_id, customer_id)`` is unique: a job that dies half-way and runs again
-queues the rest, never a second message. The messages then take the road of every
-marketing message: the sending loop checks consent and address right before sending,
-holds what the marketing cap forbids (R7) until the cap and a send window allow, and
-cancels a message whose customer left the group or the newsletter since
-(:func:`why_not`). Every message carries the unsubscribe link.
+now. "Send" is the ``serial message`` job (``serial_queue.py``): it queues one
+marketing ``Message`` (purpose ``newsletter``) per recipient for the next send window,
+a chunk per transaction, resumable, never a second message for a recipient. The
+messages then take the road of every marketing message: the sending loop checks
+consent and address right before sending, holds what the marketing cap forbids (R7)
+until the cap and a send window allow, and cancels a message whose customer left the
+group or the newsletter since (:func:`why_not`). Every message carries the
+unsubscribe link.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from flask_babel import gettext as _
@@ -40,9 +38,6 @@ from ..models import (
     MessagePurpose,
     Newsletter,
     NewsletterSubscription,
-    Order,
-    OrderLine,
-    ProductGroup,
     SalutationMode,
     SerialMessage,
     SerialState,
@@ -50,16 +45,12 @@ from ..models import (
     User,
     WebhookEvent,
 )
-from ..models.bulk import insert_rows
-from ..models.customer import display_name
 from ..models.message import Channel
 from .windows import SendWindows
 
 JOB_KIND = "serial message"
-CHUNK = 1000
 # The variable a template or a body uses for the salutation ("Sehr geehrte Frau Schäfer").
 SALUTATION_VARIABLE = "anrede"
-_REAL = ("completed", "open")
 
 
 class SerialError(Exception):
@@ -144,45 +135,22 @@ def _newsletter(serial: SerialMessage) -> int | None:
     return newsletter.id if serial.target == SerialTarget.NEWSLETTER and newsletter else None
 
 
+def members(serial: SerialMessage) -> Select:
+    """The recipients' customer ids: the group's members, or its newsletter's confirmed
+    subscribers; one table, so ordered by customer along its unique index."""
+    if serial.target == SerialTarget.NEWSLETTER:
+        newsletter = select(Newsletter.id).where(Newsletter.group_id == serial.group_id)
+        return select(NewsletterSubscription.customer_id).where(
+            NewsletterSubscription.newsletter_id == newsletter.scalar_subquery(),
+            NewsletterSubscription.status == "confirmed",
+            NewsletterSubscription.confirmed_at.is_not(None),
+        )
+    return select(GroupMember.customer_id).where(GroupMember.group_id == serial.group_id)
+
+
 def in_target(serial: SerialMessage, customer_id) -> Any:
     """The condition "``customer_id`` is a recipient of ``serial`` now"."""
-    if serial.target == SerialTarget.NEWSLETTER:
-        return customer_id.in_(
-            select(NewsletterSubscription.customer_id)
-            .join(Newsletter, Newsletter.id == NewsletterSubscription.newsletter_id)
-            .where(
-                Newsletter.group_id == serial.group_id,
-                NewsletterSubscription.status == "confirmed",
-                NewsletterSubscription.confirmed_at.is_not(None),
-            )
-        )
-    return customer_id.in_(
-        select(GroupMember.customer_id).where(GroupMember.group_id == serial.group_id)
-    )
-
-
-# What a recipient's message needs of the customer: read as plain rows, not as objects.
-_COLUMNS = (
-    Customer.id,
-    Customer.first_name,
-    Customer.last_name,
-    Customer.company_name,
-    Customer.salutation,
-    Customer.city,
-    Customer.country,
-    Customer.email,
-    Customer.number,
-    Customer.customer_group,
-    Customer.locale,
-    Customer.marketing_consent,
-)
-
-
-def _recipients(serial: SerialMessage) -> Select:
-    """The customers of the target with their email do-not-contact reason, by id."""
-    return select(
-        *_COLUMNS, consent.record_subquery(Customer.id, Channel.EMAIL).label("dnc")
-    ).where(in_target(serial, Customer.id))
+    return customer_id.in_(members(serial))
 
 
 def count_recipients(serial: SerialMessage) -> int:
@@ -215,15 +183,15 @@ class Rendered:
     variables: dict[str, str]
 
 
-def _values(
+def values_for(
     serial: SerialMessage,
     customer: Customer,
     ctx: outbox.CustomerContext,
     user: User | None,
     links: outbox.UnsubscribeLinks | None = None,
 ) -> dict[str, str]:
-    """The message's variables and the salutation; ``customer`` may be a row of
-    :data:`_COLUMNS` (the job) or a customer (preview, test)."""
+    """The message's variables and the salutation; ``customer`` may be a row with the
+    customer's columns (the job) or a customer (preview, test)."""
     values = outbox.variables_for(
         customer, ctx, user, links=links, newsletter_id=_newsletter(serial)
     )
@@ -246,99 +214,23 @@ def render(serial: SerialMessage, values: dict[str, str], locale: str | None) ->
         return Rendered(None, None, values)
     body = serial.body or ""
     greeting = values.get(SALUTATION_VARIABLE)
-    if greeting and SALUTATION_VARIABLE not in placeholders.names_used(body):
+    if greeting and not _places_salutation(body):
         body = f"{greeting},\n\n{body}"
     footer = _unsubscribe_footer(values["abmeldelink"], locale)
     text = f"{placeholders.render(body, values)}\n\n-- \n{footer}"
     return Rendered(placeholders.render(serial.subject or "", values), text, values)
 
 
+@lru_cache(maxsize=8)
+def _places_salutation(body: str) -> bool:
+    """Asked once per text, not once per recipient."""
+    return SALUTATION_VARIABLE in placeholders.names_used(body)
+
+
 def _unsubscribe_footer(link: str, locale: str | None) -> str:
     """In the customer's language, like the salutation (no request in the worker)."""
     words = "Unsubscribe:" if (locale or "").startswith("en") else "Abmelden:"
     return f"{words} {link}"
-
-
-def _contexts(
-    customer_ids: list[int], company: Company, restricted_to: int | None
-) -> dict[int, outbox.CustomerContext]:
-    """Each customer's last completed or open order (time and main product group), for a
-    whole chunk in one statement; the shop link is the sender company's."""
-    ranked = select(
-        Order.id,
-        Order.customer_id,
-        Order.ordered_at,
-        func.row_number()
-        .over(partition_by=Order.customer_id, order_by=(Order.ordered_at.desc(), Order.id.desc()))
-        .label("n"),
-    ).where(Order.customer_id.in_(customer_ids), Order.state.in_(_REAL))
-    if restricted_to is not None:
-        ranked = ranked.where(Order.company_id == restricted_to)
-    ranked = ranked.subquery()
-    main_group = (
-        select(ProductGroup.name)
-        .select_from(OrderLine)
-        .join(OrderLine.product_group)
-        .where(OrderLine.order_id == ranked.c.id)
-        .group_by(ProductGroup.name)
-        .order_by(func.sum(OrderLine.net_amount).desc(), ProductGroup.name)
-        .limit(1)
-        .scalar_subquery()
-    )
-    rows = db.session.execute(
-        select(ranked.c.customer_id, ranked.c.ordered_at, main_group).where(ranked.c.n == 1)
-    )
-    found = {cid: outbox.CustomerContext(at, group, company) for cid, at, group in rows}
-    empty = outbox.CustomerContext(None, None, company)
-    return {cid: found.get(cid, empty) for cid in customer_ids}
-
-
-def _row(
-    serial: SerialMessage,
-    customer: Customer,
-    values: dict[str, str],
-    send_at: datetime,
-    now: datetime,
-) -> dict[str, Any]:
-    rendered = render(serial, values, customer.locale)
-    company = serial.company
-    return {
-        "customer_id": customer.id,
-        "company_id": company.id,
-        "channel": Channel.EMAIL,
-        "purpose": MessagePurpose.NEWSLETTER,
-        "marketing": True,
-        "template_kind": "serial" if serial.template_id else None,
-        "template_id": serial.template_id,
-        "to_address": customer.email,
-        "to_name": display_name(
-            customer.first_name,
-            customer.last_name,
-            customer.company_name,
-            customer.number,
-            customer.id,
-        ),
-        "from_address": company.sender_email,
-        "from_name": company.sender_name or company.name,
-        "subject": rendered.subject,
-        "body": rendered.text,
-        "variables": rendered.variables,
-        "state": "queued",
-        "send_after": send_at,
-        "attempts": 0,
-        "created_by_id": serial.created_by_id,
-        "created_at": now,
-        "serial_message_id": serial.id,
-    }
-
-
-_UNIQUE = ["serial_message_id", "customer_id"]
-
-
-def _insert(rows: list[dict[str, Any]]) -> None:
-    """Insert a chunk's messages with one statement (``models.bulk``: on PostgreSQL the
-    rows as one JSON parameter), skipping a recipient who has one (the unique key)."""
-    insert_rows(Message.__table__, rows, skip_existing=_UNIQUE)
 
 
 # -- preview and test --------------------------------------------------------------------
@@ -349,7 +241,7 @@ def preview(serial: SerialMessage, user: User) -> list[TemplatePreview]:
     the unsubscribe link is the sample one, so clicking it unsubscribes nobody."""
     shown = []
     for customer in samples(serial):
-        values = _values(serial, customer, _context(serial, customer, user), user)
+        values = values_for(serial, customer, _context(serial, customer, user), user)
         values["abmeldelink"] = SAMPLE_VARIABLES["abmeldelink"]
         shown.append(_filled(serial, customer, values))
     return shown
@@ -365,7 +257,9 @@ def _filled(serial: SerialMessage, customer: Customer | None, values) -> Templat
 
 
 def _context(serial: SerialMessage, customer: Customer, user: User | None):
-    return _contexts([customer.id], serial.company, user.company_id if user else None)[customer.id]
+    """The customer's last order as ``user`` may see it; the shop link is the sender's."""
+    last = outbox.customer_context(customer, user.company_id if user else None)
+    return outbox.CustomerContext(last.last_order_at, last.last_product_group, serial.company)
 
 
 def send_test(serial: SerialMessage, user: User) -> Message:
@@ -375,7 +269,7 @@ def send_test(serial: SerialMessage, user: User) -> Message:
         raise SerialError(_("Your account has no email address."))
     customer = next(iter(samples(serial, 1)), None)
     if customer is not None:
-        values = _values(serial, customer, _context(serial, customer, user), user)
+        values = values_for(serial, customer, _context(serial, customer, user), user)
     else:
         values = {**SAMPLE_VARIABLES, SALUTATION_VARIABLE: "Sehr geehrte Frau Mustermann"}
     rendered = render(serial, values, customer.locale if customer else None)
@@ -477,65 +371,6 @@ def start_due(now: datetime) -> int:
             started += 1
         db.session.commit()
     return started
-
-
-@dataclass
-class QueueResult:
-    queued: int
-    skipped: dict[str, int]
-
-
-def queue_messages(
-    serial_id: int, now: datetime, progress: Callable[[int], object] | None = None
-) -> QueueResult:
-    """Queue one message per recipient not yet queued, a chunk per transaction."""
-    serial = db.session.get(SerialMessage, serial_id)
-    if serial is None or serial.state != SerialState.QUEUEING:  # deleted, or done already
-        return QueueResult(0, {})
-    creator = serial.created_by
-    restricted_to = creator.company_id if creator else None
-    send_at = SendWindows.load().next_open(now)
-    stmt = _recipients(serial).order_by(Customer.id).limit(CHUNK)
-    links = outbox.UnsubscribeLinks()
-    while True:
-        rows = db.session.execute(stmt.where(Customer.id > serial.queued_through)).all()
-        if not rows:
-            break
-        contexts = _contexts([c.id for c in rows], serial.company, restricted_to)
-        skipped = dict(serial.skipped or {})
-        messages = []
-        for customer in rows:
-            reason = _skip_reason(customer, customer.dnc)
-            if reason:
-                skipped[reason] = skipped.get(reason, 0) + 1
-                continue
-            values = _values(serial, customer, contexts[customer.id], creator, links)
-            messages.append(_row(serial, customer, values, send_at, now))
-        if messages:
-            _insert(messages)
-        serial.queued_through = rows[-1].id
-        serial.recipients += len(messages)
-        serial.skipped = skipped
-        db.session.commit()
-        if progress is not None:
-            progress(serial.recipients)
-    serial.state, serial.queued_at = SerialState.SENT, now
-    serial.recipients = db.session.scalar(
-        select(func.count()).select_from(Message).where(Message.serial_message_id == serial.id)
-    )
-    db.session.commit()
-    return QueueResult(serial.recipients, dict(serial.skipped or {}))
-
-
-def _skip_reason(customer: Customer, record: str | None) -> str | None:
-    """Why a recipient gets no message: the reasons of the consent check, as keys."""
-    if not customer.email:
-        return "no_email"
-    if record is not None:
-        return record
-    if customer.marketing_consent is False:
-        return "no_consent"
-    return None
 
 
 def skip_label(key: str) -> str:

@@ -17,6 +17,11 @@ SENDING_OPTIONS = (
         help="Emails per Mailjet call (default 50, at most 50).",
     ),
     click.option(
+        "--claim",
+        type=click.IntRange(min=1),
+        help="Messages claimed and checked at once, then sent in calls of --batch (default 500).",
+    ),
+    click.option(
         "--rate", type=click.FloatRange(min=0.1), help="Mailjet calls per second (default 50)."
     ),
     click.option("--lease", type=click.FloatRange(min=1), help="Seconds a claimed batch is ours."),

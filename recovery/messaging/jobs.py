@@ -22,6 +22,7 @@ def sending_loop(app: Flask, options: dict[str, Any], echo: Callable[[str], None
     echo(f"sending {mode}")
     return SendingLoop(app, echo=echo).with_options(
         batch_size=options.get("batch"),
+        claim_size=options.get("claim"),
         rate=options.get("rate"),
         lease_seconds=options.get("lease"),
         lookup_grace_seconds=options.get("grace"),

@@ -16,6 +16,9 @@ from typing import Any
 @dataclass(frozen=True)
 class MessagingOptions:
     batch_size: int = 50  # emails per Send API call (Mailjet's maximum is 50)
+    # Messages one worker claims and checks at once (consent, cap, still wanted), then
+    # sends in calls of batch_size: the checks cost round trips per claim, not per call.
+    claim_size: int = 500
     rate: float = 50.0  # API calls per second, per worker process
     lease_seconds: float = 300.0  # how long a claimed batch belongs to one worker
     lookup_delay_seconds: float = 60.0  # first look-up of a lost answer after this
@@ -44,6 +47,7 @@ class MessagingOptions:
 
         return cls(
             batch_size=min(number("WORKER_BATCH", 50, int), 50),
+            claim_size=number("WORKER_CLAIM", 500, int),
             rate=number("MAILJET_RATE_PER_SECOND", 50.0),
             lease_seconds=number("WORKER_LEASE_SECONDS", 300.0),
             lookup_delay_seconds=number("MAILJET_LOOKUP_DELAY_SECONDS", 60.0),

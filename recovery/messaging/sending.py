@@ -199,7 +199,7 @@ class Sender:
         lease = now + timedelta(seconds=self.options.lease_seconds)
         # Two statements on purpose: PostgreSQL may run an IN (… LIMIT … SKIP LOCKED)
         # subquery more than once inside one UPDATE and so claim more than the limit.
-        ids = self._due_ids(now, limit or self.options.batch_size)
+        ids = self._due_ids(now, limit or self.claim_size)
         if not ids:
             db.session.commit()
             return []
@@ -227,6 +227,15 @@ class Sender:
         # Emails that may be at Mailjet already: looked up before anything is sent.
         self._uncertain = {i for i, since, channel in rows if since and channel == Channel.EMAIL}
         return sorted(i for i, _since, _channel in rows)
+
+    @property
+    def claim_size(self) -> int:
+        """Messages claimed at once: ``claim_size``, but no more than this worker sends
+        in a third of the lease at its rate, so a claim is sent long before its lease
+        runs out (and another worker would take the rest for lost answers)."""
+        options = self.options
+        in_time = int(options.batch_size * options.rate * options.lease_seconds / 3)
+        return max(options.batch_size, min(options.claim_size, in_time))
 
     @staticmethod
     def _due_ids(now: datetime, limit: int) -> list[int]:
@@ -273,6 +282,42 @@ class Sender:
                 result.cancelled += message.state == "cancelled"
             db.session.commit()
             return
+        emails, texts = self._outgoing(ids, result)
+        stopped: set[str] = set()  # the sources that refused the key or the sender
+        held: list[str] = []  # not sent: their source stopped, or Mailjet said "slow down"
+        per_call = min(self.options.batch_size, MAX_MESSAGES_PER_CALL)
+        for start in range(0, len(emails), per_call):
+            chunk = emails[start : start + per_call]
+            if Channel.EMAIL in stopped or result.pause:
+                held += [e.custom_id for e in chunk]
+                continue
+            self.bucket.take()
+            self._record(self.transport.email.send_emails(chunk), result, Channel.EMAIL, stopped)
+        for provider, text in texts:
+            source = f"sms:{channels.sms_provider(provider).name}"
+            if source in stopped or result.pause:
+                held.append(text.custom_id)
+                continue
+            self.bucket.take()
+            try:
+                outcome = self.transport.sms(provider).send_sms(text)
+            except NotSetUp as exc:  # nothing was sent
+                outcome = SendResult(
+                    text.custom_id, REJECTED, error_code="setup", error_message=str(exc)
+                )
+            self._record([outcome], result, source, stopped)
+        if held:
+            self._hold(held, result)
+
+    # -- before sending ----------------------------------------------------------------------
+
+    def _outgoing(
+        self, ids: list[int], result: BatchResult
+    ) -> tuple[list[OutgoingEmail], list[tuple[str | None, OutgoingSms]]]:
+        """What of the claim goes out now, as plain emails and SMS; the rest is decided
+        (found at Mailjet, cancelled, held, failed) and committed. The claim's objects
+        are left behind here: with none in the session, each call's commit has nothing
+        to expire (500 messages with their customers cost more than the call itself)."""
         lookups = self._look_up(ids)
         emails: list[OutgoingEmail] = []
         texts: list[tuple[str | None, OutgoingSms]] = []
@@ -294,32 +339,7 @@ class Sender:
             except ValueError as exc:
                 self._fail(message, "invalid", str(exc), result)
         db.session.commit()
-        stopped: set[str] = set()  # the sources that refused the key or the sender
-        held: list[str] = []  # not sent because their source stopped
-        for start in range(0, len(emails), MAX_MESSAGES_PER_CALL):
-            chunk = emails[start : start + MAX_MESSAGES_PER_CALL]
-            if Channel.EMAIL in stopped:
-                held += [e.custom_id for e in chunk]
-                continue
-            self.bucket.take()
-            self._record(self.transport.email.send_emails(chunk), result, Channel.EMAIL, stopped)
-        for provider, text in texts:
-            source = f"sms:{channels.sms_provider(provider).name}"
-            if source in stopped:
-                held.append(text.custom_id)
-                continue
-            self.bucket.take()
-            try:
-                outcome = self.transport.sms(provider).send_sms(text)
-            except NotSetUp as exc:  # nothing was sent
-                outcome = SendResult(
-                    text.custom_id, REJECTED, error_code="setup", error_message=str(exc)
-                )
-            self._record([outcome], result, source, stopped)
-        if held:
-            self._hold(held, result)
-
-    # -- before sending ----------------------------------------------------------------------
+        return emails, texts
 
     def _owned(self, ids: list[int], lock: bool = False) -> list[Message]:
         stmt = (

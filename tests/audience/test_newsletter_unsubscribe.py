@@ -11,7 +11,7 @@ from html import unescape
 import pytest
 from sqlalchemy import select
 
-from recovery.campaigns import serial
+from recovery.campaigns import serial, serial_queue
 from recovery.extensions import db
 from recovery.messaging.tokens import make_unsubscribe_token, read_unsubscribe_token
 from recovery.models import (
@@ -72,7 +72,7 @@ def _send(app, admin, company, target: str, name: str = "Frühjahr") -> dict[int
     with app.test_request_context():
         serial.send_now(item, admin)
         db.session.commit()
-        serial.queue_messages(item.id, utcnow())
+        serial_queue.queue_messages(item.id, utcnow())
     db.session.expire_all()
     found = db.session.scalars(select(Message).where(Message.serial_message_id == item.id))
     return {m.customer_id: m for m in found}

@@ -151,7 +151,7 @@ UNSUBSCRIBE = {
 def test_a_subscriber_leaves_the_newsletter_from_its_message_then_stops_everything(
     app, browser, live_server, db, build, lang
 ):
-    from recovery.campaigns import serial
+    from recovery.campaigns import serial, serial_queue
     from recovery.models import DoNotContact, GroupMember, Message, utcnow
 
     newsletter = make_newsletter(db, build)
@@ -184,7 +184,7 @@ def test_a_subscriber_leaves_the_newsletter_from_its_message_then_stops_everythi
     with app.test_request_context():
         serial.send_now(item, admin)
         db.session.commit()
-        serial.queue_messages(item.id, utcnow())
+        serial_queue.queue_messages(item.id, utcnow())
     message = db.session.scalar(select(Message).where(Message.serial_message_id == item.id))
     link = message.variables["abmeldelink"]
     words, shots = UNSUBSCRIBE[lang], _shots(lang)

@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, insert, select
 
-from recovery.campaigns import serial
+from recovery.campaigns import serial, serial_queue
 from recovery.extensions import db
 from recovery.messaging import webhook
 from recovery.messaging.salutation import Addressee, salutation
@@ -134,7 +134,7 @@ def _queue(app, item: SerialMessage, user) -> None:
     with app.test_request_context():
         serial.send_now(item, user)
         db.session.commit()
-        serial.queue_messages(item.id, utcnow())
+        serial_queue.queue_messages(item.id, utcnow())
 
 
 def _messages(item: SerialMessage) -> list[Message]:
@@ -268,7 +268,7 @@ def test_a_killed_workers_job_is_taken_over_and_queues_nobody_twice(app, admin, 
     group = _group()
     ids = _members(group, 35)
     item = _serial(group, company, admin)
-    monkeypatch.setattr(serial, "CHUNK", 10)
+    monkeypatch.setattr(serial_queue, "CHUNK", 10)
     calls = []
 
     def killed_after_two_chunks(done):
@@ -281,7 +281,7 @@ def test_a_killed_workers_job_is_taken_over_and_queues_nobody_twice(app, admin, 
         db.session.commit()
         job = rows.claim("worker-a", [serial.JOB_KIND])
         with pytest.raises(SystemExit):
-            serial.queue_messages(item.id, utcnow(), progress=killed_after_two_chunks)
+            serial_queue.queue_messages(item.id, utcnow(), progress=killed_after_two_chunks)
         db.session.rollback()
         assert len(_messages(item)) == 20
         lease = registry.kind(serial.JOB_KIND).lease
@@ -296,6 +296,40 @@ def test_a_killed_workers_job_is_taken_over_and_queues_nobody_twice(app, admin, 
     assert (done.state, done.result["queued"]) == ("done", 35)
 
 
+def test_a_job_that_dies_while_writing_a_chunk_leaves_it_out_and_the_next_run_writes_it(
+    app, admin, build, monkeypatch
+):
+    company = shop(build)
+    group = _group()
+    ids = _members(group, 35)
+    item = _serial(group, company, admin)
+    monkeypatch.setattr(serial_queue, "CHUNK", 10)
+    written = []
+
+    def dies_in_the_third_chunk(*args):
+        written.append(args[1].id)
+        if len(written) == 25:  # the third chunk is written while the second is stored
+            raise SystemExit("worker killed")
+        return serial.values_for(*args)
+
+    monkeypatch.setattr(serial_queue, "values_for", dies_in_the_third_chunk)
+    with app.test_request_context():
+        serial.send_now(item, admin)
+        db.session.commit()
+        with pytest.raises(SystemExit):
+            serial_queue.queue_messages(item.id, utcnow())
+        db.session.rollback()
+    assert [m.customer_id for m in _messages(item)] == ids[:10]  # the second chunk rolled back
+    db.session.refresh(item)
+    assert (item.state, item.queued_through, item.recipients) == ("queueing", ids[9], 10)
+    monkeypatch.setattr(serial_queue, "values_for", serial.values_for)
+    with app.test_request_context():
+        serial_queue.queue_messages(item.id, utcnow())
+    assert [m.customer_id for m in _messages(item)] == ids
+    db.session.refresh(item)
+    assert (item.state, item.recipients) == ("sent", 35)
+
+
 def test_the_unique_key_refuses_a_second_message_for_a_recipient(app, admin, build):
     company = shop(build)
     group = _group()
@@ -305,7 +339,7 @@ def test_the_unique_key_refuses_a_second_message_for_a_recipient(app, admin, bui
     item.state, item.queued_through = "queueing", 0  # as if a second job started over
     db.session.commit()
     with app.test_request_context():
-        serial.queue_messages(item.id, utcnow())
+        serial_queue.queue_messages(item.id, utcnow())
     assert len(_messages(item)) == 3
 
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from itsdangerous import URLSafeSerializer
 
 from recovery.messaging.tokens import (
+    SALT,
     InvalidUnsubscribeToken,
+    UnsubscribeSigner,
     UnsubscribeToken,
     make_unsubscribe_token,
     read_unsubscribe_token,
@@ -24,6 +27,23 @@ def test_round_trip_with_channels_and_message():
     token = make_unsubscribe_token(SECRET, 42, ["sms", "email", "sms"], message_id=9001)
 
     assert read_unsubscribe_token(SECRET, token) == UnsubscribeToken(42, ("sms", "email"), 9001)
+
+
+def test_the_signer_writes_the_tokens_itsdangerous_writes_with_the_newest_secret():
+    keys = ["old-secret", SECRET]
+    signer, reference = UnsubscribeSigner(keys), URLSafeSerializer(keys, salt=SALT)
+    for customer_id in (1, 42, 99_999, 1_000_000, 123_456_789_012):
+        for channels, message_id, newsletter_id in (
+            ("email", None, None),
+            (("sms", "email"), 9001, None),
+            ("email", None, 7),
+        ):
+            payload = [customer_id, ",".join([channels] if channels == "email" else channels)]
+            payload += [message_id] if message_id or newsletter_id else []
+            payload += [newsletter_id] if newsletter_id else []
+            token = signer.token(customer_id, channels, message_id, newsletter_id)
+            assert token == reference.dumps(payload)
+            assert read_unsubscribe_token(SECRET, token).customer_id == customer_id
 
 
 def test_token_is_url_safe():

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+from recovery.messaging.sending import Sender
 from recovery.messaging.variables import VARIABLE_NAMES
 from tests.messaging import messaging_fixtures
 from tests.messaging.messaging_fixtures import (
+    FAST,
     STANDARD,
     VOUCHER,
+    bulk_messages,
     case_for,
     company,
     messages,
@@ -49,6 +54,23 @@ def test_standard_and_voucher_go_out_with_every_variable(app, db, build, online)
         assert sent.payload["TemplateErrorReporting"] == {"Email": "templates@gartenwelt.example"}
         assert message.state == "sent" and message.provider_id == str(sent.message_id)
         assert message.locked_by is None and message.attempts == 1
+
+
+def test_one_claim_is_checked_once_and_sent_in_calls_of_the_batch_size(app, db, build, online):
+    ids = bulk_messages(company(build), 45)
+    stats = run_worker(app, batch_size=20)
+    assert (stats.batches, stats.claimed, stats.sent) == (1, 45, 45)
+    assert online.call_count("/v3.1/send") == 3  # 20 + 20 + 5
+    assert sorted(int(e.custom_id) for e in online.emails) == sorted(ids)
+
+
+def test_a_claim_is_no_bigger_than_the_worker_sends_in_a_third_of_its_lease():
+    def size(**options):
+        return Sender("w", replace(FAST, **options), None).claim_size
+
+    assert size(batch_size=50, claim_size=500) == 500
+    assert size(batch_size=50, rate=2.0, lease_seconds=6.0) == 200  # 4 calls in 2 s
+    assert size(batch_size=50, rate=0.1, lease_seconds=6.0) == 50  # never less than a call
 
 
 def test_customer_who_unsubscribed_after_queueing_gets_nothing(app, db, build, client, online):

@@ -87,6 +87,26 @@ def test_429_retry_after_is_honoured(app, db, build, online):
     assert delivered_once(online, [message_id])
 
 
+def test_a_429_holds_the_rest_of_the_claim_instead_of_calling_into_the_limit(
+    app, db, build, online
+):
+    clock = Clock()
+    ids = bulk_messages(company(build), 120)  # one claim, three calls of 50
+    online.faults.add("status", status=429, retry_after="120", path="/v3.1/send")
+    stats = run_worker(app, clock, retry_base_seconds=1)
+    assert online.call_count("/v3.1/send") == 1 and stats.batches == 1
+    stored = messages(ids)
+    limited, held = ids[:50], ids[50:]
+    assert {(stored[i].state, stored[i].attempts) for i in limited} == {("queued", 1)}
+    assert {(stored[i].state, stored[i].attempts) for i in held} == {("queued", 0)}
+    assert all(stored[i].send_after >= clock.value + timedelta(seconds=119) for i in limited)
+    run_worker(app, clock, retry_base_seconds=1)  # the held ones are due at once
+    assert len(online.emails) == 70
+    clock.advance(121)
+    run_worker(app, clock, retry_base_seconds=1)
+    assert delivered_once(online, ids)
+
+
 def test_backoff_doubles_and_gives_up_with_the_reason(app, db, build, online):
     clock = Clock()
     [message_id] = bulk_messages(company(build), 1)
@@ -134,7 +154,7 @@ def test_lease_expired_mid_batch_is_resolved_by_custom_id(app, db, build, online
     ids = bulk_messages(company(build), 80)
     transport = DiesAfterSending(API_KEY, API_SECRET, base_url=online.url, timeout=0.5)
     dying = Sender("dead:1:x", FAST, Transports(transport), TokenBucket(1000), now=clock)
-    claimed = dying.claim()
+    claimed = dying.claim(50)
     assert len(claimed) == 50
     try:
         dying.process(claimed, BatchResult())

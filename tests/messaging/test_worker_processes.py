@@ -60,7 +60,7 @@ def test_worker_killed_mid_batch_and_restarted_delivers_each_message_once(
     db.session.remove()
     # Mailjet takes the first batch and answers late: the worker dies while waiting.
     online.faults.add("timeout", seconds=3.0, path="/v3.1/send")
-    args = ("--once", "--lease", "1", "--grace", "0")
+    args = ("--once", "--lease", "1", "--grace", "0", "--claim", "50")  # a claim is one call
     with worker_process(database_url, online.url, *args) as first:
         wait_for(lambda: len(online.emails) == 50)
         first.send_signal(signal.SIGKILL)
@@ -100,7 +100,7 @@ def test_two_workers_on_postgresql_send_each_message_once(app, db, build, online
         pytest.skip("SQLite has no row locks: run one worker per SQLite database")
     ids = bulk_messages(company(build), 400)
     db.session.remove()
-    options = replace(FAST, batch_size=20)
+    options = replace(FAST, batch_size=20, claim_size=20)  # 20 claims to share
     workers = [SendingLoop(app, options), SendingLoop(app, options)]
     threads = [threading.Thread(target=w.run, kwargs={"once": True}) for w in workers]
     for thread in threads:
