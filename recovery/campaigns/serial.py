@@ -20,6 +20,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import Select, and_, func, select, update
+from sqlalchemy.orm import aliased
 
 from ..extensions import db
 from ..jobs import enqueue
@@ -29,6 +30,7 @@ from ..messaging.preview import TemplatePreview, filled_template
 from ..messaging.salutation import Addressee, salutation
 from ..messaging.variables import SAMPLE_VARIABLES
 from ..models import (
+    CONTACT_SOURCE,
     Company,
     ContactGroup,
     Customer,
@@ -145,7 +147,25 @@ def members(serial: SerialMessage) -> Select:
             NewsletterSubscription.status == "confirmed",
             NewsletterSubscription.confirmed_at.is_not(None),
         )
-    return select(GroupMember.customer_id).where(GroupMember.group_id == serial.group_id)
+    # A sign-up contact who is no WaWi customer has no basis for marketing mail but a
+    # confirmed subscription of the group's newsletter: once it left, the group's own
+    # messages skip it too (customers keep getting them, under the existing-customer rule).
+    contact = aliased(Customer)
+    without_basis = select(contact.id).where(
+        contact.id == GroupMember.customer_id,
+        contact.source == CONTACT_SOURCE,
+        ~select(NewsletterSubscription.id)
+        .join(Newsletter, Newsletter.id == NewsletterSubscription.newsletter_id)
+        .where(
+            NewsletterSubscription.customer_id == contact.id,
+            Newsletter.group_id == serial.group_id,
+            NewsletterSubscription.status == "confirmed",
+        )
+        .exists(),
+    )
+    return select(GroupMember.customer_id).where(
+        GroupMember.group_id == serial.group_id, ~without_basis.exists()
+    )
 
 
 def in_target(serial: SerialMessage, customer_id) -> Any:

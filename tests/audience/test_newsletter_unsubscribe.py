@@ -15,12 +15,14 @@ from recovery.campaigns import serial, serial_queue
 from recovery.extensions import db
 from recovery.messaging.tokens import make_unsubscribe_token, read_unsubscribe_token
 from recovery.models import (
+    CONTACT_SOURCE,
     ContactGroup,
     Customer,
     GroupMember,
     Message,
     Newsletter,
     NewsletterSubscription,
+    SerialMessage,
     utcnow,
 )
 from tests.campaigns.helpers import shop
@@ -149,6 +151,20 @@ def test_the_button_leaves_only_that_newsletter_and_the_next_message_skips_the_p
     assert anna.id in to_group
     token = _path(to_group[anna.id]).rsplit("/", 1)[1]
     assert read_unsubscribe_token(app.config["SECRET_KEY"], token).newsletter_id is None
+
+
+def test_a_sign_up_contact_who_left_the_newsletter_gets_no_group_message(app, client, setting):
+    """A contact from the form (no WaWi customer) has no basis for marketing mail but its
+    subscription: after leaving the newsletter, the group's own messages skip it."""
+    admin, company, garden, _roses, (anna, ben, cleo), messages = setting
+    cleo.source = CONTACT_SOURCE
+    db.session.commit()
+    client.post(_path(messages[cleo.id]))  # Cleo, a sign-up contact, leaves
+    client.post(_path(messages[anna.id]))  # Anna, a customer, leaves too
+    to_group = _send(app, admin, company, f"group:{garden.group_id}", name="An alle")
+    assert set(to_group) == {anna.id, ben.id}
+    item = db.session.get(SerialMessage, to_group[ben.id].serial_message_id)
+    assert serial.count_recipients(item) == 2
 
 
 def test_stop_all_blocks_marketing_mail_and_ends_every_newsletter(client, setting):

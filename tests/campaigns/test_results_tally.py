@@ -98,8 +98,10 @@ def test_the_page_reads_the_tally_until_it_is_counted_again(seeds):
     assert not results_tally.due(later)
     row = next(r for r in results(None, later).groups if r.group_id == group.id)
     # A customer switched off: the live count moves at once, the page after a count.
-    case = db.session.scalars(
-        select(ReconnectContact.case_id).where(ReconnectContact.product_group_id == group.id)
+    case = db.session.scalars(  # the latest contact: its case is still open
+        select(ReconnectContact.case_id)
+        .where(ReconnectContact.product_group_id == group.id)
+        .order_by(ReconnectContact.first_sent_at.desc())
     ).first()
     customer_id = db.session.scalar(
         select(ReconnectContact.customer_id).where(ReconnectContact.case_id == case)
