@@ -98,22 +98,27 @@ def merge(pairs: dict[int, int]) -> None:
     db.session.expire_all()
 
 
-def _merge_subscriptions(pairs: dict[int, int]) -> None:
-    """Where contact and customer both subscribed to a newsletter, the customer keeps one
-    row: the more recent sign-up's consent, the other's proof added to its history."""
-    theirs = aliased(NewsletterSubscription)
-    both = db.session.execute(
-        select(NewsletterSubscription, theirs)
+def _held_by_both(model, key: str, pairs: dict[int, int]) -> list:
+    """The contacts' rows of ``model`` whose customer holds one with the same ``key``
+    (newsletter, channel), each with the customer's row."""
+    theirs = aliased(model)
+    return db.session.execute(
+        select(model, theirs)
         .join(
             theirs,
             and_(
-                theirs.newsletter_id == NewsletterSubscription.newsletter_id,
-                theirs.customer_id == case(pairs, value=NewsletterSubscription.customer_id),
+                getattr(theirs, key) == getattr(model, key),
+                theirs.customer_id == case(pairs, value=model.customer_id),
             ),
         )
-        .where(NewsletterSubscription.customer_id.in_(list(pairs)))
+        .where(model.customer_id.in_(list(pairs)))
     ).all()
-    for contact_sub, kept in both:
+
+
+def _merge_subscriptions(pairs: dict[int, int]) -> None:
+    """Where contact and customer both subscribed to a newsletter, the customer keeps one
+    row: the more recent sign-up's consent, the other's proof added to its history."""
+    for contact_sub, kept in _held_by_both(NewsletterSubscription, "newsletter_id", pairs):
         older, newer = sorted((contact_sub, kept), key=lambda s: s.signed_up_at)
         history = [*(older.history or []), older.proof(), *(newer.history or [])]
         if newer is contact_sub:
@@ -162,19 +167,7 @@ def _move_members(pairs: dict[int, int]) -> None:
 def _merge_blocks(pairs: dict[int, int]) -> None:
     """Where both have a do-not-contact record of a channel, the customer's stays with the
     contact's reasons added to its history (the latest reason is shown)."""
-    theirs = aliased(DoNotContact)
-    both = db.session.execute(
-        select(DoNotContact, theirs)
-        .join(
-            theirs,
-            and_(
-                theirs.channel == DoNotContact.channel,
-                theirs.customer_id == case(pairs, value=DoNotContact.customer_id),
-            ),
-        )
-        .where(DoNotContact.customer_id.in_(list(pairs)))
-    ).all()
-    for contact_record, kept in both:
+    for contact_record, kept in _held_by_both(DoNotContact, "channel", pairs):
         entries = [*_history(kept), *_history(contact_record)]
         entries.sort(key=lambda e: e["at"])
         latest = entries[-1]
