@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from decimal import Decimal
 
 from recovery.extensions import db
@@ -79,3 +81,28 @@ def remind(group: ProductGroup, mode: str = "after", email=True, sms=False, **da
         )
     )
     db.session.commit()
+
+
+def decide_at_once(app, decide: Callable[[], object], workers: int = 2) -> list[str]:
+    """``decide()`` run by ``workers`` threads released at the same moment, each with its
+    own session; what each did ("sent N skipped M") or how it crashed."""
+    barrier = threading.Barrier(workers)
+    outcomes: list[str] = []
+
+    def worker() -> None:
+        with app.test_request_context("/"):
+            barrier.wait()
+            try:
+                result = decide()
+                outcomes.append(f"sent {result.sent} skipped {sum(result.skipped.values())}")
+            except Exception as exc:  # noqa: BLE001 - a crash is an outcome the test reports
+                outcomes.append(f"crashed: {exc!r}")
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=worker) for _ in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return outcomes

@@ -4,7 +4,6 @@ time does, and two workers deciding the same batch at once send each follow-up o
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import pytest
@@ -25,7 +24,7 @@ from recovery.models import (
     Setting,
     utcnow,
 )
-from tests.campaigns.helpers import overdue, shop, switch_on
+from tests.campaigns.helpers import decide_at_once, overdue, shop, switch_on
 
 DAY = timedelta(days=1)
 MOBILE = "+4917012345678"
@@ -172,25 +171,7 @@ def test_the_customer_s_follow_up_of_a_second_group_is_held_by_the_first(app, bu
 
 
 def test_two_workers_deciding_the_same_batch_at_once_send_each_follow_up_once(app, every_outcome):
-    barrier = threading.Barrier(2)
-    outcomes: list[str] = []
-
-    def worker() -> None:
-        with app.test_request_context("/"):
-            barrier.wait()
-            try:
-                result = decide_followups(every_outcome)
-                outcomes.append(f"sent {result.sent} skipped {sum(result.skipped.values())}")
-            except Exception as exc:  # noqa: BLE001 - a crash is an outcome the test reports
-                outcomes.append(f"crashed: {exc!r}")
-            finally:
-                _db.session.remove()
-
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    outcomes = decide_at_once(app, lambda: decide_followups(every_outcome))
     assert not [o for o in outcomes if o.startswith("crashed")], outcomes
     found = _outcomes()
     # the held one may be noted by both workers' runs, but in the history once

@@ -5,7 +5,6 @@ deciding the same batch at once send each reminder once."""
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import pytest
@@ -21,7 +20,7 @@ from recovery.models import (
     ReconnectExclusion,
     ReorderReminder,
 )
-from tests.campaigns.helpers import remind, shop
+from tests.campaigns.helpers import decide_at_once, remind, shop
 from tests.conftest import utc
 
 DAY = timedelta(days=1)
@@ -143,26 +142,8 @@ def test_a_batch_decides_each_reminder_as_deciding_it_alone(app, every_outcome, 
 
 
 def test_two_workers_deciding_the_same_batch_at_once_send_each_reminder_once(app, every_outcome):
-    barrier = threading.Barrier(2)
-    outcomes: list[str] = []
-
-    def worker() -> None:
-        with app.test_request_context("/"):
-            barrier.wait()
-            try:
-                result = decide_reminders(DUE)
-                outcomes.append(f"sent {result.sent} skipped {sum(result.skipped.values())}")
-            except Exception as exc:  # noqa: BLE001 - a crash is an outcome the test reports
-                outcomes.append(f"crashed: {exc!r}")
-            finally:
-                _db.session.remove()
-
-    threads = [threading.Thread(target=worker) for _ in range(2)]
     with time_machine.travel(DUE, tick=False):
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=60)
+        outcomes = decide_at_once(app, lambda: decide_reminders(DUE))
     assert not [o for o in outcomes if o.startswith("crashed")], outcomes
     assert _outcomes() == EXPECTED, outcomes
     reminders = _db.session.scalars(select(Message).where(Message.purpose == "reminder")).all()
