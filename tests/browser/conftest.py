@@ -69,6 +69,15 @@ def shot(page):
     return take
 
 
+def choose_language(page, locale: str) -> None:
+    """Click the language switch and wait for the page it leads to: the switch is a POST
+    answered by a redirect, and a goto or reload right after the click can race it
+    ("Not attached to an active page")."""
+    with page.expect_navigation():
+        page.click(f"button[name=locale][value={locale}]")
+    page.wait_for_selector(f"html[lang={locale}]")
+
+
 def log_in(page, email: str, password: str) -> None:
     page.goto("/login")
     page.fill("input[name=email]", email)

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from recovery.models import ContactGroup, GroupMember, utcnow
-from tests.browser.conftest import log_in
+from tests.browser.conftest import choose_language, log_in
 from tests.conftest import PASSWORD, make_user
 
 pytestmark = pytest.mark.browser
@@ -76,7 +76,7 @@ def test_a_group_by_rule_with_its_preview_count_and_members(page, shot, build):
     assert "Händler in Österreich" in box and "per Regel" in box
     shot("groups-04-case-box-de")
 
-    page.click("button[name=locale][value=en]")
+    choose_language(page, "en")
     page.goto("/groups/")
     assert "Customer groups from the WaWi" in page.inner_text("main")
     shot("groups-05-list-en")
@@ -107,7 +107,7 @@ def test_every_customer_of_a_queue_list_goes_into_a_group_at_once(page, shot, bu
     assert "55 Kunden zur Gruppe „Frühjahrsaktion“ hinzugefügt." in page.inner_text(".flash")
     db.session.expire_all()
     assert len(db.session.scalars(select(GroupMember)).all()) == 55
-    page.click("button[name=locale][value=en]")
+    choose_language(page, "en")
     page.goto("/list/decline")
     assert "or all 55 of this list, on every page" in page.inner_text(".list-select")
     shot("groups-09-queue-all-en")

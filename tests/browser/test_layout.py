@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from recovery.models import CaseEvent, JobRun, Message, utcnow
-from tests.browser.conftest import SHOTS, log_in
+from tests.browser.conftest import SHOTS, choose_language, log_in
 from tests.conftest import PASSWORD, make_user
 
 pytestmark = pytest.mark.browser
@@ -105,8 +105,7 @@ def test_pages_fit_the_screen_and_no_text_is_below_12px(browser, live_server, bu
         log_in(page, admin.email, PASSWORD)
         page.wait_for_selector(".topbar")
         if locale == "en-US":
-            page.click("button[name=locale][value=en]")
-            page.wait_for_selector("html[lang=en]")
+            choose_language(page, "en")
         for url in pages:
             page.goto(url)
             # folded parts open, as a user opens them (the Mailjet variables, job details)

@@ -12,7 +12,7 @@ import pytest
 from recovery.extensions import db
 from recovery.models import DoNotContact, Message, ReconnectContact, utcnow
 from recovery.models.message import GroupMessageTexts
-from tests.browser.conftest import log_in
+from tests.browser.conftest import choose_language, log_in
 from tests.campaigns.helpers import FIRST_TEMPLATE, open_always, overdue, shop
 from tests.conftest import PASSWORD, make_user
 
@@ -125,7 +125,7 @@ def test_switch_on_contact_a_group_and_open_a_row(page, shot, build, worker):
     assert "ReConnect: erste Nachricht eingeplant" in page.inner_text("main")
     shot("reconnect-06-case-history-de")
 
-    page.click("button[name=locale][value=en]")
+    choose_language(page, "en")
     page.goto("/reconnect/")
     assert page.inner_text(f"{row} td >> nth=1") == "on"
     shot("reconnect-07-overview-en")
@@ -175,7 +175,7 @@ def test_results_page_shows_the_chart_and_the_uplift(page, shot, build):
         assert left["x"] + left["width"] < right["x"]  # month labels do not overlap
     assert all(b["height"] >= 12 for b in boxes)
     shot("reconnect-08-results-de")
-    page.click("button[name=locale][value=en]")
+    choose_language(page, "en")
     page.goto("/reconnect/results")
     assert "ReConnect results" in page.inner_text("h1")
     shot("reconnect-09-results-en")

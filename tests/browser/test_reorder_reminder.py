@@ -10,7 +10,7 @@ import pytest
 
 from recovery.campaigns.reminders import decide_reminders
 from recovery.models import utcnow
-from tests.browser.conftest import log_in
+from tests.browser.conftest import choose_language, log_in
 from tests.campaigns.helpers import REMINDER_TEMPLATE, open_always, shop
 from tests.conftest import PASSWORD, make_user
 
@@ -65,7 +65,7 @@ def test_an_admin_switches_the_reminder_on_and_sees_what_it_did(app, page, shot,
     assert row.split("\t")[2:4] == ["1", "0"]  # sent, reordered
     shot("reminder-03-results-de")
 
-    page.click("button[name=locale][value=en]")
+    choose_language(page, "en")
     page.goto(f"/reconnect/group/{seeds.id}/reminders?show=sent")
     assert "Reorder reminders" in page.inner_text("h1")
     assert "Anna Berger" in page.inner_text("table.reminders")

@@ -13,7 +13,7 @@ from flask import current_app
 from recovery.extensions import db
 from recovery.messaging.sending_loop import SendingLoop
 from recovery.models import ContactGroup, GroupMember, Message
-from tests.browser.conftest import log_in
+from tests.browser.conftest import choose_language, log_in
 from tests.campaigns.helpers import open_always, shop
 from tests.conftest import PASSWORD, make_user
 from tests.messaging.messaging_fixtures import FAST
@@ -90,7 +90,7 @@ def test_a_serial_message_from_draft_to_sent(page, shot, build, worker):
     messages = db.session.query(Message).filter(Message.serial_message_id.is_not(None)).all()
     assert sorted(m.state for m in messages) == ["outbox"] * 3
 
-    page.click("button[name=locale][value=en]")
+    choose_language(page, "en")
     page.reload()
     assert "queued for sending" in page.inner_text("main")
     shot("serial-04-results-en")
