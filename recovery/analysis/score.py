@@ -125,15 +125,11 @@ def score_prepared(
             model.p_alive = np.where(seasonal, p_alive, model.p_alive)
             model.p_churn = np.where(seasonal, 1.0 - p_order, model.p_churn)
             model.expected_orders = np.where(seasonal, orders_in_season, model.expected_orders)
-            if model.p_churn_raw is not None:  # the uncalibrated one the same way
-                raw_order = outlook(
-                    season,
-                    days.n_days,
-                    1.0 - model.p_churn_raw,
-                    prep.as_of_day,
-                    settings.horizon_days,
-                )[1]
-                model.p_churn_raw = np.where(seasonal, 1.0 - raw_order, model.p_churn_raw)
+    # the calibrator was learnt on this final p_churn at the splits (seasonal customers'
+    # outlook included) and keeps its order: the ranking is the uncalibrated one's
+    model.p_churn_raw = model.p_churn
+    if model.info.get("calibrated") and choice is not None and choice.calibrator is not None:
+        model.p_churn = choice.calibrator.apply(model.p_churn)
 
     decline_params = {
         "current_revenue": np.round(current.revenue, 2),
