@@ -4,9 +4,11 @@ A model's p_churn can rank customers well and still be off as a probability (on 
 demo the renewal model says 0.99 where 0.92 of the customers really stay away). The
 calibrator maps the raw p_churn to the share that really churned, learnt on the time
 splits of :mod:`.selection` (scored as of ``as_of − h`` and ``as_of − 2h``, outcome in
-the following horizon each). Three kinds are fitted on the earlier split and measured
-on the later one – what counts is whether a calibration *holds in the next period*,
-since the level of churn moves from one period to the next:
+the following horizon each), on the p_churn the run shows – the seasonal customers'
+from their season's outlook where the run takes it – and applied to that, last. Three
+kinds are fitted on the earlier split and measured on the later one – what counts is
+whether a calibration *holds in the next period*, since the level of churn moves from
+one period to the next:
 
 * ``isotonic`` – the pool-adjacent-violators fit (a non-decreasing step function),
   applied by linear interpolation between the blocks' mean raw and mean observed values,
@@ -15,9 +17,11 @@ since the level of churn moves from one period to the next:
 * ``scaling`` – Platt without the intercept (``b = 0``): it only makes the model less
   (or more) sure of itself, which in the demo backtests carries over best.
 
-All keep the order of the customers: ``BLEND`` of the raw p_churn is added so that the
-isotonic steps never tie customers the model told apart (the ROC AUC stays the same;
-the probabilities move by at most 0.001).
+The run applies only ``KINDS`` (scaling) and only ``WEIGHT`` (half) of the way from the
+raw p_churn to the fitted curve (below). All keep the order of the customers:
+``BLEND`` of the raw p_churn is added so that the isotonic steps never tie customers
+the model told apart (the ROC AUC stays the same; the probabilities move by at most
+0.001).
 """
 
 from __future__ import annotations

@@ -17,10 +17,11 @@ at least two years) is judged against her season instead: not overdue out of sea
 flagged when a season passed without an order (reason part ``season``), her next order
 expected at the next season's start, her revenue compared with the same period last
 year whatever ``comparison`` says, and her ``p_churn``/``expected_orders`` only count
-the part of her season the horizon reaches (:func:`.season.outlook`) – unless the time
-split showed the year-round p_churn ranking better (``seasonal_churn``, :mod:`.selection`);
-her ``expected_revenue`` takes the season only where the split showed that it ranks
-better (``seasonal_revenue``).
+the part of her season the horizon reaches (:func:`.season.outlook`) – where the time
+split showed that it ranks churners at least as well as the year-round p_churn
+(``seasonal_churn``, :mod:`.selection`); her ``expected_revenue`` takes the season only
+where the split showed that it ranks better (``seasonal_revenue``). The calibration
+(:mod:`.calibrate`) comes last, on this final p_churn, and keeps its order.
 
 ``expected_next_order`` is the last order day plus the typical interval (A2), not the
 BG/NBD waiting time: BG/NBD treats orders as a memoryless Poisson process, so for a

@@ -18,12 +18,16 @@ already has, nothing after ``as_of``:
   customers' forecast taken from their season (``+season``). The textbook stays unless
   another holds ``CAPTURE_MARGIN`` more at both shares on both splits
   (:func:`choose_revenue`);
-* **seasonal customers' p_churn** – from their season's outlook (:mod:`.season`) unless
-  the year-round p_churn had the higher AUC at every split with seasonal customers (on
-  CDNOW and the synthetic data the customers found "seasonal" by chance);
+* **seasonal customers' p_churn** – from their season's outlook (:mod:`.season`) where
+  it had at least the year-round p_churn's AUC at a split with seasonal customers;
+  otherwise, and when no split has seasonal customers (too little history before it:
+  CDNOW's 150- and 180-day cut-offs), the year-round p_churn (on CDNOW and the synthetic
+  data the customers found "seasonal" are so by chance);
 * **calibration** – only with both splits: :func:`.calibrate.forward` fits each kind on
-  the earlier split, keeps the one that lowers the recent split's decile error by at
-  least ``calibrate.MARGIN`` against the raw p_churn (if any) and refits it on both.
+  the earlier split's final p_churn (with the seasonal customers' outlook where the run
+  takes it) and applies scaling, half the way, when that lowers the recent split's
+  decile error by at least ``calibrate.MARGIN`` against the raw p_churn, refitted on
+  both.
 
 A split needs at least one horizon of history before it, ``MIN_CUSTOMERS`` customers
 and ``MIN_CLASS`` of them both coming back and staying away, and models that can be
