@@ -32,8 +32,10 @@ Per customer, for a horizon of ``h`` days:
 
 * ``p_churn`` = P(no order in (as_of, as_of + h]) under the chosen model (see
   :func:`renewal.alive_and_no_order`, :func:`mbgnbd.p_no_purchase`,
-  :func:`bgnbd.p_no_purchase`), calibrated when the time split showed that it helps
-  (``p_churn_raw`` before); ``p_churn_bgnbd`` is plain BG/NBD's, for comparison.
+  :func:`bgnbd.p_no_purchase`); ``info['calibrated']`` says whether the time split's
+  calibrator fits it – :func:`.score.score_prepared` applies it to the final p_churn,
+  after the seasonal customers' outlook; ``p_churn_bgnbd`` is plain BG/NBD's, for
+  comparison.
 * ``expected_orders`` = E[orders in the horizon | still active]: MBG/NBD's when it was
   chosen, otherwise BG/NBD's (eq. 9 with the posterior of an active customer) – the
   renewal model decides *whether* a customer comes back, the count models how often.
@@ -105,7 +107,7 @@ class ModelResult:
     p_churn_bgnbd: np.ndarray | None = None  # plain BG/NBD, for comparison
     expected_revenue: np.ndarray | None = None  # the forecast, see the module docstring
     expected_revenue_bgnbd: np.ndarray | None = None  # BG/NBD × Gamma-Gamma's
-    p_churn_raw: np.ndarray | None = None  # before calibration
+    p_churn_raw: np.ndarray | None = None  # before calibration (score.py)
 
     @property
     def revenue_if_active(self) -> np.ndarray:
@@ -300,13 +302,15 @@ def predict_from(
         c = cands.models[churn_model]
         raw = c.p_churn
         # a calibrator only fits the model it was learnt on (the run's AIC may choose
-        # another model than the split's did)
-        calibrated = choice is not None and choice.calibrated == churn_model
-        churn = choice.calibrator.apply(raw) if calibrated and choice.calibrator else raw
+        # another model than the split's did); the caller applies it to the final p_churn
+        # (after the seasonal customers' outlook, :func:`.score.score_prepared`)
+        calibrated = bool(
+            choice is not None and choice.calibrator and choice.calibrated == churn_model
+        )
         info.update(model=churn_model, revenue_model=revenue_model, calibrated=calibrated)
         return ModelResult(
             c.p_alive,
-            churn,
+            raw,
             c.orders,
             cands.spend,
             info,

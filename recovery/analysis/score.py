@@ -17,10 +17,11 @@ at least two years) is judged against her season instead: not overdue out of sea
 flagged when a season passed without an order (reason part ``season``), her next order
 expected at the next season's start, her revenue compared with the same period last
 year whatever ``comparison`` says, and her ``p_churn``/``expected_orders`` only count
-the part of her season the horizon reaches (:func:`.season.outlook`) – unless the time
-split showed the year-round p_churn ranking better (``seasonal_churn``, :mod:`.selection`);
-her ``expected_revenue`` takes the season only where the split showed that it ranks
-better (``seasonal_revenue``).
+the part of her season the horizon reaches (:func:`.season.outlook`) – where the time
+split showed that it ranks churners at least as well as the year-round p_churn
+(``seasonal_churn``, :mod:`.selection`); her ``expected_revenue`` takes the season only
+where the split showed that it ranks better (``seasonal_revenue``). The calibration
+(:mod:`.calibrate`) comes last, on this final p_churn, and keeps its order.
 
 ``expected_next_order`` is the last order day plus the typical interval (A2), not the
 BG/NBD waiting time: BG/NBD treats orders as a memoryless Poisson process, so for a
@@ -125,15 +126,11 @@ def score_prepared(
             model.p_alive = np.where(seasonal, p_alive, model.p_alive)
             model.p_churn = np.where(seasonal, 1.0 - p_order, model.p_churn)
             model.expected_orders = np.where(seasonal, orders_in_season, model.expected_orders)
-            if model.p_churn_raw is not None:  # the uncalibrated one the same way
-                raw_order = outlook(
-                    season,
-                    days.n_days,
-                    1.0 - model.p_churn_raw,
-                    prep.as_of_day,
-                    settings.horizon_days,
-                )[1]
-                model.p_churn_raw = np.where(seasonal, 1.0 - raw_order, model.p_churn_raw)
+    # the calibrator was learnt on this final p_churn at the splits (seasonal customers'
+    # outlook included) and keeps its order: the ranking is the uncalibrated one's
+    model.p_churn_raw = model.p_churn
+    if model.info.get("calibrated") and choice is not None and choice.calibrator is not None:
+        model.p_churn = choice.calibrator.apply(model.p_churn)
 
     decline_params = {
         "current_revenue": np.round(current.revenue, 2),

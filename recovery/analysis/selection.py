@@ -18,12 +18,16 @@ already has, nothing after ``as_of``:
   customers' forecast taken from their season (``+season``). The textbook stays unless
   another holds ``CAPTURE_MARGIN`` more at both shares on both splits
   (:func:`choose_revenue`);
-* **seasonal customers' p_churn** – from their season's outlook (:mod:`.season`) unless
-  the year-round p_churn had the higher AUC at every split with seasonal customers (on
-  CDNOW and the synthetic data the customers found "seasonal" by chance);
+* **seasonal customers' p_churn** – from their season's outlook (:mod:`.season`) where
+  it had at least the year-round p_churn's AUC at a split with seasonal customers;
+  otherwise, and when no split has seasonal customers (too little history before it:
+  CDNOW's 150- and 180-day cut-offs), the year-round p_churn (on CDNOW and the synthetic
+  data the customers found "seasonal" are so by chance);
 * **calibration** – only with both splits: :func:`.calibrate.forward` fits each kind on
-  the earlier split, keeps the one that lowers the recent split's decile error by at
-  least ``calibrate.MARGIN`` against the raw p_churn (if any) and refits it on both.
+  the earlier split's final p_churn (with the seasonal customers' outlook where the run
+  takes it) and applies scaling, half the way, when that lowers the recent split's
+  decile error by at least ``calibrate.MARGIN`` against the raw p_churn, refitted on
+  both.
 
 A split needs at least one horizon of history before it, ``MIN_CUSTOMERS`` customers
 and ``MIN_CLASS`` of them both coming back and staying away, and models that can be
@@ -171,6 +175,13 @@ class _Split:
             for name, value in plain.items()
         }
 
+    def p_churn(self, churn_model: str, seasonal_churn: bool) -> np.ndarray:
+        """``churn_model``'s p_churn as the run gives it before the calibration: the
+        seasonal customers' from their season's outlook when ``seasonal_churn``."""
+        p = self.cands.models[churn_model].p_churn
+        seen = self._outlook(churn_model) if seasonal_churn else None
+        return p if seen is None else np.where(self.season.seasonal, 1.0 - seen[1], p)
+
     def season_auc(self, churn_model: str) -> tuple[float, float] | None:
         """ROC AUC of ``churn_model``'s p_churn without and with the seasonal customers'
         outlook (None: no seasonal customers at this split)."""
@@ -261,19 +272,21 @@ def select(prep: Prepared, horizon_days: int, settings: AnalysisSettings | None 
     margin = max(AUC_MARGIN, 1 / np.sqrt(len(recent.churned)))
     churn = best if auc[best] >= auc[cands.aic_choice] + margin else None
     used = churn or cands.aic_choice
-    # the seasonal customers' p_churn comes from their season unless the year-round one
-    # ranked better at every split that had seasonal customers
+    # the seasonal customers' p_churn comes from their season only where a split with
+    # seasonal customers showed it ranking churners at least as well as the year-round
+    # one; without such a split (too little history before it to find seasons) the
+    # year-round p_churn stays, like the textbook forecast and the raw p_churn
     season_auc = [a for a in (s.season_auc(used) for s in splits) if a is not None]
-    seasonal_churn = not season_auc or any(season >= plain for plain, season in season_auc)
+    seasonal_churn = any(season >= plain for plain, season in season_auc)
     revenue, capture = choose_revenue(
         [s.forecasts(used) for s in splits], [s.future for s in splits]
     )
     calibrator, errors = None, {}
     if not isinstance(earlier, str) and used in earlier.cands.models:
         calibrator, errors = calibrate.forward(
-            earlier.cands.models[used].p_churn,
+            earlier.p_churn(used, seasonal_churn),
             earlier.churned,
-            cands.models[used].p_churn,
+            recent.p_churn(used, seasonal_churn),
             recent.churned,
         )
     return Split(

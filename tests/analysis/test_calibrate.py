@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from scipy.special import expit, logit
 
-from recovery.analysis import backtest, roc_auc
+from recovery.analysis import AnalysisSettings, backtest, roc_auc
 from recovery.analysis import calibrate as cal
 from recovery.analysis.calibrate import decile_error
 from recovery.analysis.prepare import day_number, prepare
@@ -52,16 +52,39 @@ def test_platt_and_scaling_recover_the_distortion():
 
 def test_forward_calibrates_only_what_held_in_the_next_period():
     # the model was over-confident in both periods: scaling learnt then helps now
+    every = {"kinds": tuple(cal.FITTERS), "weight": 1.0}  # any kind, the whole way
     then, now = _drawn(0.5, 0.0, seed=1), _drawn(0.5, 0.0, seed=2)
-    c, errors = cal.forward(*then, *now)
-    assert c is not None and c.kind in cal.FITTERS
+    c, errors = cal.forward(*then, *now, **every)
+    assert c is not None and c.kind in cal.FITTERS and c.weight == 1.0
     assert errors[c.kind] < errors["raw"] / 2
     # pooled over both periods, and better on a third one than the raw score
     later = _drawn(0.5, 0.0, seed=3)
     assert decile_error(c.apply(later[0]), later[1]) < decile_error(*later) / 2
     # calibrated now, but not then: what was learnt then would only distort
-    c, errors = cal.forward(*_drawn(0.3, 1.0, seed=1), *_drawn(1.0, 0.0, seed=2))
+    c, errors = cal.forward(*_drawn(0.3, 1.0, seed=1), *_drawn(1.0, 0.0, seed=2), **every)
     assert c is None and errors["raw"] == min(errors.values())
+
+
+def test_the_run_applies_scaling_half_the_way():
+    # the default: only scaling is eligible, and p_churn moves half the way to it
+    then, now = _drawn(0.5, 0.0, seed=1), _drawn(0.5, 0.0, seed=2)
+    c, errors = cal.forward(*then, *now)
+    assert (c.kind, c.weight) == ("scaling", cal.WEIGHT) == ("scaling", 0.5)
+    assert set(errors) == {"raw", *cal.FITTERS}
+    p = now[0]
+    assert c.apply(p) == pytest.approx(0.4995 * expit(c.a * logit(p)) + 0.5005 * p)
+    # the order of the customers stays, and half the way still halves the error here
+    assert roc_auc(c.apply(p), now[1]) == pytest.approx(roc_auc(p, now[1]), abs=1e-12)
+    later = _drawn(0.5, 0.0, seed=3)
+    assert decile_error(c.apply(later[0]), later[1]) < 0.6 * decile_error(*later)
+    # a run stored before the weight existed applied its calibrator the whole way
+    stored = {k: v for k, v in c.to_dict().items() if k != "weight"}
+    assert cal.Calibrator.from_dict(stored).weight == 1.0
+    assert cal.Calibrator.from_dict(json.loads(json.dumps(c.to_dict()))) == c
+    # an isotonic or Platt fit that did better on the later split is not applied
+    c, errors = cal.forward(*_drawn(0.3, 1.0, seed=1), *_drawn(0.3, 1.0, seed=2))
+    assert c is not None and c.kind == "scaling"
+    assert min(errors["isotonic"], errors["platt"]) < errors["scaling"]
 
 
 def test_forward_needs_a_margin_to_calibrate_an_already_calibrated_score():
@@ -70,12 +93,14 @@ def test_forward_needs_a_margin_to_calibrate_an_already_calibrated_score():
     pairs = [
         (_drawn(1.0, 0.0, n=2000, seed=s), _drawn(1.0, 0.0, n=2000, seed=s + 10)) for s in (2, 3, 4)
     ]
+    every = {"kinds": tuple(cal.FITTERS), "weight": 1.0}
     for then, now in pairs:
-        chance, errors = cal.forward(*then, *now, margin=0.0)
+        chance, errors = cal.forward(*then, *now, margin=0.0, **every)
         assert chance is not None
         assert 0 < errors["raw"] - errors[chance.kind] < cal.MARGIN
-        # with the margin the raw p_churn stays
-        assert cal.forward(*then, *now) == (None, errors)
+        # with the margin the raw p_churn stays (also with the run's defaults)
+        assert cal.forward(*then, *now, **every) == (None, errors)
+        assert cal.forward(*then, *now)[0] is None
 
 
 def test_split_inputs_by_hand():
@@ -117,14 +142,19 @@ def test_selection_on_a_demo_like_history_is_stored_as_json():
     # every forecast, and each with the seasonal customers' season (the history has some)
     plain = {"bgnbd", "mbgnbd", "renewal", "blend"}
     assert set(d["capture"]) == plain | {name + "+season" for name in plain}
-    assert d["revenue_model"] in plain and d["calibrator"] is not None
-    # the run's p_churn is the calibrated one; the model's own stays beside it
+    assert d["revenue_model"] in plain
+    # the split's miscalibration here is one of level (isotonic and Platt would have
+    # lowered its error); scaling, the only kind the run applies, did not: not applied
+    errors = d["calibration_errors"]
+    assert min(errors["isotonic"], errors["platt"]) < errors["raw"] - cal.MARGIN
+    assert errors["scaling"] > errors["raw"] - cal.MARGIN
+    assert d["calibrator"] is None and d["calibrated_model"] is None
     from recovery.analysis import score_customers
 
     scored = score_customers(lines, "2024-06-30").dropna(subset=["p_churn"])
     assert scored.attrs["model"]["time_split"] == d
-    assert scored.attrs["model"]["calibrated"] and d["calibrated_model"] == "renewal"
-    assert not np.allclose(scored["p_churn"], scored["p_churn_uncalibrated"])
+    assert not scored.attrs["model"]["calibrated"]
+    assert (scored["p_churn"] == scored["p_churn_uncalibrated"]).all()
     # the split preferred the renewal model's forecast; the few customers found seasonal
     # here by chance were ranked better by the year-round p_churn at both splits, so
     # neither their p_churn nor their forecast comes from the season
@@ -140,11 +170,6 @@ def test_selection_on_a_demo_like_history_is_stored_as_json():
     assert not scored.attrs["model"]["seasonal_churn"]
     forecast = scored["p_alive"] * scored["expected_orders"] * scored["expected_spend"]
     assert np.allclose(scored["expected_revenue"], forecast)
-    # calibration keeps the order (seasonal customers' p_churn is the season's outlook)
-    kept = scored[~scored["seasonal"].astype(bool)]
-    assert roc_auc(kept["p_churn"], kept["days_since_last_order"] > 60) == pytest.approx(
-        roc_auc(kept["p_churn_uncalibrated"], kept["days_since_last_order"] > 60)
-    )
 
 
 def test_the_seasons_outlook_gives_p_churn_where_it_ranked_as_well_at_a_split():
@@ -156,8 +181,23 @@ def test_the_seasons_outlook_gives_p_churn_where_it_ranked_as_well_at_a_split():
     assert all(season >= plain for plain, season in d["season_auc"])
     from recovery.analysis import score_customers
 
-    model = score_customers(lines, "2024-06-30").attrs["model"]
+    scored = score_customers(lines, "2024-06-30").dropna(subset=["p_churn"])
+    model = scored.attrs["model"]
     assert model["seasonal_churn"] and not model["seasonal_revenue"]
+    # here scaling lowered the later split's decile error: applied, half the way, to the
+    # final p_churn – the seasonal customers' outlook included – so that the ranking of
+    # every customer is the uncalibrated one's
+    assert d["calibrator"]["kind"] == "scaling" and d["calibrator"]["weight"] == cal.WEIGHT
+    errors = d["calibration_errors"]
+    assert errors["scaling"] <= errors["raw"] - cal.MARGIN
+    assert model["calibrated"] and d["calibrated_model"] == model["model"]
+    raw, calibrated = scored["p_churn_uncalibrated"], scored["p_churn"]
+    assert not np.allclose(calibrated, raw)
+    assert np.allclose(calibrated, cal.Calibrator.from_dict(d["calibrator"]).apply(raw))
+    seasonal = scored["seasonal"].astype(bool)
+    assert seasonal.any() and not np.allclose(calibrated[seasonal], raw[seasonal])
+    later = scored["days_since_last_order"] > 60
+    assert roc_auc(calibrated, later) == pytest.approx(roc_auc(raw, later), abs=1e-12)
 
 
 def test_the_revenue_forecast_is_the_textbook_unless_another_is_ahead_on_both_splits():
@@ -206,3 +246,48 @@ def test_calibrated_p_churn_is_closer_to_what_happened_on_the_held_out_demo(
     result = backtest(demo_lines, as_of, horizon_days=horizon)
     assert result.model["time_split"]["calibrator"] is not None and result.model["calibrated"]
     assert result.calibration_error < result.calibration_error_uncalibrated - 0.02
+
+
+@pytest.fixture(scope="module")
+def cdnow_lines():
+    from pathlib import Path
+
+    from .builders import read_cdnow
+
+    return read_cdnow(Path(__file__).resolve().parents[1] / "data" / "CDNOW_sample.txt")
+
+
+def test_a_calibration_that_did_not_hold_on_the_split_is_not_applied(cdnow_lines):
+    # CDNOW as of 1998-03-31, 90 days: both splits exist and the calibrators were measured,
+    # but scaling did not lower the later split's decile error by the margin
+    result = backtest(cdnow_lines, "1998-03-31", horizon_days=90)
+    split = result.model["time_split"]
+    errors = split["calibration_errors"]
+    assert set(errors) == {"raw", *cal.FITTERS}
+    assert errors["scaling"] > errors["raw"] - cal.MARGIN
+    assert split["calibrator"] is None and not result.model["calibrated"]
+    # the held-out horizon's p_churn is the model's own
+    assert result.calibration_error == result.calibration_error_uncalibrated
+    assert result.calibration == result.calibration_uncalibrated
+
+
+def test_without_a_split_that_has_seasonal_customers_their_p_churn_stays_year_round(
+    cdnow_lines,
+):
+    # CDNOW as of 1997-12-31, 180 days: the one split (1997-07-04) has half a year of
+    # history, too little to find a season, so nothing shows that the season's outlook
+    # ranks better; customers found "seasonal" as of the cut keep the year-round p_churn
+    prep = prepare(cdnow_lines, "1997-12-31")
+    split = select(prep, 180).to_dict()
+    assert split["reason"] == "calibration_history" and split["season_auc"] == []
+    assert split["seasonal_churn"] is False
+    from recovery.analysis import score_customers
+
+    scored = score_customers(cdnow_lines, "1997-12-31")
+    assert scored["seasonal"].astype(bool).sum() > 0
+    assert scored.attrs["model"]["seasonal_churn"] is False
+    # p_churn for everyone as with the season detection switched off; the flags stay
+    off = score_customers(cdnow_lines, "1997-12-31", AnalysisSettings(season_max_months=0))
+    assert not off["seasonal"].astype(bool).any()
+    assert np.allclose(scored["p_churn"], off["p_churn"], equal_nan=True)
+    assert np.allclose(scored["p_alive"], off["p_alive"], equal_nan=True)
