@@ -41,7 +41,8 @@ def test_analysis_opens_decline_cases_once(build, db):
     company = build.company()
     falling = _decliner(build, company, last_name="Fallend")
     _steady(build, company, last_name="Stetig")
-    first = run_analysis()
+    as_of = utcnow()
+    first = run_analysis(as_of)
     assert first.opened >= 1
     cases = _open_decline_cases(db).all()
     assert [c.customer_id for c in cases] == [falling.id]
@@ -55,8 +56,15 @@ def test_analysis_opens_decline_cases_once(build, db):
     assert round(case.decline_pct, 2) == 54.17
     assert case.reason_key and "decline" in case.reason_key
     assert case.company_id == company.id
-    second = run_analysis()
-    assert second.opened == 0 and second.updated >= 1
+    again = run_analysis(as_of)  # nothing changed: nothing rewritten
+    assert (again.opened, again.updated) == (0, 0)
+    reason, params = case.reason_text, dict(case.reason_params)
+    case.reason_text, case.reason_params = "stale", {"stale": 1}
+    db.session.commit()
+    second = run_analysis(as_of)  # a case whose values differ from the run's is rewritten
+    assert second.opened == 0 and second.updated == 1
+    db.session.refresh(case)
+    assert (case.reason_text, case.reason_params) == (reason, params)
     assert _open_decline_cases(db).count() == 1
 
 
