@@ -4,8 +4,9 @@
 
 Creates a throwaway database (``--database``, default ``recovery_bench_analyze``) on the
 local PostgreSQL, builds the schema with the app's migrations, fills it with COPY from
-``generate.make_lines`` and times ``run_analysis`` twice (the first run opens the cases, the
-second updates them), with the time of each phase and the process's peak resident memory
+``generate.make_lines`` and times ``run_analysis`` three times (the first run opens the cases, the
+second updates them, a third runs a day later as the nightly job does), with the wall and
+CPU time of each phase and the process's peak resident memory
 (``ru_maxrss``) after each run. The database is dropped at the end unless ``--keep``;
 ``--reuse`` takes a kept database as it is (its cases emptied first), so that the peak
 memory is the analysis's own and not the generator's.
@@ -24,7 +25,7 @@ import os
 import resource
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -177,27 +178,37 @@ def main() -> None:
                 )
         print(f"before the runs: peak RSS so far {_peak_mb():,.0f} MB, now {_rss_mb():,.0f} MB")
         as_of = datetime(2025, 1, 1, tzinfo=UTC)
+        arrow = _count_arrow_backend()
+        runs = (
+            ("first run (opens cases)", as_of),
+            ("second run (same day: updates cases)", as_of),
+            ("next day (as the nightly job)", as_of + timedelta(days=1)),
+        )
         with app.app_context():
-            for run in ("first run (opens cases)", "second run (updates cases)"):
+            for run, when in runs:
                 cpu = _cpu(admin, name)
-                marks = [("start", time.perf_counter())]
+                arrow.clear()
+                marks = [("start", time.perf_counter(), time.process_time())]
                 result = run_analysis(
-                    as_of, progress=lambda m, marks=marks: marks.append((m, time.perf_counter()))
+                    when,
+                    progress=lambda m, marks=marks: marks.append(
+                        (m, time.perf_counter(), time.process_time())
+                    ),
                 )
-                end = time.perf_counter()
+                marks.append(("end", time.perf_counter(), time.process_time()))
                 phases = ", ".join(
-                    f"{name} {b - a:.1f} s"
-                    for (name, a), (_, b) in zip(marks[1:], [*marks[2:], ("end", end)], strict=True)
+                    f"{name} {b - a:.1f} s (CPU {d - c:.1f} s)"
+                    for (name, a, c), (_, b, d) in zip(marks[1:], marks[2:], strict=False)
                 )
-                print(f"{run}: {end - marks[0][1]:.1f} s total ({phases}); {result}")
+                print(f"{run}: {marks[-1][1] - marks[0][1]:.1f} s total ({phases}); {result}")
                 if args.reminders:
                     due = db.session.scalar(text("SELECT count(*) FROM reorder_due"))
                     print(f"  {due} reminder predictions written")
                 ours, backends = (b - a for a, b in zip(cpu, _cpu(admin, name), strict=True))
                 print(
                     f"  peak RSS {_peak_mb():,.0f} MB, now {_rss_mb():,.0f} MB; CPU {ours:.1f} s"
-                    f" ours, {backends:.1f} s PostgreSQL (the session's backend; the short"
-                    " Arrow read's backend is not counted)"
+                    f" ours, {backends:.1f} s PostgreSQL (the session's backend)"
+                    f" + {sum(arrow):.1f} s (the Arrow read's backend); load {_load()}"
                 )
     finally:
         with app.app_context():
@@ -214,17 +225,52 @@ def _cpu(admin, name: str) -> tuple[float, float]:
         pids = conn.scalars(
             text("SELECT pid FROM pg_stat_activity WHERE datname = :name"), {"name": name}
         ).all()
-    tick = os.sysconf("SC_CLK_TCK")
-    backends = 0.0
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/stat") as fh:
-                fields = fh.read().rsplit(")", 1)[1].split()
-            backends += (int(fields[11]) + int(fields[12])) / tick  # utime + stime
-        except (FileNotFoundError, PermissionError):
-            pass
+    backends = sum(_process_cpu(pid) for pid in pids)
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime, backends
+
+
+def _count_arrow_backend() -> list[float]:
+    """CPU seconds of the backend each ADBC connection (the Arrow read) used, read just
+    before it closes: wraps the driver's ``connect``; the list is the caller's to clear."""
+    import adbc_driver_postgresql.dbapi as adbc
+
+    seconds: list[float] = []
+    connect = adbc.connect
+
+    class Counted:
+        def __init__(self, *args, **kwargs):
+            self.conn = connect(*args, **kwargs)
+            with self.conn.cursor() as cur:
+                cur.execute("SELECT pg_backend_pid()")
+                self.pid = cur.fetchone()[0]
+
+        def __getattr__(self, attr):
+            return getattr(self.conn, attr)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            seconds.append(_process_cpu(self.pid))
+            return self.conn.__exit__(*exc)
+
+    adbc.connect = Counted
+    return seconds
+
+
+def _process_cpu(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, PermissionError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def _load() -> str:
+    with open("/proc/loadavg") as fh:
+        return " ".join(fh.read().split()[:3])
 
 
 def _peak_mb() -> float:

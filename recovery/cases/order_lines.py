@@ -234,6 +234,7 @@ def _postgres_lines(as_of: datetime | None, tz: tzinfo) -> pd.DataFrame:
             "customer_group": _categorical(o_cgroup[o_pos], cg_labels),
         },
         columns=list(COLUMNS),
+        copy=False,  # the arrays are ours: no copy into one block per dtype
     )
 
 

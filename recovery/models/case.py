@@ -16,7 +16,7 @@ from enum import StrEnum
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, text
+from sqlalchemy import DDL, JSON, ForeignKey, Index, String, Text, event, text
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.schema import CreateIndex
@@ -188,6 +188,22 @@ Index(
     Case.id,
     sqlite_where=text("closed_at IS NULL"),
     postgresql_where=text("closed_at IS NULL"),
+)
+
+
+# Every analysis run rewrites the reason of each open case (the days since the last
+# order change daily); an overdue case's indexed columns stay the same. With half of each
+# page left free, PostgreSQL writes the new row version on the same page without a new
+# entry in any of the 25 indexes (a HOT update): the nightly update of the open cases
+# costs a fifth of the database time (bench/analysis/README.md). The migration
+# (c5d1f0a9e3b7) sets it on existing databases.
+CASE_FILLFACTOR = 50
+event.listen(
+    Case.__table__,
+    "after_create",
+    DDL(f"ALTER TABLE recovery_case SET (fillfactor = {CASE_FILLFACTOR})").execute_if(
+        dialect="postgresql"
+    ),
 )
 
 
