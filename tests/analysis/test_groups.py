@@ -84,3 +84,29 @@ def test_open_orders_and_exclusions_remove_all_flags_of_the_customer():
     assert result.loc[("B", "Kaffee"), "excluded_reason"] == "no_interest"
     assert not result["flag_overdue"].any()
     assert ("A", "Tee") not in result.index  # an open order is no valid order
+
+
+def test_orders_of_a_pair_are_counted_once_when_their_lines_interleave():
+    # two orders on one day whose lines alternate, and an order listed before an
+    # earlier-numbered one of the same day: each is one order of the pair
+    day = str((AS_OF - pd.Timedelta(days=3)).date())
+    lines = frame(
+        *orders_every("A", "Kaffee", 30, 3, last_days_ago=33),
+        line("A", "x2", day, 1, group="Kaffee"),
+        line("A", "x1", day, 2, group="Kaffee"),
+        line("A", "x2", day, 4, group="Kaffee"),
+        line("A", "x1", day, 8, group="Kaffee"),
+        line("A", "x1", day, 16, group="Tee"),
+        line("B", "y1", day, 5, group="Tee"),
+        line("B", "y2", day, 5, group="Tee"),
+        line("B", "y1", day, 5, group="Tee"),
+    )
+    result = pairs(score_customer_groups(lines, AS_OF, DEFAULTS))
+    assert result.loc[("A", "Kaffee"), "orders"] == 5
+    assert result.loc[("A", "Kaffee"), "order_days"] == 4
+    assert result.loc[("A", "Kaffee"), "revenue"] == 3 * 20 + 15
+    assert result.loc[("A", "Tee"), "orders"] == 1
+    assert result.loc[("B", "Tee"), "orders"] == 2
+    # the same lines in another order count the same
+    shuffled = pairs(score_customer_groups(lines.iloc[::-1], AS_OF, DEFAULTS))
+    assert shuffled["orders"].to_dict() == result["orders"].to_dict()
