@@ -25,7 +25,7 @@ class CustomerFacts:
     last_order: np.ndarray  # index into the order arrays of the last valid order, -1
     company: np.ndarray  # int32 code, -1
     customer_group: np.ndarray  # int32 code, -1
-    last_group: np.ndarray  # int32 product-group code of the last valid order, -1
+    last_group: np.ndarray | None  # int32 product-group code of the last valid order, -1
     excluded: np.ndarray  # object array of reasons, "" = not excluded
 
 
@@ -109,8 +109,12 @@ def _exclusions(
 
 
 def customer_facts(
-    prep: Prepared, settings: AnalysisSettings, excluded: Mapping[Any, str | None] | None
+    prep: Prepared,
+    settings: AnalysisSettings,
+    excluded: Mapping[Any, str | None] | None,
+    last_group: bool = True,
 ) -> CustomerFacts:
+    """The facts; ``last_group=False`` leaves out the last order's product group (None)."""
     n = prep.n_customers
     valid = prep.o_state == VALID
     v_cust, v_day, v_amount = prep.o_cust[valid], prep.o_day[valid], prep.o_amount[valid]
@@ -133,7 +137,7 @@ def customer_facts(
         last_order=last_order,
         company=company,
         customer_group=customer_group.astype(np.int32),
-        last_group=_last_group(prep, last_order),
+        last_group=_last_group(prep, last_order) if last_group else None,
         excluded=_exclusions(prep, settings, excluded, orders, company, customer_group),
     )
 

@@ -90,7 +90,7 @@ def _distinct_orders(
 def _score_groups(
     prep: Prepared, settings: AnalysisSettings, excluded: Mapping[Any, str | None] | None
 ) -> pd.DataFrame:
-    facts = customer_facts(prep, settings, excluded)
+    facts = customer_facts(prep, settings, excluded, last_group=False)  # not needed here
     pairs = _pairs(prep)
     n_groups = max(len(prep.groups), 1)
     cust = (pairs["key"] // n_groups).astype(np.int64)
