@@ -11,6 +11,7 @@ import pandas as pd
 
 from .prepare import OPEN, VALID, VOID, Prepared, last_per_customer, stable_argsort
 from .rhythm import UnitDays, unit_days
+from .season import Judged, judge_seasons
 from .settings import AnalysisSettings
 
 NO_EXCLUSION = ""
@@ -139,6 +140,14 @@ def customer_facts(
         customer_group=customer_group.astype(np.int32),
         last_group=_last_group(prep, last_order) if last_group else None,
         excluded=_exclusions(prep, settings, excluded, orders, company, customer_group),
+    )
+
+
+def customer_seasons(prep: Prepared, facts: CustomerFacts, settings: AnalysisSettings) -> Judged:
+    """The customers' seasons (:mod:`.season`) by their valid order days."""
+    valid = prep.o_state == VALID
+    return judge_seasons(
+        prep.o_cust[valid], prep.o_day[valid], facts.days, prep.as_of_day, settings
     )
 
 

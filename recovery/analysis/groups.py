@@ -18,11 +18,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .customers import NO_EXCLUSION, categorical, customer_facts
-from .prepare import VALID, Prepared, from_day_numbers, prepare, stable_sort
+from .customers import NO_EXCLUSION, CustomerFacts, categorical, customer_facts, customer_seasons
+from .prepare import Prepared, from_day_numbers, prepare, stable_sort
 from .reasons import reason_columns
 from .rhythm import estimate_priors, overdue_flags, typical_interval, unit_days
-from .season import judge_seasons
+from .score import score_prepared
+from .season import Judged, judge_seasons
 from .settings import AnalysisSettings
 
 
@@ -88,9 +89,14 @@ def _distinct_orders(
 
 
 def _score_groups(
-    prep: Prepared, settings: AnalysisSettings, excluded: Mapping[Any, str | None] | None
+    prep: Prepared,
+    settings: AnalysisSettings,
+    excluded: Mapping[Any, str | None] | None,
+    facts: CustomerFacts | None = None,
+    customer: Judged | None = None,
 ) -> pd.DataFrame:
-    facts = customer_facts(prep, settings, excluded, last_group=False)  # not needed here
+    if facts is None:
+        facts = customer_facts(prep, settings, excluded, last_group=False)  # not needed here
     pairs = _pairs(prep)
     n_groups = max(len(prep.groups), 1)
     cust = (pairs["key"] // n_groups).astype(np.int64)
@@ -112,10 +118,8 @@ def _score_groups(
     seasonal = season.seasonal
     flag = np.where(seasonal, season.flag, flag)
     # a seasonal customer's other groups wait for her season too
-    valid = prep.o_state == VALID
-    customer = judge_seasons(
-        prep.o_cust[valid], prep.o_day[valid], facts.days, prep.as_of_day, settings
-    )
+    if customer is None:
+        customer = customer_seasons(prep, facts, settings)
     waits = ~seasonal & customer.seasonal[cust] & ~customer.state.in_season[cust]
     flag &= ~waits
     reason_code = facts.excluded[cust]
@@ -192,3 +196,20 @@ def score_customer_groups(
     """
     settings = settings or AnalysisSettings()
     return _score_groups(prepare(lines, as_of, settings.amount_basis), settings, excluded)
+
+
+def score_customers_and_groups(
+    lines: pd.DataFrame,
+    as_of: date | datetime | str,
+    settings: AnalysisSettings | None = None,
+    excluded: Mapping[Any, str | None] | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``(score_customers(...), score_customer_groups(...))`` with the same arguments,
+    equal to the two calls, but the lines are prepared and the customers' facts and
+    seasons computed once (the nightly run needs both)."""
+    settings = settings or AnalysisSettings()
+    prep = prepare(lines, as_of, settings.amount_basis)
+    facts = customer_facts(prep, settings, excluded)
+    season = customer_seasons(prep, facts, settings)
+    customers = score_prepared(prep, settings, excluded, facts, season)
+    return customers, _score_groups(prep, settings, excluded, facts, season)

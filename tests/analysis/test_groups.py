@@ -3,9 +3,15 @@
 import pandas as pd
 import pytest
 
-from recovery.analysis import AnalysisSettings, explain, score_customer_groups
+from recovery.analysis import (
+    AnalysisSettings,
+    explain,
+    score_customer_groups,
+    score_customers,
+    score_customers_and_groups,
+)
 
-from .builders import frame, line
+from .builders import demo_like_history, frame, line
 
 AS_OF = pd.Timestamp("2024-06-30")
 DEFAULTS = AnalysisSettings(group_default_intervals={"Kaffee": 30, "Tee": 60})
@@ -110,3 +116,17 @@ def test_orders_of_a_pair_are_counted_once_when_their_lines_interleave():
     # the same lines in another order count the same
     shuffled = pairs(score_customer_groups(lines.iloc[::-1], AS_OF, DEFAULTS))
     assert shuffled["orders"].to_dict() == result["orders"].to_dict()
+
+
+def test_customers_and_groups_together_equal_the_two_calls():
+    lines = demo_like_history(seed=3, customers=400)
+    settings = AnalysisSettings(exclude_customer_groups=("Mitarbeiter",))
+    excluded = {lines["customer_id"].iloc[0]: "no_interest"}
+    customers, groups = score_customers_and_groups(lines, "2024-12-31", settings, excluded)
+    alone = score_customers(lines, "2024-12-31", settings, excluded)
+    pd.testing.assert_frame_equal(customers, alone, check_exact=True)
+    assert customers.attrs == alone.attrs
+    assert customers["seasonal"].any() and customers["excluded_reason"].notna().any()
+    pd.testing.assert_frame_equal(
+        groups, score_customer_groups(lines, "2024-12-31", settings, excluded), check_exact=True
+    )
