@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .prepare import OPEN, VALID, VOID, Prepared, last_per_customer, stable_argsort
+from .prepare import OPEN, VALID, VOID, Prepared, last_per_customer, stable_sort
 from .rhythm import UnitDays, unit_days
 from .season import Judged, judge_seasons
 from .settings import AnalysisSettings
@@ -38,14 +38,14 @@ def _last_group(prep: Prepared, last_order: np.ndarray) -> np.ndarray:
     out = np.full(prep.n_customers, -1, dtype=np.int32)
     is_last = np.zeros(len(prep.o_cust), dtype=bool)
     is_last[last_order[last_order >= 0]] = True
-    sel = is_last[prep.l_order]
-    if not sel.any():
+    line = np.flatnonzero(is_last[prep.l_order])  # the last orders' lines
+    if not len(line):
         return out
     # one sort by (order, group), then sums per run and the maximum per order
     width = len(prep.groups) + 1
-    key = prep.l_order[sel].astype(np.int64) * width + (prep.l_group[sel] + 1)
-    by = stable_argsort(key)
-    key, amount = key[by], prep.l_amount[sel][by]
+    key = prep.l_order[line].astype(np.int64) * width + (prep.l_group[line] + 1)
+    by, key = stable_sort(key)
+    amount = prep.l_amount[line[by]]
     starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
     sums, keys = np.add.reduceat(amount, starts), key[starts]
     order, group = keys // width, (keys % width - 1).astype(np.int32)
