@@ -29,7 +29,11 @@ sys.path.insert(0, str(ROOT))
 
 import pandas as pd  # noqa: E402
 
-from recovery.analysis import score_customer_groups, score_customers  # noqa: E402
+from recovery.analysis import (  # noqa: E402
+    score_customer_groups,
+    score_customers,
+    score_customers_and_groups,
+)
 
 MB = 1024 * 1024
 
@@ -52,6 +56,11 @@ def main() -> None:
     parser.add_argument("--as-of", default="2024-12-31")
     parser.add_argument("--data", help="pickle written by generate.py (else generated now)")
     parser.add_argument("--groups-too", action="store_true", help="also time per-group scoring")
+    parser.add_argument(
+        "--together",
+        action="store_true",
+        help="also time score_customers_and_groups (both on one preparation, as the nightly)",
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -103,6 +112,14 @@ def main() -> None:
             f"score_customer_groups: {time.perf_counter() - started:.2f} s wall, "
             f"{time.process_time() - cpu_started:.2f} s CPU for {len(groups):,} "
             f"customer × group rows; peak {peak_rss() / MB:,.0f} MiB"
+        )
+    if args.together:
+        started, cpu_started = time.perf_counter(), time.process_time()
+        customers, groups = score_customers_and_groups(lines, args.as_of)
+        print(
+            f"score_customers_and_groups: {time.perf_counter() - started:.2f} s wall, "
+            f"{time.process_time() - cpu_started:.2f} s CPU for {len(customers):,} customers "
+            f"and {len(groups):,} customer × group rows; peak {peak_rss() / MB:,.0f} MiB"
         )
 
 

@@ -5,6 +5,7 @@ Plain DataFrames in and out; no Flask, no database. Entry points:
 * :func:`score_customers` – one row per customer: revenue decline (A1), overdue by
   rhythm (A2), churn probability and revenue at risk (A3), exclusions (A4), reasons (A5);
 * :func:`score_customer_groups` – overdue by rhythm per customer × product group;
+* :func:`score_customers_and_groups` – both on one preparation of the lines (nightly);
 * :func:`backtest` – precision, recall and ROC AUC of the rules on the shop's history (A6);
 * :class:`AnalysisSettings` – the rules with defaults and help texts (A7);
 * :func:`explain` – re-render a stored reason (``reason_key``/``reason_params``).
@@ -24,6 +25,7 @@ _LAZY = {
     "backtest": "backtesting",
     "roc_auc": "metrics",
     "score_customer_groups": "groups",
+    "score_customers_and_groups": "groups",
     "exclusion_label": "reasons",
     "explain": "reasons",
     "explain_many": "reasons",
@@ -54,4 +56,5 @@ __all__ = [
     "roc_auc",
     "score_customer_groups",
     "score_customers",
+    "score_customers_and_groups",
 ]

@@ -72,6 +72,7 @@ from typing import Any
 import numpy as np
 
 from . import bgnbd, gamma_gamma, mbgnbd, renewal
+from .prepare import id_codes
 
 MIN_CUSTOMERS = 30
 MIN_REPEAT = 10
@@ -123,6 +124,33 @@ def _summary(inp: ModelInputs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     t_x = (inp.last_day - inp.first_day) / WEEK
     T = (inp.as_of_day - inp.first_day) / WEEK
     return x, t_x, T
+
+
+def _by_distinct_history(inp: ModelInputs) -> tuple[np.ndarray, np.ndarray] | None:
+    """One customer per distinct (order days, first order day) and each customer's one.
+
+    E[orders | active] depends on ``x`` and ``T`` only, i.e. on these two day counts, and
+    a million customers have some ten thousand distinct pairs: the hypergeometric
+    function is evaluated once per pair (elementwise, so the values are the same).
+    None for non-integer days.
+    """
+    n_days, first_day = inp.n_days, inp.first_day
+    if not len(n_days) or n_days.dtype.kind not in "iu" or first_day.dtype.kind not in "iu":
+        return None
+    width = int(n_days.max()) + 1
+    key = (first_day.astype(np.int64) - int(first_day.min())) * width + n_days
+    codes, distinct = id_codes(key)
+    one = np.empty(len(distinct), dtype=np.int64)
+    one[codes] = np.arange(len(codes))
+    return one, codes
+
+
+def _orders_if_alive(model: Any, params: Any, x, T, h: float, distinct) -> np.ndarray:
+    """``model.expected_purchases_if_alive`` once per distinct history (see above)."""
+    if distinct is None:
+        return model.expected_purchases_if_alive(params, x, T, h)
+    one, codes = distinct
+    return model.expected_purchases_if_alive(params, x[one], T[one], h)[codes]
 
 
 def _spend(x: np.ndarray, inp: ModelInputs, info: dict[str, Any]) -> np.ndarray:
@@ -234,7 +262,8 @@ def candidates(inp: ModelInputs, horizon_days: int) -> Candidates:
     info["bgnbd"] = {**bg.params.to_dict(), "log_likelihood": bg.log_likelihood}
     info.update(fitted_customers=bg.customers, converged=bg.converged)
     bg_alive = bgnbd.p_alive(bg.params, x, t_x, T)
-    bg_orders = bgnbd.expected_purchases_if_alive(bg.params, x, T, h)
+    distinct = _by_distinct_history(inp)
+    bg_orders = _orders_if_alive(bgnbd, bg.params, x, T, h, distinct)
     bg_churn = 1.0 - bg_alive * (1.0 - bgnbd.p_no_purchase_if_alive(bg.params, x, T, h))
     models = {"bgnbd": Candidate(bg_alive, bg_churn, bg_orders)}
     if "mbgnbd" in fits:
@@ -243,7 +272,7 @@ def candidates(inp: ModelInputs, horizon_days: int) -> Candidates:
         alive = mbgnbd.p_alive(params, x, t_x, T)
         churn = 1.0 - alive * (1.0 - mbgnbd.p_no_purchase_if_alive(params, x, T, h))
         models["mbgnbd"] = Candidate(
-            alive, churn, mbgnbd.expected_purchases_if_alive(params, x, T, h)
+            alive, churn, _orders_if_alive(mbgnbd, params, x, T, h, distinct)
         )
     if "renewal" in fits:
         info["renewal"] = {

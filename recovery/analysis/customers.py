@@ -9,8 +9,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .prepare import OPEN, VALID, VOID, Prepared, last_per_customer, stable_argsort
+from .prepare import OPEN, VALID, VOID, Prepared, last_per_customer, stable_sort
 from .rhythm import UnitDays, unit_days
+from .season import Judged, judge_seasons
 from .settings import AnalysisSettings
 
 NO_EXCLUSION = ""
@@ -25,7 +26,7 @@ class CustomerFacts:
     last_order: np.ndarray  # index into the order arrays of the last valid order, -1
     company: np.ndarray  # int32 code, -1
     customer_group: np.ndarray  # int32 code, -1
-    last_group: np.ndarray  # int32 product-group code of the last valid order, -1
+    last_group: np.ndarray | None  # int32 product-group code of the last valid order, -1
     excluded: np.ndarray  # object array of reasons, "" = not excluded
 
 
@@ -37,14 +38,14 @@ def _last_group(prep: Prepared, last_order: np.ndarray) -> np.ndarray:
     out = np.full(prep.n_customers, -1, dtype=np.int32)
     is_last = np.zeros(len(prep.o_cust), dtype=bool)
     is_last[last_order[last_order >= 0]] = True
-    sel = is_last[prep.l_order]
-    if not sel.any():
+    line = np.flatnonzero(is_last[prep.l_order])  # the last orders' lines
+    if not len(line):
         return out
     # one sort by (order, group), then sums per run and the maximum per order
     width = len(prep.groups) + 1
-    key = prep.l_order[sel].astype(np.int64) * width + (prep.l_group[sel] + 1)
-    by = stable_argsort(key)
-    key, amount = key[by], prep.l_amount[sel][by]
+    key = prep.l_order[line].astype(np.int64) * width + (prep.l_group[line] + 1)
+    by, key = stable_sort(key)
+    amount = prep.l_amount[line[by]]
     starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
     sums, keys = np.add.reduceat(amount, starts), key[starts]
     order, group = keys // width, (keys % width - 1).astype(np.int32)
@@ -109,8 +110,12 @@ def _exclusions(
 
 
 def customer_facts(
-    prep: Prepared, settings: AnalysisSettings, excluded: Mapping[Any, str | None] | None
+    prep: Prepared,
+    settings: AnalysisSettings,
+    excluded: Mapping[Any, str | None] | None,
+    last_group: bool = True,
 ) -> CustomerFacts:
+    """The facts; ``last_group=False`` leaves out the last order's product group (None)."""
     n = prep.n_customers
     valid = prep.o_state == VALID
     v_cust, v_day, v_amount = prep.o_cust[valid], prep.o_day[valid], prep.o_amount[valid]
@@ -133,8 +138,16 @@ def customer_facts(
         last_order=last_order,
         company=company,
         customer_group=customer_group.astype(np.int32),
-        last_group=_last_group(prep, last_order),
+        last_group=_last_group(prep, last_order) if last_group else None,
         excluded=_exclusions(prep, settings, excluded, orders, company, customer_group),
+    )
+
+
+def customer_seasons(prep: Prepared, facts: CustomerFacts, settings: AnalysisSettings) -> Judged:
+    """The customers' seasons (:mod:`.season`) by their valid order days."""
+    valid = prep.o_state == VALID
+    return judge_seasons(
+        prep.o_cust[valid], prep.o_day[valid], facts.days, prep.as_of_day, settings
     )
 
 

@@ -18,11 +18,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .customers import NO_EXCLUSION, categorical, customer_facts
-from .prepare import VALID, Prepared, from_day_numbers, prepare, stable_argsort
+from .customers import NO_EXCLUSION, CustomerFacts, categorical, customer_facts, customer_seasons
+from .prepare import Prepared, from_day_numbers, prepare, stable_sort
 from .reasons import reason_columns
 from .rhythm import estimate_priors, overdue_flags, typical_interval, unit_days
-from .season import judge_seasons
+from .score import score_prepared
+from .season import Judged, judge_seasons
 from .settings import AnalysisSettings
 
 
@@ -30,35 +31,72 @@ def _pairs(prep: Prepared) -> dict[str, np.ndarray]:
     """Per (customer, group) pair: key, orders, revenue, and its order days in order."""
     n_groups, n_orders = max(len(prep.groups), 1), max(len(prep.o_cust), 1)
     keep = prep.l_group >= 0
-    rank = prep.l_order[keep]
-    pair_key = prep.o_cust[rank].astype(np.int64) * n_groups + prep.l_group[keep]
+    line = None if keep.all() else np.flatnonzero(keep)  # None: every line
+    rank = prep.l_order if line is None else prep.l_order[line]
+    group = prep.l_group if line is None else prep.l_group[line]
+    pair_key = prep.o_cust[rank].astype(np.int64) * n_groups + group
     day = prep.o_day[rank]
     first_day = int(day.min(initial=0))
     span = int(day.max(initial=0)) - first_day + 1
-    by = stable_argsort(pair_key * span + (day - first_day))  # by (pair, day)
-    pair_key, day, rank = pair_key[by], day[by], rank[by]
+    pair_key *= span
+    pair_key += day - first_day
+    del rank, group, day
+    by, key = stable_sort(pair_key)  # by (pair, day); the keys come sorted, no gather
+    del pair_key
+    pair_key, day = np.divmod(key, span)
+    day = (day + first_day).astype(np.int32)
+    if line is not None:
+        by = line[by]
+    rank = prep.l_order[by]
     new_pair = np.ones(len(pair_key), dtype=bool)
     new_pair[1:] = pair_key[1:] != pair_key[:-1]
     pair = np.cumsum(new_pair) - 1
     n_pairs = int(new_pair.sum())
     last = np.r_[new_pair[1:], True]  # the pair's last line: an order of its last day
-    # distinct orders per pair (lines of one order may interleave with another's that day)
-    pair_order = np.sort(pair * n_orders + rank)  # a value sort; np.unique hashes (slow)
-    pair_order = pair_order[np.r_[True, pair_order[1:] != pair_order[:-1]]]
     return {
         "key": pair_key[new_pair],
-        "orders": np.bincount(pair_order // n_orders, minlength=n_pairs).astype(np.int32),
-        "revenue": np.bincount(pair, weights=prep.l_amount[keep][by], minlength=n_pairs),
+        "orders": _distinct_orders(pair, rank, new_pair, n_pairs, n_orders),
+        "revenue": np.bincount(pair, weights=prep.l_amount[by], minlength=n_pairs),
         "unit": pair,
         "day": day,
         "last_order": rank[last],
     }
 
 
+def _distinct_orders(
+    pair: np.ndarray, rank: np.ndarray, new_pair: np.ndarray, n_pairs: int, n_orders: int
+) -> np.ndarray:
+    """Distinct orders per pair, lines sorted by (pair, day, line).
+
+    The orders (``rank``) are sorted by (customer, day), so within a pair they only fall
+    back where lines of two orders of one day interleave; a new order starts a run
+    everywhere else. Only pairs with such a fall are counted by a sort.
+    """
+    new_order = new_pair.copy()
+    new_order[1:] |= rank[1:] != rank[:-1]
+    falls = np.flatnonzero((rank[1:] < rank[:-1]) & ~new_pair[1:]) + 1
+    if not len(falls):
+        return np.bincount(pair[new_order], minlength=n_pairs).astype(np.int32)
+    mixed = np.zeros(n_pairs, dtype=bool)
+    mixed[pair[falls]] = True
+    in_mixed = mixed[pair]
+    counts = np.bincount(pair[new_order & ~in_mixed], minlength=n_pairs)
+    # the mixed pairs' distinct orders: a value sort (np.unique hashes, slow)
+    pair_order = np.sort(pair[in_mixed] * n_orders + rank[in_mixed])
+    pair_order = pair_order[np.r_[True, pair_order[1:] != pair_order[:-1]]]
+    counts += np.bincount(pair_order // n_orders, minlength=n_pairs)
+    return counts.astype(np.int32)
+
+
 def _score_groups(
-    prep: Prepared, settings: AnalysisSettings, excluded: Mapping[Any, str | None] | None
+    prep: Prepared,
+    settings: AnalysisSettings,
+    excluded: Mapping[Any, str | None] | None,
+    facts: CustomerFacts | None = None,
+    customer: Judged | None = None,
 ) -> pd.DataFrame:
-    facts = customer_facts(prep, settings, excluded)
+    if facts is None:
+        facts = customer_facts(prep, settings, excluded, last_group=False)  # not needed here
     pairs = _pairs(prep)
     n_groups = max(len(prep.groups), 1)
     cust = (pairs["key"] // n_groups).astype(np.int64)
@@ -80,10 +118,8 @@ def _score_groups(
     seasonal = season.seasonal
     flag = np.where(seasonal, season.flag, flag)
     # a seasonal customer's other groups wait for her season too
-    valid = prep.o_state == VALID
-    customer = judge_seasons(
-        prep.o_cust[valid], prep.o_day[valid], facts.days, prep.as_of_day, settings
-    )
+    if customer is None:
+        customer = customer_seasons(prep, facts, settings)
     waits = ~seasonal & customer.seasonal[cust] & ~customer.state.in_season[cust]
     flag &= ~waits
     reason_code = facts.excluded[cust]
@@ -160,3 +196,20 @@ def score_customer_groups(
     """
     settings = settings or AnalysisSettings()
     return _score_groups(prepare(lines, as_of, settings.amount_basis), settings, excluded)
+
+
+def score_customers_and_groups(
+    lines: pd.DataFrame,
+    as_of: date | datetime | str,
+    settings: AnalysisSettings | None = None,
+    excluded: Mapping[Any, str | None] | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``(score_customers(...), score_customer_groups(...))`` with the same arguments,
+    equal to the two calls, but the lines are prepared and the customers' facts and
+    seasons computed once (the nightly run needs both)."""
+    settings = settings or AnalysisSettings()
+    prep = prepare(lines, as_of, settings.amount_basis)
+    facts = customer_facts(prep, settings, excluded)
+    season = customer_seasons(prep, facts, settings)
+    customers = score_prepared(prep, settings, excluded, facts, season)
+    return customers, _score_groups(prep, settings, excluded, facts, season)

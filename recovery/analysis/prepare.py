@@ -84,15 +84,18 @@ def utc_days(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         series = series.dt.tz_convert("UTC").dt.tz_localize(None)
     values = series.to_numpy()
     missing = np.isnat(values)
-    return values.astype("datetime64[D]").astype("int64"), missing
+    return values.astype("datetime64[D]").view(np.int64), missing
 
 
 def codes_of(series: pd.Series | None, n: int) -> tuple[np.ndarray, pd.Index]:
-    """Integer codes (-1 = missing) and labels of a label column; categoricals are free."""
+    """Integer codes (-1 = missing) and labels of a label column; categoricals are free.
+
+    A categorical's codes come as they are (int8 for up to 127 labels, read-only use).
+    """
     if series is None:
-        return np.full(n, -1, dtype=np.int32), pd.Index([], dtype=object)
+        return np.full(n, -1, dtype=np.int8), pd.Index([], dtype=object)
     if isinstance(series.dtype, pd.CategoricalDtype):
-        return series.cat.codes.to_numpy().astype(np.int32, copy=False), series.cat.categories
+        return series.cat.codes.to_numpy(), series.cat.categories
     codes, uniques = pd.factorize(series, sort=False)
     return codes.astype(np.int32, copy=False), pd.Index(uniques)
 
@@ -116,6 +119,8 @@ def _amounts(lines: pd.DataFrame, basis: str) -> np.ndarray:
     if basis == "gross" and "gross_amount" in lines:
         gross = lines["gross_amount"].to_numpy(dtype="float64", na_value=np.nan)
         net = np.where(np.isnan(gross), net, gross)
+    if np.isfinite(net).all():  # nothing to replace: no copy (callers only read it)
+        return net
     return np.nan_to_num(net, nan=0.0)
 
 
@@ -134,19 +139,32 @@ def id_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def stable_argsort(key: np.ndarray) -> np.ndarray:
-    """``np.argsort(key, kind="stable")`` for non-negative integer keys, usually faster.
+    """``np.argsort(key, kind="stable")`` for non-negative integer keys, usually faster."""
+    return stable_sort(key)[0]
 
-    When ``max(key) * len(key)`` fits into int64 the row number is packed into the key
-    and a plain value sort is used (several times faster than an indirect sort).
+
+def stable_sort(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.argsort(key, kind="stable")`` and ``key`` in that order (int64), for keys >= 0.
+
+    When the key shifted left by the bits of the row number fits into 62 bits, the row
+    number is packed into the low bits and a plain value sort is used (several times
+    faster than an indirect sort); the sorted keys then come from the high bits, not
+    from a gather.
     """
     n = len(key)
     if n == 0:
-        return np.zeros(0, dtype=np.int64)
-    if (int(key.max()) + 1) * n >= 2**62:
-        return np.argsort(key, kind="stable")
-    packed = key.astype(np.int64) * n + np.arange(n, dtype=np.int64)
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    bits = max((n - 1).bit_length(), 1)
+    if int(key.max()) >= 1 << (62 - bits):
+        order = np.argsort(key, kind="stable")
+        return order, key[order].astype(np.int64, copy=False)
+    packed = key.astype(np.int64)  # a copy: shifted and sorted in place
+    packed <<= bits
+    packed |= np.arange(n, dtype=np.int64)
     packed.sort()
-    return packed % n
+    order = packed & ((1 << bits) - 1)
+    packed >>= bits
+    return order, packed
 
 
 def _orders(
@@ -165,7 +183,7 @@ def _orders(
         rep = np.empty(int(order.max(initial=-1)) + 1, dtype=np.int64)
         rep[order] = np.arange(len(order))
     o_day = day[rep]
-    if not np.array_equal(o_day[order], day):
+    if not np.array_equal(o_day[order], day):  # an order's lines on several days
         np.minimum.at(o_day, order, day)
     return order, rep, cust[rep], o_day
 
@@ -195,7 +213,7 @@ def prepare(lines: pd.DataFrame, as_of: date | datetime | str, basis: str = "net
     group, groups = codes_of(lines.get("product_group"), n)
     company, companies = codes_of(lines.get("company"), n)
     cgroup, customer_groups = codes_of(lines.get("customer_group"), n)
-    group, company, cgroup = cut(group), cut(company), cut(cgroup)
+    group, company, cgroup = cut(group), cut(company), cut(cgroup)  # int8 for categoricals
 
     n_orders = len(rep)
     valid_line = state == VALID
@@ -212,6 +230,7 @@ def prepare(lines: pd.DataFrame, as_of: date | datetime | str, basis: str = "net
     order_sort = stable_argsort(key)
     rank = np.empty(n_orders, dtype=np.int32)
     rank[order_sort] = np.arange(n_orders, dtype=np.int32)
+    line_of_order = rep[order_sort]  # a line of each order, in the sorted order
     return Prepared(
         as_of=as_of_ts,
         as_of_day=as_of_day,
@@ -223,12 +242,12 @@ def prepare(lines: pd.DataFrame, as_of: date | datetime | str, basis: str = "net
         o_day=o_day[order_sort],
         o_state=o_state[order_sort],
         o_amount=o_amount[order_sort],
-        o_company=company[rep][order_sort],
-        o_cgroup=cgroup[rep][order_sort],
+        o_company=company[line_of_order].astype(np.int32),
+        o_cgroup=cgroup[line_of_order].astype(np.int32),
         l_order=rank[valid_order],
-        l_group=group[valid_line],
+        l_group=group[valid_line].astype(np.int32),
         l_amount=valid_amount,
-        o_id=order_ids[rep][order_sort],
+        o_id=order_ids[line_of_order],
     )
 
 

@@ -42,12 +42,12 @@ import numpy as np
 import pandas as pd
 
 from . import clv, selection
-from .customers import NO_EXCLUSION, CustomerFacts, categorical, customer_facts
+from .customers import NO_EXCLUSION, CustomerFacts, categorical, customer_facts, customer_seasons
 from .decline import decline_flags, window_revenue, windows
-from .prepare import VALID, Prepared, from_day_numbers, prepare
+from .prepare import Prepared, from_day_numbers, prepare
 from .reasons import reason_columns
 from .rhythm import estimate_priors, overdue_flags, typical_interval
-from .season import judge_seasons, outlook
+from .season import Judged, outlook
 from .settings import AnalysisSettings
 
 Excluded = Mapping[Any, str | None]
@@ -59,17 +59,27 @@ def _nullable_int(values: np.ndarray, missing: np.ndarray) -> pd.arrays.IntegerA
 
 
 def score_prepared(
-    prep: Prepared, settings: AnalysisSettings, excluded: Excluded | None
+    prep: Prepared,
+    settings: AnalysisSettings,
+    excluded: Excluded | None,
+    facts: CustomerFacts | None = None,
+    season: Judged | None = None,
 ) -> pd.DataFrame:
-    """:func:`score_customers` on already prepared lines (the backtest reuses them)."""
+    """:func:`score_customers` on already prepared lines (the backtest reuses them).
+
+    ``facts`` and ``season`` (:func:`.customers.customer_facts` with the last group and
+    :func:`.customers.customer_seasons` of the same ``prep``, settings and exclusions)
+    are computed here unless given.
+    """
     n = prep.n_customers
-    facts: CustomerFacts = customer_facts(prep, settings, excluded)
+    if facts is None:
+        facts = customer_facts(prep, settings, excluded)
     days = facts.days
     active = days.n_days > 0
     not_excluded = facts.excluded == NO_EXCLUSION
 
-    valid = prep.o_state == VALID
-    season = judge_seasons(prep.o_cust[valid], prep.o_day[valid], days, prep.as_of_day, settings)
+    if season is None:
+        season = customer_seasons(prep, facts, settings)
     seasonal = season.seasonal
     current_w, reference_w = windows(prep.as_of, settings.window_months, settings.comparison)
     current, reference = window_revenue(prep, current_w), window_revenue(prep, reference_w)

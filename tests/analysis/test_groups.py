@@ -3,9 +3,15 @@
 import pandas as pd
 import pytest
 
-from recovery.analysis import AnalysisSettings, explain, score_customer_groups
+from recovery.analysis import (
+    AnalysisSettings,
+    explain,
+    score_customer_groups,
+    score_customers,
+    score_customers_and_groups,
+)
 
-from .builders import frame, line
+from .builders import demo_like_history, frame, line
 
 AS_OF = pd.Timestamp("2024-06-30")
 DEFAULTS = AnalysisSettings(group_default_intervals={"Kaffee": 30, "Tee": 60})
@@ -84,3 +90,43 @@ def test_open_orders_and_exclusions_remove_all_flags_of_the_customer():
     assert result.loc[("B", "Kaffee"), "excluded_reason"] == "no_interest"
     assert not result["flag_overdue"].any()
     assert ("A", "Tee") not in result.index  # an open order is no valid order
+
+
+def test_orders_of_a_pair_are_counted_once_when_their_lines_interleave():
+    # two orders on one day whose lines alternate, and an order listed before an
+    # earlier-numbered one of the same day: each is one order of the pair
+    day = str((AS_OF - pd.Timedelta(days=3)).date())
+    lines = frame(
+        *orders_every("A", "Kaffee", 30, 3, last_days_ago=33),
+        line("A", "x2", day, 1, group="Kaffee"),
+        line("A", "x1", day, 2, group="Kaffee"),
+        line("A", "x2", day, 4, group="Kaffee"),
+        line("A", "x1", day, 8, group="Kaffee"),
+        line("A", "x1", day, 16, group="Tee"),
+        line("B", "y1", day, 5, group="Tee"),
+        line("B", "y2", day, 5, group="Tee"),
+        line("B", "y1", day, 5, group="Tee"),
+    )
+    result = pairs(score_customer_groups(lines, AS_OF, DEFAULTS))
+    assert result.loc[("A", "Kaffee"), "orders"] == 5
+    assert result.loc[("A", "Kaffee"), "order_days"] == 4
+    assert result.loc[("A", "Kaffee"), "revenue"] == 3 * 20 + 15
+    assert result.loc[("A", "Tee"), "orders"] == 1
+    assert result.loc[("B", "Tee"), "orders"] == 2
+    # the same lines in another order count the same
+    shuffled = pairs(score_customer_groups(lines.iloc[::-1], AS_OF, DEFAULTS))
+    assert shuffled["orders"].to_dict() == result["orders"].to_dict()
+
+
+def test_customers_and_groups_together_equal_the_two_calls():
+    lines = demo_like_history(seed=3, customers=400)
+    settings = AnalysisSettings(exclude_customer_groups=("Mitarbeiter",))
+    excluded = {lines["customer_id"].iloc[0]: "no_interest"}
+    customers, groups = score_customers_and_groups(lines, "2024-12-31", settings, excluded)
+    alone = score_customers(lines, "2024-12-31", settings, excluded)
+    pd.testing.assert_frame_equal(customers, alone, check_exact=True)
+    assert customers.attrs == alone.attrs
+    assert customers["seasonal"].any() and customers["excluded_reason"].notna().any()
+    pd.testing.assert_frame_equal(
+        groups, score_customer_groups(lines, "2024-12-31", settings, excluded), check_exact=True
+    )

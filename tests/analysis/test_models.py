@@ -1,5 +1,6 @@
 """BG/NBD and Gamma-Gamma against the published CDNOW figures and independent checks."""
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -8,7 +9,7 @@ import pytest
 from scipy import integrate, stats
 from scipy.special import betaln
 
-from recovery.analysis import bgnbd, gamma_gamma
+from recovery.analysis import bgnbd, clv, gamma_gamma, mbgnbd
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 PAPER = bgnbd.BGNBDParams(r=0.243, alpha=4.414, a=0.793, b=2.426)
@@ -173,3 +174,30 @@ def test_expected_purchases_stay_finite_and_bounded_for_extreme_inputs():
     value = bgnbd.expected_purchases_if_alive(PAPER, x, T, 26)
     assert np.all(np.isfinite(value)) and np.all(value >= 0)
     assert np.all(value <= (PAPER.r + x) / (PAPER.alpha + T) * 26 * (1 + 1e-9))
+
+
+def test_expected_orders_once_per_distinct_history_equal_every_customers_own():
+    rng = np.random.default_rng(3)
+    n_days = rng.integers(1, 6, 2000)
+    first = rng.integers(19000, 19040, 2000)
+    inp = clv.ModelInputs(
+        n_days=n_days,
+        first_day=first,
+        last_day=first + 3 * (n_days - 1) + rng.integers(0, 3, 2000),  # t_x varies
+        as_of_day=19400,
+        revenue=np.ones(2000),
+        first_day_revenue=np.ones(2000),
+        interval_days=np.full(2000, 30.0),
+    )
+    one, codes = clv._by_distinct_history(inp)
+    assert len(one) == len(np.unique(n_days * 100 + first)) <= 200
+    x, _, T = clv._summary(inp)
+    for model, params in (
+        (bgnbd, PAPER),
+        (mbgnbd, mbgnbd.MBGNBDParams(r=0.5, alpha=6.0, a=1.4, b=3.1)),
+    ):
+        own = model.expected_purchases_if_alive(params, x, T, 26.0)
+        shared = clv._orders_if_alive(model, params, x, T, 26.0, (one, codes))
+        assert np.array_equal(shared, own)
+    # days that are not integers: every customer is computed
+    assert clv._by_distinct_history(replace(inp, first_day=first + 0.5)) is None

@@ -3,7 +3,15 @@
 import numpy as np
 import pandas as pd
 
-from recovery.analysis.prepare import OPEN, VALID, VOID, id_codes, prepare, stable_argsort
+from recovery.analysis.prepare import (
+    OPEN,
+    VALID,
+    VOID,
+    id_codes,
+    prepare,
+    stable_argsort,
+    stable_sort,
+)
 
 from .builders import frame, line
 
@@ -53,3 +61,14 @@ def test_stable_argsort_matches_numpy_including_ties():
         key = rng.integers(0, high, 5000)
         assert np.array_equal(stable_argsort(key), np.argsort(key, kind="stable"))
     assert stable_argsort(np.array([], dtype=np.int64)).tolist() == []
+
+
+def test_stable_sort_gives_the_order_and_the_sorted_keys():
+    rng = np.random.default_rng(7)
+    for high in (1, 1000, 2**40, 2**60):  # 2**60: too wide to pack, numpy's argsort
+        key = rng.integers(0, high, 3000)
+        order, keys = stable_sort(key)
+        assert np.array_equal(order, np.argsort(key, kind="stable"))
+        assert keys.dtype == np.int64 and np.array_equal(keys, key[order])
+    order, keys = stable_sort(np.array([5], dtype=np.int32))
+    assert order.tolist() == [0] and keys.tolist() == [5]
