@@ -55,7 +55,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import selectinload
 
-from ..analysis import AnalysisSettings, backtest, score_customer_groups, score_customers
+from ..analysis import AnalysisSettings, backtest, score_customers_and_groups
 from ..extensions import db
 from ..models import (
     Case,
@@ -447,8 +447,7 @@ def _analyse(
     excluded = _excluded(as_of)
     say("scoring customers")
     local = _wall_clock(as_of, tz)
-    scored = score_customers(lines, local, settings, excluded=excluded)
-    groups = score_customer_groups(lines, local, settings, excluded=excluded)
+    scored, groups = score_customers_and_groups(lines, local, settings, excluded=excluded)
     companies = dict(db.session.execute(select(Company.name, Company.id)).tuples().all())
     group_ids = dict(db.session.execute(select(ProductGroup.name, ProductGroup.id)).tuples().all())
     say("writing cases")
