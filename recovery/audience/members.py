@@ -39,7 +39,7 @@ from sqlalchemy import (
 from ..extensions import db
 from ..models import ContactGroup, Customer, GroupMember, GroupMemberChange, Order, User
 from ..models.types import UTCDateTime, utcnow
-from .facts import OrderFacts, order_facts
+from .facts import OrderFacts, order_facts, refresh_order_facts
 from .rules import matching
 
 # The changes of one evaluation round, every group's, before they are applied.
@@ -140,12 +140,15 @@ def _apply_changes(now: datetime) -> dict[int, tuple[int, int]]:
 def evaluate(
     group_ids: Iterable[int] | None = None, now: datetime | None = None
 ) -> list[Evaluated]:
-    """Evaluate the rules of the given groups (default: every active group), in one
-    transaction: the orders are summed once for all of them (facts.order_facts), each
-    group's changes are found by one join, then all groups' changes are recorded and
-    applied by three statements; the groups' rows stay locked until the end. Inactive
-    groups are left as they are."""
+    """Evaluate the rules of the given groups (default: every active group). First the
+    kept order facts are brought up to date (facts.refresh_order_facts, its own
+    transaction); then, in one transaction, the revenue is summed once for all groups
+    (facts.order_facts), each group's changes are found by one join, then all groups'
+    changes are recorded and applied by three statements; the groups' rows stay locked
+    until the end. Inactive groups are left as they are."""
     now = now or utcnow()
+    refresh_order_facts()
+    db.session.commit()
     stmt = (
         select(ContactGroup).where(ContactGroup.active).order_by(ContactGroup.id).with_for_update()
     )
