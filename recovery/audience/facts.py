@@ -18,9 +18,10 @@ what it counts is what the evaluation adds.
 
 When are the facts stale? Never when read: every evaluation and preview refreshes them
 first. A refresh sees an order change by its ``updated_at`` (every sync writes it, and
-the ORM's ``onupdate``) and looks again at everything changed since
-``MARGIN`` before the newest change it saw last time, so a sync transaction that
-commits late is not missed. Not seen: an order changed by hand in the database without
+the ORM's ``onupdate``) and looks at everything changed since ``MARGIN`` before the
+start of the last refresh, so a sync transaction that wrote its ``updated_at`` before
+and committed after that start is not missed (a transaction longer than ``MARGIN``
+would be). Not seen: an order changed by hand in the database without
 ``updated_at``; ``refresh_order_facts(full=True)`` (``flask recovery group-facts
 --full``) rebuilds everything. A deleted customer's facts go with it (the delete
 trigger, models/group_cascade.py).
@@ -147,19 +148,12 @@ COLUMNS = {
 }
 
 
-def _newest_change() -> datetime | None:
-    newest = [
-        db.session.scalar(select(func.max(Order.updated_at))),
-        db.session.scalar(select(func.max(Customer.updated_at))),
-    ]
-    return max((t for t in newest if t is not None), default=None)
-
-
 def refresh_order_facts(full: bool = False) -> Refreshed:
     """Bring the kept order facts up to date in the session's transaction (the caller
-    commits): the facts of every customer whose orders or customer row changed since
-    ``MARGIN`` before the newest change the last refresh saw are rebuilt; all of them
-    when ``full`` or never built. One refresh at a time (the stamp row is locked)."""
+    commits): the facts of every customer whose orders or customer row changed
+    (``updated_at``) after ``MARGIN`` before the start of the last refresh are rebuilt;
+    all of them when ``full`` or never built. One refresh at a time (the stamp row is
+    locked)."""
     stamp = db.session.scalars(
         select(OrderFactStamp).where(OrderFactStamp.id == 1).with_for_update()
     ).one_or_none()
@@ -167,7 +161,7 @@ def refresh_order_facts(full: bool = False) -> Refreshed:
         stamp = OrderFactStamp(id=1)
         db.session.add(stamp)
         db.session.flush()
-    newest = _newest_change()  # before the facts are read: a later change is seen next time
+    started = utcnow()  # before the facts are read: a later change is seen next time
     connection = db.session.connection()
     _postgresql_settings(connection)
     if full or stamp.orders_until is None:
@@ -197,8 +191,7 @@ def refresh_order_facts(full: bool = False) -> Refreshed:
                     db.session.execute(insert(model).from_select(COLUMNS[model], rows))
         finally:
             CHANGED.drop(connection)
-    if newest is not None and (stamp.orders_until is None or newest > stamp.orders_until):
-        stamp.orders_until = newest
+    stamp.orders_until = started
     stamp.refreshed_at = utcnow()
     db.session.flush()
     return Refreshed(count, stamp.orders_until)

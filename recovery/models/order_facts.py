@@ -12,8 +12,7 @@ evaluation (``facts.order_facts``).
 * ``order_fact_company``: per (customer, company) with an order of that company (any state);
 * ``order_fact_line``: per (customer, product group) the latest live purchase (a live
   line in a live order);
-* ``order_fact_stamp``: one row, the ``updated_at`` of the newest order the facts have
-  seen (``None``: never built).
+* ``order_fact_stamp``: one row, when the last refresh started (``None``: never built).
 
 No foreign keys (they would check every row of a rebuild); the delete triggers of
 ``group.py`` remove a deleted customer's facts.
@@ -34,7 +33,7 @@ class OrderFactStamp(db.Model):
     __tablename__ = "order_fact_stamp"
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
-    # the newest customer_order.updated_at (or customer.updated_at) the facts include
+    # when the last refresh started: it saw every change committed before
     orders_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     refreshed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
