@@ -169,6 +169,8 @@ def refresh_order_facts(full: bool = False) -> Refreshed:
             db.session.execute(delete(model))
         for model, rows in _fact_rows(None).items():
             db.session.execute(insert(model).from_select(COLUMNS[model], rows))
+            if connection.dialect.name == "postgresql":  # the planner's statistics, now
+                connection.execute(text(f"ANALYZE {model.__tablename__}"))
         count = None
     else:
         since = stamp.orders_until - MARGIN
