@@ -148,6 +148,14 @@ COLUMNS = {
 }
 
 
+# Rule types that read the kept facts.
+KEPT = ("last_order", "company", "product_groups")
+
+
+def needs_kept_facts(rule_lists: Iterable[list[dict] | None]) -> bool:
+    return any(rule["type"] in KEPT for rules in rule_lists for rule in rules or [])
+
+
 def refresh_order_facts(full: bool = False) -> Refreshed:
     """Bring the kept order facts up to date in the session's transaction (the caller
     commits): the facts of every customer whose orders or customer row changed
