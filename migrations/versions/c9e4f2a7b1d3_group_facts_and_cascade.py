@@ -43,6 +43,7 @@ def upgrade():
         sa.Column('refreshed_at', sa.DateTime(), nullable=True),
         sa.PrimaryKeyConstraint('id', name=op.f('pk_order_fact_stamp')),
     )
+    op.execute("INSERT INTO order_fact_stamp (id) VALUES (1)")  # never refreshed yet
     op.create_table(
         'order_fact_customer',
         sa.Column('customer_id', sa.Integer(), autoincrement=False, nullable=False),

@@ -68,6 +68,8 @@ DEAD_STATES = ("cancelled", "returned")
 # How far before the newest change seen a refresh looks again (a sync batch's
 # transaction that wrote its updated_at earlier but committed later).
 MARGIN = timedelta(hours=1)
+# A refresh that finds more than this share of the customers changed rebuilds all.
+FULL_SHARE = 0.3
 
 _META = MetaData()
 REVENUE = Table(
@@ -156,12 +158,40 @@ def needs_kept_facts(rule_lists: Iterable[list[dict] | None]) -> bool:
     return any(rule["type"] in KEPT for rules in rule_lists for rule in rules or [])
 
 
+def _refresh_changed(connection: Connection, since: datetime) -> int | None:
+    """Rebuild the facts of the customers changed after ``since``; their number, or
+    None if they are more than ``FULL_SHARE`` of all customers (rebuilding all is
+    cheaper then: after a full sync, say)."""
+    CHANGED.drop(connection, checkfirst=True)
+    CHANGED.create(connection)
+    try:
+        changed = union(
+            select(Order.customer_id).where(Order.updated_at > since),
+            select(Customer.id).where(Customer.updated_at > since),
+        )
+        connection.execute(insert(CHANGED).from_select(["customer_id"], changed))
+        count = connection.scalar(select(func.count()).select_from(CHANGED)) or 0
+        if count > FULL_SHARE * (connection.scalar(select(func.count(Customer.id))) or 0):
+            return None
+        if count:
+            if connection.dialect.name == "postgresql":
+                connection.execute(text(f"ANALYZE {CHANGED.name}"))
+            only = select(CHANGED.c.customer_id)
+            for model in COLUMNS:
+                db.session.execute(delete(model).where(model.customer_id.in_(only)))
+            for model, rows in _fact_rows(only).items():
+                db.session.execute(insert(model).from_select(COLUMNS[model], rows))
+        return count
+    finally:
+        CHANGED.drop(connection)
+
+
 def refresh_order_facts(full: bool = False) -> Refreshed:
     """Bring the kept order facts up to date in the session's transaction (the caller
     commits): the facts of every customer whose orders or customer row changed
     (``updated_at``) after ``MARGIN`` before the start of the last refresh are rebuilt;
-    all of them when ``full`` or never built. One refresh at a time (the stamp row is
-    locked)."""
+    all of them when ``full``, never built, or more than ``FULL_SHARE`` changed. One
+    refresh at a time (the stamp row is locked)."""
     stamp = db.session.scalars(
         select(OrderFactStamp).where(OrderFactStamp.id == 1).with_for_update()
     ).one_or_none()
@@ -172,35 +202,18 @@ def refresh_order_facts(full: bool = False) -> Refreshed:
     started = utcnow()  # before the facts are read: a later change is seen next time
     connection = db.session.connection()
     _postgresql_settings(connection)
-    if full or stamp.orders_until is None:
+    count = (
+        None
+        if full or stamp.orders_until is None
+        else _refresh_changed(connection, stamp.orders_until - MARGIN)
+    )
+    if count is None:
         for model in COLUMNS:
             db.session.execute(delete(model))
         for model, rows in _fact_rows(None).items():
             db.session.execute(insert(model).from_select(COLUMNS[model], rows))
             if connection.dialect.name == "postgresql":  # the planner's statistics, now
                 connection.execute(text(f"ANALYZE {model.__tablename__}"))
-        count = None
-    else:
-        since = stamp.orders_until - MARGIN
-        CHANGED.drop(connection, checkfirst=True)
-        CHANGED.create(connection)
-        try:
-            changed = union(
-                select(Order.customer_id).where(Order.updated_at > since),
-                select(Customer.id).where(Customer.updated_at > since),
-            )
-            connection.execute(insert(CHANGED).from_select(["customer_id"], changed))
-            count = connection.scalar(select(func.count()).select_from(CHANGED))
-            if count:
-                if connection.dialect.name == "postgresql":
-                    connection.execute(text(f"ANALYZE {CHANGED.name}"))
-                only = select(CHANGED.c.customer_id)
-                for model in COLUMNS:
-                    db.session.execute(delete(model).where(model.customer_id.in_(only)))
-                for model, rows in _fact_rows(only).items():
-                    db.session.execute(insert(model).from_select(COLUMNS[model], rows))
-        finally:
-            CHANGED.drop(connection)
     stamp.orders_until = started
     stamp.refreshed_at = utcnow()
     db.session.flush()

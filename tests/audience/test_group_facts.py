@@ -101,7 +101,7 @@ def test_orders_changed_between_evaluations_are_seen_by_the_next_one(db, build):
 
 def test_a_refresh_rebuilds_only_the_customers_that_changed(db, build):
     now = utcnow()
-    customers = [build.customer() for _ in range(4)]
+    customers = [build.customer() for _ in range(10)]
     orders = [build.order(c, now - timedelta(days=20 + i)) for i, c in enumerate(customers)]
     _age(db, 3)
     assert refresh_order_facts().customers is None  # never built: all of them
@@ -122,6 +122,13 @@ def test_a_refresh_rebuilds_only_the_customers_that_changed(db, build):
     refresh_order_facts(full=True)
     db.session.commit()
     assert _facts(db) == facts  # the same as rebuilding everything
+
+    for order in orders[3:7]:  # 4 of 10 changed: more than FULL_SHARE, all are rebuilt
+        order.net_total += 1
+    db.session.commit()
+    assert refresh_order_facts().customers is None
+    db.session.commit()
+    assert _facts(db) == facts
 
 
 def test_a_change_without_updated_at_is_seen_only_by_a_full_rebuild(app, db, build):
@@ -149,6 +156,8 @@ def test_a_change_without_updated_at_is_seen_only_by_a_full_rebuild(app, db, bui
 def test_a_change_within_the_margin_before_the_last_refresh_is_seen(db, build):
     # a sync batch that wrote updated_at before the last refresh started but committed
     # after it
+    for _ in range(4):  # others that do not change
+        build.order(build.customer(), utcnow() - timedelta(days=30))
     customer = build.customer()
     order = build.order(customer, utcnow() - timedelta(days=20))
     _age(db, 3)
