@@ -65,9 +65,10 @@ from ..models.types import Money
 
 # Orders and lines that count as revenue (docs/revenue.md).
 DEAD_STATES = ("cancelled", "returned")
-# How far before the newest change seen a refresh looks again (a sync batch's
-# transaction that wrote its updated_at earlier but committed later).
-MARGIN = timedelta(hours=1)
+# How far before the start of the last refresh a refresh looks again: a sync batch's
+# transaction that wrote its updated_at before and committed after that start (a batch
+# takes seconds). The customers changed in that time are rebuilt once more.
+MARGIN = timedelta(minutes=10)
 # A refresh that finds more than this share of the customers changed rebuilds all.
 FULL_SHARE = 0.3
 
