@@ -189,6 +189,19 @@ def sync(name: str | None, full: bool) -> None:
         sys.exit(1)
 
 
+@group.command("group-facts")
+@click.option("--full", is_flag=True, help="Rebuild the facts of every customer.")
+def group_facts(full: bool) -> None:
+    """Bring the group rules' kept order facts up to date (every evaluation does this
+    for what changed; --full after orders were changed outside the app)."""
+    from .audience.facts import refresh_order_facts
+
+    refreshed = refresh_order_facts(full=full)
+    db.session.commit()
+    who = "all" if refreshed.customers is None else refreshed.customers
+    click.echo(f"order facts refreshed: {who} customers")
+
+
 def instance_path() -> Path:
     path = Path(current_app.instance_path)
     path.mkdir(parents=True, exist_ok=True)

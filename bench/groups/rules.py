@@ -7,13 +7,16 @@ The data are bench/queue/generate.py's (fixed seed), in a database of their own:
     .venv/bin/python bench/groups/rules.py --db bench_groups --out /tmp/groups.json
     dropdb -h 127.0.0.1 -U postgres bench_groups                     # when done
 
-Three rounds over the same 20 groups (every rule type, alone and combined):
-``fill`` – the groups are new, every match is added; ``again`` – the same day once more,
-nothing changes (what most nightly runs are); ``month later`` – the clock 30 days on, so
-the windows (last N months, revenue of 12 months, last order in 90 days) move and
-members come and go. Each round is one call of ``recovery.audience.members.evaluate``
-for the 20 groups – what the analysis job runs: the orders summed once, then each group
-by set difference. The groups are deleted at the end.
+Four rounds over the same 20 groups (every rule type, alone and combined):
+``fill`` – the groups are new, every match is added (and, the first time on a database,
+the kept order facts are built); ``again`` – the same day once more, nothing changes;
+``month later`` – the clock 30 days on, so the windows (last N months, revenue of 12
+months, last order in 90 days) move and members come and go; ``after a sync`` – as
+before, after a sync wrote the orders of ``--changed`` (1 %) of the customers, whose
+kept order facts are rebuilt (what a nightly analysis after the nightly sync does).
+Each round is one call of ``recovery.audience.members.evaluate``
+for the 20 groups – what the analysis job runs: the kept order facts refreshed, the
+revenue summed once, then each group by set difference. The groups are deleted at the end.
 
 Each round prints its wall time, the load average and the CPU seconds of the PostgreSQL
 backend that ran it (read from /proc: the database on this machine; the CPU of parallel
@@ -133,6 +136,12 @@ def main() -> None:
         metavar="SECONDS",
         help="print the statements slower than this, with wall and backend CPU seconds",
     )
+    parser.add_argument(
+        "--changed",
+        type=float,
+        default=0.01,
+        help="share of customers whose orders a sync changed before the last round",
+    )
     args = parser.parse_args()
     os.environ.update(
         RECOVERY_ENV="development",
@@ -141,6 +150,7 @@ def main() -> None:
     from sqlalchemy import delete, func, select, text
 
     from recovery import create_app
+    from recovery.audience.facts import refresh_order_facts
     from recovery.audience.members import evaluate
     from recovery.extensions import db
     from recovery.models import ContactGroup, GroupMember, GroupMemberChange, utcnow
@@ -166,11 +176,47 @@ def main() -> None:
             db.session.flush()
             groups[group.id] = name
         db.session.commit()
+        # the kept order facts: built in full the first time on a database, then a
+        # refresh of what changed (nothing here) - timed apart from the rounds
+        load = os.getloadavg()
+        pid = db.session.scalar(text("SELECT pg_backend_pid()"))
+        cpu = backend_cpu(pid)
+        started = time.perf_counter()
+        refreshed = refresh_order_facts()
+        db.session.commit()
+        took = time.perf_counter() - started
+        cpu_after = backend_cpu(pid)
+        report["facts_refresh"] = {
+            "customers": "all" if refreshed.customers is None else refreshed.customers,
+            "seconds": round(took, 1),
+            "postgres_cpu_seconds": round(cpu_after - cpu, 1)
+            if None not in (cpu, cpu_after)
+            else None,
+            "load_before": [round(x, 2) for x in load],
+            "load_after": [round(x, 2) for x in os.getloadavg()],
+        }
+        facts = report["facts_refresh"]
+        print(f"order facts refreshed ({facts['customers']} customers) in {took:.1f} s "
+              f"(backend CPU {facts['postgres_cpu_seconds']} s), "
+              f"load {load[0]:.1f} → {os.getloadavg()[0]:.1f}", flush=True)  # fmt: skip
         for label, when in (
             ("fill", now),
             ("again", now),
             ("month later", now + timedelta(days=30)),
+            ("after a sync", now + timedelta(days=30)),
         ):
+            if label == "after a sync":
+                # a sync changed the orders of --changed of the customers: their kept
+                # order facts are rebuilt (updated_at as a sync writes it)
+                touched = db.session.execute(
+                    text(
+                        "UPDATE customer_order SET updated_at = :at WHERE customer_id % :every = 0"
+                    ),
+                    {"at": utcnow().replace(tzinfo=None), "every": round(1 / args.changed)},
+                ).rowcount
+                db.session.commit()
+                report["sync_orders_touched"] = touched
+                print(f"(orders of {args.changed:.0%} of the customers touched: {touched})")
             load = os.getloadavg()
             pid = db.session.scalar(text("SELECT pg_backend_pid()"))
             cpu = backend_cpu(pid)

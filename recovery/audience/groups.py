@@ -29,7 +29,7 @@ from ..models import (
     User,
     utcnow,
 )
-from .facts import order_facts
+from .facts import needs_kept_facts, order_facts, refresh_order_facts
 from .members import add_by_hand, evaluate, visible_customers
 from .rules import RuleError, checked, matching, names, summary
 
@@ -94,6 +94,9 @@ def checked_rules(rules: list[dict]) -> list[dict]:
 def preview_count(rules: list[dict], user: User) -> int:
     """How many customers (that the user may see) the rules match now."""
     rules = checked_rules(rules)
+    if needs_kept_facts([rules]):
+        refresh_order_facts()
+        db.session.commit()
     with order_facts(db.session.connection(), [rules], utcnow()) as orders:
         stmt = matching(rules, orders).where(visible_customers(user))
         return int(db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)

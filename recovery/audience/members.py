@@ -39,7 +39,7 @@ from sqlalchemy import (
 from ..extensions import db
 from ..models import ContactGroup, Customer, GroupMember, GroupMemberChange, Order, User
 from ..models.types import UTCDateTime, utcnow
-from .facts import OrderFacts, order_facts
+from .facts import OrderFacts, needs_kept_facts, order_facts, refresh_order_facts
 from .rules import matching
 
 # The changes of one evaluation round, every group's, before they are applied.
@@ -140,18 +140,21 @@ def _apply_changes(now: datetime) -> dict[int, tuple[int, int]]:
 def evaluate(
     group_ids: Iterable[int] | None = None, now: datetime | None = None
 ) -> list[Evaluated]:
-    """Evaluate the rules of the given groups (default: every active group), in one
-    transaction: the orders are summed once for all of them (facts.order_facts), each
-    group's changes are found by one join, then all groups' changes are recorded and
-    applied by three statements; the groups' rows stay locked until the end. Inactive
-    groups are left as they are."""
+    """Evaluate the rules of the given groups (default: every active group). First the
+    kept order facts are brought up to date if a rule reads them
+    (facts.refresh_order_facts, its own transaction). Then, in one transaction, the
+    revenue is summed once for all groups (facts.order_facts), each group's changes are
+    found by one join, then all groups' changes are recorded and applied by three
+    statements; the groups' rows stay locked until the end. Inactive groups are left as
+    they are."""
     now = now or utcnow()
-    stmt = (
-        select(ContactGroup).where(ContactGroup.active).order_by(ContactGroup.id).with_for_update()
-    )
+    stmt = select(ContactGroup).where(ContactGroup.active).order_by(ContactGroup.id)
     if group_ids is not None:
         stmt = stmt.where(ContactGroup.id.in_(list(group_ids)))
-    groups = db.session.scalars(stmt).all()
+    if needs_kept_facts(db.session.scalars(stmt.with_only_columns(ContactGroup.rules))):
+        refresh_order_facts()
+    db.session.commit()
+    groups = db.session.scalars(stmt.with_for_update()).all()
     if not groups:
         db.session.rollback()
         return []

@@ -1,6 +1,9 @@
 """All models, importable from one place (Alembic and the services use this)."""
 
-from . import copies  # noqa: F401 (creates the copy triggers with the tables)
+from . import (
+    copies,  # noqa: F401 (creates the copy triggers with the tables)
+    group_cascade,  # noqa: F401 (creates the delete triggers with the tables)
+)
 from .case import (
     KIND_LABELS,
     OPEN_STATUSES,
@@ -37,6 +40,7 @@ from .message import (
     WebhookPost,
 )
 from .order import ORDER_STATES, Order, OrderLine, Product, ProductGroup
+from .order_facts import CompanyOrderFact, CustomerOrderFact, LineOrderFact, OrderFactStamp
 from .reconnect import (
     ReconnectContact,
     ReconnectExclusion,
@@ -114,12 +118,16 @@ __all__ = [
     "CaseViewer",
     "CaseTally",
     "Company",
+    "CompanyOrderFact",
     "ConnectorConfig",
+    "CustomerOrderFact",
     "Customer",
     "DoNotContact",
     "JobRun",
     "Message",
+    "LineOrderFact",
     "Order",
+    "OrderFactStamp",
     "OrderLine",
     "Product",
     "ProductGroup",

@@ -72,14 +72,20 @@ class GroupMember(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    group_id: Mapped[int] = mapped_column(ForeignKey("contact_group.id", ondelete="CASCADE"))
-    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"))
+    # no foreign keys: the delete triggers below remove a deleted group's or customer's
+    # rows (a key check on every inserted row was most of the time of adding members)
+    group_id: Mapped[int]
+    customer_id: Mapped[int]
     source: Mapped[str] = mapped_column(String(10))
     added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     added_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
 
-    group = relationship("ContactGroup")
-    customer = relationship("Customer")
+    group = relationship(
+        "ContactGroup", primaryjoin="foreign(GroupMember.group_id) == ContactGroup.id"
+    )
+    customer = relationship(
+        "Customer", primaryjoin="foreign(GroupMember.customer_id) == Customer.id"
+    )
 
 
 class GroupMemberChange(db.Model):
@@ -92,8 +98,8 @@ class GroupMemberChange(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    group_id: Mapped[int] = mapped_column(ForeignKey("contact_group.id", ondelete="CASCADE"))
-    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"))
+    group_id: Mapped[int]  # no foreign keys: see GroupMember
+    customer_id: Mapped[int]
     # "added" or "removed"
     change: Mapped[str] = mapped_column(String(10))
     source: Mapped[str] = mapped_column(String(10))

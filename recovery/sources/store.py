@@ -142,12 +142,18 @@ UPDATE stage_order SET customer_external_id = coalesce(
     customer_external_id)
 WHERE customer_external_id LIKE :guests
 """
+_GUESTS_TAKEN_OVER = """customer g WHERE g.source = :source AND g.external_id LIKE :guests
+    AND g.email IN (SELECT s.email FROM stage_customer s WHERE s.external_id NOT LIKE :guests)"""
+# updated_at of both customers changes: the group rules' order facts of both are rebuilt
+# (audience/facts.py)
+TOUCH_GUESTS = (
+    f"UPDATE customer SET updated_at = :now WHERE id IN (SELECT g.id FROM {_GUESTS_TAKEN_OVER})"
+)
 MOVE_GUEST_ORDERS = f"""
 UPDATE customer_order
-SET customer_id = {_REGISTERED.format(column="id", guest="customer_order.customer_id")}
-WHERE source = :source AND customer_id IN (
-    SELECT g.id FROM customer g WHERE g.source = :source AND g.external_id LIKE :guests
-    AND g.email IN (SELECT s.email FROM stage_customer s WHERE s.external_id NOT LIKE :guests))
+SET customer_id = {_REGISTERED.format(column="id", guest="customer_order.customer_id")},
+    updated_at = :now
+WHERE source = :source AND customer_id IN (SELECT g.id FROM {_GUESTS_TAKEN_OVER})
 """
 DELETE_OLD_LINES = "DELETE FROM order_line WHERE order_id IN :ids"
 
@@ -365,6 +371,7 @@ _EXISTING_ORDERS = _statement(EXISTING_ORDERS)
 _MERGE_ORDERS = _statement(MERGE_ORDERS_RETURNING)
 _GUEST_ORDERS_TO_REGISTERED = _statement(GUEST_ORDERS_TO_REGISTERED, guests={"type_": String})
 _MOVE_GUEST_ORDERS = _statement(MOVE_GUEST_ORDERS, guests={"type_": String})
+_TOUCH_GUESTS = _statement(TOUCH_GUESTS, guests={"type_": String})
 GUESTS = {"guests": f"{GUEST_PREFIX}%"}
 _ANY_GUEST = _statement(
     "SELECT 1 FROM customer WHERE source = :source AND external_id LIKE :guests LIMIT 1",
@@ -490,7 +497,9 @@ class Store:
             r.email and not r.external_id.startswith(GUEST_PREFIX) for r in latest.values()
         )
         if registered and self._has_guests():
-            db.session.execute(_MOVE_GUEST_ORDERS, {"source": self.source, **GUESTS})
+            params = {"source": self.source, "now": utcnow(), **GUESTS}
+            db.session.execute(_TOUCH_GUESTS, params)
+            db.session.execute(_MOVE_GUEST_ORDERS, params)
         if registered and self._has_contacts():
             contacts.merge_staged()
         if len(self.known_customers) < KNOWN_CUSTOMERS_LIMIT:

@@ -11,13 +11,14 @@ demo-shop order 28118, whose ``orderCustomer`` has no ``customerId``
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from recovery.models import Customer, Order
+from recovery.audience.facts import refresh_order_facts
+from recovery.models import Customer, CustomerOrderFact, Order
 from recovery.sources.store import Store
 from tests.fakes.shopware import CLIENT_ID, CLIENT_SECRET, FakeShopware
 from tests.fakes.shopware import vendor_example as shopware_example
@@ -119,3 +120,32 @@ def test_shopwares_demo_order_without_customer_id_goes_to_the_registered_custome
     assert owners(db) == {order["id"]: registered["id"]}
     stored = db.session.scalars(select(Order)).one()
     assert (stored.net_total, stored.gross_total) == (Decimal("81.30"), Decimal("100.00"))
+
+
+def test_moved_guest_orders_move_the_group_rules_order_facts_too(db, woo):
+    # the kept order facts (audience/facts.py) follow the orders to the registered
+    # customer: the move writes updated_at of the orders and of the guest's row
+    shop, connector = woo
+    shop.load(orders=vendor_example("orders_list"))
+    sync(db, connector, "orders")
+    long_ago = datetime.now(UTC) - timedelta(days=3)
+    db.session.execute(update(Order).values(updated_at=long_ago))
+    db.session.execute(update(Customer).values(updated_at=long_ago))
+    db.session.commit()
+    refresh_order_facts()
+    db.session.commit()
+
+    def with_facts() -> set[str]:
+        stmt = select(Customer.external_id).join(
+            CustomerOrderFact, CustomerOrderFact.customer_id == Customer.id
+        )
+        return set(db.session.scalars(stmt))
+
+    assert "guest:john.doe@example.com" in with_facts()
+    shop.load(customers=vendor_example("customers_list"))
+    sync(db, connector, "customers")
+    refresh_order_facts()
+    db.session.commit()
+    facts = with_facts()
+    assert "25" in facts
+    assert "guest:john.doe@example.com" not in facts
