@@ -1,7 +1,7 @@
 """group rules: kept order facts; members' cascades by delete triggers instead of foreign keys
 
 Revision ID: c9e4f2a7b1d3
-Revises: a7c3e5f91b24
+Revises: c5d1f0a9e3b7
 Create Date: 2026-12-07 20:00:00.000000
 
 The order-fact tables start empty: the first evaluation (or preview) builds them
@@ -19,7 +19,7 @@ from recovery.models.group_cascade import drop_statements, statements
 
 # revision identifiers, used by Alembic.
 revision = 'c9e4f2a7b1d3'
-down_revision = 'a7c3e5f91b24'
+down_revision = 'c5d1f0a9e3b7'
 branch_labels = None
 depends_on = None
 
