@@ -41,9 +41,9 @@ TEMPLATE_ID = 6100001
 LOG = Path(tempfile.gettempdir()) / "bench_worker.log"
 
 
-def throwaway_database(url: str) -> tuple[str, object]:
+def throwaway_database(url: str, prefix: str = "recovery_bench") -> tuple[str, object]:
     base = make_url(url)
-    name = f"recovery_bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))

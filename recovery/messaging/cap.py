@@ -96,7 +96,7 @@ class MarketingCap:
                 Message.customer_id.in_(customer_ids),
                 Message.id.not_in(skip_ids),
                 Message.marketing.is_(True),
-                Message.state.in_(SENT_STATES),
+                Message.state_in(*SENT_STATES),
                 at >= self.since(now),
             )
         )

@@ -346,7 +346,7 @@ class Sender:
             select(Message)
             .where(
                 Message.id.in_(ids),
-                Message.state == "sending",
+                Message.state_in("sending"),
                 Message.locked_by == self.worker_id,
             )
             .order_by(Message.id)
@@ -604,7 +604,7 @@ class Sender:
                 .where(
                     Message.id.in_(list(provider_ids)),
                     Message.locked_by == self.worker_id,
-                    Message.state == "sending",
+                    Message.state_in("sending"),
                 )
                 .values(
                     state="sent",
