@@ -79,14 +79,16 @@ def cpu_seconds(pids) -> float:
     return total
 
 
-def backends(engine) -> list[int]:
-    """The PostgreSQL backends of the benchmark's database (but the asking one)."""
+def backends(engine, but: int = 0) -> list[int]:
+    """The PostgreSQL backends of the benchmark's database, but the asking one and
+    ``but`` (the benchmark's own poll)."""
     with engine.connect() as conn:
         return conn.scalars(
             text(
                 "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
-                " AND pid <> pg_backend_pid()"
-            )
+                " AND pid NOT IN (pg_backend_pid(), :but)"
+            ),
+            {"but": but},
         ).all()
 
 
@@ -240,7 +242,8 @@ def run(args: argparse.Namespace, log) -> int:
                 return 1
             own_cpu = time.process_time() - own_cpu
             worker_cpu = cpu_seconds(w.pid for w in workers)
-            server_cpu = cpu_seconds(backends(engine))
+            poll = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+            server_cpu = cpu_seconds(backends(engine, but=poll))
             first, last = conn.execute(
                 select(func.min(Message.sent_at), func.max(Message.sent_at))
             ).one()
