@@ -5,10 +5,14 @@ answers 429 beyond L calls per second (Mailjet's rate limit).
 It creates a throwaway database on the server of ``--database-url``, stores N customers
 (each with one order, so the variables of the last order are read as in production), a
 group with all of them as members and a sender company, opens the send windows all
-day, runs the queueing job in this process (the worker's real job code, timed), then
-starts ``flask recovery worker`` W times (each ``--rate L/W``), waits until every
-message is ``sent`` and checks that every member's message reached the fake exactly
-once.
+day, analyses the tables (as autovacuum long since has in a database in use), runs the
+queueing job in this process (the worker's real job code, timed), then starts ``flask
+recovery worker`` W times (each ``--rate L/W``), waits until no message is waiting any
+more and checks that every member's message reached the fake exactly once. It prints
+the CPU seconds beside the wall times (the machine may be shared): of the queueing
+(this process and its PostgreSQL backend) and of the sending (the workers, their
+backends, this process with the fake Mailjet). The database is named
+``serial_bench_*`` (``--db-prefix``) and dropped at the end.
 
     .venv/bin/python bench/groups/serial.py
     .venv/bin/python bench/groups/serial.py --members 100000 --workers 2 --limit 50
