@@ -5,10 +5,14 @@ answers 429 beyond L calls per second (Mailjet's rate limit).
 It creates a throwaway database on the server of ``--database-url``, stores N customers
 (each with one order, so the variables of the last order are read as in production), a
 group with all of them as members and a sender company, opens the send windows all
-day, runs the queueing job in this process (the worker's real job code, timed), then
-starts ``flask recovery worker`` W times (each ``--rate L/W``), waits until every
-message is ``sent`` and checks that every member's message reached the fake exactly
-once.
+day, analyses the tables (as autovacuum long since has in a database in use), runs the
+queueing job in this process (the worker's real job code, timed), then starts ``flask
+recovery worker`` W times (each ``--rate L/W``), waits until no message is waiting any
+more and checks that every member's message reached the fake exactly once. It prints
+the CPU seconds beside the wall times (the machine may be shared): of the queueing
+(this process and its PostgreSQL backend) and of the sending (the workers, their
+backends, this process with the fake Mailjet). The database is named
+``serial_bench_*`` (``--db-prefix``) and dropped at the end.
 
     .venv/bin/python bench/groups/serial.py
     .venv/bin/python bench/groups/serial.py --members 100000 --workers 2 --limit 50
@@ -31,7 +35,7 @@ from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import create_engine, func, select, text
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -64,6 +68,32 @@ from tests.fakes.mailjet import FakeMailjet  # noqa: E402
 
 LOG = Path(tempfile.gettempdir()) / "bench_serial.log"
 CHUNK = 20_000
+
+
+def cpu_seconds(pids) -> float:
+    """CPU seconds (user + system) so far of the processes ``pids`` on this machine."""
+    tick, total = os.sysconf("SC_CLK_TCK"), 0.0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, PermissionError):
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def backends(engine, but: int = 0) -> list[int]:
+    """The PostgreSQL backends of the benchmark's database, but the asking one and
+    ``but`` (the benchmark's own poll)."""
+    with engine.connect() as conn:
+        return conn.scalars(
+            text(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+                " AND pid NOT IN (pg_backend_pid(), :but)"
+            ),
+            {"but": but},
+        ).all()
 
 
 def seed(app, count: int) -> int:
@@ -122,6 +152,10 @@ def seed(app, count: int) -> int:
             )
         save_windows({"weekdays": range(7), "hours": range(24)}, None)
         db.session.commit()
+        # Statistics as autovacuum keeps them in a database in use: a merchant's group
+        # and customers were not all stored a second before the serial message.
+        with db.engine.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("ANALYZE"))
         with app.test_request_context():
             draft = serial.save_draft(
                 serial.Draft(
@@ -138,21 +172,24 @@ def seed(app, count: int) -> int:
             return draft.id
 
 
-def queue(app, serial_id: int) -> tuple[float, float]:
+def queue(app, serial_id: int, engine) -> tuple[float, float, float]:
     """Send now (enqueues the job) and run the job here with the worker's code; the wall
-    seconds and this process's CPU seconds (the machine may be shared)."""
+    seconds, this process's CPU seconds and its PostgreSQL backend's (the machine may be
+    shared)."""
     with app.test_request_context():
         item = db.session.get(SerialMessage, serial_id)
         serial.send_now(item, db.session.get(User, item.created_by_id))
         db.session.commit()
-        started, cpu = time.monotonic(), time.process_time()
+        server = backends(engine)
+        started, cpu, server_cpu = time.monotonic(), time.process_time(), cpu_seconds(server)
         JobRunner("bench-serial", echo=lambda _line: None).run(once=True)
         elapsed, cpu = time.monotonic() - started, time.process_time() - cpu
+        server_cpu = cpu_seconds(server) - server_cpu
         db.session.expire_all()
         item = db.session.get(SerialMessage, serial_id)
         if item.state != "sent":
             raise SystemExit(f"the job left the serial message {item.state}")
-        return elapsed, cpu
+        return elapsed, cpu, server_cpu
 
 
 def main() -> int:
@@ -168,6 +205,9 @@ def main() -> int:
         ),
     )
     parser.add_argument("--timeout", type=float, default=600)
+    parser.add_argument(
+        "--db-prefix", default="serial_bench", help="the throwaway database's name starts so"
+    )
     args = parser.parse_args()
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the fake's request log
     with open(LOG, "w") as log:
@@ -175,7 +215,7 @@ def main() -> int:
 
 
 def run(args: argparse.Namespace, log) -> int:
-    url, drop = throwaway_database(args.database_url)
+    url, drop = throwaway_database(args.database_url, args.db_prefix)
     fake = FakeMailjet(rate_limit=args.limit)
     workers: list[subprocess.Popen] = []
     try:
@@ -183,12 +223,14 @@ def run(args: argparse.Namespace, log) -> int:
         started = time.monotonic()
         serial_id = seed(app, args.members)
         print(f"{args.members} members seeded in {time.monotonic() - started:.1f} s")
-        queued_in, cpu = queue(app, serial_id)
         engine = create_engine(url)
+        load = os.getloadavg()
+        queued_in, cpu, server_cpu = queue(app, serial_id, engine)
         with engine.connect() as conn:
             queued = conn.execute(select(func.count()).select_from(Message)).scalar_one()
         print(f"queued {queued} messages in {queued_in:.1f} s (target: at most 20 s)")
-        print(f"  of which CPU time of this process: {cpu:.1f} s; load: {os.getloadavg()}")
+        print(f"  CPU: {cpu:.1f} s this process, {server_cpu:.1f} s its PostgreSQL backend")
+        print(f"  load before: {load}, after: {os.getloadavg()}")
         if queued != args.members:
             print("not every member got exactly one message", file=sys.stderr)
             return 1
@@ -196,11 +238,16 @@ def run(args: argparse.Namespace, log) -> int:
             return 0
         fake.start()
         rate = args.limit / args.workers
+        load, own_cpu = os.getloadavg(), time.process_time()
         started = time.monotonic()
         workers = [start_worker(url, fake.url, rate, log) for _ in range(args.workers)]
         with engine.connect() as conn:
             if not wait_until_sent(conn, args.members, workers, started + args.timeout, LOG):
                 return 1
+            own_cpu = time.process_time() - own_cpu
+            worker_cpu = cpu_seconds(w.pid for w in workers)
+            poll = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+            server_cpu = cpu_seconds(backends(engine, but=poll))
             first, last = conn.execute(
                 select(func.min(Message.sent_at), func.max(Message.sent_at))
             ).one()
@@ -215,7 +262,13 @@ def run(args: argparse.Namespace, log) -> int:
         print(f"sending (first to last message marked sent): {sending:.1f} s")
         print(f"at the rate limit ({args.limit} calls of 50 per second) it takes {at_limit:.1f} s")
         print(f"send calls: {calls}; emails at the fake: {len(fake.emails)}; dupl.: {duplicates}")
-        print(f"sending rate: {args.members / sending:.0f} emails/s; load: {os.getloadavg()}")
+        print(f"sending rate: {args.members / sending:.0f} emails/s")
+        print(
+            f"CPU: workers {worker_cpu:.1f} s ({1000 * worker_cpu / args.members:.2f} ms per"
+            f" message, start-up included), their PostgreSQL backends {server_cpu:.1f} s,"
+            f" this process (the fake Mailjet) {own_cpu:.1f} s"
+        )
+        print(f"load before: {load}, after: {os.getloadavg()}")
         return 0 if duplicates == 0 and len(counts) == args.members else 1
     finally:
         stop_workers(workers)

@@ -47,6 +47,7 @@ from ..models import (
     User,
     WebhookEvent,
 )
+from ..models.bulk import among
 from ..models.message import Channel
 from .windows import SendWindows
 
@@ -418,7 +419,7 @@ def why_not(messages: list[Message], now: datetime) -> dict[int, str]:
         ids = [m.customer_id for m in batch]
         still = set(
             db.session.scalars(
-                select(Customer.id).where(Customer.id.in_(ids), in_target(serial, Customer.id))
+                select(Customer.id).where(among(Customer.id, ids), in_target(serial, Customer.id))
             )
         )
         left = (

@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Dialect, Integer, Select, bindparam, func, select
+from sqlalchemy import Dialect, Integer, Select, bindparam, func, select, text
 
 from ..extensions import db
 from ..messaging import consent, outbox
@@ -167,7 +167,19 @@ def queue_messages(
         select(func.count()).select_from(Message).where(Message.serial_message_id == serial.id)
     )
     db.session.commit()
+    _analyse_messages()
     return QueueResult(serial.recipients, dict(serial.skipped or {}))
+
+
+def _analyse_messages() -> None:
+    """Bring PostgreSQL's statistics of the message table up to date (a sample, well
+    under a second): the job has just added up to hundreds of thousands of queued rows,
+    and until autovacuum notices, the planner believes hardly any message is queued –
+    each worker's claim then reads and sorts every queued row (0.4 s per claim of 500
+    at 100 000) instead of stopping after 500 along the (state, send_after) index."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("ANALYZE message"))
+        db.session.commit()
 
 
 def skip_reason(recipient: Any) -> str | None:

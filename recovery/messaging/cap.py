@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from ..extensions import db
 from ..models import Message, MessageState, Setting
+from ..models.bulk import among
 
 CAP_KEY = "marketing_cap"
 DEFAULT_DAYS = 7
@@ -93,10 +94,10 @@ class MarketingCap:
                 Message.created_at,
                 at,
             ).where(
-                Message.customer_id.in_(customer_ids),
-                Message.id.not_in(skip_ids),
+                among(Message.customer_id, customer_ids),
+                ~among(Message.id, skip_ids),
                 Message.marketing.is_(True),
-                Message.state.in_(SENT_STATES),
+                Message.state_in(*SENT_STATES),
                 at >= self.since(now),
             )
         )

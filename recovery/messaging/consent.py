@@ -11,6 +11,7 @@ from sqlalchemy import ColumnElement, ScalarSelect, select, update
 
 from ..extensions import db
 from ..models import Customer, DoNotContact, NewsletterSubscription, utcnow
+from ..models.bulk import among
 
 DNC_TEXT = {
     "unsubscribed": _l("unsubscribed"),
@@ -112,7 +113,7 @@ def blocked_reasons(
     records = dict(
         db.session.execute(
             select(DoNotContact.customer_id, DoNotContact.reason).where(
-                DoNotContact.customer_id.in_([c.id for c in customers]),
+                among(DoNotContact.customer_id, [c.id for c in customers]),
                 DoNotContact.channel == channel,
             )
         )

@@ -47,6 +47,7 @@ from sqlalchemy.orm import joinedload
 from .. import formatting
 from ..extensions import db
 from ..models import CaseEvent, Message, business_tz, utcnow
+from ..models.bulk import among
 from ..models.message import Channel
 from ..models.types import UTCDateTime
 from . import alert, cap, channels, consent, outbox
@@ -205,7 +206,7 @@ class Sender:
             return []
         claimed = db.session.execute(
             update(Message)
-            .where(Message.id.in_(ids), due)
+            .where(among(Message.id, ids), due)
             .values(
                 # A lease that ran out mid-send: the message may be at Mailjet already.
                 unknown_since=case(
@@ -345,8 +346,8 @@ class Sender:
         stmt = (
             select(Message)
             .where(
-                Message.id.in_(ids),
-                Message.state == "sending",
+                among(Message.id, ids),
+                Message.state_in("sending"),
                 Message.locked_by == self.worker_id,
             )
             .order_by(Message.id)
@@ -602,9 +603,9 @@ class Sender:
             db.session.execute(
                 update(Message)
                 .where(
-                    Message.id.in_(list(provider_ids)),
+                    among(Message.id, list(provider_ids)),
                     Message.locked_by == self.worker_id,
-                    Message.state == "sending",
+                    Message.state_in("sending"),
                 )
                 .values(
                     state="sent",

@@ -9,7 +9,7 @@ from collections import Counter
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text
 
 from recovery.campaigns import serial, serial_queue
 from recovery.extensions import db
@@ -341,6 +341,26 @@ def test_the_unique_key_refuses_a_second_message_for_a_recipient(app, admin, bui
     with app.test_request_context():
         serial_queue.queue_messages(item.id, utcnow())
     assert len(_messages(item)) == 3
+
+
+def test_the_job_leaves_the_planner_statistics_of_the_messages_it_queued(app, admin, build):
+    """PostgreSQL: the message table is analysed when the job is done, so the workers'
+    claims know that many messages are queued (tests/messaging/test_sending_guard.py)."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's statistics")
+    company = shop(build)
+    group = _group()
+    _members(group, 300)
+    item = _serial(group, company, admin)
+    _queue(app, item, admin)
+    states = db.session.execute(
+        text(
+            "SELECT most_common_vals::text FROM pg_stats"
+            " WHERE tablename = 'message' AND attname = 'state'"
+        )
+    ).scalar_one()
+    assert states == "{queued}"
+    assert len(_messages(item)) == 300
 
 
 def test_a_member_who_left_before_the_send_is_not_written_to(app, admin, build):
