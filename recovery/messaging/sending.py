@@ -47,7 +47,7 @@ from sqlalchemy.orm import joinedload
 from .. import formatting
 from ..extensions import db
 from ..models import CaseEvent, Message, business_tz, utcnow
-from ..models.bulk import among
+from ..models.bulk import among, keyed
 from ..models.message import Channel
 from ..models.types import UTCDateTime
 from . import alert, cap, channels, consent, outbox
@@ -599,18 +599,20 @@ class Sender:
             alert.clear(source)
         if accepted:
             # The common case in one statement: the guard keeps a lost lease untouched.
-            provider_ids = {int(r.custom_id): r.provider_id for r in accepted}
+            # Each message's provider id: PostgreSQL joins the pairs from two arrays
+            # (a CASE with a branch per message was parsed and planned per call).
+            sent, provider_id = keyed(
+                Message.id,
+                {int(r.custom_id): r.provider_id for r in accepted},
+                Message.provider_id.type,
+            )
             db.session.execute(
                 update(Message)
-                .where(
-                    among(Message.id, list(provider_ids)),
-                    Message.locked_by == self.worker_id,
-                    Message.state_in("sending"),
-                )
+                .where(sent, Message.locked_by == self.worker_id, Message.state_in("sending"))
                 .values(
                     state="sent",
                     sent_at=now,
-                    provider_id=case(provider_ids, value=Message.id),
+                    provider_id=provider_id,
                     attempts=Message.attempts + 1,
                     unknown_since=None,
                     error_code=None,

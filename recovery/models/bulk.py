@@ -12,13 +12,24 @@ executemany (its statements are parsed in C).
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import ARRAY, ColumnElement, Table, any_, bindparam, inspect, text
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    Table,
+    any_,
+    bindparam,
+    case,
+    column,
+    func,
+    inspect,
+    text,
+)
 from sqlalchemy.dialects import sqlite
 
 from ..extensions import db
@@ -39,6 +50,24 @@ def among(column: ColumnElement[Any], values: Sequence[Any]) -> ColumnElement[bo
     if _postgresql():
         return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
     return column.in_(list(values))
+
+
+def keyed(
+    key: ColumnElement[Any], values: Mapping[Any, Any], value_type: Any
+) -> tuple[ColumnElement[bool], ColumnElement[Any]]:
+    """A value per row of a batch, for an UPDATE: the condition (``key`` is one of the
+    mapping's keys) and the expression of each row's value. On PostgreSQL the pairs are
+    two arrays, ``unnest``-ed in the UPDATE's FROM and joined on the key (two parameters
+    however many rows: the sending loop's provider ids); elsewhere (SQLite) ``IN`` and a
+    ``CASE`` with a branch per key."""
+    if _postgresql():
+        pairs = func.unnest(
+            bindparam(None, list(values), type_=ARRAY(key.type)),
+            bindparam(None, list(values.values()), type_=ARRAY(value_type)),
+        ).table_valued(column("key", key.type), column("value", value_type))
+        pairs = pairs.render_derived(name="pairs")  # AS pairs(key, value)
+        return key == pairs.c.key, pairs.c.value
+    return key.in_(list(values)), case(dict(values), value=key)
 
 
 def _json(value: object) -> object:

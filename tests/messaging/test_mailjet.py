@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from mailjet_rest import Client
+from mailjet_rest.utils.guardrails import SecurityGuard
 
 from recovery.messaging.mailjet import (
     MAX_MESSAGES_PER_CALL,
@@ -17,6 +18,8 @@ from recovery.messaging.mailjet import (
     OutgoingEmail,
     OutgoingSms,
     TemplateNotFound,
+    _message_payload,
+    idempotency_key,
 )
 from recovery.messaging.variables import VARIABLE_NAMES, CustomerVars, build_variables
 from tests.fakes.mailjet import API_KEY, API_SECRET, SMS_TOKEN, FakeMailjet, Template
@@ -164,6 +167,36 @@ def test_plain_text_notification_needs_no_template_language(fake, transport):
     assert sent.payload["TextPart"].startswith("Kunde: Erika")
     assert "TemplateLanguage" not in sent.payload
     assert "TemplateErrorReporting" not in sent.payload
+
+
+def test_our_idempotency_key_is_the_one_mailjet_rest_computes(fake, transport):
+    emails = [
+        email("601"),
+        email("602", template_id=None, variables={"CustomID": "x", "a": ""}, text="Hallo"),
+        email("603", event_payload="case:7", html="<p>Hi</p>", subject="Betreff"),
+        email("604", error_report_email=None, unsubscribe_url=None),
+    ]
+    for sandbox in (False, True):
+        payload = {"Messages": [_message_payload(e) for e in emails]}
+        if sandbox:
+            payload["SandboxMode"] = True
+        assert idempotency_key(payload) == SecurityGuard.generate_payload_fingerprint(payload)
+    # A different recipient is a different call; a different CustomID is not (the client's rule).
+    one = {"Messages": [_message_payload(email("605"))]}
+    other = {"Messages": [_message_payload(email("605", to_email="b@example.com"))]}
+    same = {"Messages": [_message_payload(email("606", to_email="kunde605@example.com"))]}
+    assert idempotency_key(one) != idempotency_key(other)
+    assert idempotency_key(one) == idempotency_key(same)
+    # The key the client sends is ours, and the call goes through with it.
+    sent: list[str | None] = []
+    hooks = transport._send_client.session.hooks["response"]
+    hooks.append(lambda response, **_: sent.append(response.request.headers.get("Idempotency-Key")))
+    try:
+        [result] = transport.send_emails([email("607")])
+    finally:
+        hooks.pop()
+    assert result.outcome == "accepted"
+    assert sent == [idempotency_key({"Messages": [_message_payload(email("607"))]})]
 
 
 def test_fifty_emails_fit_in_one_call_and_more_are_refused(fake, transport):

@@ -94,5 +94,7 @@ def test_the_per_call_statements_do_not_read_the_state_index(app, db, build):
     assert len(seen) == 3
     for statement, params in seen:
         assert "ix_message_state_send_after" not in plan(statement, params)
-    assert {m.state for m in messages(claimed[:50]).values()} == {"sent"}
+    stored = messages(claimed[:50])
+    assert {m.state for m in stored.values()} == {"sent"}
+    assert {i: m.provider_id for i, m in stored.items()} == {i: f"p{i}" for i in claimed[:50]}
     assert len(ids) == 3000
