@@ -170,6 +170,11 @@ _STATE_CODE = (
 )
 
 
+# (order id, line number) as one int8 in their order: the order id in the upper 32 bits,
+# the line number (an int4, offset to be non-negative) in the lower ones.
+_LINE_KEY = "(order_id::int8 << 32) + (line_no::int8 + 2147483648)"
+
+
 def _queries(as_of: datetime | None, gross: bool, state: str = _STATE_CODE) -> dict[str, str]:
     cut = ""
     if as_of is not None:  # a datetime of ours, not user input
@@ -180,7 +185,9 @@ def _queries(as_of: datetime | None, gross: bool, state: str = _STATE_CODE) -> d
     return {
         "orders": f"SELECT id, customer_id, ordered_at, company_id, {state}"
         f" FROM customer_order{cut}",
-        "lines": f"SELECT order_id, line_no, product_group_id, {amounts}, {state} FROM order_line",
+        # the order id and line number as one sort key: one value less to decode per line
+        "lines": f"SELECT {_LINE_KEY} AS line_key, product_group_id, {amounts}, {state}"
+        " FROM order_line",
         "customers": "SELECT id, customer_group FROM customer",
         "groups": "SELECT id, name FROM product_group",
         "companies": "SELECT id, name FROM company",
@@ -213,9 +220,8 @@ def _postgres_lines(as_of: datetime | None, tz: tzinfo, gross: bool) -> pd.DataF
     orders, lines, customers = t["orders"], t["lines"], t["customers"]
 
     # lines in (order id, line number) order, only those of the orders read
-    order_id = _ints(lines["order_id"])
-    line_no = _ints(lines["line_no"])
-    key = order_id * (int(line_no.max(initial=0)) + 1) + line_no
+    key = _ints(lines["line_key"])
+    order_id = key >> 32  # see _LINE_KEY
     keep = _positions(_ints(orders["id"]), order_id) >= 0
     if not (keep.all() and np.all(key[1:] >= key[:-1])):
         rows = np.flatnonzero(keep)

@@ -93,10 +93,12 @@ def _frames(as_of: datetime | None, gross: bool = True) -> tuple[pd.DataFrame, p
 
 def _odd_states() -> None:
     """States the analysis reads no code for: written as the sources may spell them (the
-    analyser takes them case-insensitively), on an order and on a line."""
+    analyser takes them case-insensitively), on an order and on a line; and line numbers
+    and an order id at the ends of their range (the Arrow read packs them into one key)."""
     s = _db.session
     people = s.scalars(select(Customer).order_by(Customer.id)).all()
     order = Order(
+        id=2**31 - 1,
         source="t",
         external_id="A6",
         customer_id=people[2].id,
@@ -107,7 +109,9 @@ def _odd_states() -> None:
     s.add(order)
     s.flush()
     s.add(OrderLine(order_id=order.id, line_no=1, net_amount=Decimal("3.00"), state="Returned"))
-    s.add(OrderLine(order_id=order.id, line_no=2, net_amount=Decimal("4.00")))
+    s.add(OrderLine(order_id=order.id, line_no=2**31 - 1, net_amount=Decimal("4.00")))
+    s.add(OrderLine(order_id=order.id, line_no=-(2**31), net_amount=Decimal("5.00")))
+    s.add(OrderLine(order_id=order.id, line_no=0, net_amount=Decimal("6.00")))
     s.commit()
 
 
@@ -141,6 +145,9 @@ def test_sqlite_and_postgresql_give_the_same_frame(as_of, odd_states, gross, app
     if odd_states:
         states |= {"Completed", "Returned"}
     assert set(postgres["state"].cat.categories) == states
+    if odd_states:  # ordered by line number, the lowest first
+        last = postgres[postgres["order_id"] == 2**31 - 1]
+        assert last["net_amount"].tolist() == [5.0, 6.0, 3.0, 4.0]
 
 
 def test_states_are_read_as_codes_and_words_only_when_needed(db):
