@@ -430,9 +430,10 @@ def run_backtest(
     say = progress or (lambda _msg: None)
     say("reading orders")
     tz = business_tz()
-    lines = load_lines(tz)
+    settings = effective_settings()
+    lines = load_lines(tz, gross=settings.amount_basis == "gross")
     say("scoring and comparing")
-    return backtest(lines, _wall_clock(as_of, tz), horizon_days, effective_settings())
+    return backtest(lines, _wall_clock(as_of, tz), horizon_days, settings)
 
 
 def _analyse(
@@ -441,7 +442,7 @@ def _analyse(
     say = progress or (lambda _msg: None)
     say("reading orders")
     tz = business_tz()
-    lines = load_lines(tz, as_of)
+    lines = load_lines(tz, as_of, gross=settings.amount_basis == "gross")
     recovered = _recover(as_of)
     db.session.flush()
     excluded = _excluded(as_of)

@@ -2,15 +2,20 @@
 
 One row per order line, ordered by (order id, line number), with the columns
 ``customer_id, order_id, ordered_at, net_amount, gross_amount`` and the categoricals
-``product_group, company, state, customer_group`` (categories sorted, object labels). Both
-databases give the same frame for the same rows (``tests/app/test_order_lines.py``).
+``product_group, company, state, customer_group`` (categories sorted, object labels);
+``gross_amount`` only when asked for (the analysis reads it when its amount basis is
+gross: 10 M amounts are a second of reading). Both databases give the same frame for the
+same rows (``tests/app/test_order_lines.py``).
 
 * **PostgreSQL** reads Arrow through the ADBC driver (binary COPY inside libpq, no Python
   object per value): the order lines, the orders up to ``as_of``, the customers' groups and
   the two small name tables, each as one plain scan. They are joined here with numpy by
   integer position instead of by the database: the five-table join in the database was
   most of the time (1 M lines: about 5 s of 10; see ``bench/analysis/bench_analyze.py``).
-  The reads run in one REPEATABLE READ transaction, so they see one snapshot.
+  The reads run in one REPEATABLE READ transaction, so they see one snapshot. Every
+  value of a line or an order is a number: the states come as their position in
+  ``ORDER_STATES`` (decoding 13 M short strings was a good part of the driver's time); a
+  table holding some other word is read once more with its states as text.
 * **SQLite** (the embedded default, small data) reads the joined statement through pandas.
 
 The analyser counts in calendar days of the times it is given, so ``ordered_at`` leaves
@@ -27,7 +32,7 @@ import pandas as pd
 from sqlalchemy import DateTime, Float, bindparam, cast, func, select
 
 from ..extensions import db
-from ..models import Company, Customer, Order, OrderLine, ProductGroup
+from ..models import ORDER_STATES, Company, Customer, Order, OrderLine, ProductGroup
 
 CATEGORIES = ("product_group", "company", "state", "customer_group")
 COLUMNS = (
@@ -40,18 +45,25 @@ COLUMNS = (
 )
 
 
+def columns(gross: bool = True) -> list[str]:
+    """The frame's columns: all of ``COLUMNS``, without ``gross_amount`` unless ``gross``."""
+    return [c for c in COLUMNS if gross or c != "gross_amount"]
+
+
 def _naive_utc(as_of: datetime) -> datetime:
     return as_of.astimezone(UTC).replace(tzinfo=None)  # stored times are naive UTC
 
 
-def _statement(as_of: datetime | None):
+def _statement(as_of: datetime | None, gross: bool):
+    amounts = [cast(OrderLine.net_amount, Float).label("net_amount")]
+    if gross:
+        amounts.append(cast(OrderLine.gross_amount, Float).label("gross_amount"))
     stmt = (
         select(
             Order.customer_id,
             Order.id.label("order_id"),
             Order.ordered_at,
-            cast(OrderLine.net_amount, Float).label("net_amount"),
-            cast(OrderLine.gross_amount, Float).label("gross_amount"),
+            *amounts,
             ProductGroup.name.label("product_group"),
             Company.name.label("company"),
             # a line's own state (a cancelled position) before its order's
@@ -71,20 +83,20 @@ def _statement(as_of: datetime | None):
     return stmt
 
 
-def _read_sql_lines(as_of: datetime | None, tz: tzinfo) -> pd.DataFrame:
+def _read_sql_lines(as_of: datetime | None, tz: tzinfo, gross: bool = True) -> pd.DataFrame:
     with db.engine.connect() as conn:
-        frame = pd.read_sql(_statement(as_of), conn)
+        frame = pd.read_sql(_statement(as_of, gross), conn)
     ordered_at = pd.to_datetime(frame["ordered_at"], format="ISO8601")
     if ordered_at.dt.tz is None:  # stored naive UTC
         ordered_at = ordered_at.dt.tz_localize(UTC)
     frame["ordered_at"] = ordered_at.dt.tz_convert(tz).dt.tz_localize(None).astype("M8[ns]")
     for column in ("customer_id", "order_id"):
         frame[column] = frame[column].astype("int64")
-    for column in ("net_amount", "gross_amount"):
+    for column in ("net_amount", "gross_amount")[: 1 + gross]:
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
     for column in CATEGORIES:
         frame[column] = frame[column].astype(object).astype("category")
-    return frame[list(COLUMNS)]
+    return frame[columns(gross)]
 
 
 # --- PostgreSQL: Arrow through ADBC, joined by position ---------------------------------
@@ -118,7 +130,12 @@ def _take(values: np.ndarray, pos: np.ndarray, missing: int = -1) -> np.ndarray:
 
 
 def _dictionary(column) -> tuple[np.ndarray, list]:
-    """Codes (-1 = null) and labels of an Arrow string column."""
+    """Codes (-1 = null) and labels of an Arrow string column; a column of state codes
+    (``_STATE_CODE``) has the labels ``ORDER_STATES``."""
+    import pyarrow as pa
+
+    if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+        return _ints(column).astype(np.int32), list(ORDER_STATES)
     encoded = column.dictionary_encode().combine_chunks()
     codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int32)
     return codes, encoded.dictionary.to_pylist()
@@ -143,41 +160,68 @@ def _floats(column) -> np.ndarray:
     return column.to_numpy().astype(np.float64, copy=False)  # nulls become NaN
 
 
-def _read_arrow(as_of: datetime | None) -> dict:
-    import adbc_driver_postgresql.dbapi as adbc
+# A state as its position in ORDER_STATES (a small integer), -1 when empty, -2 when it is
+# any other word: the words are fixed, so no string is sent per line or order.
+_UNKNOWN_STATE = -2
+_STATE_CODE = (
+    "CASE state "
+    + " ".join(f"WHEN '{word}' THEN {i}" for i, word in enumerate(ORDER_STATES))
+    + f" ELSE CASE WHEN state IS NULL THEN -1 ELSE {_UNKNOWN_STATE} END END::int2 AS state"
+)
 
-    uri = db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+# (order id, line number) as one int8 in their order: the order id in the upper 32 bits,
+# the line number (an int4, offset to be non-negative) in the lower ones.
+_LINE_KEY = "(order_id::int8 << 32) + (line_no::int8 + 2147483648)"
+
+
+def _queries(as_of: datetime | None, gross: bool, state: str = _STATE_CODE) -> dict[str, str]:
     cut = ""
     if as_of is not None:  # a datetime of ours, not user input
         cut = f" WHERE ordered_at <= '{_naive_utc(as_of).isoformat(sep=' ')}'::timestamp"
-    queries = {
-        "orders": f"SELECT id, customer_id, ordered_at, company_id, state FROM customer_order{cut}",
-        "lines": "SELECT order_id, line_no, product_group_id, CAST(net_amount AS float8)"
-        " AS net_amount, CAST(gross_amount AS float8) AS gross_amount, state FROM order_line",
+    amounts = "CAST(net_amount AS float8) AS net_amount"
+    if gross:
+        amounts += ", CAST(gross_amount AS float8) AS gross_amount"
+    return {
+        "orders": f"SELECT id, customer_id, ordered_at, company_id, {state}"
+        f" FROM customer_order{cut}",
+        # the order id and line number as one sort key: one value less to decode per line
+        "lines": f"SELECT {_LINE_KEY} AS line_key, product_group_id, {amounts}, {state}"
+        " FROM order_line",
         "customers": "SELECT id, customer_group FROM customer",
         "groups": "SELECT id, name FROM product_group",
         "companies": "SELECT id, name FROM company",
     }
+
+
+def _read_arrow(as_of: datetime | None, gross: bool) -> dict:
+    import adbc_driver_postgresql.dbapi as adbc
+    import pyarrow.compute as pc
+
+    uri = db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
     tables = {}
     with adbc.connect(uri, autocommit=True) as conn, conn.cursor() as cur:
         cur.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         try:
-            for name, sql in queries.items():
+            for name, sql in _queries(as_of, gross).items():
                 cur.execute(sql)
                 tables[name] = cur.fetch_arrow_table()
+            for name in ("orders", "lines"):  # a state no code stands for: read as text
+                if pc.any(pc.equal(tables[name]["state"], _UNKNOWN_STATE)).as_py():
+                    cur.execute(_queries(as_of, gross, state="state")[name])
+                    tables[name] = cur.fetch_arrow_table()
         finally:
             cur.execute("COMMIT")
     return tables
 
 
-def _postgres_lines(as_of: datetime | None, tz: tzinfo) -> pd.DataFrame:
-    t = _read_arrow(as_of)
+def _postgres_lines(as_of: datetime | None, tz: tzinfo, gross: bool) -> pd.DataFrame:
+    t = _read_arrow(as_of, gross)
     orders, lines, customers = t["orders"], t["lines"], t["customers"]
 
     # lines in (order id, line number) order, only those of the orders read
-    order_id = _ints(lines["order_id"])
-    line_no = _ints(lines["line_no"])
-    key = order_id * (int(line_no.max(initial=0)) + 1) + line_no
+    key = _ints(lines["line_key"])
+    order_id = key >> 32  # see _LINE_KEY
     keep = _positions(_ints(orders["id"]), order_id) >= 0
     if not (keep.all() and np.all(key[1:] >= key[:-1])):
         rows = np.flatnonzero(keep)
@@ -221,25 +265,25 @@ def _postgres_lines(as_of: datetime | None, tz: tzinfo) -> pd.DataFrame:
     o_state = _take(np.array([at[x] for x in o_labels], dtype=np.int32), o_state)
     state = np.where(l_state >= 0, l_state, o_state[o_pos])
 
-    return pd.DataFrame(
-        {
-            "customer_id": o_customer[o_pos],
-            "order_id": order_id,
-            "ordered_at": ordered_at[o_pos],
-            "net_amount": line_col(_floats(lines["net_amount"])),
-            "gross_amount": line_col(_floats(lines["gross_amount"])),
-            "product_group": _categorical(g_pos, groups["name"].to_pylist()),
-            "company": _categorical(co_codes[o_pos], companies["name"].to_pylist()),
-            "state": _categorical(state, labels),
-            "customer_group": _categorical(o_cgroup[o_pos], cg_labels),
-        },
-        columns=list(COLUMNS),
-        copy=False,  # the arrays are ours: no copy into one block per dtype
-    )
+    frame = {
+        "customer_id": o_customer[o_pos],
+        "order_id": order_id,
+        "ordered_at": ordered_at[o_pos],
+        "net_amount": line_col(_floats(lines["net_amount"])),
+        "product_group": _categorical(g_pos, groups["name"].to_pylist()),
+        "company": _categorical(co_codes[o_pos], companies["name"].to_pylist()),
+        "state": _categorical(state, labels),
+        "customer_group": _categorical(o_cgroup[o_pos], cg_labels),
+    }
+    if gross:
+        frame["gross_amount"] = line_col(_floats(lines["gross_amount"]))
+    # the arrays are ours: no copy into one block per dtype
+    return pd.DataFrame(frame, columns=columns(gross), copy=False)
 
 
-def load_lines(tz: tzinfo, as_of: datetime | None = None) -> pd.DataFrame:
-    """One row per order line up to ``as_of``; ``ordered_at`` naive in ``tz``."""
+def load_lines(tz: tzinfo, as_of: datetime | None = None, gross: bool = True) -> pd.DataFrame:
+    """One row per order line up to ``as_of``; ``ordered_at`` naive in ``tz``; the column
+    ``gross_amount`` only with ``gross`` (the amount basis "gross")."""
     if db.engine.dialect.name == "postgresql":
-        return _postgres_lines(as_of, tz)
-    return _read_sql_lines(as_of, tz)
+        return _postgres_lines(as_of, tz, gross)
+    return _read_sql_lines(as_of, tz, gross)

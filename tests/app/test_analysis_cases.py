@@ -11,7 +11,8 @@ from sqlalchemy import select
 
 from recovery.analysis.backtesting import BacktestResult
 from recovery.cases.analysis import run_analysis
-from recovery.models import Case, JobRun, utcnow
+from recovery.cases.settings import save_analysis_settings
+from recovery.models import Case, JobRun, Order, OrderLine, utcnow
 from tests.conftest import csrf_from
 
 
@@ -59,6 +60,36 @@ def test_analysis_opens_decline_cases_once(build, db):
     second = run_analysis(as_of)  # nothing changed: nothing rewritten (test_case_rewrite.py)
     assert (second.opened, second.updated) == (0, 0)
     assert _open_decline_cases(db).count() == 1
+
+
+def test_the_gross_basis_reads_the_gross_amounts(build, db):
+    """The analysis reads the lines' gross amounts only for the amount basis "gross"
+    (``load_lines(gross=…)``): with it, the decline case's revenues are the gross ones."""
+    company = build.company()
+    falling = _decliner(build, company, last_name="Fallend")
+    lines = db.session.scalars(
+        select(OrderLine).join(Order).where(Order.customer_id == falling.id)
+    ).all()
+    for line in lines:
+        line.gross_amount = (line.net_amount * Decimal("1.19")).quantize(Decimal("0.01"))
+    save_analysis_settings({"amount_basis": "gross"}, None)
+    db.session.commit()
+    run_analysis(utcnow())
+    case = _open_decline_cases(db).one()
+    # 5 × 654.50 € (550 € net) in the last 12 months, 6 × 1,190 € in the 12 before
+    assert (case.current_revenue, case.reference_revenue) == (
+        Decimal("3272.50"),
+        Decimal("7140.00"),
+    )
+    save_analysis_settings({"amount_basis": "net"}, None)
+    db.session.commit()
+    run_analysis(utcnow())
+    db.session.expire_all()
+    case = _open_decline_cases(db).one()
+    assert (case.current_revenue, case.reference_revenue) == (
+        Decimal("2750.00"),
+        Decimal("6000.00"),
+    )
 
 
 def test_changing_a_setting_and_rerunning_changes_the_list(client, login_as, build, db, run_jobs):
