@@ -74,7 +74,12 @@ Now = Callable[[], datetime]
 
 
 class TokenBucket:
-    """At most ``rate`` calls per second on average, bursts up to ``burst``; thread-safe."""
+    """At most ``rate`` calls per second on average, bursts up to ``burst``; thread-safe.
+
+    The default burst is a tenth of a second's calls (at least one): Mailjet counts the
+    calls of each second, so a bucket that could burst a whole second's worth after a
+    pause (reading the next claim) sent up to twice the limit in one second and got 429
+    for the excess (the serial benchmark: 228 of 2 228 calls refused at 2 × 25/s)."""
 
     def __init__(
         self,
@@ -86,7 +91,7 @@ class TokenBucket:
         if rate <= 0:
             raise ValueError("rate must be positive")
         self.rate = rate
-        self.capacity = burst if burst is not None else max(1.0, rate)
+        self.capacity = burst if burst is not None else max(1.0, rate / 10)
         self._tokens = self.capacity
         self._clock, self._sleep = clock, sleep
         self._last = clock()
