@@ -8,7 +8,6 @@ nothing and say so.
 
 from __future__ import annotations
 
-import threading
 import uuid
 from datetime import timedelta
 
@@ -17,6 +16,7 @@ import pytest
 from recovery.cases import actions
 from recovery.extensions import db as _db
 from recovery.models import Case, CaseEvent, Message, User, utcnow
+from tests.concurrency import at_once
 from tests.conftest import make_user
 
 CLICKS = 8
@@ -24,30 +24,21 @@ CLICKS = 8
 
 def _race(app, case_id: int, user_id: int, act) -> list[str]:
     """Run ``act(case, user, token)`` in CLICKS threads at once; each one's outcome."""
-    outcomes: list[str] = []
-    barrier = threading.Barrier(CLICKS)
 
-    def click() -> None:
-        with app.test_request_context("/"):  # as a request: gettext, locale, variables
-            case = _db.session.get(Case, case_id)
-            user = _db.session.get(User, user_id)
-            barrier.wait()
-            try:
-                act(case, user, uuid.uuid4().hex)
-                outcomes.append("done")
-            except (actions.AlreadyDone, actions.ActionRefused) as exc:
-                outcomes.append(f"refused: {exc}")
-            except Exception as exc:  # noqa: BLE001 - a crash is an outcome the test reports
-                outcomes.append(f"crashed: {exc!r}")
-            finally:
-                _db.session.remove()
+    def click(_i: int) -> str:
+        case = _db.session.get(Case, case_id)
+        user = _db.session.get(User, user_id)
+        act(case, user, uuid.uuid4().hex)
+        return "done"
 
-    threads = [threading.Thread(target=click) for _ in range(CLICKS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return outcomes
+    return [
+        o
+        if isinstance(o, str)
+        else f"refused: {o}"
+        if isinstance(o, actions.AlreadyDone | actions.ActionRefused)
+        else f"crashed: {o!r}"
+        for o in at_once(app, click, CLICKS, request=True)
+    ]
 
 
 @pytest.fixture()

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from decimal import Decimal
 
 from recovery.extensions import db
 from recovery.models import Case, Company, ProductGroup, ReconnectSettings
 from recovery.models.message import GroupMessageTexts
+from tests.concurrency import at_once
 
 FIRST_TEMPLATE = 4711
 FIRST_SMS = "Hallo {{var:vorname}}, Zeit für neues Saatgut?"
@@ -86,23 +86,9 @@ def remind(group: ProductGroup, mode: str = "after", email=True, sms=False, **da
 def decide_at_once(app, decide: Callable[[], object], workers: int = 2) -> list[str]:
     """``decide()`` run by ``workers`` threads released at the same moment, each with its
     own session; what each did ("sent N skipped M") or how it crashed."""
-    barrier = threading.Barrier(workers)
-    outcomes: list[str] = []
-
-    def worker() -> None:
-        with app.test_request_context("/"):
-            barrier.wait()
-            try:
-                result = decide()
-                outcomes.append(f"sent {result.sent} skipped {sum(result.skipped.values())}")
-            except Exception as exc:  # noqa: BLE001 - a crash is an outcome the test reports
-                outcomes.append(f"crashed: {exc!r}")
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=worker) for _ in range(workers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return outcomes
+    return [
+        f"sent {r.sent} skipped {sum(r.skipped.values())}"
+        if not isinstance(r, BaseException)
+        else f"crashed: {r!r}"
+        for r in at_once(app, lambda _i: decide(), workers, request=True)
+    ]

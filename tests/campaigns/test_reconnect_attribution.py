@@ -14,6 +14,7 @@ from recovery.extensions import db
 from recovery.jobs import registry
 from recovery.models import CaseEvent, OrderLine, ReconnectContact, utcnow
 from tests.campaigns.helpers import overdue, shop, switch_on
+from tests.concurrency import at_once
 
 pytestmark = pytest.mark.usefixtures("always_open")
 DAY = timedelta(days=1)
@@ -130,8 +131,6 @@ def test_one_order_is_credited_once_to_the_latest_contact_before_it(build):
 def test_two_workers_crediting_at_once_credit_each_order_once(app, build, monkeypatch):
     """The credits are written set-wise (here 2 per statement, so several chunks): two
     workers at once write each credit and its history entry once."""
-    import threading
-
     from recovery.campaigns import attribution
 
     monkeypatch.setattr(attribution, "CHUNK", 2)
@@ -143,23 +142,7 @@ def test_two_workers_crediting_at_once_credit_each_order_once(app, build, monkey
         case = overdue(build, company, group, first_name=f"Kunde{n}")
         contact = _contact(case, utcnow() - 10 * DAY)
         orders[contact.id] = build.order(case.customer, utcnow() - DAY, f"{n + 1}0.00", "Saatgut")
-    barrier, credited = threading.Barrier(2), []
-
-    def worker() -> None:
-        with app.app_context():
-            barrier.wait()
-            try:
-                credited.append(attribution.attribute())
-            except Exception as exc:  # noqa: BLE001 - a crash is an outcome the test reports
-                credited.append(repr(exc))
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    credited = at_once(app, lambda _i: attribution.attribute(), 2)
     assert all(isinstance(n, int) for n in credited) and sum(credited) == 5, credited
     db.session.expire_all()
     for contact in db.session.scalars(select(ReconnectContact)):

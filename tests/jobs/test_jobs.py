@@ -3,7 +3,6 @@ and result; leases hand a dead worker's job to the next; the nightly schedule.""
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -15,6 +14,7 @@ from recovery.jobs.worker import JobContext, JobRunner
 from recovery.models import Case, CaseEvent, JobRun, utcnow
 from tests.app.test_analysis_cases import _decliner, _open_decline_cases
 from tests.app.test_sync import csv_connector, german_csv
+from tests.concurrency import at_once
 from tests.conftest import csrf_from
 
 KINDS = registry.kind_names()
@@ -131,20 +131,14 @@ def test_two_claimers_on_postgresql_never_get_the_same_job(app, db):
         pytest.skip("SQLite has no row locks: run one worker per SQLite database")
     ids = {enqueue("backtest", {"as_of": "2026-01-01"}).id for _ in range(40)}
     db.session.commit()
-    claimed: list[list[int]] = [[], [], [], []]
-    barrier = threading.Barrier(4)
 
-    def claim(mine: list[int], worker_id: str) -> None:
-        with app.app_context():
-            barrier.wait()
-            while (job := rows.claim(worker_id, KINDS)) is not None:
-                mine.append(job.id)
+    def claim(i: int) -> list[int]:
+        mine = []
+        while (job := rows.claim(f"w{i}", KINDS)) is not None:
+            mine.append(job.id)
+        return mine
 
-    threads = [threading.Thread(target=claim, args=(c, f"w{i}")) for i, c in enumerate(claimed)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    claimed = at_once(app, claim, 4)
     every = [job_id for mine in claimed for job_id in mine]
     assert sorted(every) == sorted(ids), "a job was claimed twice or not at all"
     assert sum(1 for mine in claimed if mine) > 1, "one claimer took them all"
@@ -183,20 +177,13 @@ def test_two_workers_claim_a_night_once(app, db):
     if db.engine.dialect.name != "postgresql":
         pytest.skip("SQLite has no concurrent writers: run one worker per SQLite database")
     night = datetime(2026, 2, 1).date()
-    claimed: list[int | None] = []
-    barrier = threading.Barrier(4)
 
-    def claim() -> None:
-        with app.app_context():
-            barrier.wait()
-            job = schedule.claim_night(night)
-            claimed.append(job.id if job else None)
+    def claim(_i: int) -> int | None:
+        job = schedule.claim_night(night)
+        return job.id if job else None
 
-    threads = [threading.Thread(target=claim) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    claimed = at_once(app, claim, 4)
+    assert not [c for c in claimed if isinstance(c, BaseException)], claimed
     assert len([c for c in claimed if c]) == 1
     assert db.session.query(JobRun).filter_by(kind="nightly").count() == 1
     assert db.session.query(JobRun).filter_by(kind="analyze").count() == 1

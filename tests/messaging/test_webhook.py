@@ -11,6 +11,7 @@ import pytest
 
 from recovery.messaging import consent, webhook
 from recovery.models import CaseEvent, DoNotContact, JobRun, Message, WebhookEvent, utcnow
+from tests.concurrency import at_once
 from tests.messaging.messaging_fixtures import case_for, messages, queue_emails
 
 USER, PASSWORD = "mailjet", "s3cret-hook"
@@ -469,24 +470,11 @@ def test_two_workers_on_one_post_apply_each_event_once(app, client, db, hook, se
     send(client, batch)
     post_id = WebhookPost.query.one().id
     webhook.split(post_id)
-    barrier = threading.Barrier(3)
-    errors: list[BaseException] = []
-
-    def work() -> None:
-        with app.app_context():
-            try:
-                barrier.wait()
-                webhook.process_post(post_id)
-            except BaseException as exc:  # noqa: BLE001 - reported below
-                errors.append(exc)
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=work) for _ in range(3)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    errors = [
+        o
+        for o in at_once(app, lambda _i: webhook.process_post(post_id), 3)
+        if isinstance(o, BaseException)
+    ]
     assert errors == []
     assert len(applied) == 300 and len(set(applied)) == 300
     assert WebhookEvent.query.filter(WebhookEvent.processed_at.is_(None)).count() == 0
