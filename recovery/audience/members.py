@@ -146,7 +146,8 @@ def evaluate(
     revenue is summed once for all groups (facts.order_facts), each group's changes are
     found by one join, then all groups' changes are recorded and applied by three
     statements; the groups' rows stay locked until the end. Inactive groups are left as
-    they are."""
+    they are. The session is committed before the groups are locked (the facts' refresh
+    has its own transaction), so a caller commits or rolls back its own changes first."""
     now = now or utcnow()
     stmt = select(ContactGroup).where(ContactGroup.active).order_by(ContactGroup.id)
     if group_ids is not None:
