@@ -80,26 +80,34 @@ def line(name: str, as_of: str, horizon: int, lines: pd.DataFrame) -> str:
     )
 
 
-def main() -> None:
+Case = tuple[str, Callable[[], pd.DataFrame], list[tuple[str, int]]]
+
+
+def cases(cdnow_master: Path | None, folder: Path, only: list[str]) -> list[Case]:
+    """The backtests: (name, loader of the lines, cut-offs with horizons); ``only`` keeps
+    the cases whose name contains one of its strings (all when empty)."""
+    found: list[Case] = [
+        ("CDNOW sample", lambda: read_cdnow(ROOT / "tests/data/CDNOW_sample.txt"), CDNOW_CUTS)
+    ]
+    if cdnow_master:
+        found.append(("CDNOW master", lambda: read_cdnow(cdnow_master, master=True), CDNOW_CUTS))
+    for seed in (42, 1, 7, 123):
+        found.append((f"demo {seed}", lambda seed=seed: demo(seed, folder), DEMO_CUTS))
+    found.append(("synthetic", lambda: synthetic(folder), SYNTHETIC_CUTS))
+    return [c for c in found if not only or any(o in c[0] for o in only)]
+
+
+def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser()
     parser.add_argument("--cdnow-master", type=Path, help="CDNOW_master.txt (see above)")
     parser.add_argument("--only", nargs="*", default=[], help="only cases whose name has this")
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = arguments()
     with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        cases: list[tuple[str, Callable[[], pd.DataFrame], list[tuple[str, int]]]] = [
-            ("CDNOW sample", lambda: read_cdnow(ROOT / "tests/data/CDNOW_sample.txt"), CDNOW_CUTS)
-        ]
-        if args.cdnow_master:
-            cases.append(
-                ("CDNOW master", lambda: read_cdnow(args.cdnow_master, master=True), CDNOW_CUTS)
-            )
-        for seed in (42, 1, 7, 123):
-            cases.append((f"demo {seed}", lambda seed=seed: demo(seed, folder), DEMO_CUTS))
-        cases.append(("synthetic", lambda: synthetic(folder), SYNTHETIC_CUTS))
-        for name, load, cuts in cases:
-            if args.only and not any(o in name for o in args.only):
-                continue
+        for name, load, cuts in cases(args.cdnow_master, Path(tmp), args.only):
             lines = load()
             for as_of, horizon in cuts:
                 print(line(name, as_of, horizon, lines), flush=True)
