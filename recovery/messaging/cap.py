@@ -149,7 +149,9 @@ class Automatic:
     """What a feature tells the sending loop about its messages of one purpose.
 
     ``why_not(messages, now)``: why each message of the batch is no longer relevant, by
-    message id (it records the decisions in the case history); the others are sent.
+    message id (it records the decisions in the case history); the others are sent. The
+    messages are read-only: the sending loop's claimed rows (the ``message`` columns as
+    attributes, ``sending._CLAIMED``) or, offline, ``Message`` objects.
     ``next_send(at)``: the first moment at or after ``at`` it may go out (its send
     windows). ``on_hold(message,
     until)``: the message was held by the cap until then."""

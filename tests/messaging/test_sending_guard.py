@@ -14,7 +14,7 @@ from recovery.messaging.transport import ACCEPTED, SendResult
 from recovery.models import Message, utcnow
 from tests.fakes.mailjet import API_KEY, API_SECRET
 from tests.messaging import messaging_fixtures
-from tests.messaging.messaging_fixtures import FAST, bulk_messages, company, messages
+from tests.messaging.messaging_fixtures import FAST, Clock, bulk_messages, company, messages
 
 mailjet, fake, online = messaging_fixtures.FIXTURES  # used as pytest fixtures
 
@@ -86,7 +86,7 @@ def test_the_per_call_statements_do_not_read_the_state_index(app, db, build):
     event.listen(db.engine, "before_cursor_execute", keep)
     try:
         with app.test_request_context():
-            sender._owned(claimed)  # the claim's re-read before the checks
+            sender._claimed_rows(claimed)  # the claim's re-read before the checks
             MarketingCap.load().sent_since(customers, claimed, utcnow())  # the cap's look-up
             sender._record(accepted, BatchResult(), "email", set())  # one call's outcome
     finally:
@@ -98,3 +98,24 @@ def test_the_per_call_statements_do_not_read_the_state_index(app, db, build):
     assert {m.state for m in stored.values()} == {"sent"}
     assert {i: m.provider_id for i, m in stored.items()} == {i: f"p{i}" for i in claimed[:50]}
     assert len(ids) == 3000
+
+
+def test_run_out_leases_are_looked_for_once_in_a_tenth_of_the_lease(app, db, build):
+    """The look for run-out leases reads every ``sending`` entry of the state index: the
+    first claim of a worker looks, later claims only once a tenth of the lease passed."""
+    ids = bulk_messages(company(build), 2)
+    db.session.commit()
+    clock = Clock()
+    gone = Sender("w:1:killed", FAST, None, TokenBucket(1000), now=clock)
+    assert gone.claim() == ids  # then the worker is killed mid-batch
+    sender = Sender("w:2:next", FAST, None, TokenBucket(1000), now=clock)
+    clock.advance(FAST.lease_seconds - 1)
+    assert sender.claim() == []  # looked: the lease still runs
+    clock.advance(2)  # ran out a second ago, two seconds after the last look
+    assert sender.claim() == []
+    clock.advance(FAST.lease_seconds / 10 - 1)  # a tenth of the lease since the look
+    assert sender.claim() == ids
+    stored = messages(ids)
+    assert {m.locked_by for m in stored.values()} == {"w:2:next"}
+    assert all(m.unknown_since is not None for m in stored.values())  # looked up first
+    assert Sender("w:3:new", FAST, None, TokenBucket(1000), now=clock)._read_leases(clock())
