@@ -7,11 +7,11 @@ It creates a throwaway database on the server of ``--database-url``, stores N cu
 group with all of them as members and a sender company, opens the send windows all
 day, analyses the tables (as autovacuum long since has in a database in use), runs the
 queueing job in this process (the worker's real job code, timed), then starts ``flask
-recovery worker`` W times (each ``--rate L/W``), waits until no message is waiting any
-more and checks that every member's message reached the fake exactly once. It prints
-the CPU seconds beside the wall times (the machine may be shared): of the queueing
-(this process and its PostgreSQL backend) and of the sending (the workers, their
-backends, this process with the fake Mailjet). The database is named
+recovery worker`` W times (each ``--rate L``, the limit they share), waits until no
+message is waiting any more and checks that every member's message reached the fake
+exactly once. It prints the CPU seconds beside the wall times (the machine may be
+shared): of the queueing (this process and its PostgreSQL backend) and of the sending
+(the workers, their backends, this process with the fake Mailjet). The database is named
 ``serial_bench_*`` (``--db-prefix``) and dropped at the end.
 
     .venv/bin/python bench/groups/serial.py
@@ -237,13 +237,12 @@ def run(args: argparse.Namespace, log) -> int:
         if args.queue_only:
             return 0
         fake.start()
-        rate = args.limit / args.workers
         # The backends open now (this process's pool: the seeding and the queueing) are
         # counted from here on only: their CPU so far is not the sending's.
         before = cpu_seconds(backends(engine))
         load, own_cpu = os.getloadavg(), time.process_time()
         started = time.monotonic()
-        workers = [start_worker(url, fake.url, rate, log) for _ in range(args.workers)]
+        workers = [start_worker(url, fake.url, args.limit, log) for _ in range(args.workers)]
         with engine.connect() as conn:
             if not wait_until_sent(conn, args.members, workers, started + args.timeout, LOG):
                 return 1

@@ -3,8 +3,9 @@ that answers 429 beyond L calls per second, on PostgreSQL (PRODUCT.md M7, S4).
 
 It creates a throwaway database on the server of ``--database-url``, stores the
 messages, serves the fake Mailjet on 127.0.0.1, starts ``flask recovery worker`` W
-times (each with ``--rate L/W``), waits until every message is ``sent``, stops the
-workers with SIGTERM and checks that every message reached the fake exactly once.
+times (each with ``--rate L``: the workers share the limit), waits until every message
+is ``sent``, stops the workers with SIGTERM and checks that every message reached the
+fake exactly once.
 
     .venv/bin/python bench/messaging/bench_worker.py
     .venv/bin/python bench/messaging/bench_worker.py --messages 10000 --workers 2 --limit 50
@@ -204,8 +205,7 @@ def run(args: argparse.Namespace, log) -> int:
         fake.start()
         print(f"{args.messages} queued emails, {args.workers} workers, fake limit {args.limit}/s")
         started = time.monotonic()
-        rate = args.limit / args.workers
-        workers = [start_worker(url, fake.url, rate, log) for _ in range(args.workers)]
+        workers = [start_worker(url, fake.url, args.limit, log) for _ in range(args.workers)]
         engine = create_engine(url)
         with engine.connect() as conn:
             if not wait_until_sent(conn, args.messages, workers, started + args.timeout, LOG):

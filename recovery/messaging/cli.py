@@ -22,7 +22,9 @@ SENDING_OPTIONS = (
         help="Messages claimed and checked at once, then sent in calls of --batch (default 500).",
     ),
     click.option(
-        "--rate", type=click.FloatRange(min=0.1), help="Mailjet calls per second (default 50)."
+        "--rate",
+        type=click.FloatRange(min=0.1),
+        help="Mailjet calls per second, the account's limit for all workers (default 50).",
     ),
     click.option("--lease", type=click.FloatRange(min=1), help="Seconds a claimed batch is ours."),
     click.option(

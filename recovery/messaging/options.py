@@ -19,7 +19,9 @@ class MessagingOptions:
     # Messages one worker claims and checks at once (consent, cap, still wanted), then
     # sends in calls of batch_size: the checks cost round trips per claim, not per call.
     claim_size: int = 500
-    rate: float = 50.0  # API calls per second, per worker process
+    # API calls per second: the account's limit, shared by every worker of a PostgreSQL
+    # database (pace.py); with SQLite, the one worker's.
+    rate: float = 50.0
     lease_seconds: float = 300.0  # how long a claimed batch belongs to one worker
     lookup_delay_seconds: float = 60.0  # first look-up of a lost answer after this
     # A lost answer not found by CustomID is sent again only after this long: Mailjet's

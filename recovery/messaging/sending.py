@@ -33,7 +33,6 @@ outcome is written only if the row still belongs to this worker's claim.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -61,6 +60,7 @@ from .mailjet import (
     OutgoingEmail,
 )
 from .options import MessagingOptions
+from .pace import MAILJET, Pace
 from .transport import (
     ACCEPTED,
     REJECTED,
@@ -92,46 +92,6 @@ class _Recipient(NamedTuple):
     email: str | None
     mobile: str | None
     marketing_consent: bool | None
-
-
-class TokenBucket:
-    """At most ``rate`` calls per second on average, bursts up to ``burst``; thread-safe.
-
-    The default burst is a tenth of a second's calls (at least one): Mailjet counts the
-    calls of each second, so a bucket that could burst a whole second's worth after a
-    pause (reading the next claim) sent up to twice the limit in one second and got 429
-    for the excess (the serial benchmark: 228 of 2 228 calls refused at 2 × 25/s)."""
-
-    def __init__(
-        self,
-        rate: float,
-        burst: float | None = None,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        if rate <= 0:
-            raise ValueError("rate must be positive")
-        self.rate = rate
-        self.capacity = burst if burst is not None else max(1.0, rate / 10)
-        self._tokens = self.capacity
-        self._clock, self._sleep = clock, sleep
-        self._last = clock()
-        self._lock = threading.Lock()
-
-    def take(self) -> float:
-        """Wait for one token; returns the seconds waited."""
-        waited = 0.0
-        while True:
-            with self._lock:
-                now = self._clock()
-                self._tokens = min(self.capacity, self._tokens + (now - self._last) * self.rate)
-                self._last = now
-                if self._tokens >= 1:
-                    self._tokens -= 1
-                    return waited
-                wait = (1 - self._tokens) / self.rate
-            self._sleep(wait)
-            waited += wait
 
 
 @dataclass
@@ -197,20 +157,21 @@ def backoff(attempts: int, options: MessagingOptions, retry_after: float | None 
 
 
 class Sender:
-    """One worker's sending engine: its transports, one rate limit, one worker id."""
+    """One worker's sending engine: its transports, its share of the rate limit, one
+    worker id."""
 
     def __init__(
         self,
         worker_id: str,
         options: MessagingOptions,
         transport: Transports | None,
-        bucket: TokenBucket | None = None,
+        pace: Pace,
         now: Now = utcnow,
     ) -> None:
         self.worker_id = worker_id
         self.options = options
         self.transport = transport  # None: offline, due messages go to the outbox
-        self.bucket = bucket or TokenBucket(options.rate)
+        self.pace = pace  # pace.pace_for: shared by the workers on PostgreSQL
         self.now = now
         self._uncertain: set[int] = set()
         self._cleared: set[str] = set()  # the sources whose warning this batch took down
@@ -341,14 +302,14 @@ class Sender:
             if Channel.EMAIL in stopped or result.pause:
                 held += [e.custom_id for e in chunk]
                 continue
-            self.bucket.take()
+            self.pace.take(MAILJET)
             self._record(self.transport.email.send_emails(chunk), result, Channel.EMAIL, stopped)
         for provider, text in texts:
             source = f"sms:{channels.sms_provider(provider).name}"
             if source in stopped or result.pause:
                 held.append(text.custom_id)
                 continue
-            self.bucket.take()
+            self.pace.take(source)
             try:
                 outcome = self.transport.sms(provider).send_sms(text)
             except NotSetUp as exc:  # nothing was sent
@@ -371,7 +332,7 @@ class Sender:
         (``_claimed_rows``): building 500 messages with their customers and companies as
         ORM objects, and expiring them at the commit, was half of a worker's CPU outside
         the Mailjet calls, and the claim's pause between two calls is sending time lost
-        beyond the token bucket's burst. ORM objects are loaded (locked) only for the
+        when no other worker takes the slots. ORM objects are loaded (locked) only for the
         few messages something is written to: a lost answer to resolve, a cancel, a
         hold, a failure."""
         lookups = self._look_up(ids)
@@ -471,7 +432,7 @@ class Sender:
         for message_id in pending:
             if time.monotonic() > deadline:
                 break
-            self.bucket.take()
+            self.pace.take(MAILJET)
             try:
                 found[message_id] = self.transport.email.find_by_custom_id(str(message_id))
             except MailjetError as exc:

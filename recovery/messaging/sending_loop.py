@@ -6,8 +6,9 @@ answers), in a thread of its own beside the jobs and the recurring tasks
 
 Several workers may run against one PostgreSQL database, on several machines. With
 SQLite run a single worker: SQLite has no row locks (the lease still protects a
-restarted worker). Each worker has its own Mailjet connection and rate limit, so
-``--rate`` should be the account's limit divided by the number of workers.
+restarted worker). Each worker has its own Mailjet connection; the rate limit
+(``--rate``, the account's) is shared by all workers of a PostgreSQL database
+(``pace.py``).
 
 This module never creates the app; the CLI (or a test) hands one in.
 """
@@ -27,7 +28,8 @@ from ..jobs.worker import make_worker_id
 from ..models import utcnow
 from . import outbox
 from .options import MessagingOptions
-from .sending import BatchResult, Sender, TokenBucket, transport_from_config
+from .pace import pace_for
+from .sending import BatchResult, Sender, transport_from_config
 
 log = logging.getLogger(__name__)
 
@@ -97,13 +99,8 @@ class SendingLoop:
             transport = None
             if not outbox.offline():
                 transport = transport_from_config(self.app.config, self.options)
-            sender = Sender(
-                self.worker_id,
-                self.options,
-                transport,
-                TokenBucket(self.options.rate),
-                now=self.now,
-            )
+            pace = pace_for(db.engine, self.options.rate)
+            sender = Sender(self.worker_id, self.options, transport, pace, now=self.now)
             try:
                 while not self.stopping:
                     self._send_due(sender, once)
@@ -111,6 +108,7 @@ class SendingLoop:
                         break
                     self._wait(self.options.idle_seconds)
             finally:
+                pace.close()
                 if transport is not None:
                     transport.close()
         return self.stats

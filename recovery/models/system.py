@@ -7,7 +7,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, Double, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -42,6 +42,18 @@ class Setting(db.Model):
             db.session.add(row)
         row.value = value
         row.updated_by_id = user_id
+
+
+class SendPace(db.Model):
+    """The account-wide rate limit of one sending source (``mailjet``, ``sms:twilio`` …)
+    shared by every worker of the database (recovery/messaging/pace.py)."""
+
+    __tablename__ = "send_pace"
+
+    source: Mapped[str] = mapped_column(String(40), primary_key=True)
+    # The next free slot ("theoretical arrival time"): seconds since the epoch on the
+    # database's clock, so workers on several machines agree.
+    tat: Mapped[float] = mapped_column(Double)
 
 
 class JobState(StrEnum):

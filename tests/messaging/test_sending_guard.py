@@ -9,7 +9,8 @@ from sqlalchemy import event, text, update
 
 from recovery.messaging.cap import MarketingCap
 from recovery.messaging.mailjet import MailjetTransport
-from recovery.messaging.sending import BatchResult, Sender, TokenBucket, Transports
+from recovery.messaging.pace import TokenBucket
+from recovery.messaging.sending import BatchResult, Sender, Transports
 from recovery.messaging.transport import ACCEPTED, SendResult
 from recovery.models import Message, utcnow
 from tests.fakes.mailjet import API_KEY, API_SECRET

@@ -4,7 +4,7 @@ burst – also right after a pause, when the worker was reading its next claim."
 
 from __future__ import annotations
 
-from recovery.messaging.sending import TokenBucket
+from recovery.messaging.pace import TokenBucket
 
 
 class Clock:

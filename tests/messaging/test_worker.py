@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from recovery.messaging.pace import TokenBucket
 from recovery.messaging.sending import Sender
 from recovery.messaging.variables import VARIABLE_NAMES
 from tests.messaging import messaging_fixtures
@@ -66,7 +67,7 @@ def test_one_claim_is_checked_once_and_sent_in_calls_of_the_batch_size(app, db, 
 
 def test_a_claim_is_no_bigger_than_the_worker_sends_in_a_third_of_its_lease():
     def size(**options):
-        return Sender("w", replace(FAST, **options), None).claim_size
+        return Sender("w", replace(FAST, **options), None, TokenBucket(1000)).claim_size
 
     assert size(batch_size=50, claim_size=500) == 500
     assert size(batch_size=50, rate=2.0, lease_seconds=6.0) == 200  # 4 calls in 2 s

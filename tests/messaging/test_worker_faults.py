@@ -7,7 +7,8 @@ from datetime import timedelta
 from pathlib import Path
 
 from recovery.messaging.mailjet import MailjetTransport
-from recovery.messaging.sending import BatchResult, Sender, TokenBucket, Transports
+from recovery.messaging.pace import TokenBucket
+from recovery.messaging.sending import BatchResult, Sender, Transports
 from tests.conftest import csrf_from
 from tests.fakes.mailjet import API_KEY, API_SECRET
 from tests.messaging import messaging_fixtures
