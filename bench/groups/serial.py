@@ -68,6 +68,10 @@ from tests.fakes.mailjet import FakeMailjet  # noqa: E402
 
 LOG = Path(tempfile.gettempdir()) / "bench_serial.log"
 CHUNK = 20_000
+STEADY = (
+    "SELECT percentile_cont(0.1) WITHIN GROUP (ORDER BY extract(epoch FROM sent_at)),"
+    " percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM sent_at)) FROM message"
+)
 
 
 def cpu_seconds(pids) -> float:
@@ -253,6 +257,8 @@ def run(args: argparse.Namespace, log) -> int:
             first, last = conn.execute(
                 select(func.min(Message.sent_at), func.max(Message.sent_at))
             ).one()
+            # The steady rate, without the workers' staggered start and the last claims.
+            p10, p90 = conn.execute(text(STEADY)).one()
         elapsed = time.monotonic() - started
         engine.dispose()
         counts = Counter(e.custom_id for e in fake.emails)
@@ -265,6 +271,7 @@ def run(args: argparse.Namespace, log) -> int:
         print(f"at the rate limit ({args.limit} calls of 50 per second) it takes {at_limit:.1f} s")
         print(f"send calls: {calls}; emails at the fake: {len(fake.emails)}; dupl.: {duplicates}")
         print(f"sending rate: {args.members / sending:.0f} emails/s")
+        print(f"steady rate (10th to 90th percentile): {0.8 * args.members / (p90 - p10):.0f}")
         print(
             f"CPU: workers {worker_cpu:.1f} s (start-up included), their PostgreSQL backends"
             f" {server_cpu:.1f} s, this process (the fake Mailjet, the poll) {own_cpu:.1f} s"
