@@ -28,9 +28,8 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
-from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.pool import NullPool
 
 MAILJET = "mailjet"  # the source of Mailjet's email calls (sends and look-ups)
 
@@ -110,9 +109,10 @@ class SharedPace:
         if rate <= 0:
             raise ValueError("rate must be positive")
         self.interval = 1 / (rate * (1 - headroom))
-        # A connection of its own, outside the application's pool: never inside the
-        # sending's transaction, and its session setting goes away with it.
-        self._engine = create_engine(engine.url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+        # A connection of the application's engine (its connect options: SSL and the
+        # like) held for the limiter's life in autocommit: never inside the sending's
+        # transaction. Its session setting is reset before it goes back to the pool.
+        self._engine = engine.execution_options(isolation_level="AUTOCOMMIT")
         self._sleep = sleep
         self._connection: Connection | None = None
         self._lock = threading.Lock()
@@ -148,8 +148,12 @@ class SharedPace:
 
     def _close(self) -> None:
         if self._connection is not None:
-            self._connection.close()
-            self._connection = None
+            try:
+                if not self._connection.invalidated:
+                    self._connection.exec_driver_sql("RESET synchronous_commit")
+            finally:
+                self._connection.close()
+                self._connection = None
 
 
 def pace_for(engine: Engine, rate: float) -> Pace:

@@ -7,7 +7,7 @@ import threading
 import time
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import create_engine, select
 
 from recovery.messaging.pace import SharedPace, TokenBucket, pace_for
 from recovery.models import SendPace
@@ -111,3 +111,19 @@ def test_the_worker_paces_its_calls_on_the_database_on_postgresql(app, db, build
         assert row.tat > time.time() - 60  # the database's clock, as epoch seconds
     else:
         assert rows == []
+
+
+def test_the_limiter_uses_the_apps_engine_and_hands_its_connection_back_as_it_was(postgres):
+    """The limiter's connection comes from the application's engine (its connect
+    options, its pool); the session setting it makes does not stay behind in the pool."""
+    engine = create_engine(postgres.engine.url, pool_size=1, max_overflow=0)
+    try:
+        pace = SharedPace(engine, 10)
+        pace.take("test:pool")
+        assert engine.pool.checkedout() == 1  # held by the limiter, from this pool
+        pace.close()
+        assert engine.pool.checkedout() == 0
+        with engine.connect() as connection:  # the pool's only connection: the limiter's
+            assert connection.exec_driver_sql("SHOW synchronous_commit").scalar() == "on"
+    finally:
+        engine.dispose()
