@@ -48,6 +48,7 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    literal_column,
     or_,
     select,
     update,
@@ -69,6 +70,7 @@ from ..models import (
     business_tz,
     utcnow,
 )
+from ..models.copies import COPIES, copy_expressions
 from ..models.types import Money, UTCDateTime
 from .order_lines import load_lines
 from .reorder_due import write_reorder_due
@@ -290,6 +292,10 @@ def _sync_cases(
             }
         )
     ).rowcount
+    # The customer's copies (search text, sort keys) selected with the case: the copy
+    # trigger would look the customer up once per row (models/copies.py). Outer join: a
+    # row of a customer that does not exist reaches the insert and is refused there.
+    customer = Customer.__table__.alias("c")
     new = (
         select(
             stage.c.customer_id,
@@ -300,13 +306,15 @@ def _sync_cases(
             literal(now, UTCDateTime),
             literal(as_of, UTCDateTime),
             *(stage.c[name] for name in VALUE_COLUMNS),
+            *(literal_column(sql) for sql in copy_expressions(customer.name)),
         )
+        .select_from(stage.outerjoin(customer, customer.c.id == stage.c.customer_id))
         .where(~exists().where(is_open, same))
         .order_by(stage.c.seq)
     )
     columns = ["customer_id", "key", "kind", "status", "opened_at", "updated_at", "analysed_at"]
     opened = conn.execute(
-        insert(case).from_select([*columns, *VALUE_COLUMNS], new),
+        insert(case).from_select([*columns, *VALUE_COLUMNS, *COPIES], new),
         execution_options={"preserve_rowcount": True},  # SQLAlchemy keeps it for UPDATEs only
     ).rowcount
     # a new case whose flag cleared closes quietly; worked cases stay open

@@ -1,6 +1,7 @@
 """All models, importable from one place (Alembic and the services use this)."""
 
 from . import (
+    case_keys,  # noqa: F401 (creates the case's reference triggers with the tables)
     copies,  # noqa: F401 (creates the copy triggers with the tables)
     group_cascade,  # noqa: F401 (creates the delete triggers with the tables)
 )

@@ -102,12 +102,14 @@ class Case(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"))
+    # No foreign keys on the references: triggers check them once per statement and
+    # cascade a deleted customer or order (models/case_keys.py).
+    customer_id: Mapped[int]
     # "decline" or "overdue:<product_group_id>" (see CaseKind)
     key: Mapped[str] = mapped_column(String(40))
     kind: Mapped[str] = mapped_column(String(10))
-    product_group_id: Mapped[int | None] = mapped_column(ForeignKey("product_group.id"))
-    company_id: Mapped[int | None] = mapped_column(ForeignKey("company.id"))
+    product_group_id: Mapped[int | None]
+    company_id: Mapped[int | None]
     status: Mapped[str] = mapped_column(String(20), default=CaseStatus.NEW)
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -122,14 +124,12 @@ class Case(db.Model):
     last_order_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     expected_next_order: Mapped[datetime | None] = mapped_column(UTCDateTime)
     remind_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    assigned_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
-    claimed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    assigned_user_id: Mapped[int | None]
+    claimed_by_id: Mapped[int | None]
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     recovered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     recovered_revenue: Mapped[Decimal | None] = mapped_column(Money)
-    recovered_order_id: Mapped[int | None] = mapped_column(
-        ForeignKey("customer_order.id", ondelete="SET NULL")
-    )
+    recovered_order_id: Mapped[int | None]
     analysed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     # Copies of the customer's values for the search and the list sorts, written by
@@ -139,11 +139,15 @@ class Case(db.Model):
     customer_number: Mapped[str | None] = mapped_column(String(100), deferred=True)
     customer_group: Mapped[str | None] = mapped_column(String(100), deferred=True)
 
-    customer: Mapped[Customer] = relationship()
-    product_group = relationship("ProductGroup")
-    company = relationship("Company")
-    assigned_user = relationship("User", foreign_keys=[assigned_user_id])
-    claimed_by = relationship("User", foreign_keys=[claimed_by_id])
+    customer: Mapped[Customer] = relationship(
+        primaryjoin="foreign(Case.customer_id) == Customer.id"
+    )
+    product_group = relationship(
+        "ProductGroup", primaryjoin="foreign(Case.product_group_id) == ProductGroup.id"
+    )
+    company = relationship("Company", primaryjoin="foreign(Case.company_id) == Company.id")
+    assigned_user = relationship("User", primaryjoin="foreign(Case.assigned_user_id) == User.id")
+    claimed_by = relationship("User", primaryjoin="foreign(Case.claimed_by_id) == User.id")
     events: Mapped[list[CaseEvent]] = relationship(
         back_populates="case", cascade="all, delete-orphan", order_by="CaseEvent.created_at"
     )

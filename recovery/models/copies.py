@@ -15,7 +15,9 @@ rows (number descending, group): 0.4–0.5 s. The case's copies ``sort_name``,
 page is read in order from an index, in both directions.
 
 Triggers keep the copies exact in the same transaction as every change: a case gets
-its customer's values when it is written (COPY included) or moved to another customer,
+its customer's values when it is written (COPY included) or moved to another customer
+(a case inserted with its copies – the analysis selects them with ``copy_expressions``
+from the customer row – skips the insert trigger, a call per row),
 and a change of a customer's number, name, email or group rewrites all its cases. The
 migration that adds them runs ``FILL`` and ``statements()``; a change needs a migration
 that replaces the triggers and fills the columns again. ``tests/app/test_case_copies.py``
@@ -55,8 +57,14 @@ def sort_name(c: str) -> str:
     )
 
 
+def copy_expressions(c: str) -> list[str]:
+    """The SQL of each of ``COPIES`` from customer row ``c``: what the triggers write and
+    what a bulk writer (the analysis's INSERT … SELECT) selects instead."""
+    return [expression(c), sort_name(c), f"{c}.number", f"{c}.customer_group"]
+
+
 def _copies(c: str) -> str:
-    return f"{expression(c)}, {sort_name(c)}, {c}.number, {c}.customer_group"
+    return ", ".join(copy_expressions(c))
 
 
 COPIES = ("search_text", "sort_name", "customer_number", "customer_group")
@@ -65,6 +73,7 @@ WATCHED = (*SEARCHED, "customer_group")  # the customer's columns the copies are
 DROP = {
     "postgresql": [
         "DROP TRIGGER IF EXISTS recovery_case_search_text ON recovery_case",
+        "DROP TRIGGER IF EXISTS recovery_case_search_move ON recovery_case",
         "DROP TRIGGER IF EXISTS customer_search_text ON customer",
     ],
     "sqlite": [
@@ -80,6 +89,11 @@ FILL = (
     f" (SELECT {_copies('c')} FROM customer c WHERE c.id = recovery_case.customer_id)"
 )
 
+# A writer that selects the copies itself (``copy_expressions``) inserts its cases
+# without a trigger call per row: the insert triggers fire only for a case without them.
+# search_text and sort_name are never NULL once written (coalesce).
+_MISSING = "NEW.search_text IS NULL OR NEW.sort_name IS NULL"
+
 _CHANGED = " OR ".join(f"OLD.{name} IS DISTINCT FROM NEW.{name}" for name in WATCHED)
 
 POSTGRESQL = [
@@ -91,8 +105,10 @@ BEGIN
     FROM customer c WHERE c.id = NEW.customer_id;
   RETURN NEW;
 END $$""",
-    "CREATE TRIGGER recovery_case_search_text BEFORE INSERT OR UPDATE OF customer_id"
-    " ON recovery_case FOR EACH ROW EXECUTE FUNCTION recovery_case_search_text()",
+    "CREATE TRIGGER recovery_case_search_text BEFORE INSERT ON recovery_case"
+    f" FOR EACH ROW WHEN ({_MISSING}) EXECUTE FUNCTION recovery_case_search_text()",
+    "CREATE TRIGGER recovery_case_search_move BEFORE UPDATE OF customer_id ON recovery_case"
+    " FOR EACH ROW EXECUTE FUNCTION recovery_case_search_text()",
     f"""
 CREATE OR REPLACE FUNCTION customer_search_text() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -110,7 +126,7 @@ _SQLITE_CASE = (
 )
 SQLITE = [
     f"CREATE TRIGGER recovery_case_search_insert AFTER INSERT ON recovery_case"
-    f" BEGIN {_SQLITE_CASE} END",
+    f" WHEN {_MISSING} BEGIN {_SQLITE_CASE} END",
     f"CREATE TRIGGER recovery_case_search_move AFTER UPDATE OF customer_id ON recovery_case"
     f" BEGIN {_SQLITE_CASE} END",
     f"CREATE TRIGGER customer_search_text AFTER UPDATE OF {', '.join(WATCHED)} ON customer"

@@ -7,7 +7,7 @@ import pytest
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, select, text
 
-from recovery.models import Case, Customer
+from recovery.models import Case, Customer, utcnow
 from recovery.models.copies import SORT_SEPARATOR
 from tests.conftest import MIGRATIONS
 
@@ -169,3 +169,40 @@ def test_lists_sort_by_the_customers_name_number_and_group(client, login_as, bui
     cases[0].customer.last_name = "Aaron"
     db.session.commit()
     assert order("name")[:2] == [cases[4].id, cases[0].id]  # no name at all sorts first
+
+
+def test_the_analysis_writes_the_copies_with_its_cases(build, db):
+    """The analysis selects the copies with the cases it opens (the insert trigger is
+    skipped for them): they are the same as the trigger's."""
+    from recovery.cases.analysis import run_analysis
+    from tests.app.test_analysis_cases import _decliner
+
+    company = build.company()
+    people = [
+        {"first_name": "Erika", "last_name": "Müller", "company_name": "Gärtnerei AG"},
+        {"first_name": None, "last_name": None, "company_name": "Mitte GmbH", "email": None},
+        {"number": None, "customer_group": None},
+    ]
+    for fields in people:
+        _decliner(build, company, **fields)
+    assert run_analysis(utcnow()).opened >= len(people)
+    _assert_exact(db)
+    with db.engine.connect() as conn:
+        assert all(t is not None for t in _texts(conn).values())
+
+
+def test_a_case_inserted_with_its_copies_keeps_them(build, db):
+    """The insert trigger runs only for a case written without its copies."""
+    customer = build.customer(last_name="Huber")
+    row = {"customer_id": customer.id, "kind": "decline", "reason_params": {}}
+    db.session.execute(
+        Case.__table__.insert(),
+        [
+            {**row, "key": "decline", "search_text": "given", "sort_name": "given"},
+            {**row, "key": "overdue:1", "search_text": None, "sort_name": None},
+        ],
+    )
+    db.session.commit()
+    with db.engine.connect() as conn:
+        texts = sorted(_texts(conn).values())
+    assert texts[0] == "given" and "huber" in texts[1]
