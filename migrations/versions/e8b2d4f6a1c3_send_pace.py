@@ -1,7 +1,7 @@
 """send pace: the sending's rate limit shared by all workers of a database
 
 Revision ID: e8b2d4f6a1c3
-Revises: c9e4f2a7b1d3
+Revises: d3a8f6c2e1b4
 Create Date: 2026-12-07 23:30:00.000000
 
 One row per sending source (``mailjet``, ``sms:twilio`` …) with its next free slot
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'e8b2d4f6a1c3'
-down_revision = 'c9e4f2a7b1d3'
+down_revision = 'd3a8f6c2e1b4'
 branch_labels = None
 depends_on = None
 

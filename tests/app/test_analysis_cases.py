@@ -186,13 +186,14 @@ def test_backtest_page_and_sales_refused(client, login_as, build, db, run_jobs):
     assert f"haben {rate} % bis zum" in lead
     assert f"von den übrigen {others} Kunden {rest} %" in lead
     assert html.index('class="lead"') < html.index("ROC AUC")  # technical table below
+    # the business's today (Berlin: from 23:00 UTC in winter already tomorrow's date)
+    today = utcnow().astimezone(ZoneInfo("Europe/Berlin")).date()
     too_late = client.post(
         "/admin/backtest",
-        data={"csrf_token": csrf_from(page), "as_of": utcnow().date().isoformat(), "horizon": "90"},
+        data={"csrf_token": csrf_from(page), "as_of": today.isoformat(), "horizon": "90"},
     )
     assert run_jobs() == 1
     refused = client.get(too_late.location).get_data(as_text=True)
-    today = utcnow().astimezone(ZoneInfo("Europe/Berlin")).date()
     assert f"Die 90 Tage nach dem {today:%d.%m.%Y} enden am " in refused
     assert "Wählen Sie einen früheren Stichtag" in refused
     assert "horizon" not in refused.split('role="alert"')[1].split("</div>")[0]  # no English
