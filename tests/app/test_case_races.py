@@ -25,10 +25,11 @@ CLICKS = 8
 def _race(app, case_id: int, user_id: int, act) -> list[str]:
     """Run ``act(case, user, token)`` in CLICKS threads at once; each one's outcome."""
 
-    def click(_i: int) -> str:
-        case = _db.session.get(Case, case_id)
-        user = _db.session.get(User, user_id)
-        act(case, user, uuid.uuid4().hex)
+    def page(_i: int) -> tuple[Case, User]:  # each click's page, loaded before any click
+        return _db.session.get(Case, case_id), _db.session.get(User, user_id)
+
+    def click(loaded: tuple[Case, User]) -> str:
+        act(*loaded, uuid.uuid4().hex)
         return "done"
 
     return [
@@ -37,7 +38,7 @@ def _race(app, case_id: int, user_id: int, act) -> list[str]:
         else f"refused: {o}"
         if isinstance(o, actions.AlreadyDone | actions.ActionRefused)
         else f"crashed: {o!r}"
-        for o in at_once(app, click, CLICKS, request=True)
+        for o in at_once(app, click, CLICKS, request=True, prepare=page)
     ]
 
 
