@@ -159,6 +159,18 @@ def needs_kept_facts(rule_lists: Iterable[list[dict] | None]) -> bool:
     return any(rule["type"] in KEPT for rules in rule_lists for rule in rules or [])
 
 
+def _rebuild(connection: Connection, only: Select | None) -> None:
+    """Delete and rebuild the kept facts of the customers of ``only`` (all: None); after
+    a rebuild of all, the planner's statistics of the tables are renewed at once."""
+    for model in COLUMNS:
+        stmt = delete(model)
+        db.session.execute(stmt if only is None else stmt.where(model.customer_id.in_(only)))
+    for model, rows in _fact_rows(only).items():
+        db.session.execute(insert(model).from_select(COLUMNS[model], rows))
+        if only is None and connection.dialect.name == "postgresql":
+            connection.execute(text(f"ANALYZE {model.__tablename__}"))
+
+
 def _refresh_changed(connection: Connection, since: datetime) -> int | None:
     """Rebuild the facts of the customers changed after ``since``; their number, or
     None if they are more than ``FULL_SHARE`` of all customers (rebuilding all is
@@ -177,11 +189,7 @@ def _refresh_changed(connection: Connection, since: datetime) -> int | None:
         if count:
             if connection.dialect.name == "postgresql":
                 connection.execute(text(f"ANALYZE {CHANGED.name}"))
-            only = select(CHANGED.c.customer_id)
-            for model in COLUMNS:
-                db.session.execute(delete(model).where(model.customer_id.in_(only)))
-            for model, rows in _fact_rows(only).items():
-                db.session.execute(insert(model).from_select(COLUMNS[model], rows))
+            _rebuild(connection, select(CHANGED.c.customer_id))
         return count
     finally:
         CHANGED.drop(connection)
@@ -209,12 +217,7 @@ def refresh_order_facts(full: bool = False) -> Refreshed:
         else _refresh_changed(connection, stamp.orders_until - MARGIN)
     )
     if count is None:
-        for model in COLUMNS:
-            db.session.execute(delete(model))
-        for model, rows in _fact_rows(None).items():
-            db.session.execute(insert(model).from_select(COLUMNS[model], rows))
-            if connection.dialect.name == "postgresql":  # the planner's statistics, now
-                connection.execute(text(f"ANALYZE {model.__tablename__}"))
+        _rebuild(connection, None)
     stamp.orders_until = started
     stamp.refreshed_at = utcnow()
     db.session.flush()

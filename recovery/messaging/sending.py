@@ -238,10 +238,10 @@ class Sender:
         500 late in a send of 100 000 on a shared machine. A lease runs out after
         ``lease_seconds``; finding it a tenth of that later changes nothing."""
         interval = min(10.0, self.options.lease_seconds / 10)
-        last, self._leases_read = self._leases_read, now
+        last = self._leases_read
         if last is not None and 0 <= (now - last).total_seconds() < interval:
-            self._leases_read = last
             return False
+        self._leases_read = now
         return True
 
     @staticmethod
